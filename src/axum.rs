@@ -1,0 +1,1 @@
+//! axum integration (placeholder, being written).

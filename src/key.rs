@@ -1,0 +1,520 @@
+//! Verification keys, each bound to the algorithms it may verify, and the set they form.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+
+use crate::error::{AuthError, ConfigError, ErrorKind};
+
+/// The longest `kid` accepted, in bytes, in a configuration and in a token.
+pub(crate) const MAX_KID_LEN: usize = 256;
+
+/// A verification key bound to the algorithms it may verify.
+///
+/// A key is made for one algorithm and can be widened with [`Key::allow_algorithm`] to others
+/// of the same family (an RSA key for both `RS256` and `PS256`, say). A key can never verify an
+/// algorithm of another family: an RSA public key is never used as an HMAC secret
+/// (RFC 8725 §3.1).
+///
+/// The constructors check what can be checked before the first request: an HMAC secret at least
+/// as long as its hash (RFC 7518 §3.2), an RSA modulus of at least 2048 bits (RFC 7518 §3.3), an
+/// EC point on the curve of the algorithm.
+///
+/// # Example
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, Key};
+///
+/// let key = Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?.with_kid("2024-06");
+/// assert_eq!(key.kid(), Some("2024-06"));
+/// assert_eq!(key.algorithms(), &[Algorithm::HS256]);
+///
+/// // Too short for HS256:
+/// assert!(Key::hmac(Algorithm::HS256, b"secret").is_err());
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Key {
+    kid: Option<Arc<str>>,
+    algorithms: Vec<Algorithm>,
+    decoding: DecodingKey,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("algorithms", &self.algorithms)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+fn family_name(family: AlgorithmFamily) -> &'static str {
+    match family {
+        AlgorithmFamily::Hmac => "an hmac",
+        AlgorithmFamily::Rsa => "an rsa",
+        AlgorithmFamily::Ec => "an ec",
+        AlgorithmFamily::Ed => "an eddsa",
+    }
+}
+
+fn check_family(algorithm: Algorithm, family: AlgorithmFamily) -> Result<(), ConfigError> {
+    if algorithm.family() == family {
+        Ok(())
+    } else {
+        Err(ConfigError::AlgorithmMismatch {
+            algorithm,
+            key: family_name(family),
+        })
+    }
+}
+
+fn invalid(err: jsonwebtoken::errors::Error) -> ConfigError {
+    ConfigError::InvalidKey {
+        reason: err.to_string(),
+    }
+}
+
+impl Key {
+    fn new(algorithm: Algorithm, decoding: DecodingKey) -> Result<Self, ConfigError> {
+        check_family(algorithm, decoding.family())?;
+        match decoding.family() {
+            AlgorithmFamily::Rsa => {
+                let bits = crate::crypto::rsa_modulus_bits(&decoding).ok_or_else(|| {
+                    ConfigError::InvalidKey {
+                        reason: "not an rsa public key".to_owned(),
+                    }
+                })?;
+                if bits < 2048 {
+                    return Err(ConfigError::WeakRsaKey { bits });
+                }
+            }
+            AlgorithmFamily::Ec => {
+                let point = decoding.try_get_as_bytes().map_err(invalid)?;
+                let expected = match algorithm {
+                    Algorithm::ES256 => 65,
+                    _ => 97,
+                };
+                if point.len() != expected || point.first() != Some(&4) {
+                    return Err(ConfigError::InvalidKey {
+                        reason: format!(
+                            "not an uncompressed point on the curve of {algorithm:?}"
+                        ),
+                    });
+                }
+            }
+            AlgorithmFamily::Ed => {
+                let raw = decoding.try_get_as_bytes().map_err(invalid)?;
+                if raw.len() != 32 {
+                    return Err(ConfigError::InvalidKey {
+                        reason: "not a 32-byte ed25519 public key".to_owned(),
+                    });
+                }
+            }
+            AlgorithmFamily::Hmac => {}
+        }
+        Ok(Self {
+            kid: None,
+            algorithms: vec![algorithm],
+            decoding,
+        })
+    }
+
+    /// An HMAC secret for `HS256`, `HS384` or `HS512`.
+    ///
+    /// # Errors
+    ///
+    /// If the algorithm is not an HMAC one, or the secret is shorter than the hash: 32 bytes for
+    /// `HS256`, 48 for `HS384`, 64 for `HS512`.
+    pub fn hmac(algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        check_family(algorithm, AlgorithmFamily::Hmac)?;
+        let secret = secret.as_ref();
+        let min = hmac_min_len(algorithm);
+        if secret.len() < min {
+            return Err(ConfigError::WeakHmacSecret {
+                algorithm,
+                len: secret.len(),
+                min,
+            });
+        }
+        Self::new(algorithm, DecodingKey::from_secret(secret).map_err(invalid)?)
+    }
+
+    /// An RSA public key in PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`), for `RS*` or `PS*`.
+    ///
+    /// # Errors
+    ///
+    /// If the PEM is not an RSA public key, the modulus is below 2048 bits, or the algorithm is
+    /// not an RSA one.
+    pub fn rsa_pem(algorithm: Algorithm, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        check_family(algorithm, AlgorithmFamily::Rsa)?;
+        Self::new(
+            algorithm,
+            DecodingKey::from_rsa_pem(pem.as_ref()).map_err(invalid)?,
+        )
+    }
+
+    /// An RSA public key as PKCS#1 `RSAPublicKey` DER, for `RS*` or `PS*`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Key::rsa_pem`].
+    pub fn rsa_der(algorithm: Algorithm, der: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        check_family(algorithm, AlgorithmFamily::Rsa)?;
+        Self::new(algorithm, DecodingKey::from_rsa_der(der.as_ref()))
+    }
+
+    /// An RSA public key from its base64url modulus and exponent, as in a JWK.
+    ///
+    /// # Errors
+    ///
+    /// As [`Key::rsa_pem`].
+    pub fn rsa_components(algorithm: Algorithm, n: &str, e: &str) -> Result<Self, ConfigError> {
+        check_family(algorithm, AlgorithmFamily::Rsa)?;
+        Self::new(
+            algorithm,
+            DecodingKey::from_rsa_components(n, e).map_err(invalid)?,
+        )
+    }
+
+    /// An EC public key in PEM (`PUBLIC KEY`), for `ES256` (P-256) or `ES384` (P-384).
+    ///
+    /// # Errors
+    ///
+    /// If the PEM is not an EC public key on the algorithm's curve.
+    pub fn ec_pem(algorithm: Algorithm, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        check_family(algorithm, AlgorithmFamily::Ec)?;
+        Self::new(
+            algorithm,
+            DecodingKey::from_ec_pem(pem.as_ref()).map_err(invalid)?,
+        )
+    }
+
+    /// An EC public key as an uncompressed SEC1 point (`0x04 || x || y`), for `ES256` or
+    /// `ES384`.
+    ///
+    /// # Errors
+    ///
+    /// If the point does not have the length of the algorithm's curve.
+    pub fn ec_der(algorithm: Algorithm, point: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        check_family(algorithm, AlgorithmFamily::Ec)?;
+        Self::new(algorithm, DecodingKey::from_ec_der(point.as_ref()))
+    }
+
+    /// An Ed25519 public key in PEM (`PUBLIC KEY`), for `EdDSA`.
+    ///
+    /// # Errors
+    ///
+    /// If the PEM is not an Ed25519 public key.
+    pub fn ed_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::new(
+            Algorithm::EdDSA,
+            DecodingKey::from_ed_pem(pem.as_ref()).map_err(invalid)?,
+        )
+    }
+
+    /// A raw 32-byte Ed25519 public key, for `EdDSA`.
+    ///
+    /// # Errors
+    ///
+    /// If the key is not 32 bytes.
+    pub fn ed_der(raw: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::new(Algorithm::EdDSA, DecodingKey::from_ed_der(raw.as_ref()))
+    }
+
+    /// A key from a jsonwebtoken [`DecodingKey`] made elsewhere, bound to `algorithm`.
+    ///
+    /// # Errors
+    ///
+    /// If the key's family does not match the algorithm, or the key is weak.
+    pub fn from_decoding_key(
+        algorithm: Algorithm,
+        key: DecodingKey,
+    ) -> Result<Self, ConfigError> {
+        if let (AlgorithmFamily::Hmac, Ok(secret)) = (key.family(), key.try_get_as_bytes()) {
+            return Self::hmac(algorithm, secret);
+        }
+        Self::new(algorithm, key)
+    }
+
+    /// Names the key: tokens whose header carries this `kid` are verified with it.
+    ///
+    /// The `kid` is checked when the layer is built: 1 to 256 bytes of printable ASCII.
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(Arc::from(kid.into()));
+        self
+    }
+
+    /// Lets the key verify one more algorithm of its family.
+    ///
+    /// # Errors
+    ///
+    /// If the algorithm belongs to another family, or an HMAC secret is too short for it.
+    pub fn allow_algorithm(mut self, algorithm: Algorithm) -> Result<Self, ConfigError> {
+        check_family(algorithm, self.decoding.family())?;
+        if let AlgorithmFamily::Hmac = algorithm.family() {
+            let len = self.decoding.try_get_as_bytes().map_err(invalid)?.len();
+            let min = hmac_min_len(algorithm);
+            if len < min {
+                return Err(ConfigError::WeakHmacSecret { algorithm, len, min });
+            }
+        }
+        if algorithm.family() == AlgorithmFamily::Ec && !self.algorithms.contains(&algorithm) {
+            // A P-256 point can't verify ES384 and the other way round.
+            return Err(ConfigError::AlgorithmMismatch {
+                algorithm,
+                key: "an ec key of another curve",
+            });
+        }
+        if !self.algorithms.contains(&algorithm) {
+            self.algorithms.push(algorithm);
+        }
+        Ok(self)
+    }
+
+    /// The key's `kid`, if it has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The algorithms the key may verify.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    pub(crate) fn allows(&self, algorithm: Algorithm) -> bool {
+        self.algorithms.contains(&algorithm)
+    }
+}
+
+fn hmac_min_len(algorithm: Algorithm) -> usize {
+    match algorithm {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+/// `true` for a `kid` the crate accepts: 1 to 256 bytes of printable ASCII (space included).
+pub(crate) fn kid_is_valid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// The configured keys, looked up by `kid`.
+#[derive(Clone, Debug)]
+pub(crate) struct KeySet {
+    keys: Vec<Key>,
+    by_kid: HashMap<Arc<str>, usize>,
+    algorithms: Vec<Algorithm>,
+}
+
+impl KeySet {
+    pub(crate) fn new(keys: Vec<Key>) -> Result<Self, ConfigError> {
+        if keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        let mut by_kid = HashMap::new();
+        let mut algorithms = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            if let Some(kid) = &key.kid {
+                if !kid_is_valid(kid) {
+                    return Err(ConfigError::InvalidKid);
+                }
+                if by_kid.insert(kid.clone(), index).is_some() {
+                    return Err(ConfigError::DuplicateKid {
+                        kid: kid.to_string(),
+                    });
+                }
+            }
+            for alg in &key.algorithms {
+                if !algorithms.contains(alg) {
+                    algorithms.push(*alg);
+                }
+            }
+        }
+        Ok(Self {
+            keys,
+            by_kid,
+            algorithms,
+        })
+    }
+
+    /// Asks the crypto provider for a verifier of every key and algorithm, so that a key the
+    /// provider refuses fails the build, not a request.
+    pub(crate) fn check_with(
+        &self,
+        provider: &jsonwebtoken::crypto::CryptoProvider,
+    ) -> Result<(), ConfigError> {
+        for key in &self.keys {
+            for algorithm in &key.algorithms {
+                (provider.verifier_factory)(algorithm, &key.decoding).map_err(|err| {
+                    ConfigError::InvalidKey {
+                        reason: format!("the crypto provider refused it for {algorithm:?}: {err}"),
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `true` when some key may verify `algorithm`: the allow-list.
+    pub(crate) fn allows(&self, algorithm: Algorithm) -> bool {
+        self.algorithms.contains(&algorithm)
+    }
+
+    /// Selects the key for a token. A `kid` is looked up exactly; a key without a `kid` is used
+    /// only when it is the one key that may verify the token's algorithm. No key is ever tried
+    /// after another.
+    pub(crate) fn select(&self, kid: Option<&str>, algorithm: Algorithm) -> Result<&Key, AuthError> {
+        if let Some(kid) = kid {
+            if let Some(key) = self.by_kid.get(kid).and_then(|i| self.keys.get(*i)) {
+                return if key.allows(algorithm) {
+                    Ok(key)
+                } else {
+                    Err(AuthError::new(
+                        ErrorKind::AlgorithmNotAllowed,
+                        "The key named by the token does not verify its algorithm",
+                    ))
+                };
+            }
+            // An unnamed key takes tokens with any kid only when it is the one candidate.
+            return self
+                .only_candidate(algorithm, |key| key.kid.is_none())
+                .ok_or(AuthError::new(
+                    ErrorKind::UnknownKey,
+                    "No key matches the token's key id",
+                ));
+        }
+        self.only_candidate(algorithm, |_| true).ok_or(AuthError::new(
+            ErrorKind::UnknownKey,
+            "The token names no key and the choice of key is ambiguous",
+        ))
+    }
+
+    fn only_candidate(&self, algorithm: Algorithm, filter: impl Fn(&Key) -> bool) -> Option<&Key> {
+        let mut candidates = self
+            .keys
+            .iter()
+            .filter(|key| filter(key) && key.allows(algorithm));
+        match (candidates.next(), candidates.next()) {
+            (Some(key), None) => Some(key),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn hmac_secret_length_is_checked_per_algorithm() {
+        assert!(Key::hmac(Algorithm::HS256, SECRET).is_ok());
+        assert_eq!(
+            Key::hmac(Algorithm::HS256, &SECRET[..31]).unwrap_err(),
+            ConfigError::WeakHmacSecret {
+                algorithm: Algorithm::HS256,
+                len: 31,
+                min: 32
+            }
+        );
+        assert!(matches!(
+            Key::hmac(Algorithm::HS384, SECRET),
+            Err(ConfigError::WeakHmacSecret { min: 48, .. })
+        ));
+        assert!(matches!(
+            Key::hmac(Algorithm::HS256, SECRET)
+                .unwrap()
+                .allow_algorithm(Algorithm::HS512),
+            Err(ConfigError::WeakHmacSecret { min: 64, .. })
+        ));
+    }
+
+    #[test]
+    fn keys_never_cross_families() {
+        assert!(matches!(
+            Key::hmac(Algorithm::RS256, SECRET),
+            Err(ConfigError::AlgorithmMismatch { .. })
+        ));
+        assert!(matches!(
+            Key::hmac(Algorithm::HS256, SECRET)
+                .unwrap()
+                .allow_algorithm(Algorithm::RS256),
+            Err(ConfigError::AlgorithmMismatch { .. })
+        ));
+        assert!(matches!(
+            Key::from_decoding_key(Algorithm::RS256, DecodingKey::from_secret(SECRET).unwrap()),
+            Err(ConfigError::AlgorithmMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_redacts_the_key() {
+        let key = Key::hmac(Algorithm::HS256, SECRET).unwrap();
+        let printed = format!("{key:?}");
+        assert!(printed.contains("redacted"));
+        assert!(!printed.contains("0123456789"));
+    }
+
+    #[test]
+    fn selection_by_kid_is_exact_and_never_falls_back() {
+        let a = Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid("a");
+        let b = Key::hmac(Algorithm::HS256, b"another secret of thirty-two b!!")
+            .unwrap()
+            .with_kid("b");
+        let set = KeySet::new(vec![a, b]).unwrap();
+        assert_eq!(set.select(Some("b"), Algorithm::HS256).unwrap().kid(), Some("b"));
+        assert_eq!(
+            set.select(Some("c"), Algorithm::HS256).unwrap_err().kind(),
+            ErrorKind::UnknownKey
+        );
+        assert_eq!(
+            set.select(None, Algorithm::HS256).unwrap_err().kind(),
+            ErrorKind::UnknownKey
+        );
+        assert_eq!(
+            set.select(Some("a"), Algorithm::HS384).unwrap_err().kind(),
+            ErrorKind::AlgorithmNotAllowed
+        );
+    }
+
+    #[test]
+    fn a_single_key_is_unambiguous() {
+        let set = KeySet::new(vec![Key::hmac(Algorithm::HS256, SECRET).unwrap()]).unwrap();
+        assert!(set.select(None, Algorithm::HS256).is_ok());
+        assert!(set.select(Some("anything"), Algorithm::HS256).is_ok());
+        let named = KeySet::new(vec![Key::hmac(Algorithm::HS256, SECRET)
+            .unwrap()
+            .with_kid("k")])
+        .unwrap();
+        assert!(named.select(None, Algorithm::HS256).is_ok());
+        assert_eq!(
+            named.select(Some("other"), Algorithm::HS256).unwrap_err().kind(),
+            ErrorKind::UnknownKey
+        );
+    }
+
+    #[test]
+    fn duplicate_and_bad_kids_are_refused() {
+        let k = || Key::hmac(Algorithm::HS256, SECRET).unwrap();
+        assert!(matches!(
+            KeySet::new(vec![k().with_kid("x"), k().with_kid("x")]),
+            Err(ConfigError::DuplicateKid { .. })
+        ));
+        assert_eq!(
+            KeySet::new(vec![k().with_kid("bad\nkid")]).unwrap_err(),
+            ConfigError::InvalidKid
+        );
+        assert_eq!(KeySet::new(vec![]).unwrap_err(), ConfigError::NoKeys);
+    }
+}

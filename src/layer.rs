@@ -1,0 +1,471 @@
+//! The layer and its builder.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tower_layer::Layer;
+
+use crate::error::ConfigError;
+use crate::key::{Key, KeySet};
+use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
+use crate::scope::{RequireScopeLayer, RequiredScopes};
+use crate::service::JwtAuth;
+use crate::source::TokenSource;
+use crate::verify::{normalize_typ, TokenVerifier, VerifyConfig};
+
+/// The default bound on the length of a token, in bytes.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+/// The default leeway for `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The largest leeway the builder accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The default maximum lifetime of a token (`exp - iat`, and `exp - now`).
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// What a present but invalid token does in [optional mode](JwtAuthLayer::optional).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidTokenPolicy {
+    /// The request is refused, as in required mode. The default.
+    #[default]
+    Reject,
+    /// The request passes on without claims, as if it carried no token: useful for public pages
+    /// that a browser visits with a stale cookie.
+    Anonymous,
+}
+
+/// The per-layer behaviour, cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Mode {
+    pub(crate) sources: Arc<[TokenSource]>,
+    pub(crate) optional: bool,
+    pub(crate) invalid_token: InvalidTokenPolicy,
+    pub(crate) cors_preflight: bool,
+    pub(crate) required_scopes: Option<RequiredScopes>,
+}
+
+/// A layer that verifies the access token of each request and puts the claims, of type `C`,
+/// into the request extensions: [`JwtAuth`].
+///
+/// Build one with [`JwtAuthLayer::builder`]; see the [crate docs](crate) for examples. Clones
+/// share the configuration, so the layer and its services are cheap to clone. The methods on
+/// the layer itself return a copy that behaves differently for a group of routes: an
+/// [optional](JwtAuthLayer::optional) one for public pages, one that
+/// [requires scopes](JwtAuthLayer::require_scopes) for an admin area.
+#[must_use]
+pub struct JwtAuthLayer<C, R = DefaultRejection> {
+    config: Arc<VerifyConfig>,
+    mode: Mode,
+    rejection: R,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            mode: self.mode.clone(),
+            rejection: self.rejection.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R: fmt::Debug> fmt::Debug for JwtAuthLayer<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthLayer")
+            .field("config", &self.config)
+            .field("mode", &self.mode)
+            .field("rejection", &self.rejection)
+            .field("claims", &std::any::type_name::<C>())
+            .finish()
+    }
+}
+
+impl<C> JwtAuthLayer<C> {
+    /// Starts a configuration.
+    pub fn builder() -> JwtAuthBuilder<C> {
+        JwtAuthBuilder::new()
+    }
+}
+
+impl<C, R> JwtAuthLayer<C, R> {
+    /// Optional authentication: a request without a token passes on without claims. What a
+    /// present but invalid token does is [`on_invalid_token`](Self::on_invalid_token): by
+    /// default it is refused.
+    pub fn optional(mut self) -> Self {
+        self.mode.optional = true;
+        self
+    }
+
+    /// Required authentication, the default: a request without a token is refused.
+    pub fn required(mut self) -> Self {
+        self.mode.optional = false;
+        self
+    }
+
+    /// What a present but invalid token does in optional mode.
+    pub fn on_invalid_token(mut self, policy: InvalidTokenPolicy) -> Self {
+        self.mode.invalid_token = policy;
+        self
+    }
+
+    /// Whether CORS preflight requests (`OPTIONS` with `Access-Control-Request-Method`) pass
+    /// through untouched, so that a CORS layer can answer them. On by default.
+    pub fn cors_preflight(mut self, pass_through: bool) -> Self {
+        self.mode.cors_preflight = pass_through;
+        self
+    }
+
+    /// Requires every scope in `scopes` of each token, on top of a valid signature and claims.
+    /// A token without them is refused with `insufficient_scope` (403, gRPC
+    /// `PERMISSION_DENIED`). An empty list requires none.
+    ///
+    /// # Errors
+    ///
+    /// If a scope is not an RFC 6749 scope token.
+    pub fn require_scopes<I, S>(mut self, scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let required = RequiredScopes::new(scopes)?;
+        self.mode.required_scopes = if required.is_empty() {
+            None
+        } else {
+            Some(required)
+        };
+        Ok(self)
+    }
+
+    /// A [`RequireScopeLayer`] that answers like this layer, for routes that need scopes: in
+    /// axum, `.route_layer(auth.scope_layer(["admin"])?)`.
+    ///
+    /// # Errors
+    ///
+    /// If a scope is not an RFC 6749 scope token.
+    pub fn scope_layer<I, S>(&self, scopes: I) -> Result<RequireScopeLayer<R>, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+        R: Clone,
+    {
+        Ok(RequireScopeLayer::from_parts(
+            RequiredScopes::new(scopes)?,
+            self.rejection.clone(),
+        ))
+    }
+
+    /// Answers refusals with `rejection` instead of the [`DefaultRejection`].
+    pub fn with_rejection<R2: ResponseForAuthError>(self, rejection: R2) -> JwtAuthLayer<C, R2> {
+        JwtAuthLayer {
+            config: self.config,
+            mode: self.mode,
+            rejection,
+            _claims: PhantomData,
+        }
+    }
+
+    /// The rejection in use.
+    pub fn rejection(&self) -> &R {
+        &self.rejection
+    }
+
+    /// A verifier with this layer's configuration, for tokens that arrive outside of a request
+    /// header.
+    pub fn verifier(&self) -> TokenVerifier<C>
+    where
+        C: serde::de::DeserializeOwned,
+    {
+        TokenVerifier::new(self.config.clone())
+    }
+}
+
+impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
+    type Service = JwtAuth<S, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtAuth::new(
+            inner,
+            self.config.clone(),
+            self.mode.clone(),
+            self.rejection.clone(),
+        )
+    }
+}
+
+/// Configures a [`JwtAuthLayer`]. Every check that can be made before the first request is made
+/// by [`build`](JwtAuthBuilder::build).
+///
+/// | setting | default |
+/// |---|---|
+/// | [`key`](Self::key) | none: at least one is required |
+/// | [`issuer`](Self::issuer) | not checked; once set, `iss` is required and must match one exactly |
+/// | [`audience`](Self::audience) | not checked; once set, `aud` is required and must contain one |
+/// | [`leeway`](Self::leeway) | 60 s, at most 300 s |
+/// | [`max_lifetime`](Self::max_lifetime) | 24 h |
+/// | [`exp_required`](Self::exp_required) | `true` |
+/// | [`require_claims`](Self::require_claims) | none beyond `exp` |
+/// | [`typ`](Self::typ) | not checked |
+/// | [`token_sources`](Self::token_sources) | `Authorization: Bearer`, then the cookie `access_token` |
+/// | [`max_token_len`](Self::max_token_len) | 8 KiB |
+/// | [`realm`](Self::realm) | none |
+/// | [`status_policy`](Self::status_policy) | [`StatusPolicy::RefreshOrRefuse`] |
+#[must_use]
+pub struct JwtAuthBuilder<C> {
+    keys: Vec<Key>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: Duration,
+    max_lifetime: Option<Duration>,
+    exp_required: bool,
+    required_claims: Vec<String>,
+    typ: Option<String>,
+    sources: Vec<TokenSource>,
+    max_token_len: usize,
+    realm: Option<String>,
+    policy: StatusPolicy,
+    clock: Option<crate::verify::Clock>,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for JwtAuthBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthBuilder")
+            .field("keys", &self.keys)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("leeway", &self.leeway)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("exp_required", &self.exp_required)
+            .field("required_claims", &self.required_claims)
+            .field("typ", &self.typ)
+            .field("sources", &self.sources)
+            .field("max_token_len", &self.max_token_len)
+            .field("realm", &self.realm)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> Default for JwtAuthBuilder<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C> JwtAuthBuilder<C> {
+    /// A configuration with the defaults in the table above and no key.
+    pub fn new() -> Self {
+        Self {
+            keys: Vec::new(),
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: DEFAULT_LEEWAY,
+            max_lifetime: Some(DEFAULT_MAX_LIFETIME),
+            exp_required: true,
+            required_claims: Vec::new(),
+            typ: None,
+            sources: vec![TokenSource::bearer(), TokenSource::cookie("access_token")],
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            realm: None,
+            policy: StatusPolicy::default(),
+            clock: None,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Adds a verification key. Keys are chosen by the token's `kid`; see [`Key`].
+    pub fn key(mut self, key: Key) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds several verification keys.
+    pub fn keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Accepts tokens whose `iss` is exactly this string (no normalisation, no trailing-slash
+    /// tolerance). Several calls accept several issuers. Once one is set, `iss` is required.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts tokens whose `aud` (a string or an array) contains exactly this string. Several
+    /// calls accept several audiences. Once one is set, `aud` is required (RFC 8725 §3.9).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// The clock skew tolerated on `exp`, `nbf` and `iat`, in whole seconds, at most 300 s.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The longest lifetime accepted: `exp - iat`, and `exp - now`, may not exceed it. This
+    /// refuses tokens that never expire in practice (`exp` far in the future, or in
+    /// milliseconds). `None` turns the check off.
+    pub fn max_lifetime(mut self, max: Option<Duration>) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
+    /// Whether `exp` is required. It is by default; without it a token never expires.
+    pub fn exp_required(mut self, required: bool) -> Self {
+        self.exp_required = required;
+        self
+    }
+
+    /// Claims that must be present in every token, by name (`sub`, `jti`, `client_id`, …).
+    pub fn require_claims<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_claims.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Requires the header's `typ` to be this media type, compared as RFC 7515 §4.1.9 says:
+    /// without regard to case, and with `application/` optional. `typ("at+jwt")` accepts `at+jwt`
+    /// and `application/at+jwt` (RFC 9068 §4).
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// The JWT profile for OAuth 2.0 access tokens (RFC 9068): `typ` must be `at+jwt`, and
+    /// `iss`, `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` are required. Configure the
+    /// [`issuer`](Self::issuer) and [`audience`](Self::audience) too, as the profile validates
+    /// both.
+    pub fn rfc9068(self) -> Self {
+        self.typ("at+jwt")
+            .require_claims(["iss", "exp", "aud", "sub", "client_id", "iat", "jti"])
+    }
+
+    /// Where the token is looked for, in order; the first present source wins. Replaces the
+    /// default sources.
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.sources = sources.into_iter().collect();
+        self
+    }
+
+    /// The longest token accepted, in bytes (1 to 65536); a longer one is refused as
+    /// `malformed` before any decoding.
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        self.max_token_len = len;
+        self
+    }
+
+    /// The `realm` of the `WWW-Authenticate` challenges.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// Which HTTP status each failure gets; see [`StatusPolicy`].
+    pub fn status_policy(mut self, policy: StatusPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The clock that time claims are judged against; [`SystemTime::now`] by default. For
+    /// tests.
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Checks the configuration and builds the layer.
+    ///
+    /// It also makes sure the process has a jsonwebtoken `CryptoProvider`: when the application
+    /// has installed none, the crate's own ring provider is installed (see
+    /// [`crypto`](crate::crypto)); one the application installed is kept.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`]: no key, a leeway above 300 s, an invalid source, realm, issuer,
+    /// audience, `typ` or claim name, a maximum token length out of range, or a key the crypto
+    /// provider refuses.
+    pub fn build(self) -> Result<JwtAuthLayer<C>, ConfigError> {
+        let keys = KeySet::new(self.keys)?;
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge {
+                secs: self.leeway.as_secs(),
+            });
+        }
+        if self.sources.is_empty() {
+            return Err(ConfigError::NoTokenSources);
+        }
+        for source in &self.sources {
+            source.validate()?;
+        }
+        if self.max_token_len == 0 || self.max_token_len > 64 * 1024 {
+            return Err(ConfigError::InvalidMaxTokenLength {
+                len: self.max_token_len,
+            });
+        }
+        let checked = |values: Vec<String>, setting| -> Result<Vec<Box<str>>, ConfigError> {
+            values
+                .into_iter()
+                .map(|v| {
+                    if v.is_empty() || v.chars().any(char::is_control) {
+                        Err(ConfigError::InvalidValue { setting })
+                    } else {
+                        Ok(v.into_boxed_str())
+                    }
+                })
+                .collect()
+        };
+        let issuers = checked(self.issuers, "issuer")?;
+        let audiences = checked(self.audiences, "audience")?;
+        let required_claims = checked(self.required_claims, "claim name")?;
+        let typ = match self.typ {
+            Some(typ) if is_quotable(&typ) && !typ.is_empty() => {
+                Some(normalize_typ(&typ).into_boxed_str())
+            }
+            Some(_) => return Err(ConfigError::InvalidValue { setting: "typ" }),
+            None => None,
+        };
+        let mut rejection = DefaultRejection::new().with_policy(self.policy);
+        if let Some(realm) = self.realm {
+            rejection = rejection.with_realm(realm)?;
+        }
+
+        let provider = crate::crypto::ensure_default_provider();
+        keys.check_with(provider)?;
+
+        let config = VerifyConfig {
+            keys,
+            provider,
+            issuers,
+            audiences,
+            leeway: self.leeway.as_secs(),
+            max_lifetime: self.max_lifetime.map(|d| d.as_secs()),
+            exp_required: self.exp_required,
+            required_claims,
+            typ,
+            max_token_len: self.max_token_len,
+            clock: self.clock,
+        };
+        Ok(JwtAuthLayer {
+            config: Arc::new(config),
+            mode: Mode {
+                sources: self.sources.into(),
+                optional: false,
+                invalid_token: InvalidTokenPolicy::Reject,
+                cors_preflight: true,
+                required_scopes: None,
+            },
+            rejection,
+            _claims: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,308 @@
+//! Scopes granted by a token, and a layer that requires some for a route.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::{AuthError, ConfigError};
+use crate::future::ResponseFuture;
+use crate::rejection::{DefaultRejection, ResponseForAuthError};
+
+/// The scopes a verified token grants: the space-separated `scope` claim (RFC 9068 §2.2.3,
+/// RFC 8693 §4.2) and the `scp` claim (a string or an array of strings), together.
+///
+/// [`JwtAuth`](crate::JwtAuth) puts a `Scopes` into the request extensions next to the claims
+/// for every verified token, so its presence also tells that the request is authenticated.
+/// Matching is per whole scope and case-sensitive: `readadmin` does not grant `admin`.
+///
+/// # Example
+///
+/// ```
+/// use tower_jwt_auth::Scopes;
+///
+/// let scopes = Scopes::from_space_separated("read write");
+/// assert!(scopes.contains("write"));
+/// assert!(!scopes.contains("writ"));
+/// assert_eq!(scopes.iter().collect::<Vec<_>>(), ["read", "write"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scopes {
+    joined: String,
+}
+
+/// RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+impl Scopes {
+    /// Scopes from a space-separated list; empty items from repeated spaces are skipped.
+    pub fn from_space_separated(scopes: &str) -> Self {
+        let mut joined = String::with_capacity(scopes.len());
+        for scope in scopes.split(' ').filter(|s| !s.is_empty()) {
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(scope);
+        }
+        Self { joined }
+    }
+
+    pub(crate) fn from_claims<S: AsRef<str>>(
+        scope: Option<&str>,
+        scp: Option<&[S]>,
+    ) -> Result<Self, &'static str> {
+        let mut scopes = match scope {
+            Some(scope) => {
+                let scopes = Self::from_space_separated(scope);
+                if !scopes.iter().all(is_scope_token) {
+                    return Err("invalid scope");
+                }
+                scopes
+            }
+            None => Self::default(),
+        };
+        for item in scp.unwrap_or_default() {
+            // `scp` is an array in some providers and a space-separated string in others.
+            for scope in item.as_ref().split(' ').filter(|s| !s.is_empty()) {
+                if !is_scope_token(scope) {
+                    return Err("invalid scope");
+                }
+                if !scopes.contains(scope) {
+                    if !scopes.joined.is_empty() {
+                        scopes.joined.push(' ');
+                    }
+                    scopes.joined.push_str(scope);
+                }
+            }
+        }
+        Ok(scopes)
+    }
+
+    /// `true` when `scope` is granted, compared whole and case-sensitively.
+    pub fn contains(&self, scope: &str) -> bool {
+        self.iter().any(|s| s == scope)
+    }
+
+    /// `true` when every scope in `required` is granted.
+    pub fn contains_all<'a>(&self, required: impl IntoIterator<Item = &'a str>) -> bool {
+        required.into_iter().all(|scope| self.contains(scope))
+    }
+
+    /// The granted scopes, in token order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.joined.split(' ').filter(|s| !s.is_empty())
+    }
+
+    /// `true` when no scope is granted.
+    pub fn is_empty(&self) -> bool {
+        self.joined.is_empty()
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.joined)
+    }
+}
+
+/// A set of scopes a route requires, all of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RequiredScopes {
+    scopes: Arc<[Box<str>]>,
+    joined: Arc<str>,
+}
+
+impl RequiredScopes {
+    pub(crate) fn new<I, S>(scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut all: Vec<Box<str>> = Vec::new();
+        for scope in scopes {
+            let scope = scope.into();
+            if !is_scope_token(&scope) {
+                return Err(ConfigError::InvalidValue { setting: "scope" });
+            }
+            if !all.iter().any(|s| **s == *scope) {
+                all.push(scope.into_boxed_str());
+            }
+        }
+        let joined = all.join(" ");
+        Ok(Self {
+            scopes: all.into(),
+            joined: Arc::from(joined),
+        })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.scopes.is_empty()
+    }
+
+    /// Checks the scopes of a verified request; `None` means no token was verified.
+    pub(crate) fn check(&self, granted: Option<&Scopes>) -> Result<(), AuthError> {
+        match granted {
+            None => Err(AuthError::missing()),
+            Some(granted) if granted.contains_all(self.scopes.iter().map(|s| &**s)) => Ok(()),
+            Some(_) => Err(AuthError::insufficient_scope(self.joined.clone())),
+        }
+    }
+}
+
+/// A layer that requires scopes for the routes it wraps: [`RequireScope`].
+///
+/// Put it inside a [`JwtAuthLayer`](crate::JwtAuthLayer) (for axum, as a `route_layer` of the
+/// routes that need it). A request without a verified token is refused as `missing` (401); a
+/// token that lacks a scope is refused as `insufficient_scope`: 403 with
+/// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`, or gRPC
+/// `PERMISSION_DENIED`. Get one that answers like the authentication layer with
+/// [`JwtAuthLayer::scope_layer`](crate::JwtAuthLayer::scope_layer).
+///
+/// # Example
+///
+/// ```
+/// use tower_jwt_auth::RequireScopeLayer;
+///
+/// let admin_only = RequireScopeLayer::new(["admin"])?;
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RequireScopeLayer<R = DefaultRejection> {
+    required: RequiredScopes,
+    rejection: R,
+}
+
+impl RequireScopeLayer {
+    /// Requires every scope in `scopes`.
+    ///
+    /// # Errors
+    ///
+    /// If a scope is not an RFC 6749 scope token (empty, or with a space, `"` or `\`).
+    pub fn new<I, S>(scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Ok(Self {
+            required: RequiredScopes::new(scopes)?,
+            rejection: DefaultRejection::default(),
+        })
+    }
+}
+
+impl<R> RequireScopeLayer<R> {
+    pub(crate) fn from_parts(required: RequiredScopes, rejection: R) -> Self {
+        Self {
+            required,
+            rejection,
+        }
+    }
+
+    /// Answers refusals with `rejection` instead.
+    pub fn with_rejection<R2: ResponseForAuthError>(self, rejection: R2) -> RequireScopeLayer<R2> {
+        RequireScopeLayer {
+            required: self.required,
+            rejection,
+        }
+    }
+}
+
+impl<S, R: Clone> Layer<S> for RequireScopeLayer<R> {
+    type Service = RequireScope<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireScope {
+            inner,
+            required: self.required.clone(),
+            rejection: self.rejection.clone(),
+        }
+    }
+}
+
+/// A service that requires scopes of the verified token; see [`RequireScopeLayer`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RequireScope<S, R = DefaultRejection> {
+    inner: S,
+    required: RequiredScopes,
+    rejection: R,
+}
+
+impl<S, R> RequireScope<S, R> {
+    define_inner_service_accessors!();
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScope<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: ResponseForAuthError,
+{
+    type Response = Response<crate::body::ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        match self.required.check(req.extensions().get::<Scopes>()) {
+            Ok(()) => ResponseFuture::future(self.inner.call(req)),
+            Err(error) => {
+                ResponseFuture::rejected(crate::service::reject(&self.rejection, error, req))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_match_whole_words_only() {
+        let scopes = Scopes::from_claims::<&str>(Some("read  readadmin"), None).unwrap();
+        assert!(scopes.contains("read"));
+        assert!(scopes.contains("readadmin"));
+        assert!(!scopes.contains("admin"));
+        assert!(!scopes.contains("READ"));
+        assert!(!scopes.contains(""));
+    }
+
+    #[test]
+    fn scope_and_scp_are_merged() {
+        let scopes = Scopes::from_claims(Some("a"), Some(&["b", "a", "c d"][..])).unwrap();
+        assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+        assert!(Scopes::from_claims::<&str>(Some("a\"b"), None).is_err());
+        assert!(Scopes::from_claims(None, Some(&["x\\y"][..])).is_err());
+    }
+
+    #[test]
+    fn required_scopes_are_checked() {
+        let required = RequiredScopes::new(["admin", "write"]).unwrap();
+        assert_eq!(
+            required.check(None).unwrap_err().kind(),
+            crate::ErrorKind::Missing
+        );
+        let err = required
+            .check(Some(&Scopes::from_space_separated("admin")))
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InsufficientScope);
+        assert_eq!(err.required_scope(), Some("admin write"));
+        assert!(required
+            .check(Some(&Scopes::from_space_separated("write admin")))
+            .is_ok());
+        assert!(RequiredScopes::new(["a b"]).is_err());
+        assert!(RequiredScopes::new([""]).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! tonic integration (placeholder, being written).

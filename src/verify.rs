@@ -1,0 +1,574 @@
+//! Verification of one compact JWS: structure, header, key, signature, registered claims, and
+//! the user's claims type, in that order (RFC 7519 §7.2, RFC 8725).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::Algorithm;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::error::{AuthError, ErrorKind};
+use crate::key::{kid_is_valid, KeySet};
+use crate::scope::Scopes;
+
+/// The longest encoded header accepted, in bytes.
+const MAX_HEADER_LEN: usize = 1024;
+
+/// The clock the time claims are judged against.
+pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Everything the verification needs, built once with the layer.
+pub(crate) struct VerifyConfig {
+    pub(crate) keys: KeySet,
+    pub(crate) provider: &'static CryptoProvider,
+    pub(crate) issuers: Vec<Box<str>>,
+    pub(crate) audiences: Vec<Box<str>>,
+    pub(crate) leeway: u64,
+    pub(crate) max_lifetime: Option<u64>,
+    pub(crate) exp_required: bool,
+    pub(crate) required_claims: Vec<Box<str>>,
+    pub(crate) typ: Option<Box<str>>,
+    pub(crate) max_token_len: usize,
+    pub(crate) clock: Option<Clock>,
+}
+
+impl fmt::Debug for VerifyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyConfig")
+            .field("keys", &self.keys)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("leeway", &self.leeway)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("exp_required", &self.exp_required)
+            .field("required_claims", &self.required_claims)
+            .field("typ", &self.typ)
+            .field("max_token_len", &self.max_token_len)
+            .field("clock", &self.clock.as_ref().map(|_| "<fn>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token that passed every check.
+#[derive(Debug)]
+pub(crate) struct Verified<C> {
+    pub(crate) claims: C,
+    pub(crate) scopes: Scopes,
+}
+
+/// Verifies tokens with the configuration of a [`JwtAuthLayer`](crate::JwtAuthLayer), outside of
+/// a request: for a token that arrives in a WebSocket message, say.
+///
+/// Get one with [`JwtAuthLayer::verifier`](crate::JwtAuthLayer::verifier).
+pub struct TokenVerifier<C> {
+    config: Arc<VerifyConfig>,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for TokenVerifier<C> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C> fmt::Debug for TokenVerifier<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<C: DeserializeOwned> TokenVerifier<C> {
+    pub(crate) fn new(config: Arc<VerifyConfig>) -> Self {
+        Self {
+            config,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Verifies a compact JWS and returns its claims.
+    ///
+    /// # Errors
+    ///
+    /// The [`AuthError`] that the layer would answer with.
+    pub fn verify(&self, token: &str) -> Result<C, AuthError> {
+        verify(&self.config, token.as_bytes()).map(|v| v.claims)
+    }
+}
+
+fn now(config: &VerifyConfig) -> u64 {
+    let now = match &config.clock {
+        Some(clock) => clock(),
+        None => SystemTime::now(),
+    };
+    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn is_b64url(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+}
+
+fn b64_decode(segment: &[u8]) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| AuthError::malformed("The token is not valid base64url"))
+}
+
+fn algorithm_from_name(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+const ALGORITHM_NOT_ALLOWED: AuthError = AuthError::new(
+    ErrorKind::AlgorithmNotAllowed,
+    "The token's algorithm is not allowed",
+);
+
+/// Verifies one token. The order matters: nothing about the claims is judged before the
+/// signature verifies, so a forged token with a past `exp` is forged, not expired.
+pub(crate) fn verify<C: DeserializeOwned>(
+    config: &VerifyConfig,
+    token: &[u8],
+) -> Result<Verified<C>, AuthError> {
+    // 1. Size and structure, before any decoding.
+    if token.len() > config.max_token_len {
+        return Err(AuthError::malformed("The token is too large"));
+    }
+    let mut segments = token.split(|b| *b == b'.');
+    let (header_b64, payload_b64, signature_b64) =
+        match (segments.next(), segments.next(), segments.next(), segments.next()) {
+            (Some(h), Some(p), Some(s), None) => (h, p, s),
+            _ => {
+                return Err(AuthError::malformed(
+                    "The token is not a compact JWS of three segments",
+                ))
+            }
+        };
+    if header_b64.is_empty()
+        || payload_b64.is_empty()
+        || !is_b64url(header_b64)
+        || !is_b64url(payload_b64)
+        || !is_b64url(signature_b64)
+    {
+        return Err(AuthError::malformed(
+            "The token is not a compact JWS of three segments",
+        ));
+    }
+    if header_b64.len() > MAX_HEADER_LEN {
+        return Err(AuthError::malformed("The token header is too large"));
+    }
+
+    // 2. Header.
+    let header_json = b64_decode(header_b64)?;
+    let header: Header<'_> = serde_json::from_slice(&header_json)
+        .map_err(|_| AuthError::malformed("The token header is not a valid JOSE header"))?;
+    let algorithm = algorithm_from_name(&header.alg).ok_or(ALGORITHM_NOT_ALLOWED)?;
+    if !config.keys.allows(algorithm) {
+        return Err(ALGORITHM_NOT_ALLOWED);
+    }
+    if let Some(kid) = &header.kid {
+        if !kid_is_valid(kid) {
+            return Err(AuthError::malformed("The token's key id is not acceptable"));
+        }
+    }
+    if header.forbidden {
+        return Err(AuthError::malformed(
+            "The token header has a parameter that is not accepted",
+        ));
+    }
+    if header.crit {
+        return Err(AuthError::invalid_claims(
+            "The token header lists a critical extension that is not understood",
+        ));
+    }
+    let key = config.keys.select(header.kid.as_deref(), algorithm)?;
+
+    // 3. Signature.
+    if signature_b64.is_empty() {
+        return Err(AuthError::new(
+            ErrorKind::InvalidSignature,
+            "The token has no signature",
+        ));
+    }
+    let signature = b64_decode(signature_b64)?;
+    let verifier = (config.provider.verifier_factory)(&algorithm, key.decoding_key()).map_err(|_| {
+        #[cfg(feature = "tracing")]
+        tracing::error!(
+            algorithm = ?algorithm,
+            "the crypto provider refused a configured key; this is a configuration bug"
+        );
+        AuthError::new(
+            ErrorKind::InvalidSignature,
+            "The token's signature does not verify",
+        )
+    })?;
+    let signed_len = header_b64.len() + 1 + payload_b64.len();
+    let message = token.get(..signed_len).unwrap_or_default();
+    if jsonwebtoken::signature::Verifier::verify(&*verifier, message, &signature).is_err() {
+        return Err(AuthError::new(
+            ErrorKind::InvalidSignature,
+            "The token's signature does not verify",
+        ));
+    }
+
+    // 4. Registered claims, then the policy checks on them.
+    let payload = b64_decode(payload_b64)?;
+    let registered: Registered<'_> = serde_json::from_slice(&payload)
+        .map_err(|_| AuthError::malformed("The token's claims are not a valid claims set"))?;
+    check_claims(config, &header, &registered)?;
+
+    // 5. The user's claims type.
+    let claims: C = serde_json::from_slice(&payload).map_err(|_| {
+        AuthError::malformed("The token's claims do not have the expected types")
+    })?;
+    Ok(Verified {
+        claims,
+        scopes: registered.scopes,
+    })
+}
+
+/// RFC 7515 §4.1.9: a media type without '/' means "application/" + it, and media types are
+/// case-insensitive; the configured `typ` is stored in this normal form.
+pub(crate) fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
+}
+
+fn check_claims(
+    config: &VerifyConfig,
+    header: &Header<'_>,
+    claims: &Registered<'_>,
+) -> Result<(), AuthError> {
+    if let Some(expected) = &config.typ {
+        match &header.typ {
+            Some(typ) if normalize_typ(typ) == **expected => {}
+            _ => return Err(AuthError::invalid_claims("The token's type is not accepted")),
+        }
+    }
+    if config.exp_required && claims.exp.is_none() {
+        return Err(AuthError::invalid_claims(
+            "The token lacks a required claim",
+        ));
+    }
+    for name in &config.required_claims {
+        if !claims.has(name) {
+            return Err(AuthError::invalid_claims(
+                "The token lacks a required claim",
+            ));
+        }
+    }
+    if !config.issuers.is_empty() {
+        match &claims.iss {
+            Some(iss) if config.issuers.iter().any(|i| **i == **iss) => {}
+            _ => return Err(AuthError::invalid_claims("The token's issuer is not accepted")),
+        }
+    }
+    if !config.audiences.is_empty() {
+        let accepted = claims
+            .aud
+            .iter()
+            .any(|aud| config.audiences.iter().any(|a| **a == **aud));
+        if !accepted {
+            return Err(AuthError::invalid_claims(
+                "The token's audience is not accepted",
+            ));
+        }
+    }
+    if let Some(sub) = &claims.sub {
+        if sub.is_empty() {
+            return Err(AuthError::invalid_claims("The token's subject is empty"));
+        }
+    }
+
+    let now = now(config) as f64;
+    let leeway = config.leeway as f64;
+    if let Some(exp) = claims.exp {
+        // RFC 7519 §4.1.4: the current time must be before exp.
+        if now >= exp + leeway {
+            return Err(AuthError::new(
+                ErrorKind::Expired,
+                "The access token expired",
+            ));
+        }
+        if let Some(max) = config.max_lifetime {
+            let max = max as f64;
+            let too_long = exp - now > max + leeway
+                || claims.iat.is_some_and(|iat| exp - iat > max);
+            if too_long {
+                return Err(AuthError::invalid_claims(
+                    "The token's lifetime is above the accepted maximum",
+                ));
+            }
+        }
+    }
+    if let Some(nbf) = claims.nbf {
+        if now + leeway < nbf {
+            return Err(AuthError::new(
+                ErrorKind::NotYetValid,
+                "The access token is not valid yet",
+            ));
+        }
+    }
+    if let Some(iat) = claims.iat {
+        if now + leeway < iat {
+            return Err(AuthError::new(
+                ErrorKind::NotYetValid,
+                "The access token was issued in the future",
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// JOSE header
+
+/// The header parameters the layer reads. Every name may appear once; an unknown parameter is
+/// ignored (RFC 7515 §4), a parameter the layer refuses to act on is flagged.
+#[derive(Debug, Default)]
+struct Header<'a> {
+    alg: Cow<'a, str>,
+    typ: Option<Cow<'a, str>>,
+    kid: Option<Cow<'a, str>>,
+    crit: bool,
+    forbidden: bool,
+}
+
+/// Parameters that ask the verifier to fetch or trust key material from the token itself, or
+/// that belong to encrypted or nested tokens: never acted upon, so refused.
+const FORBIDDEN_HEADER: &[&str] = &["jku", "jwk", "x5u", "x5c", "cty", "enc", "zip", "epk", "b64"];
+
+impl<'de: 'a, 'a> Deserialize<'de> for Header<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeaderVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for HeaderVisitor<'a> {
+            type Value = Header<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JOSE header object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header<'a>, A::Error> {
+                let mut header = Header::default();
+                let mut alg = None;
+                let mut names = Names::default();
+                while let Some(name) = map.next_key::<Str<'de>>()? {
+                    names.insert(name.0.clone()).map_err(de::Error::custom)?;
+                    match &*name.0 {
+                        "alg" => alg = Some(map.next_value::<Str<'de>>()?.0),
+                        "typ" => header.typ = Some(map.next_value::<Str<'de>>()?.0),
+                        "kid" => header.kid = Some(map.next_value::<Str<'de>>()?.0),
+                        "crit" => {
+                            map.next_value::<IgnoredAny>()?;
+                            header.crit = true;
+                        }
+                        other => {
+                            map.next_value::<IgnoredAny>()?;
+                            if FORBIDDEN_HEADER.contains(&other) {
+                                header.forbidden = true;
+                            }
+                        }
+                    }
+                }
+                header.alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
+                Ok(header)
+            }
+        }
+        deserializer.deserialize_map(HeaderVisitor(PhantomData))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registered claims
+
+/// The registered claims the layer judges, read in one pass that also refuses duplicate names
+/// (RFC 7519 §4) and claims of the wrong type.
+#[derive(Debug, Default)]
+struct Registered<'a> {
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    iat: Option<f64>,
+    iss: Option<Cow<'a, str>>,
+    sub: Option<Cow<'a, str>>,
+    aud: Vec<Cow<'a, str>>,
+    scopes: Scopes,
+    names: Names<'a>,
+}
+
+impl Registered<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimsVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ClaimsVisitor<'a> {
+            type Value = Registered<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JWT claims set object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Registered<'a>, A::Error> {
+                let mut claims = Registered::default();
+                let mut scope = None;
+                let mut scp = None;
+                while let Some(name) = map.next_key::<Str<'de>>()? {
+                    match &*name.0 {
+                        "exp" => claims.exp = Some(map.next_value::<NumericDate>()?.0),
+                        "nbf" => claims.nbf = Some(map.next_value::<NumericDate>()?.0),
+                        "iat" => claims.iat = Some(map.next_value::<NumericDate>()?.0),
+                        "iss" => claims.iss = Some(map.next_value::<Str<'de>>()?.0),
+                        "sub" => claims.sub = Some(map.next_value::<Str<'de>>()?.0),
+                        "jti" | "client_id" => {
+                            map.next_value::<Str<'de>>()?;
+                        }
+                        "aud" => claims.aud = map.next_value::<OneOrMany<'de>>()?.0,
+                        "scope" => scope = Some(map.next_value::<Str<'de>>()?.0),
+                        "scp" => scp = Some(map.next_value::<OneOrMany<'de>>()?.0),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                    claims.names.insert(name.0).map_err(de::Error::custom)?;
+                }
+                claims.scopes = Scopes::from_claims(scope.as_deref(), scp.as_deref())
+                    .map_err(de::Error::custom)?;
+                Ok(claims)
+            }
+        }
+        deserializer.deserialize_map(ClaimsVisitor(PhantomData))
+    }
+}
+
+/// The names seen in a JSON object, to refuse duplicates.
+#[derive(Debug, Default)]
+struct Names<'a>(Vec<Cow<'a, str>>);
+
+impl<'a> Names<'a> {
+    fn insert(&mut self, name: Cow<'a, str>) -> Result<(), &'static str> {
+        match self.0.binary_search(&name) {
+            Ok(_) => Err("duplicate name"),
+            Err(at) => {
+                self.0.insert(at, name);
+                Ok(())
+            }
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.0.binary_search_by(|n| (**n).cmp(name)).is_ok()
+    }
+}
+
+/// A JSON string, borrowed from the input when it has no escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// A string or an array of strings (`aud`, `scp`).
+struct OneOrMany<'a>(Vec<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for OneOrMany<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(OneOrMany(vec![Cow::Borrowed(v)]))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(OneOrMany(vec![Cow::Owned(v.to_owned())]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(item) = seq.next_element::<Str<'de>>()? {
+                    all.push(item.0);
+                }
+                Ok(OneOrMany(all))
+            }
+        }
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// RFC 7519 §2 NumericDate: a non-negative JSON number of seconds, fractions allowed.
+struct NumericDate(f64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DateVisitor;
+        impl Visitor<'_> for DateVisitor {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative number of seconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                Ok(NumericDate(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                u64::try_from(v)
+                    .map(|v| NumericDate(v as f64))
+                    .map_err(|_| E::custom("negative date"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                if v.is_finite() && v >= 0.0 {
+                    Ok(NumericDate(v))
+                } else {
+                    Err(E::custom("date out of range"))
+                }
+            }
+        }
+        deserializer.deserialize_any(DateVisitor)
+    }
+}
