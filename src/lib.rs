@@ -25,6 +25,8 @@ mod rejection;
 mod scope;
 mod service;
 mod source;
+#[cfg(test)]
+mod test_helpers;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;

@@ -168,3 +168,294 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, WWW_AUTHENTICATE};
+    use http::{Request, StatusCode};
+    use http_body_util::Full;
+    use tower::{service_fn, ServiceBuilder, ServiceExt};
+
+    use crate::test_helpers::*;
+    use crate::{AuthError, ErrorKind, InvalidTokenPolicy, JwtAuthLayer, StatusPolicy, TokenSource};
+
+    fn request(auth: Option<&str>, cookie: Option<&str>) -> Request<Full<Bytes>> {
+        let mut builder = Request::builder().uri("/x");
+        if let Some(auth) = auth {
+            builder = builder.header(AUTHORIZATION, auth);
+        }
+        if let Some(cookie) = cookie {
+            builder = builder.header(COOKIE, cookie);
+        }
+        builder.body(Full::default()).unwrap()
+    }
+
+    async fn call(
+        layer: &JwtAuthLayer<TestClaims>,
+        req: Request<Full<Bytes>>,
+    ) -> (StatusCode, Option<String>, Option<AuthError>, String) {
+        let svc = ServiceBuilder::new().layer(layer.clone()).service_fn(echo);
+        let response = svc.oneshot(req).await.unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let error = response.extensions().get::<AuthError>().cloned();
+        let body = body_string(response.into_body()).await;
+        (status, challenge, error, body)
+    }
+
+    fn reason(body: &str) -> String {
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        json["reason"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn bearer_token_is_verified_and_claims_reach_the_handler() {
+        let layer = builder().build().unwrap();
+        let token = good_token();
+        let (status, challenge, error, body) =
+            call(&layer, request(Some(&format!("Bearer {token}")), None)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(challenge, None);
+        assert_eq!(error, None);
+        assert_eq!(body, "sub=alice;scopes=read write");
+    }
+
+    #[tokio::test]
+    async fn cookie_token_is_verified() {
+        let layer = builder().build().unwrap();
+        let cookie = format!("theme=dark; access_token={}", good_token());
+        let (status, _, _, body) = call(&layer, request(None, Some(&cookie))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, "sub=alice;scopes=read write");
+    }
+
+    #[tokio::test]
+    async fn configured_sources_replace_the_defaults() {
+        let layer = builder()
+            .token_sources([TokenSource::cookie("__Host-at")])
+            .build()
+            .unwrap();
+        let token = good_token();
+        let (status, ..) = call(&layer, request(Some(&format!("Bearer {token}")), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, ..) =
+            call(&layer, request(None, Some(&format!("__Host-at={token}")))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn every_failure_class_has_its_status_reason_and_challenge() {
+        let layer = builder().realm("api").build().unwrap();
+        let expired = mint(serde_json::json!({ "sub": "a", "exp": now() - 3600 }));
+        let future = mint(serde_json::json!({ "sub": "a", "exp": now() + 600, "nbf": now() + 300 }));
+        let no_exp = mint(serde_json::json!({ "sub": "a" }));
+        let mut forged = good_token();
+        forged.push('A');
+        let cases: Vec<(Option<String>, StatusCode, &str)> = vec![
+            (None, StatusCode::UNAUTHORIZED, "missing"),
+            (Some(format!("Bearer {expired}")), StatusCode::UNAUTHORIZED, "expired"),
+            (Some(format!("Bearer {future}")), StatusCode::UNAUTHORIZED, "not_yet_valid"),
+            (Some("Bearer a.b".into()), StatusCode::FORBIDDEN, "malformed"),
+            (Some(format!("Bearer {forged}")), StatusCode::FORBIDDEN, "invalid_signature"),
+            (Some(format!("Bearer {no_exp}")), StatusCode::FORBIDDEN, "invalid_claims"),
+            (Some("Bearer".into()), StatusCode::BAD_REQUEST, "invalid_request"),
+        ];
+        for (auth, expected_status, expected_reason) in cases {
+            let (status, challenge, error, body) =
+                call(&layer, request(auth.as_deref(), None)).await;
+            assert_eq!(status, expected_status, "{expected_reason}");
+            assert_eq!(reason(&body), expected_reason);
+            assert_eq!(error.unwrap().reason(), expected_reason);
+            let challenge = challenge.unwrap();
+            assert!(challenge.starts_with("Bearer realm=\"api\""), "{challenge}");
+            match expected_reason {
+                "missing" => assert_eq!(challenge, "Bearer realm=\"api\""),
+                "invalid_request" => assert!(challenge.contains("error=\"invalid_request\"")),
+                _ => assert!(challenge.contains("error=\"invalid_token\""), "{challenge}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn strict_policy_answers_401_for_every_invalid_token() {
+        let layer = builder()
+            .status_policy(StatusPolicy::Rfc6750)
+            .build()
+            .unwrap();
+        let (status, _, error, _) = call(&layer, request(Some("Bearer a.b.c"), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.unwrap().kind(), ErrorKind::Malformed);
+    }
+
+    #[tokio::test]
+    async fn custom_rejection_is_used_and_the_error_is_still_in_the_extensions() {
+        let called = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = called.clone();
+        let layer = builder().build().unwrap().with_rejection(
+            move |error: &AuthError, _: &http::request::Parts| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                http::Response::builder()
+                    .status(StatusCode::IM_A_TEAPOT)
+                    .body(Bytes::from(error.reason()))
+                    .unwrap()
+            },
+        );
+        let svc = ServiceBuilder::new().layer(layer).service_fn(echo);
+        let response = svc.clone().oneshot(request(None, None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
+        assert_eq!(
+            response.extensions().get::<AuthError>().unwrap().kind(),
+            ErrorKind::Missing
+        );
+        assert_eq!(body_string(response.into_body()).await, "missing");
+        let token = good_token();
+        let response = svc
+            .oneshot(request(Some(&format!("Bearer {token}")), None))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(called.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn optional_mode() {
+        let optional = builder().build().unwrap().optional();
+        let (status, _, _, body) = call(&optional, request(None, None)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+        let token = good_token();
+        let (status, _, _, body) =
+            call(&optional, request(Some(&format!("Bearer {token}")), None)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "sub=alice;scopes=read write"));
+        // A bad token is refused by default...
+        let (status, ..) = call(&optional, request(Some("Bearer x.y.z"), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // ... or treated as anonymous when asked.
+        let lenient = optional.on_invalid_token(InvalidTokenPolicy::Anonymous);
+        let (status, _, _, body) = call(&lenient, request(Some("Bearer x.y.z"), None)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+        // Ambiguous credentials are refused in every mode.
+        let mut req = request(Some("Bearer a"), None);
+        req.headers_mut().append(AUTHORIZATION, "Bearer b".parse().unwrap());
+        let (status, ..) = call(&lenient, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn layer_level_scopes() {
+        let layer = builder().build().unwrap();
+        let token = good_token();
+        let auth = format!("Bearer {token}");
+        let ok = layer.clone().require_scopes(["read", "write"]).unwrap();
+        assert_eq!(call(&ok, request(Some(&auth), None)).await.0, StatusCode::OK);
+        let admin = layer.require_scopes(["admin"]).unwrap();
+        let (status, challenge, error, body) = call(&admin, request(Some(&auth), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(reason(&body), "insufficient_scope");
+        assert_eq!(error.unwrap().required_scope(), Some("admin"));
+        assert!(challenge.unwrap().contains("error=\"insufficient_scope\""));
+    }
+
+    #[tokio::test]
+    async fn route_level_scope_layer() {
+        let layer = builder().build().unwrap();
+        let svc = ServiceBuilder::new()
+            .layer(layer.clone().optional())
+            .layer(layer.scope_layer(["write"]).unwrap())
+            .service_fn(echo);
+        let token = good_token();
+        let response = svc
+            .clone()
+            .oneshot(request(Some(&format!("Bearer {token}")), None))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = svc.clone().oneshot(request(None, None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let read_only = mint(serde_json::json!({ "sub": "b", "exp": now() + 60, "scp": ["read"] }));
+        let response = svc
+            .oneshot(request(Some(&format!("Bearer {read_only}")), None))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.extensions().get::<AuthError>().unwrap().kind(),
+            ErrorKind::InsufficientScope
+        );
+    }
+
+    #[tokio::test]
+    async fn grpc_requests_get_grpc_answers() {
+        let layer = builder().build().unwrap();
+        let req = Request::builder()
+            .uri("/greeter.Greeter/SayHello")
+            .header(CONTENT_TYPE, "application/grpc+proto")
+            .body(Full::default())
+            .unwrap();
+        let svc = ServiceBuilder::new().layer(layer).service_fn(echo);
+        let response = svc.oneshot(req).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["grpc-status"], "16");
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/grpc+proto");
+        assert!(response.headers()["grpc-message"]
+            .to_str()
+            .unwrap()
+            .starts_with("missing: "));
+        assert!(http_body::Body::is_end_stream(response.body()));
+    }
+
+    #[tokio::test]
+    async fn cors_preflight_passes_through_unless_disabled() {
+        let layer = builder().build().unwrap();
+        let preflight = || {
+            Request::builder()
+                .method("OPTIONS")
+                .uri("/x")
+                .header("access-control-request-method", "POST")
+                .body(Full::default())
+                .unwrap()
+        };
+        let (status, _, _, body) = call(&layer, preflight()).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+        let (status, ..) = call(&layer.cors_preflight(false), preflight()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn poll_ready_is_propagated() {
+        use std::task::{Context, Poll};
+        use tower_service::Service;
+        let layer = builder().build().unwrap();
+        let mut ready = false;
+        let inner = tower::service_fn(echo);
+        // A service that is not ready keeps the layer not ready.
+        struct NotReady<S>(S);
+        impl<S: Service<R>, R> Service<R> for NotReady<S> {
+            type Response = S::Response;
+            type Error = S::Error;
+            type Future = S::Future;
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+                Poll::Pending
+            }
+            fn call(&mut self, req: R) -> S::Future {
+                self.0.call(req)
+            }
+        }
+        let mut svc = tower_layer::Layer::layer(&layer, NotReady(inner));
+        let waker = futures_noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        if let Poll::Ready(_) = svc.poll_ready(&mut cx) {
+            ready = true;
+        }
+        assert!(!ready);
+        let mut svc = tower_layer::Layer::layer(&layer, service_fn(echo));
+        assert!(matches!(svc.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+    }
+
+    fn futures_noop_waker() -> std::task::Waker {
+        std::task::Waker::noop().clone()
+    }
+}

@@ -434,7 +434,8 @@ mod tests {
             TokenSource::query("access_token"),
         ];
         let uri = Uri::from_static("/x?a=1&access_token=q");
-        let found = find_token(&sources, &HeaderMap::new(), &uri).unwrap().unwrap();
+        let empty = HeaderMap::new();
+        let found = find_token(&sources, &empty, &uri).unwrap().unwrap();
         assert_eq!((found.token, found.source), (&b"q"[..], TokenSourceKind::Query));
         let map = headers(&[("x-token", b"h")]);
         let found = find_token(&sources, &map, &uri).unwrap().unwrap();
