@@ -1,1 +1,81 @@
-fn main() {}
+//! An axum server whose routes need a JWT, may take one, or need a scope.
+//!
+//! ```text
+//! cargo run --example axum --features axum
+//! ```
+//!
+//! | route | authentication |
+//! |---|---|
+//! | `GET /public` | none |
+//! | `GET /me` | required: answers with the token's claims |
+//! | `GET /maybe` | optional: the claims, or `{"user":null}` without a token |
+//! | `GET /admin` | required, with the scope `admin` |
+//!
+//! The token comes from `Authorization: Bearer <token>` or the cookie `access_token`.
+//! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
+//! without it a public demo secret is used, and a demo token is printed), `JWT_ISSUER` and
+//! `JWT_AUDIENCE` (checked when set). See `examples/common/mod.rs`.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tower_jwt_auth::axum::Claims;
+use tower_jwt_auth::{BoxError, ConfigError, JwtAuthLayer, Scopes};
+
+#[path = "common/mod.rs"]
+pub mod common;
+
+use common::UserClaims;
+
+/// The application, with the authentication each route needs.
+pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<Router, ConfigError> {
+    let admin_only = auth.scope_layer(["admin"])?;
+    Ok(Router::new()
+        .route("/public", get(public))
+        // Each route gets its own layer with `MethodRouter::layer`, which also wraps the
+        // route's 405 answer: a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`)
+        // passes through the layer untouched, where a CORS layer would answer it.
+        .route("/me", get(me).layer(auth.clone()))
+        .route("/maybe", get(maybe).layer(auth.clone().optional()))
+        // The scope check runs inside the authentication layer, which verified the token.
+        .route("/admin", get(admin).route_layer(admin_only).layer(auth)))
+}
+
+async fn public() -> Json<Value> {
+    Json(json!({ "message": "this page is public" }))
+}
+
+/// The layer in required mode lets only requests with verified claims through.
+async fn me(Claims(claims): Claims<UserClaims>) -> Json<UserClaims> {
+    Json(claims)
+}
+
+/// In optional mode, a request without a token arrives without claims.
+async fn maybe(claims: Option<Claims<UserClaims>>) -> Json<Value> {
+    Json(json!({ "user": claims.map(Claims::into_inner) }))
+}
+
+async fn admin(Claims(claims): Claims<UserClaims>, scopes: Scopes) -> Json<Value> {
+    Json(json!({
+        "message": format!("welcome, {}", claims.sub),
+        "scopes": scopes.iter().collect::<Vec<_>>(),
+    }))
+}
+
+async fn run() -> Result<(), BoxError> {
+    let (settings, auth) = common::auth_from_env()?;
+    let listener = TcpListener::bind(settings.addr).await?;
+    common::print_startup(&settings, listener.local_addr()?)?;
+    axum::serve(listener, app(auth)?).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    common::init_tracing();
+    if let Err(err) = run().await {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}

@@ -1,4 +1,96 @@
-//! tower-jwt-auth
+//! A [Tower] layer that verifies JWT access tokens, for axum, hyper and tonic.
+//!
+//! [`JwtAuthLayer`] finds the access token of each request (`Authorization: Bearer`, a cookie,
+//! or other [sources](TokenSource), in order), verifies it with [`jsonwebtoken`] against an
+//! explicit algorithm allow-list and keys chosen by `kid`, validates `exp`, `nbf`, `iat`,
+//! `iss`, `aud` and `typ`, and puts the typed claims into the request extensions. Every failure
+//! gets a stable [reason](ErrorKind::reason) and a precise answer:
+//!
+//! | failure | reason | HTTP | gRPC |
+//! |---|---|---|---|
+//! | no token | `missing` | 401, `WWW-Authenticate: Bearer` | 16 `UNAUTHENTICATED` |
+//! | expired | `expired` | 401, `error="invalid_token"` | 16 |
+//! | not yet valid | `not_yet_valid` | 401, `error="invalid_token"` | 16 |
+//! | not a JWT, bad encoding or JSON, too large | `malformed` | 403, `error="invalid_token"` | 16 |
+//! | bad signature | `invalid_signature` | 403, `error="invalid_token"` | 16 |
+//! | algorithm not allowed (`none` included) | `algorithm_not_allowed` | 403, `error="invalid_token"` | 16 |
+//! | unknown `kid` | `unknown_key` | 403, `error="invalid_token"` | 16 |
+//! | wrong `iss`/`aud`/`typ`, missing claim, `crit` | `invalid_claims` | 403, `error="invalid_token"` | 16 |
+//! | two `Authorization` headers | `invalid_request` | 400, `error="invalid_request"` | 3 `INVALID_ARGUMENT` |
+//! | scope not granted | `insufficient_scope` | 403, `error="insufficient_scope"` | 7 `PERMISSION_DENIED` |
+//!
+//! An expired token is 401 because the client should refresh it; a forged or malformed one is
+//! 403 because retrying it is pointless. [`StatusPolicy::Rfc6750`] makes every `invalid_token`
+//! 401 instead. HTTP answers carry a JSON body with `error`, `error_description` and `reason`;
+//! gRPC requests get HTTP 200 with `grpc-status`, `grpc-message` and the challenge as metadata.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use serde::Deserialize;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+//!
+//! #[derive(Clone, Deserialize)]
+//! struct Claims {
+//!     sub: String,
+//! }
+//!
+//! async fn handler(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     // The layer put the verified claims here.
+//!     let claims = req.extensions().get::<Claims>().expect("behind JwtAuthLayer");
+//!     Ok(Response::new(Full::from(format!("hello {}", claims.sub))))
+//! }
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), tower_jwt_auth::BoxError> {
+//! let auth = JwtAuthLayer::<Claims>::builder()
+//!     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
+//!     .issuer("https://issuer.example")
+//!     .audience("api")
+//!     .build()?;
+//!
+//! let service = ServiceBuilder::new().layer(auth).service_fn(handler);
+//!
+//! let request = Request::new(Full::default()); // no token
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()["www-authenticate"], "Bearer");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The README has complete quick starts for axum, hyper and tonic, and the `examples/` folder
+//! runnable servers for each.
+//!
+//! # Keys and algorithms
+//!
+//! Each [`Key`] is bound to the algorithms it may verify; the union of them is the allow-list,
+//! and the token's `alg` never widens it. A token's `kid` selects the key exactly; a token
+//! without a `kid` is accepted only when one key can verify its algorithm. Weak keys (HMAC
+//! secrets shorter than the hash, RSA under 2048 bits) are refused when the layer is built.
+//!
+//! # Crypto provider
+//!
+//! `jsonwebtoken` 12 does its cryptography through a process-wide `CryptoProvider`. This crate
+//! ships one built on `ring` ([`crypto`]) and installs it when the layer is built, unless the
+//! application has installed its own, which is then used and never overridden.
+//!
+//! # Feature flags
+//!
+//! | name | description | default |
+//! |---|---|---|
+//! | `tracing` | `tracing` events for refused requests (reason, method, path; never a token) | yes |
+//! | `axum` | the [`axum::Claims`] extractor | no |
+//! | `tonic` | the [`tonic::RequestExt`] helpers for gRPC handlers | no |
+//! | `full` | all of the above | no |
+//!
+//! [Tower]: https://docs.rs/tower
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,
@@ -47,6 +139,10 @@ pub use crate::scope::{RequireScope, RequireScopeLayer, Scopes};
 pub use crate::service::JwtAuth;
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::TokenVerifier;
+
+#[cfg(all(doctest, feature = "axum", feature = "tonic"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Alias for a type-erased error type.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
