@@ -169,7 +169,17 @@ pub fn mint_token(config: &Config, sub: &str, ttl_secs: u64) -> Result<String, B
 }
 
 #[tokio::main]
-async fn main() -> Result<(), BoxError> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -189,6 +199,12 @@ async fn main() -> Result<(), BoxError> {
         .map_err(|err| format!("ADDR is not a socket address: {err}"))?;
     let config = Config::from_env()?;
     let auth = auth_layer(&config)?;
+    if config.demo_secret {
+        eprintln!(
+            "warning: JWT_SECRET is not set, so the server uses a PUBLIC demo secret: anyone can \
+             mint tokens it accepts. Set JWT_SECRET (32 bytes or more) for anything but a local try."
+        );
+    }
 
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -196,10 +212,6 @@ async fn main() -> Result<(), BoxError> {
     if config.demo_secret {
         // Only ever for the public demo secret: nothing derived from a user's secret is printed.
         let token = mint_token(&config, "demo-user", 3600)?;
-        eprintln!(
-            "warning: JWT_SECRET is not set, so the server uses a PUBLIC demo secret: anyone can \
-             mint tokens it accepts. Set JWT_SECRET (32 bytes or more) for anything but a local try."
-        );
         eprintln!("A demo token for sub \"demo-user\", valid for one hour:\n\n{token}\n");
         eprintln!(
             "Try it (from the repository root):\n\n\

@@ -9,7 +9,7 @@ use crate::error::{AuthError, ConfigError};
 ///
 /// The layer tries its sources in the order they were configured; the first source that is
 /// *present* wins, and a present but bad token is refused, never rescued by a later source. The
-/// default is [`TokenSource::bearer()`] then [`TokenSource::cookie("access_token")`].
+/// default is [`TokenSource::bearer()`] then [`TokenSource::cookie`] with the name `access_token`.
 ///
 /// # Example
 ///

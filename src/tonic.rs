@@ -82,7 +82,7 @@
 //! use tonic::{Code, Request};
 //! use tower_jwt_auth::tonic::RequestExt;
 //!
-//! #[derive(Clone)]
+//! #[derive(Clone, Debug)]
 //! struct Claims {
 //!     sub: String,
 //! }
