@@ -120,9 +120,15 @@ fn poll_ready<F: Future>(future: F) -> F::Output {
 
 fn main() {
     tower_jwt_auth::crypto::ensure_default_provider();
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(31);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(31);
     let batch_time = Duration::from_millis(
-        std::env::var("BATCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(20),
+        std::env::var("BATCH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20),
     );
 
     let secret = b"benchmark secret of at least 32 bytes";
@@ -167,9 +173,7 @@ fn main() {
         let auth_value = format!("Bearer {}", fx.token);
         let mut service = tower::Layer::layer(
             &fx.layer,
-            tower::service_fn(|_req: Request<()>| async {
-                Ok::<_, Infallible>(Response::new(()))
-            }),
+            tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }),
         );
         // Sanity: every case accepts the token.
         jsonwebtoken::decode::<Claims>(&fx.token, &fx.key, &fx.validation).expect("decode");
@@ -250,5 +254,7 @@ fn main() {
             median(&mut ratios[1]),
         );
     }
-    println!("x = bare jsonwebtoken::decode of the same token; ratios are medians of per-round ratios");
+    println!(
+        "x = bare jsonwebtoken::decode of the same token; ratios are medians of per-round ratios"
+    );
 }

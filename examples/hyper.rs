@@ -50,8 +50,8 @@ pub type App = BoxCloneService<Request<Incoming>, Response<ResponseBody>, Infall
 /// The application, with the authentication each route needs.
 ///
 /// Requests are routed by path first, and each route is its own stack with the layer it needs:
-/// the required layer for `/me`, an optional one for `/maybe`, the required layer plus a scope
-/// check for `/admin`, none for `/public`. That is the structure of the axum example, and the
+/// the required layer for `/me`, an optional one for `/maybe`, one that also requires the scope
+/// `admin` for `/admin`, none for `/public`. That is the structure of the axum example, and the
 /// layer answers every refusal itself (status, challenge, JSON body). The alternative, one
 /// optional layer in front of everything and handlers that refuse requests without claims,
 /// would leave each handler to rebuild those answers.
@@ -63,11 +63,10 @@ pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<App, ConfigError> {
             .layer(auth.clone().optional())
             .service_fn(maybe),
     );
+    // The authentication layer checks the scope itself, right after the token.
     let admin = boxed(
         ServiceBuilder::new()
-            .layer(auth.clone())
-            // Inside the authentication layer, which verified the token and left its scopes.
-            .layer(auth.scope_layer(["admin"])?)
+            .layer(auth.require_scopes(["admin"])?)
             .service_fn(admin),
     );
     let not_found = boxed(service_fn(not_found));

@@ -109,7 +109,7 @@
 //! let token = jsonwebtoken::encode(
 //!     &jsonwebtoken::Header::new(Algorithm::HS256),
 //!     &user,
-//!     &jsonwebtoken::EncodingKey::from_secret(secret),
+//!     &jsonwebtoken::EncodingKey::from_secret(secret)?,
 //! )?;
 //!
 //! let request = Request::get("/maybe")
@@ -315,8 +315,7 @@ mod tests {
     }
 
     async fn optional_claims(parts: &mut Parts) -> Option<Claims<User>> {
-        match <Claims<User> as OptionalFromRequestParts<()>>::from_request_parts(parts, &()).await
-        {
+        match <Claims<User> as OptionalFromRequestParts<()>>::from_request_parts(parts, &()).await {
             Ok(claims) => claims,
             Err(never) => match never {},
         }
@@ -325,12 +324,17 @@ mod tests {
     #[tokio::test]
     async fn claims_are_cloned_from_the_extensions() {
         let mut parts = parts();
-        let user = User { sub: "alice".into() };
+        let user = User {
+            sub: "alice".into(),
+        };
         parts.extensions.insert(user.clone());
         let extracted = claims(&mut parts).await.unwrap();
         assert_eq!(extracted.sub, "alice");
         assert_eq!(extracted.into_inner(), user);
-        assert_eq!(optional_claims(&mut parts).await, Some(Claims(user.clone())));
+        assert_eq!(
+            optional_claims(&mut parts).await,
+            Some(Claims(user.clone()))
+        );
         // Extraction does not take the claims away from later extractors.
         assert_eq!(parts.extensions.get::<User>(), Some(&user));
     }

@@ -286,9 +286,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "algorithm {algorithm:?} cannot be used with {key} key")
             }
             ConfigError::DuplicateKid { kid } => write!(f, "two keys share the kid {kid:?}"),
-            ConfigError::InvalidKid => f.write_str(
-                "a kid must be 1 to 256 characters of printable ascii",
-            ),
+            ConfigError::InvalidKid => {
+                f.write_str("a kid must be 1 to 256 characters of printable ascii")
+            }
             ConfigError::LeewayTooLarge { secs } => {
                 write!(f, "leeway of {secs} s is above the 300 s allowed")
             }
@@ -300,7 +300,10 @@ impl fmt::Display for ConfigError {
                 write!(f, "maximum token length {len} is not between 1 and 65536")
             }
             ConfigError::InvalidValue { setting } => {
-                write!(f, "invalid {setting}: use printable ascii without quotes or backslashes")
+                write!(
+                    f,
+                    "invalid {setting}: use printable ascii without quotes or backslashes"
+                )
             }
             ConfigError::NoCryptoProvider => {
                 f.write_str("no jsonwebtoken crypto provider could be installed")
@@ -338,7 +341,12 @@ mod tests {
                 Some("invalid_token"),
                 16,
             ),
-            (ErrorKind::UnknownKey, "unknown_key", Some("invalid_token"), 16),
+            (
+                ErrorKind::UnknownKey,
+                "unknown_key",
+                Some("invalid_token"),
+                16,
+            ),
             (ErrorKind::Expired, "expired", Some("invalid_token"), 16),
             (
                 ErrorKind::NotYetValid,

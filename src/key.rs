@@ -100,9 +100,7 @@ impl Key {
                 };
                 if point.len() != expected || point.first() != Some(&4) {
                     return Err(ConfigError::InvalidKey {
-                        reason: format!(
-                            "not an uncompressed point on the curve of {algorithm:?}"
-                        ),
+                        reason: format!("not an uncompressed point on the curve of {algorithm:?}"),
                     });
                 }
             }
@@ -140,7 +138,10 @@ impl Key {
                 min,
             });
         }
-        Self::new(algorithm, DecodingKey::from_secret(secret).map_err(invalid)?)
+        Self::new(
+            algorithm,
+            DecodingKey::from_secret(secret).map_err(invalid)?,
+        )
     }
 
     /// An RSA public key in PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`), for `RS*` or `PS*`.
@@ -230,10 +231,7 @@ impl Key {
     /// # Errors
     ///
     /// If the key's family does not match the algorithm, or the key is weak.
-    pub fn from_decoding_key(
-        algorithm: Algorithm,
-        key: DecodingKey,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_decoding_key(algorithm: Algorithm, key: DecodingKey) -> Result<Self, ConfigError> {
         if let (AlgorithmFamily::Hmac, Ok(secret)) = (key.family(), key.try_get_as_bytes()) {
             return Self::hmac(algorithm, secret);
         }
@@ -260,7 +258,11 @@ impl Key {
             let len = self.decoding.try_get_as_bytes().map_err(invalid)?.len();
             let min = hmac_min_len(algorithm);
             if len < min {
-                return Err(ConfigError::WeakHmacSecret { algorithm, len, min });
+                return Err(ConfigError::WeakHmacSecret {
+                    algorithm,
+                    len,
+                    min,
+                });
             }
         }
         if algorithm.family() == AlgorithmFamily::Ec && !self.algorithms.contains(&algorithm) {
@@ -373,7 +375,11 @@ impl KeySet {
     /// Selects the key for a token. A `kid` is looked up exactly; a key without a `kid` is used
     /// only when it is the one key that may verify the token's algorithm. No key is ever tried
     /// after another.
-    pub(crate) fn select(&self, kid: Option<&str>, algorithm: Algorithm) -> Result<&Key, AuthError> {
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+    ) -> Result<&Key, AuthError> {
         if let Some(kid) = kid {
             if let Some(key) = self.by_kid.get(kid).and_then(|i| self.keys.get(*i)) {
                 return if key.allows(algorithm) {
@@ -393,10 +399,11 @@ impl KeySet {
                     "No key matches the token's key id",
                 ));
         }
-        self.only_candidate(algorithm, |_| true).ok_or(AuthError::new(
-            ErrorKind::UnknownKey,
-            "The token names no key and the choice of key is ambiguous",
-        ))
+        self.only_candidate(algorithm, |_| true)
+            .ok_or(AuthError::new(
+                ErrorKind::UnknownKey,
+                "The token names no key and the choice of key is ambiguous",
+            ))
     }
 
     fn only_candidate(&self, algorithm: Algorithm, filter: impl Fn(&Key) -> bool) -> Option<&Key> {
@@ -473,7 +480,10 @@ mod tests {
             .unwrap()
             .with_kid("b");
         let set = KeySet::new(vec![a, b]).unwrap();
-        assert_eq!(set.select(Some("b"), Algorithm::HS256).unwrap().kid(), Some("b"));
+        assert_eq!(
+            set.select(Some("b"), Algorithm::HS256).unwrap().kid(),
+            Some("b")
+        );
         assert_eq!(
             set.select(Some("c"), Algorithm::HS256).unwrap_err().kind(),
             ErrorKind::UnknownKey
@@ -499,7 +509,10 @@ mod tests {
         .unwrap();
         assert!(named.select(None, Algorithm::HS256).is_ok());
         assert_eq!(
-            named.select(Some("other"), Algorithm::HS256).unwrap_err().kind(),
+            named
+                .select(Some("other"), Algorithm::HS256)
+                .unwrap_err()
+                .kind(),
             ErrorKind::UnknownKey
         );
     }

@@ -203,7 +203,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 /// |---|---|
 /// | [`key`](Self::key) | none: at least one is required |
 /// | [`issuer`](Self::issuer) | not checked; once set, `iss` is required and must match one exactly |
-/// | [`audience`](Self::audience) | not checked; once set, `aud` is required and must contain one |
+/// | [`audience`](Self::audience) | none: a token with an `aud` is refused (RFC 7519 §4.1.3); once set, `aud` is required and must contain one |
 /// | [`leeway`](Self::leeway) | 60 s, at most 300 s |
 /// | [`max_lifetime`](Self::max_lifetime) | 24 h |
 /// | [`exp_required`](Self::exp_required) | `true` |
@@ -298,6 +298,8 @@ impl<C> JwtAuthBuilder<C> {
 
     /// Accepts tokens whose `aud` (a string or an array) contains exactly this string. Several
     /// calls accept several audiences. Once one is set, `aud` is required (RFC 8725 §3.9).
+    /// Without any, a token that carries an `aud` is refused, as RFC 7519 §4.1.3 requires of a
+    /// service that does not identify itself with a value in it.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
         self
@@ -329,7 +331,8 @@ impl<C> JwtAuthBuilder<C> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.required_claims.extend(names.into_iter().map(Into::into));
+        self.required_claims
+            .extend(names.into_iter().map(Into::into));
         self
     }
 

@@ -111,6 +111,7 @@ mod body;
 pub mod crypto;
 mod error;
 mod future;
+mod jwk;
 mod key;
 mod layer;
 mod rejection;
@@ -129,12 +130,15 @@ pub use jsonwebtoken::Algorithm;
 pub use crate::body::ResponseBody;
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
 pub use crate::future::ResponseFuture;
+pub use crate::jwk::SkippedKey;
 pub use crate::key::Key;
 pub use crate::layer::{
     InvalidTokenPolicy, JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
     DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
 };
-pub use crate::rejection::{grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy};
+pub use crate::rejection::{
+    grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
+};
 pub use crate::scope::{RequireScope, RequireScopeLayer, Scopes};
 pub use crate::service::JwtAuth;
 pub use crate::source::{TokenSource, TokenSourceKind};

@@ -248,7 +248,10 @@ mod tests {
         let plain = DefaultRejection::new();
         assert_eq!(plain.challenge(&AuthError::missing()), "Bearer");
         let realm = DefaultRejection::new().with_realm("api").unwrap();
-        assert_eq!(realm.challenge(&AuthError::missing()), "Bearer realm=\"api\"");
+        assert_eq!(
+            realm.challenge(&AuthError::missing()),
+            "Bearer realm=\"api\""
+        );
         assert_eq!(
             realm.challenge(&expired()),
             "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The access token expired\""

@@ -256,6 +256,9 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if crate::service::is_cors_preflight(&req) {
+            return ResponseFuture::future(self.inner.call(req));
+        }
         match self.required.check(req.extensions().get::<Scopes>()) {
             Ok(()) => ResponseFuture::future(self.inner.call(req)),
             Err(error) => {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCESS_CONTROL_REQUEST_METHOD};
+use http::header::ACCESS_CONTROL_REQUEST_METHOD;
 use http::{Method, Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
@@ -78,7 +78,9 @@ enum Outcome<C> {
     Refused(AuthError),
 }
 
-fn is_cors_preflight<B>(req: &Request<B>) -> bool {
+/// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. Browsers send it without
+/// credentials, so it passes through for a CORS layer to answer.
+pub(crate) fn is_cors_preflight<B>(req: &Request<B>) -> bool {
     req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
 }
 
@@ -98,7 +100,10 @@ where
         let _source: TokenSourceKind = found.source;
         match verify::<C>(&self.config, found.token) {
             Ok(verified) => Outcome::Authenticated(verified),
-            Err(_) if self.mode.optional && self.mode.invalid_token == InvalidTokenPolicy::Anonymous => {
+            Err(_)
+                if self.mode.optional
+                    && self.mode.invalid_token == InvalidTokenPolicy::Anonymous =>
+            {
                 Outcome::Anonymous
             }
             Err(error) => Outcome::Refused(error),
@@ -164,7 +169,9 @@ where
                 },
                 None => ResponseFuture::future(self.inner.call(req)),
             },
-            Outcome::Refused(error) => ResponseFuture::rejected(reject(&self.rejection, error, req)),
+            Outcome::Refused(error) => {
+                ResponseFuture::rejected(reject(&self.rejection, error, req))
+            }
         }
     }
 }
@@ -178,7 +185,9 @@ mod tests {
     use tower::{service_fn, ServiceBuilder, ServiceExt};
 
     use crate::test_helpers::*;
-    use crate::{AuthError, ErrorKind, InvalidTokenPolicy, JwtAuthLayer, StatusPolicy, TokenSource};
+    use crate::{
+        AuthError, ErrorKind, InvalidTokenPolicy, JwtAuthLayer, StatusPolicy, TokenSource,
+    };
 
     fn request(auth: Option<&str>, cookie: Option<&str>) -> Request<Full<Bytes>> {
         let mut builder = Request::builder().uri("/x");
@@ -242,8 +251,7 @@ mod tests {
         let token = good_token();
         let (status, ..) = call(&layer, request(Some(&format!("Bearer {token}")), None)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        let (status, ..) =
-            call(&layer, request(None, Some(&format!("__Host-at={token}")))).await;
+        let (status, ..) = call(&layer, request(None, Some(&format!("__Host-at={token}")))).await;
         assert_eq!(status, StatusCode::OK);
     }
 
@@ -251,18 +259,43 @@ mod tests {
     async fn every_failure_class_has_its_status_reason_and_challenge() {
         let layer = builder().realm("api").build().unwrap();
         let expired = mint(serde_json::json!({ "sub": "a", "exp": now() - 3600 }));
-        let future = mint(serde_json::json!({ "sub": "a", "exp": now() + 600, "nbf": now() + 300 }));
+        let future =
+            mint(serde_json::json!({ "sub": "a", "exp": now() + 600, "nbf": now() + 300 }));
         let no_exp = mint(serde_json::json!({ "sub": "a" }));
         let mut forged = good_token();
         forged.push('A');
         let cases: Vec<(Option<String>, StatusCode, &str)> = vec![
             (None, StatusCode::UNAUTHORIZED, "missing"),
-            (Some(format!("Bearer {expired}")), StatusCode::UNAUTHORIZED, "expired"),
-            (Some(format!("Bearer {future}")), StatusCode::UNAUTHORIZED, "not_yet_valid"),
-            (Some("Bearer a.b".into()), StatusCode::FORBIDDEN, "malformed"),
-            (Some(format!("Bearer {forged}")), StatusCode::FORBIDDEN, "invalid_signature"),
-            (Some(format!("Bearer {no_exp}")), StatusCode::FORBIDDEN, "invalid_claims"),
-            (Some("Bearer".into()), StatusCode::BAD_REQUEST, "invalid_request"),
+            (
+                Some(format!("Bearer {expired}")),
+                StatusCode::UNAUTHORIZED,
+                "expired",
+            ),
+            (
+                Some(format!("Bearer {future}")),
+                StatusCode::UNAUTHORIZED,
+                "not_yet_valid",
+            ),
+            (
+                Some("Bearer a.b".into()),
+                StatusCode::FORBIDDEN,
+                "malformed",
+            ),
+            (
+                Some(format!("Bearer {forged}")),
+                StatusCode::FORBIDDEN,
+                "invalid_signature",
+            ),
+            (
+                Some(format!("Bearer {no_exp}")),
+                StatusCode::FORBIDDEN,
+                "invalid_claims",
+            ),
+            (
+                Some("Bearer".into()),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
         ];
         for (auth, expected_status, expected_reason) in cases {
             let (status, challenge, error, body) =
@@ -329,7 +362,10 @@ mod tests {
         let token = good_token();
         let (status, _, _, body) =
             call(&optional, request(Some(&format!("Bearer {token}")), None)).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "sub=alice;scopes=read write"));
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "sub=alice;scopes=read write")
+        );
         // A bad token is refused by default...
         let (status, ..) = call(&optional, request(Some("Bearer x.y.z"), None)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -339,7 +375,8 @@ mod tests {
         assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
         // Ambiguous credentials are refused in every mode.
         let mut req = request(Some("Bearer a"), None);
-        req.headers_mut().append(AUTHORIZATION, "Bearer b".parse().unwrap());
+        req.headers_mut()
+            .append(AUTHORIZATION, "Bearer b".parse().unwrap());
         let (status, ..) = call(&lenient, req).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }
@@ -350,7 +387,10 @@ mod tests {
         let token = good_token();
         let auth = format!("Bearer {token}");
         let ok = layer.clone().require_scopes(["read", "write"]).unwrap();
-        assert_eq!(call(&ok, request(Some(&auth), None)).await.0, StatusCode::OK);
+        assert_eq!(
+            call(&ok, request(Some(&auth), None)).await.0,
+            StatusCode::OK
+        );
         let admin = layer.require_scopes(["admin"]).unwrap();
         let (status, challenge, error, body) = call(&admin, request(Some(&auth), None)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -420,6 +460,13 @@ mod tests {
         };
         let (status, _, _, body) = call(&layer, preflight()).await;
         assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+        // A scope layer behind it lets the preflight through too.
+        let svc = ServiceBuilder::new()
+            .layer(layer.clone())
+            .layer(layer.scope_layer(["admin"]).unwrap())
+            .service_fn(echo);
+        let response = svc.oneshot(preflight()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
         let (status, ..) = call(&layer.cors_preflight(false), preflight()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }

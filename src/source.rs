@@ -110,7 +110,11 @@ impl TokenSource {
     }
 
     /// Looks for the token. `Ok(None)` means this source is absent.
-    fn find<'a>(&self, headers: &'a HeaderMap, uri: &'a Uri) -> Result<Option<&'a [u8]>, AuthError> {
+    fn find<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        uri: &'a Uri,
+    ) -> Result<Option<&'a [u8]>, AuthError> {
         match &self.kind {
             SourceKind::Bearer => bearer(headers),
             SourceKind::Cookie(name) => cookie(headers, name.as_bytes()),
@@ -198,7 +202,10 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
             "The Bearer credentials carry no token",
         ));
     }
-    if token.iter().any(|b| *b == b' ' || *b == b'\t' || *b == b',') {
+    if token
+        .iter()
+        .any(|b| *b == b' ' || *b == b'\t' || *b == b',')
+    {
         return Err(AuthError::invalid_request(
             "The Authorization header carries more than one token",
         ));
@@ -347,13 +354,23 @@ mod tests {
     #[test]
     fn other_schemes_are_not_bearer_tokens() {
         for value in ["Basic dXNlcjpwYXNz", "Token abc", "Digest x=y", "Bearert"] {
-            assert_eq!(find(&[("authorization", value.as_bytes())]), Ok(None), "{value}");
+            assert_eq!(
+                find(&[("authorization", value.as_bytes())]),
+                Ok(None),
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn broken_bearer_credentials_are_invalid_requests() {
-        for value in ["Bearer", "Bearer ", "Bearer a b", "Bearer a,Bearer b", "Bearer a\tb"] {
+        for value in [
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer a,Bearer b",
+            "Bearer a\tb",
+        ] {
             assert_eq!(
                 find(&[("authorization", value.as_bytes())]),
                 Err(ErrorKind::InvalidRequest),
@@ -365,11 +382,17 @@ mod tests {
     #[test]
     fn two_authorization_headers_are_refused() {
         assert_eq!(
-            find(&[("authorization", b"Bearer a"), ("authorization", b"Bearer a")]),
+            find(&[
+                ("authorization", b"Bearer a"),
+                ("authorization", b"Bearer a")
+            ]),
             Err(ErrorKind::InvalidRequest)
         );
         assert_eq!(
-            find(&[("authorization", b"Basic a"), ("authorization", b"Bearer a")]),
+            find(&[
+                ("authorization", b"Basic a"),
+                ("authorization", b"Bearer a")
+            ]),
             Err(ErrorKind::InvalidRequest)
         );
     }
@@ -380,10 +403,19 @@ mod tests {
             find(&[("cookie", b"a=1; access_token=tok; b=2")]),
             Ok(Some((b"tok".to_vec(), TokenSourceKind::Cookie)))
         );
-        assert_eq!(token(&[("cookie", b"access_token=\"tok\"")]), Some(b"tok".to_vec()));
-        assert_eq!(token(&[("cookie", b"x=1"), ("cookie", b"access_token=tok")]), Some(b"tok".to_vec()));
+        assert_eq!(
+            token(&[("cookie", b"access_token=\"tok\"")]),
+            Some(b"tok".to_vec())
+        );
+        assert_eq!(
+            token(&[("cookie", b"x=1"), ("cookie", b"access_token=tok")]),
+            Some(b"tok".to_vec())
+        );
         assert_eq!(token(&[("cookie", b"access_token=")]), None);
-        assert_eq!(token(&[("cookie", b"Access_Token=tok; xaccess_token=1")]), None);
+        assert_eq!(
+            token(&[("cookie", b"Access_Token=tok; xaccess_token=1")]),
+            None
+        );
     }
 
     #[test]
@@ -407,13 +439,19 @@ mod tests {
             Err(ErrorKind::InvalidRequest)
         );
         // A look-alike alone is not the auth cookie.
-        assert_eq!(find(&[("cookie", "\u{2000}access_token=EVIL".as_bytes())]), Ok(None));
+        assert_eq!(
+            find(&[("cookie", "\u{2000}access_token=EVIL".as_bytes())]),
+            Ok(None)
+        );
     }
 
     #[test]
     fn first_present_source_wins_and_a_bad_header_is_not_rescued() {
         assert_eq!(
-            find(&[("authorization", b"Bearer h"), ("cookie", b"access_token=c")]),
+            find(&[
+                ("authorization", b"Bearer h"),
+                ("cookie", b"access_token=c")
+            ]),
             Ok(Some((b"h".to_vec(), TokenSourceKind::Bearer)))
         );
         assert_eq!(
@@ -436,18 +474,29 @@ mod tests {
         let uri = Uri::from_static("/x?a=1&access_token=q");
         let empty = HeaderMap::new();
         let found = find_token(&sources, &empty, &uri).unwrap().unwrap();
-        assert_eq!((found.token, found.source), (&b"q"[..], TokenSourceKind::Query));
+        assert_eq!(
+            (found.token, found.source),
+            (&b"q"[..], TokenSourceKind::Query)
+        );
         let map = headers(&[("x-token", b"h")]);
         let found = find_token(&sources, &map, &uri).unwrap().unwrap();
-        assert_eq!((found.token, found.source), (&b"h"[..], TokenSourceKind::Header));
+        assert_eq!(
+            (found.token, found.source),
+            (&b"h"[..], TokenSourceKind::Header)
+        );
         let uri = Uri::from_static("/x?access_token=a&access_token=b");
         assert_eq!(
-            find_token(&sources, &HeaderMap::new(), &uri).unwrap_err().kind(),
+            find_token(&sources, &HeaderMap::new(), &uri)
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidRequest
         );
         // The query source is opt-in: the defaults ignore it.
         let uri = Uri::from_static("/x?access_token=q");
-        assert_eq!(find_token(&default_sources(), &HeaderMap::new(), &uri), Ok(None));
+        assert_eq!(
+            find_token(&default_sources(), &HeaderMap::new(), &uri),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub(crate) struct TestClaims {
 }
 
 pub(crate) fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 pub(crate) fn mint(claims: serde_json::Value) -> String {

@@ -161,15 +161,19 @@ pub(crate) fn verify<C: DeserializeOwned>(
         return Err(AuthError::malformed("The token is too large"));
     }
     let mut segments = token.split(|b| *b == b'.');
-    let (header_b64, payload_b64, signature_b64) =
-        match (segments.next(), segments.next(), segments.next(), segments.next()) {
-            (Some(h), Some(p), Some(s), None) => (h, p, s),
-            _ => {
-                return Err(AuthError::malformed(
-                    "The token is not a compact JWS of three segments",
-                ))
-            }
-        };
+    let (header_b64, payload_b64, signature_b64) = match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some(h), Some(p), Some(s), None) => (h, p, s),
+        _ => {
+            return Err(AuthError::malformed(
+                "The token is not a compact JWS of three segments",
+            ))
+        }
+    };
     if header_b64.is_empty()
         || payload_b64.is_empty()
         || !is_b64url(header_b64)
@@ -186,8 +190,14 @@ pub(crate) fn verify<C: DeserializeOwned>(
 
     // 2. Header.
     let header_json = b64_decode(header_b64)?;
-    let header: Header<'_> = serde_json::from_slice(&header_json)
-        .map_err(|_| AuthError::malformed("The token header is not a valid JOSE header"))?;
+    // RFC 7515 §5.2 and RFC 7519 §7.2: UTF-8 of a valid JSON object, also in members the layer
+    // does not read (serde_json skips those without checking them).
+    let header: Header<'_> = std::str::from_utf8(&header_json)
+        .ok()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .ok_or(AuthError::malformed(
+            "The token header is not a valid JOSE header",
+        ))?;
     let algorithm = algorithm_from_name(&header.alg).ok_or(ALGORITHM_NOT_ALLOWED)?;
     if !config.keys.allows(algorithm) {
         return Err(ALGORITHM_NOT_ALLOWED);
@@ -217,17 +227,18 @@ pub(crate) fn verify<C: DeserializeOwned>(
         ));
     }
     let signature = b64_decode(signature_b64)?;
-    let verifier = (config.provider.verifier_factory)(&algorithm, key.decoding_key()).map_err(|_| {
-        #[cfg(feature = "tracing")]
-        tracing::error!(
-            algorithm = ?algorithm,
-            "the crypto provider refused a configured key; this is a configuration bug"
-        );
-        AuthError::new(
-            ErrorKind::InvalidSignature,
-            "The token's signature does not verify",
-        )
-    })?;
+    let verifier =
+        (config.provider.verifier_factory)(&algorithm, key.decoding_key()).map_err(|_| {
+            #[cfg(feature = "tracing")]
+            tracing::error!(
+                algorithm = ?algorithm,
+                "the crypto provider refused a configured key; this is a configuration bug"
+            );
+            AuthError::new(
+                ErrorKind::InvalidSignature,
+                "The token's signature does not verify",
+            )
+        })?;
     let signed_len = header_b64.len() + 1 + payload_b64.len();
     let message = token.get(..signed_len).unwrap_or_default();
     if jsonwebtoken::signature::Verifier::verify(&*verifier, message, &signature).is_err() {
@@ -239,14 +250,15 @@ pub(crate) fn verify<C: DeserializeOwned>(
 
     // 4. Registered claims, then the policy checks on them.
     let payload = b64_decode(payload_b64)?;
-    let registered: Registered<'_> = serde_json::from_slice(&payload)
+    let payload = std::str::from_utf8(&payload)
+        .map_err(|_| AuthError::malformed("The token's claims are not a valid claims set"))?;
+    let registered: Registered<'_> = serde_json::from_str(payload)
         .map_err(|_| AuthError::malformed("The token's claims are not a valid claims set"))?;
     check_claims(config, &header, &registered)?;
 
     // 5. The user's claims type.
-    let claims: C = serde_json::from_slice(&payload).map_err(|_| {
-        AuthError::malformed("The token's claims do not have the expected types")
-    })?;
+    let claims: C = serde_json::from_str(payload)
+        .map_err(|_| AuthError::malformed("The token's claims do not have the expected types"))?;
     Ok(Verified {
         claims,
         scopes: registered.scopes,
@@ -271,7 +283,11 @@ fn check_claims(
     if let Some(expected) = &config.typ {
         match &header.typ {
             Some(typ) if normalize_typ(typ) == **expected => {}
-            _ => return Err(AuthError::invalid_claims("The token's type is not accepted")),
+            _ => {
+                return Err(AuthError::invalid_claims(
+                    "The token's type is not accepted",
+                ))
+            }
         }
     }
     if config.exp_required && claims.exp.is_none() {
@@ -289,10 +305,16 @@ fn check_claims(
     if !config.issuers.is_empty() {
         match &claims.iss {
             Some(iss) if config.issuers.iter().any(|i| **i == **iss) => {}
-            _ => return Err(AuthError::invalid_claims("The token's issuer is not accepted")),
+            _ => {
+                return Err(AuthError::invalid_claims(
+                    "The token's issuer is not accepted",
+                ))
+            }
         }
     }
-    if !config.audiences.is_empty() {
+    // RFC 7519 §4.1.3: a present `aud` that does not name this service is refused, and a
+    // service that names no audience names itself in none.
+    if !config.audiences.is_empty() || claims.has("aud") {
         let accepted = claims
             .aud
             .iter()
@@ -321,8 +343,8 @@ fn check_claims(
         }
         if let Some(max) = config.max_lifetime {
             let max = max as f64;
-            let too_long = exp - now > max + leeway
-                || claims.iat.is_some_and(|iat| exp - iat > max);
+            let too_long =
+                exp - now > max + leeway || claims.iat.is_some_and(|iat| exp - iat > max);
             if too_long {
                 return Err(AuthError::invalid_claims(
                     "The token's lifetime is above the accepted maximum",
@@ -365,7 +387,9 @@ struct Header<'a> {
 
 /// Parameters that ask the verifier to fetch or trust key material from the token itself, or
 /// that belong to encrypted or nested tokens: never acted upon, so refused.
-const FORBIDDEN_HEADER: &[&str] = &["jku", "jwk", "x5u", "x5c", "cty", "enc", "zip", "epk", "b64"];
+const FORBIDDEN_HEADER: &[&str] = &[
+    "jku", "jwk", "x5u", "x5c", "cty", "enc", "zip", "epk", "b64",
+];
 
 impl<'de: 'a, 'a> Deserialize<'de> for Header<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -144,6 +144,11 @@ pub fn unb64(text: &str) -> Vec<u8> {
     URL_SAFE_NO_PAD.decode(text).unwrap()
 }
 
+/// The bytes of strict base64url text, or `None` when the text is not canonical base64url.
+pub fn try_unb64(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
 /// A token through `jsonwebtoken::encode`.
 pub fn mint(header: &Header, claims: &impl Serialize, key: &EncodingKey) -> String {
     jsonwebtoken::encode(header, claims, key).unwrap()
@@ -151,7 +156,11 @@ pub fn mint(header: &Header, claims: &impl Serialize, key: &EncodingKey) -> Stri
 
 /// An HS256 token over `claims`, signed with [`SECRET`].
 pub fn hs256(claims: &Value) -> String {
-    mint(&Header::new(Algorithm::HS256), claims, &encoding_key(Algorithm::HS256))
+    mint(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &encoding_key(Algorithm::HS256),
+    )
 }
 
 /// A valid HS256 token for the default test layers.
@@ -281,7 +290,8 @@ impl Harness {
     pub async fn bearer(&self, token: impl AsRef<[u8]>) -> Reply {
         let mut value = b"Bearer ".to_vec();
         value.extend_from_slice(token.as_ref());
-        self.send(get_with(&[(AUTHORIZATION.as_str(), &value)])).await
+        self.send(get_with(&[(AUTHORIZATION.as_str(), &value)]))
+            .await
     }
 
     /// `GET /` with one `Cookie` header of exactly this value.
@@ -292,7 +302,9 @@ impl Harness {
 
     /// Asserts that `token` is refused with `status` and `reason`, without calling the handler.
     pub async fn refuses(&self, label: &str, token: impl AsRef<[u8]>, status: u16, reason: &str) {
-        self.bearer(token).await.assert_refused(label, status, reason);
+        self.bearer(token)
+            .await
+            .assert_refused(label, status, reason);
     }
 
     /// Asserts that `token` passes and returns what the handler saw.
@@ -302,8 +314,13 @@ impl Harness {
 
     /// Asserts that the service still serves a good request after whatever came before.
     pub async fn still_serves(&self, token: &str) {
-        let seen = self.accepts("valid token after the hostile ones", token).await;
-        assert!(seen["claims"].is_object(), "no claims reached the handler: {seen}");
+        let seen = self
+            .accepts("valid token after the hostile ones", token)
+            .await;
+        assert!(
+            seen["claims"].is_object(),
+            "no claims reached the handler: {seen}"
+        );
     }
 }
 
@@ -346,12 +363,19 @@ impl Reply {
             (status, Some(reason)),
             "{label}: unexpected outcome, body {body}"
         );
-        assert!(!self.called, "{label}: the handler ran for a refused request");
+        assert!(
+            !self.called,
+            "{label}: the handler ran for a refused request"
+        );
         let error = self
             .error
             .as_ref()
             .unwrap_or_else(|| panic!("{label}: no AuthError in the response extensions"));
-        assert_eq!(error.reason(), reason, "{label}: AuthError in the extensions");
+        assert_eq!(
+            error.reason(),
+            reason,
+            "{label}: AuthError in the extensions"
+        );
         let json = self.json();
         assert_eq!(json["error_description"], error.description(), "{label}");
         assert_eq!(

@@ -1,0 +1,247 @@
+//! Wycheproof's `json_web_signature_test.json` through the layer's own verification.
+//!
+//! Each case gets a layer whose one key comes from the group's JWK (`public`, or `private` for
+//! the groups that only have a symmetric key): jsonwebtoken `Jwk` → `DecodingKey::from_jwk` →
+//! `Key::from_decoding_key(alg, key)`, with `alg` from the JWK or, when the JWK has none, from
+//! the token header, and the JWK's `kid` when it has one. The case's string then goes through
+//! that layer's [`TokenVerifier`](tower_jwt_auth::TokenVerifier).
+//!
+//! The payloads of these vectors (`foo`, `Test`, raw bytes) are not JWT claims sets, so a token
+//! that passes every JWS check (structure, header, algorithm, key, signature) fails right after,
+//! at the claims stage, with exactly the `malformed` error "The token's claims are not a valid
+//! claims set". That exact error counts as "JWS accepted"; anything else as "JWS rejected".
+//!
+//! Every `invalid` case must be rejected and every `valid` one accepted, except the deviations
+//! listed in [`DEVIATIONS`], each with its reason; the test also asserts that the deviations are
+//! exactly those, so any change in behaviour fails it. A case whose key cannot be loaded counts
+//! as rejected. JSON-serialization cases are fed as their JSON text and must be rejected.
+//!
+//! The file is read in place from `../shared/testdata/wycheproof/`; where it is absent the test
+//! prints that it skipped and passes.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+use tower_jwt_auth::{ErrorKind, JwtAuthLayer, Key};
+
+const FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/testdata/wycheproof/json_web_signature_test.json"
+);
+
+/// The error a token gets when its JWS is fine but its payload is not a claims set.
+const CLAIMS_NOT_A_SET: &str = "The token's claims are not a valid claims set";
+
+/// Where the layer's outcome differs from the vector's label, by tcId, with the reason.
+const DEVIATIONS: &[(u64, &str)] = &[
+    // An empty payload segment: a JWT always carries a claims set, so the layer refuses a
+    // compact JWS with an empty payload as malformed before any signature work.
+    (
+        259,
+        "valid RS256 with an empty payload: a JWT needs a claims set",
+    ),
+    (
+        264,
+        "valid RS384 with an empty payload: a JWT needs a claims set",
+    ),
+    (
+        268,
+        "valid RS512 with an empty payload: a JWT needs a claims set",
+    ),
+    (
+        272,
+        "valid PS256 with an empty payload: a JWT needs a claims set",
+    ),
+    (
+        320,
+        "valid PS384 with an empty payload: a JWT needs a claims set",
+    ),
+    (
+        325,
+        "valid PS512 with an empty payload: a JWT needs a claims set",
+    ),
+    // RFC 7520 Figure 20 is a PS384 signature under a JWK labelled PS256: a key is bound to the
+    // algorithm it is configured for (RFC 8725 §3.1), so PS384 is not allowed.
+    (
+        346,
+        "valid PS384 token under a key labelled PS256: key bound to PS256",
+    ),
+    (
+        350,
+        "valid PS384 token under a key labelled PS256 (key_ops): key bound to PS256",
+    ),
+    // ES512 (P-521) is not supported: ring has no P-521, and the key cannot be loaded.
+    (347, "valid ES512 (RFC 7520 Figure 27): P-521 unsupported"),
+    (
+        351,
+        "valid ES512 (RFC 7520 Figure 27, key_ops): P-521 unsupported",
+    ),
+    // The layer is given keys, not JWKs: `use` and `key_ops` are the business of whoever turns
+    // a JWK set into keys (the JWKS loader), not of `Key::from_decoding_key`.
+    (
+        353,
+        "invalid: RSA key with use=enc verifies a signature (use not checked here)",
+    ),
+    (
+        354,
+        "invalid: EC key with use=enc verifies a signature (use not checked here)",
+    ),
+    (
+        355,
+        "invalid: RSA key with key_ops=[encrypt] verifies (key_ops not checked here)",
+    ),
+    (
+        356,
+        "invalid: EC key with key_ops=[encrypt] verifies (key_ops not checked here)",
+    ),
+    // Data quirks of the file (security notes §2 C9).
+    (
+        367,
+        "labelled invalid padding, but the string equals the valid tcId 357",
+    ),
+    (
+        370,
+        "labelled invalid padding in payload, but the string equals tcId 357",
+    ),
+    (
+        372,
+        "labelled valid, but contains '?' in the header: not base64url",
+    ),
+    (
+        373,
+        "labelled valid, but contains '?' in the payload: not base64url",
+    ),
+];
+
+#[derive(Debug)]
+enum Outcome {
+    /// The JWS passed; the claims stage refused the payload (or, for a claims set, passed).
+    Accepted,
+    Rejected(String),
+    KeyNotLoaded(String),
+}
+
+fn header_alg(jws: &str) -> Option<Algorithm> {
+    let header = common::try_unb64(jws.split('.').next()?)?;
+    let header: Value = serde_json::from_slice(&header).ok()?;
+    Algorithm::from_str(header.get("alg")?.as_str()?).ok()
+}
+
+fn load_key(jwk: Option<&Value>, jws: &str) -> Result<Key, String> {
+    let json = jwk.ok_or("the group has no JWK")?;
+    let parsed: Jwk = serde_json::from_value(json.clone()).map_err(|e| format!("JWK: {e}"))?;
+    let alg = match json.get("alg").and_then(Value::as_str) {
+        Some(name) => Algorithm::from_str(name).map_err(|_| format!("JWK alg {name}"))?,
+        None => header_alg(jws).ok_or("no alg in the JWK nor in the token header")?,
+    };
+    let decoding = DecodingKey::from_jwk(&parsed).map_err(|e| format!("from_jwk: {e}"))?;
+    let key = Key::from_decoding_key(alg, decoding).map_err(|e| format!("Key: {e}"))?;
+    Ok(match json.get("kid").and_then(Value::as_str) {
+        Some(kid) => key.with_kid(kid),
+        None => key,
+    })
+}
+
+fn run(jwk: Option<&Value>, jws: &str) -> Outcome {
+    let key = match load_key(jwk, jws) {
+        Ok(key) => key,
+        Err(why) => return Outcome::KeyNotLoaded(why),
+    };
+    let layer = match JwtAuthLayer::<Value>::builder().key(key).build() {
+        Ok(layer) => layer,
+        Err(e) => return Outcome::KeyNotLoaded(format!("build: {e}")),
+    };
+    match layer.verifier().verify(jws) {
+        Ok(_) => Outcome::Accepted,
+        Err(e) if e.kind() == ErrorKind::Malformed && e.description() == CLAIMS_NOT_A_SET => {
+            Outcome::Accepted
+        }
+        Err(e) => Outcome::Rejected(e.to_string()),
+    }
+}
+
+#[test]
+fn json_web_signature_test() {
+    common::init();
+    let text = match std::fs::read_to_string(FILE) {
+        Ok(text) => text,
+        Err(e) => {
+            println!("skipped: {FILE} cannot be read ({e})");
+            return;
+        }
+    };
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let groups = file["testGroups"].as_array().unwrap();
+
+    let mut valid_accepted = 0;
+    let mut invalid_rejected = 0;
+    let mut total = 0;
+    // Why the invalid cases were rejected, for the printout.
+    let mut rejections = BTreeMap::<String, usize>::new();
+    // tcId -> (label, outcome) for every case whose outcome differs from its label.
+    let mut deviations = BTreeMap::new();
+    for group in groups {
+        let jwk = group.get("public").or_else(|| group.get("private"));
+        for case in group["tests"].as_array().unwrap() {
+            total += 1;
+            let tc_id = case["tcId"].as_u64().unwrap();
+            let label = case["result"].as_str().unwrap();
+            let jws = match &case["jws"] {
+                Value::String(compact) => compact.clone(),
+                // JSON serialization: not a compact JWS; its JSON text must be refused.
+                other => other.to_string(),
+            };
+            let outcome = run(jwk, &jws);
+            let accepted = matches!(outcome, Outcome::Accepted);
+            if label == "invalid" {
+                let why = match &outcome {
+                    Outcome::Accepted => None,
+                    Outcome::Rejected(error) => Some(error.clone()),
+                    Outcome::KeyNotLoaded(why) => Some(format!("key not loaded: {why}")),
+                };
+                if let Some(why) = why {
+                    *rejections.entry(why).or_default() += 1;
+                }
+            }
+            match (label, accepted) {
+                ("valid", true) => valid_accepted += 1,
+                ("invalid", false) => invalid_rejected += 1,
+                ("valid" | "invalid", _) => {
+                    deviations.insert(tc_id, (label.to_owned(), format!("{outcome:?}")));
+                }
+                (other, _) => panic!("tcId {tc_id}: unexpected result label {other:?}"),
+            }
+        }
+    }
+
+    let documented: BTreeMap<u64, &str> = DEVIATIONS.iter().copied().collect();
+    assert_eq!(documented.len(), DEVIATIONS.len(), "a tcId is listed twice");
+    let undocumented: Vec<_> = deviations
+        .iter()
+        .filter(|(tc_id, _)| !documented.contains_key(tc_id))
+        .collect();
+    let vanished: Vec<_> = documented
+        .iter()
+        .filter(|(tc_id, _)| !deviations.contains_key(tc_id))
+        .collect();
+    assert!(
+        undocumented.is_empty() && vanished.is_empty(),
+        "deviations changed\n  new (tcId, label, outcome): {undocumented:#?}\n  \
+         documented but no longer deviating: {vanished:#?}"
+    );
+    assert_eq!(valid_accepted + invalid_rejected + deviations.len(), total);
+    assert!(total > 300, "only {total} cases read");
+    println!(
+        "json_web_signature_test.json: {valid_accepted} valid accepted, {invalid_rejected} \
+         invalid rejected, {} documented deviations ({total} cases)",
+        deviations.len()
+    );
+    for (why, count) in &rejections {
+        println!("  {count:4} invalid rejected as {why}");
+    }
+}
