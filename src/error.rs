@@ -23,6 +23,7 @@ use jsonwebtoken::Algorithm;
 /// | [`NotYetValid`](ErrorKind::NotYetValid) | `not_yet_valid` | `invalid_token` |
 /// | [`InvalidClaims`](ErrorKind::InvalidClaims) | `invalid_claims` | `invalid_token` |
 /// | [`InsufficientScope`](ErrorKind::InsufficientScope) | `insufficient_scope` | `insufficient_scope` |
+/// | [`KeySourceUnavailable`](ErrorKind::KeySourceUnavailable) | `key_source_unavailable` | none |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -52,6 +53,9 @@ pub enum ErrorKind {
     InvalidClaims,
     /// The token is valid but does not grant a scope the route requires.
     InsufficientScope,
+    /// No key could be had to verify the token: the key source was never reached, or is down
+    /// and nothing is cached. Not the client's fault: 503, gRPC `UNAVAILABLE`.
+    KeySourceUnavailable,
 }
 
 impl ErrorKind {
@@ -68,14 +72,16 @@ impl ErrorKind {
             ErrorKind::NotYetValid => "not_yet_valid",
             ErrorKind::InvalidClaims => "invalid_claims",
             ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::KeySourceUnavailable => "key_source_unavailable",
         }
     }
 
     /// The RFC 6750 §3.1 error code, or `None` when the request carried no credentials (the
-    /// challenge then has no `error` attribute).
+    /// challenge then has no `error` attribute) or the failure is not the client's
+    /// ([`KeySourceUnavailable`](ErrorKind::KeySourceUnavailable)).
     pub const fn error_code(self) -> Option<&'static str> {
         match self {
-            ErrorKind::Missing => None,
+            ErrorKind::Missing | ErrorKind::KeySourceUnavailable => None,
             ErrorKind::InvalidRequest => Some("invalid_request"),
             ErrorKind::InsufficientScope => Some("insufficient_scope"),
             ErrorKind::Malformed
@@ -92,7 +98,10 @@ impl ErrorKind {
     pub const fn is_invalid_token(self) -> bool {
         !matches!(
             self,
-            ErrorKind::Missing | ErrorKind::InvalidRequest | ErrorKind::InsufficientScope
+            ErrorKind::Missing
+                | ErrorKind::InvalidRequest
+                | ErrorKind::InsufficientScope
+                | ErrorKind::KeySourceUnavailable
         )
     }
 
@@ -104,11 +113,13 @@ impl ErrorKind {
 
     /// The gRPC status code for this kind: `UNAUTHENTICATED` (16) for every token failure,
     /// `INVALID_ARGUMENT` (3) for ambiguous credentials, `PERMISSION_DENIED` (7) for a missing
-    /// scope (a caller who is identified but not allowed).
+    /// scope (a caller who is identified but not allowed), `UNAVAILABLE` (14) when no key can be
+    /// had.
     pub const fn grpc_code(self) -> u8 {
         match self {
             ErrorKind::InvalidRequest => 3,
             ErrorKind::InsufficientScope => 7,
+            ErrorKind::KeySourceUnavailable => 14,
             _ => 16,
         }
     }
@@ -365,6 +376,12 @@ mod tests {
                 "insufficient_scope",
                 Some("insufficient_scope"),
                 7,
+            ),
+            (
+                ErrorKind::KeySourceUnavailable,
+                "key_source_unavailable",
+                None,
+                14,
             ),
         ];
         for (kind, reason, code, grpc) in all {

@@ -1,20 +1,150 @@
-//! The response future of [`JwtAuth`](crate::JwtAuth) and [`RequireScope`](crate::RequireScope).
+//! The response futures of [`JwtAuth`](crate::JwtAuth) and [`RequireScope`](crate::RequireScope).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use serde::de::DeserializeOwned;
+use tower_service::Service;
 
 use crate::body::ResponseBody;
+use crate::key_source::KeyWait;
+use crate::rejection::ResponseForAuthError;
+use crate::service::JwtAuth;
 
 pin_project! {
-    /// The response future of [`JwtAuth`](crate::JwtAuth) and
-    /// [`RequireScope`](crate::RequireScope): the inner service's future, or a rejection that
-    /// is ready at once.
-    pub struct ResponseFuture<F> {
+    /// The response future of [`JwtAuth`](crate::JwtAuth): the inner service's future, a
+    /// rejection that is ready at once, or, when the key of a token has to be fetched first, a
+    /// wait for that fetch followed by one of the two.
+    pub struct ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody, C, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Inner {
+            #[pin]
+            future: S::Future,
+        },
+        Rejected {
+            response: Option<Response<Bytes>>,
+        },
+        WaitingForKeys {
+            #[pin]
+            wait: KeyWait,
+            service: Option<JwtAuth<S, C, R>>,
+            request: Option<Request<ReqBody>>,
+        },
+    }
+}
+
+impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+
+    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
+        Self {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn waiting(
+        wait: KeyWait,
+        service: JwtAuth<S, C, R>,
+        request: Request<ReqBody>,
+    ) -> Self {
+        Self {
+            state: State::WaitingForKeys {
+                wait,
+                service: Some(service),
+                request: Some(request),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, C, R> std::fmt::Debug for ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Inner { .. } => "Inner",
+            State::Rejected { .. } => "Rejected",
+            State::WaitingForKeys { .. } => "WaitingForKeys",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    R: ResponseForAuthError,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project().state.project() {
+                StateProj::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(ResponseBody::new)));
+                }
+                StateProj::Rejected { response } => {
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
+                }
+                StateProj::WaitingForKeys {
+                    wait,
+                    service,
+                    request,
+                } => {
+                    ready!(wait.poll(cx));
+                    let mut service = service
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    let request = request
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    // The fetch has ended: decide again, and this time without fetching.
+                    let next = service.decide(request, false);
+                    self.as_mut().project().state.set(next.state);
+                }
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequireScope`](crate::RequireScope): the inner service's future,
+    /// or a rejection that is ready at once.
+    pub struct RequireScopeFuture<F> {
         #[pin]
         kind: Kind<F>,
     }
@@ -33,7 +163,7 @@ pin_project! {
     }
 }
 
-impl<F> ResponseFuture<F> {
+impl<F> RequireScopeFuture<F> {
     pub(crate) fn future(future: F) -> Self {
         Self {
             kind: Kind::Future { future },
@@ -49,16 +179,16 @@ impl<F> ResponseFuture<F> {
     }
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
+impl<F> std::fmt::Debug for RequireScopeFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
-            Kind::Future { .. } => f.write_str("ResponseFuture::Future"),
-            Kind::Rejected { .. } => f.write_str("ResponseFuture::Rejected"),
+            Kind::Future { .. } => f.write_str("RequireScopeFuture::Future"),
+            Kind::Rejected { .. } => f.write_str("RequireScopeFuture::Rejected"),
         }
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, B, E> Future for RequireScopeFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -73,7 +203,7 @@ where
             KindProj::Rejected { response } => {
                 let response = response
                     .take()
-                    .expect("ResponseFuture polled after completion");
+                    .expect("RequireScopeFuture polled after completion");
                 Poll::Ready(Ok(response.map(ResponseBody::rejection)))
             }
         }

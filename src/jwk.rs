@@ -10,11 +10,11 @@ use crate::key::{kid_is_valid, Key};
 
 /// A key of a JWK set that was left out, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SkippedKey {
+pub(crate) struct SkippedKey {
     /// The key's `kid`, if it had a usable one.
-    pub kid: Option<String>,
+    pub(crate) kid: Option<String>,
     /// Why it was left out: a fixed sentence.
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 /// The usable keys of a JWK set, and the ones left out.

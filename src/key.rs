@@ -288,6 +288,21 @@ impl Key {
         &self.algorithms
     }
 
+    /// Asks the crypto provider for a verifier of every algorithm of the key.
+    pub(crate) fn check_with(
+        &self,
+        provider: &jsonwebtoken::crypto::CryptoProvider,
+    ) -> Result<(), ConfigError> {
+        for algorithm in &self.algorithms {
+            (provider.verifier_factory)(algorithm, &self.decoding).map_err(|err| {
+                ConfigError::InvalidKey {
+                    reason: format!("the crypto provider refused it for {algorithm:?}: {err}"),
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn decoding_key(&self) -> &DecodingKey {
         &self.decoding
     }
@@ -313,7 +328,7 @@ pub(crate) fn kid_is_valid(kid: &str) -> bool {
 /// The configured keys, looked up by `kid`.
 #[derive(Clone, Debug)]
 pub(crate) struct KeySet {
-    keys: Vec<Key>,
+    keys: Vec<Arc<Key>>,
     by_kid: HashMap<Arc<str>, usize>,
     algorithms: Vec<Algorithm>,
 }
@@ -343,7 +358,7 @@ impl KeySet {
             }
         }
         Ok(Self {
-            keys,
+            keys: keys.into_iter().map(Arc::new).collect(),
             by_kid,
             algorithms,
         })
@@ -356,13 +371,7 @@ impl KeySet {
         provider: &jsonwebtoken::crypto::CryptoProvider,
     ) -> Result<(), ConfigError> {
         for key in &self.keys {
-            for algorithm in &key.algorithms {
-                (provider.verifier_factory)(algorithm, &key.decoding).map_err(|err| {
-                    ConfigError::InvalidKey {
-                        reason: format!("the crypto provider refused it for {algorithm:?}: {err}"),
-                    }
-                })?;
-            }
+            key.check_with(provider)?;
         }
         Ok(())
     }
@@ -379,7 +388,7 @@ impl KeySet {
         &self,
         kid: Option<&str>,
         algorithm: Algorithm,
-    ) -> Result<&Key, AuthError> {
+    ) -> Result<&Arc<Key>, AuthError> {
         if let Some(kid) = kid {
             if let Some(key) = self.by_kid.get(kid).and_then(|i| self.keys.get(*i)) {
                 return if key.allows(algorithm) {
@@ -406,7 +415,11 @@ impl KeySet {
             ))
     }
 
-    fn only_candidate(&self, algorithm: Algorithm, filter: impl Fn(&Key) -> bool) -> Option<&Key> {
+    fn only_candidate(
+        &self,
+        algorithm: Algorithm,
+        filter: impl Fn(&Key) -> bool,
+    ) -> Option<&Arc<Key>> {
         let mut candidates = self
             .keys
             .iter()

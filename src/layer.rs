@@ -8,12 +8,15 @@ use std::time::{Duration, SystemTime};
 use tower_layer::Layer;
 
 use crate::error::ConfigError;
-use crate::key::{Key, KeySet};
+use crate::issuer::{checked_values, key_source, TrustedIssuer};
+#[cfg(feature = "jwks")]
+use crate::jwks::JwksSource;
+use crate::key::Key;
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
 use crate::scope::{RequireScopeLayer, RequiredScopes};
 use crate::service::JwtAuth;
 use crate::source::TokenSource;
-use crate::verify::{normalize_typ, TokenVerifier, VerifyConfig};
+use crate::verify::{normalize_typ, Tenant, TokenVerifier, VerifyConfig};
 
 /// The default bound on the length of a token, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -173,6 +176,26 @@ impl<C, R> JwtAuthLayer<C, R> {
         &self.rejection
     }
 
+    /// Waits until every remote key set of the layer has keys, fetching them as needed, for
+    /// at most `timeout`. Without it, the layer starts lazily: requests are answered 503 until
+    /// the first keys arrive.
+    ///
+    /// # Errors
+    ///
+    /// A `key_source_unavailable` [`AuthError`] when some key set has no keys by the deadline.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub async fn wait_for_keys(&self, timeout: Duration) -> Result<(), crate::AuthError> {
+        let deadline = std::time::Instant::now() + timeout;
+        for tenant in &self.config.tenants {
+            if let crate::key_source::KeySource::Remote(remote) = &tenant.keys {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                remote.wait_for_keys(left).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// A verifier with this layer's configuration, for tokens that arrive outside of a request
     /// header.
     pub fn verifier(&self) -> TokenVerifier<C>
@@ -216,6 +239,9 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 #[must_use]
 pub struct JwtAuthBuilder<C> {
     keys: Vec<Key>,
+    #[cfg(feature = "jwks")]
+    jwks: Option<JwksSource>,
+    trusted: Vec<TrustedIssuer>,
     issuers: Vec<String>,
     audiences: Vec<String>,
     leeway: Duration,
@@ -235,6 +261,7 @@ impl<C> fmt::Debug for JwtAuthBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthBuilder")
             .field("keys", &self.keys)
+            .field("trusted", &self.trusted)
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
             .field("leeway", &self.leeway)
@@ -261,6 +288,9 @@ impl<C> JwtAuthBuilder<C> {
     pub fn new() -> Self {
         Self {
             keys: Vec::new(),
+            #[cfg(feature = "jwks")]
+            jwks: None,
+            trusted: Vec::new(),
             issuers: Vec::new(),
             audiences: Vec::new(),
             leeway: DEFAULT_LEEWAY,
@@ -286,6 +316,36 @@ impl<C> JwtAuthBuilder<C> {
     /// Adds several verification keys.
     pub fn keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
         self.keys.extend(keys);
+        self
+    }
+
+    /// Verifies tokens with the keys of a remote JWKS; see [`JwksSource`] and the
+    /// [`jwks`](crate::jwks) module. Static keys and a JWKS cannot be combined.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn jwks(mut self, source: JwksSource) -> Self {
+        self.jwks = Some(source);
+        self
+    }
+
+    /// OIDC discovery: the keys of the JWKS named by `{issuer}/.well-known/openid-configuration`,
+    /// whose `issuer` must equal `issuer` exactly; `issuer` is then required in tokens too.
+    ///
+    /// # Errors
+    ///
+    /// If the issuer is not an absolute `https://` or `http://` URL.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn oidc_discovery(self, issuer: &str) -> Result<Self, ConfigError> {
+        let source = JwksSource::discover(issuer)?;
+        Ok(self.jwks(source).issuer(issuer))
+    }
+
+    /// Trusts one more issuer, with its own keys and audiences; see [`TrustedIssuer`]. With
+    /// trusted issuers, the layer's own keys (if any) also need [`issuer`](Self::issuer)s, so
+    /// that every token's `iss` selects exactly one key set.
+    pub fn trusted_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted.push(issuer);
         self
     }
 
@@ -398,7 +458,6 @@ impl<C> JwtAuthBuilder<C> {
     /// audience, `typ` or claim name, a maximum token length out of range, or a key the crypto
     /// provider refuses.
     pub fn build(self) -> Result<JwtAuthLayer<C>, ConfigError> {
-        let keys = KeySet::new(self.keys)?;
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge {
                 secs: self.leeway.as_secs(),
@@ -415,20 +474,45 @@ impl<C> JwtAuthBuilder<C> {
                 len: self.max_token_len,
             });
         }
-        let checked = |values: Vec<String>, setting| -> Result<Vec<Box<str>>, ConfigError> {
-            values
-                .into_iter()
-                .map(|v| {
-                    if v.is_empty() || v.chars().any(char::is_control) {
-                        Err(ConfigError::InvalidValue { setting })
-                    } else {
-                        Ok(v.into_boxed_str())
-                    }
-                })
-                .collect()
-        };
-        let issuers = checked(self.issuers, "issuer")?;
-        let audiences = checked(self.audiences, "audience")?;
+        let provider = crate::crypto::ensure_default_provider();
+
+        #[cfg(feature = "jwks")]
+        let jwks = self.jwks;
+        #[cfg(not(feature = "jwks"))]
+        let jwks: Option<std::convert::Infallible> = None;
+        let mut tenants = Vec::with_capacity(self.trusted.len() + 1);
+        if !self.keys.is_empty() || jwks.is_some() || self.trusted.is_empty() {
+            let issuers = checked_values(self.issuers, "issuer")?;
+            if !self.trusted.is_empty() && issuers.is_empty() {
+                return Err(ConfigError::InvalidValue {
+                    setting: "issuer (the layer's own keys need one next to trusted issuers)",
+                });
+            }
+            tenants.push(Tenant {
+                issuers,
+                keys: key_source(self.keys, jwks, provider)?,
+                audiences: checked_values(self.audiences, "audience")?,
+            });
+        } else if !self.issuers.is_empty() || !self.audiences.is_empty() {
+            return Err(ConfigError::InvalidValue {
+                setting: "issuer or audience (set them on each trusted issuer)",
+            });
+        }
+        for trusted in self.trusted {
+            let tenant = trusted.into_tenant(provider)?;
+            let taken = tenants.iter().any(|t: &Tenant| {
+                t.issuers
+                    .iter()
+                    .any(|i| tenant.issuers.iter().any(|j| i == j))
+            });
+            if taken {
+                return Err(ConfigError::InvalidValue {
+                    setting: "issuer (trusted twice)",
+                });
+            }
+            tenants.push(tenant);
+        }
+        let checked = checked_values;
         let required_claims = checked(self.required_claims, "claim name")?;
         let typ = match self.typ {
             Some(typ) if is_quotable(&typ) && !typ.is_empty() => {
@@ -442,14 +526,9 @@ impl<C> JwtAuthBuilder<C> {
             rejection = rejection.with_realm(realm)?;
         }
 
-        let provider = crate::crypto::ensure_default_provider();
-        keys.check_with(provider)?;
-
         let config = VerifyConfig {
-            keys,
+            tenants,
             provider,
-            issuers,
-            audiences,
             leeway: self.leeway.as_secs(),
             max_lifetime: self.max_lifetime.map(|d| d.as_secs()),
             exp_required: self.exp_required,

@@ -111,8 +111,13 @@ mod body;
 pub mod crypto;
 mod error;
 mod future;
+mod issuer;
 mod jwk;
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub mod jwks;
 mod key;
+mod key_source;
 mod layer;
 mod rejection;
 mod scope;
@@ -129,8 +134,10 @@ pub use jsonwebtoken::Algorithm;
 
 pub use crate::body::ResponseBody;
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
-pub use crate::future::ResponseFuture;
-pub use crate::jwk::SkippedKey;
+pub use crate::future::{RequireScopeFuture, ResponseFuture};
+pub use crate::issuer::TrustedIssuer;
+#[cfg(feature = "jwks")]
+pub use crate::jwks::JwksSource;
 pub use crate::key::Key;
 pub use crate::layer::{
     InvalidTokenPolicy, JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,

@@ -76,6 +76,9 @@ pub enum StatusPolicy {
 ///   `{"error":"invalid_token","error_description":"The access token expired","reason":"expired"}`.
 ///   A request without any token gets a challenge without `error` and `"error":"unauthorized"`
 ///   in the body, as RFC 6750 defines no code for it.
+/// - When no key can be had (`key_source_unavailable`), the answer is 503 with
+///   `"error":"temporarily_unavailable"` and no challenge (gRPC: 14 `UNAVAILABLE`): the client is
+///   not at fault.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DefaultRejection {
     realm: Option<Arc<str>>,
@@ -137,6 +140,7 @@ impl DefaultRejection {
             }
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorKind::KeySourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Malformed
             | ErrorKind::InvalidSignature
             | ErrorKind::AlgorithmNotAllowed
@@ -173,7 +177,10 @@ impl DefaultRejection {
     /// The HTTP response for `error`.
     pub fn http_response(&self, error: &AuthError) -> Response<Bytes> {
         let body = JsonBody {
-            error: error.kind().error_code().unwrap_or("unauthorized"),
+            error: match error.kind() {
+                ErrorKind::KeySourceUnavailable => "temporarily_unavailable",
+                kind => kind.error_code().unwrap_or("unauthorized"),
+            },
             error_description: error.description(),
             reason: error.reason(),
             scope: error.required_scope(),
@@ -182,7 +189,9 @@ impl DefaultRejection {
         let mut response = Response::new(Bytes::from(body));
         *response.status_mut() = self.status(error);
         let headers = response.headers_mut();
-        headers.insert(WWW_AUTHENTICATE, self.challenge(error));
+        if error.kind() != ErrorKind::KeySourceUnavailable {
+            headers.insert(WWW_AUTHENTICATE, self.challenge(error));
+        }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
@@ -204,7 +213,9 @@ impl DefaultRejection {
         if let Ok(message) = HeaderValue::try_from(message) {
             headers.insert("grpc-message", message);
         }
-        headers.insert(WWW_AUTHENTICATE, self.challenge(error));
+        if error.kind() != ErrorKind::KeySourceUnavailable {
+            headers.insert(WWW_AUTHENTICATE, self.challenge(error));
+        }
         response
     }
 }

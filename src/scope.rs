@@ -9,7 +9,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::{AuthError, ConfigError};
-use crate::future::ResponseFuture;
+use crate::future::RequireScopeFuture;
 use crate::rejection::{DefaultRejection, ResponseForAuthError};
 
 /// The scopes a verified token grants: the space-separated `scope` claim (RFC 9068 §2.2.3,
@@ -248,7 +248,7 @@ where
 {
     type Response = Response<crate::body::ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = RequireScopeFuture<S::Future>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -257,12 +257,12 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if crate::service::is_cors_preflight(&req) {
-            return ResponseFuture::future(self.inner.call(req));
+            return RequireScopeFuture::future(self.inner.call(req));
         }
         match self.required.check(req.extensions().get::<Scopes>()) {
-            Ok(()) => ResponseFuture::future(self.inner.call(req)),
+            Ok(()) => RequireScopeFuture::future(self.inner.call(req)),
             Err(error) => {
-                ResponseFuture::rejected(crate::service::reject(&self.rejection, error, req))
+                RequireScopeFuture::rejected(crate::service::reject(&self.rejection, error, req))
             }
         }
     }

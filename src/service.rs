@@ -12,13 +12,14 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
+use crate::key_source::KeyWait;
 use crate::layer::{InvalidTokenPolicy, Mode};
 use crate::rejection::{DefaultRejection, ResponseForAuthError};
 use crate::scope::Scopes;
 use crate::source::{find_token, TokenSourceKind};
-use crate::verify::{verify, Verified, VerifyConfig};
+use crate::verify::{verify, Failure, Verified, VerifyConfig};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
 /// request extensions; see the [crate docs](crate) for an example.
@@ -76,6 +77,8 @@ enum Outcome<C> {
     Authenticated(Verified<C>),
     Anonymous,
     Refused(AuthError),
+    /// The token's key may arrive with a fetch that is under way.
+    Wait(KeyWait),
 }
 
 /// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. Browsers send it without
@@ -88,7 +91,7 @@ impl<S, C, R> JwtAuth<S, C, R>
 where
     C: DeserializeOwned,
 {
-    fn authenticate<B>(&self, req: &Request<B>) -> Outcome<C> {
+    fn authenticate<B>(&self, req: &Request<B>, may_fetch: bool) -> Outcome<C> {
         let found = match find_token(&self.mode.sources, req.headers(), req.uri()) {
             Ok(Some(found)) => found,
             Ok(None) if self.mode.optional => return Outcome::Anonymous,
@@ -98,15 +101,19 @@ where
         // Which source the token came from is known here; a CSRF guard for cookies hooks in
         // at this point.
         let _source: TokenSourceKind = found.source;
-        match verify::<C>(&self.config, found.token) {
+        match verify::<C>(&self.config, found.token, may_fetch) {
             Ok(verified) => Outcome::Authenticated(verified),
-            Err(_)
+            Err(Failure::Wait(wait)) => Outcome::Wait(wait),
+            // A key source that is down is not the client's fault, and not a reason to treat
+            // the request as anonymous either.
+            Err(Failure::Refused(error))
                 if self.mode.optional
-                    && self.mode.invalid_token == InvalidTokenPolicy::Anonymous =>
+                    && self.mode.invalid_token == InvalidTokenPolicy::Anonymous
+                    && error.kind() != ErrorKind::KeySourceUnavailable =>
             {
                 Outcome::Anonymous
             }
-            Err(error) => Outcome::Refused(error),
+            Err(Failure::Refused(error)) => Outcome::Refused(error),
         }
     }
 }
@@ -131,48 +138,69 @@ pub(crate) fn reject<R: ResponseForAuthError, B>(
     response
 }
 
+impl<S, C, R> JwtAuth<S, C, R> {
+    /// Authenticates `req` and either calls the inner service, refuses, or (when `may_fetch`)
+    /// waits for a key fetch first.
+    pub(crate) fn decide<ReqBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+        may_fetch: bool,
+    ) -> ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>> + Clone,
+        C: DeserializeOwned + Clone + Send + Sync + 'static,
+        R: ResponseForAuthError,
+    {
+        if self.mode.cors_preflight && is_cors_preflight(&req) {
+            return ResponseFuture::inner(self.inner.call(req));
+        }
+        let refuse =
+            |this: &Self, error, req| ResponseFuture::rejected(reject(&this.rejection, error, req));
+        match self.authenticate(&req, may_fetch) {
+            Outcome::Authenticated(verified) => {
+                if let Some(required) = &self.mode.required_scopes {
+                    if let Err(error) = required.check(Some(&verified.scopes)) {
+                        return refuse(self, error, req);
+                    }
+                }
+                let extensions = req.extensions_mut();
+                extensions.insert(verified.claims);
+                extensions.insert::<Scopes>(verified.scopes);
+                ResponseFuture::inner(self.inner.call(req))
+            }
+            Outcome::Anonymous if self.mode.required_scopes.is_some() => {
+                refuse(self, AuthError::missing(), req)
+            }
+            Outcome::Anonymous => ResponseFuture::inner(self.inner.call(req)),
+            Outcome::Refused(error) => refuse(self, error, req),
+            Outcome::Wait(wait) => {
+                // The inner service was driven to readiness: take that instance along, and
+                // leave a clone for the next request (see tower's guide on cloning services).
+                let clone = self.clone();
+                let ready = std::mem::replace(self, clone);
+                ResponseFuture::waiting(wait, ready, req)
+            }
+        }
+    }
+}
+
 impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ResponseForAuthError,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S, ReqBody, C, R>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        if self.mode.cors_preflight && is_cors_preflight(&req) {
-            return ResponseFuture::future(self.inner.call(req));
-        }
-        match self.authenticate(&req) {
-            Outcome::Authenticated(verified) => {
-                if let Some(required) = &self.mode.required_scopes {
-                    if let Err(error) = required.check(Some(&verified.scopes)) {
-                        return ResponseFuture::rejected(reject(&self.rejection, error, req));
-                    }
-                }
-                let extensions = req.extensions_mut();
-                extensions.insert(verified.claims);
-                extensions.insert::<Scopes>(verified.scopes);
-                ResponseFuture::future(self.inner.call(req))
-            }
-            Outcome::Anonymous => match &self.mode.required_scopes {
-                Some(required) => match required.check(None) {
-                    Ok(()) => ResponseFuture::future(self.inner.call(req)),
-                    Err(error) => ResponseFuture::rejected(reject(&self.rejection, error, req)),
-                },
-                None => ResponseFuture::future(self.inner.call(req)),
-            },
-            Outcome::Refused(error) => {
-                ResponseFuture::rejected(reject(&self.rejection, error, req))
-            }
-        }
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        self.decide(req, true)
     }
 }
 
@@ -478,6 +506,7 @@ mod tests {
         let layer = builder().build().unwrap();
         let inner = tower::service_fn(echo);
         // A service that is not ready keeps the layer not ready.
+        #[derive(Clone)]
         struct NotReady<S>(S);
         impl<S: Service<R>, R> Service<R> for NotReady<S> {
             type Response = S::Response;

@@ -15,7 +15,8 @@ use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Seq
 use serde::Deserialize;
 
 use crate::error::{AuthError, ErrorKind};
-use crate::key::{kid_is_valid, KeySet};
+use crate::key::kid_is_valid;
+use crate::key_source::{KeySource, KeyWait, Resolution};
 use crate::scope::Scopes;
 
 /// The longest encoded header accepted, in bytes.
@@ -24,12 +25,20 @@ const MAX_HEADER_LEN: usize = 1024;
 /// The clock the time claims are judged against.
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
+/// The issuers a layer trusts, each with its keys and audiences.
+#[derive(Debug)]
+pub(crate) struct Tenant {
+    /// The accepted `iss` values; empty: `iss` is not checked (single-issuer layers only).
+    pub(crate) issuers: Vec<Box<str>>,
+    pub(crate) keys: KeySource,
+    pub(crate) audiences: Vec<Box<str>>,
+}
+
 /// Everything the verification needs, built once with the layer.
 pub(crate) struct VerifyConfig {
-    pub(crate) keys: KeySet,
+    /// One tenant, or several chosen by the token's `iss`.
+    pub(crate) tenants: Vec<Tenant>,
     pub(crate) provider: &'static CryptoProvider,
-    pub(crate) issuers: Vec<Box<str>>,
-    pub(crate) audiences: Vec<Box<str>>,
     pub(crate) leeway: u64,
     pub(crate) max_lifetime: Option<u64>,
     pub(crate) exp_required: bool,
@@ -42,9 +51,7 @@ pub(crate) struct VerifyConfig {
 impl fmt::Debug for VerifyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyConfig")
-            .field("keys", &self.keys)
-            .field("issuers", &self.issuers)
-            .field("audiences", &self.audiences)
+            .field("tenants", &self.tenants)
             .field("leeway", &self.leeway)
             .field("max_lifetime", &self.max_lifetime)
             .field("exp_required", &self.exp_required)
@@ -97,13 +104,40 @@ impl<C: DeserializeOwned> TokenVerifier<C> {
         }
     }
 
-    /// Verifies a compact JWS and returns its claims.
+    /// Verifies a compact JWS and returns its claims, without waiting: where the key would
+    /// have to be fetched first (a remote key set that does not know the token's `kid` yet), the
+    /// answer is the one the layer gives when no fetch is allowed. Use
+    /// [`verify_async`](Self::verify_async) to wait for the fetch.
     ///
     /// # Errors
     ///
     /// The [`AuthError`] that the layer would answer with.
     pub fn verify(&self, token: &str) -> Result<C, AuthError> {
-        verify(&self.config, token.as_bytes()).map(|v| v.claims)
+        match verify(&self.config, token.as_bytes(), false) {
+            Ok(verified) => Ok(verified.claims),
+            Err(Failure::Refused(error)) => Err(error),
+            Err(Failure::Wait(_)) => Err(AuthError::new(
+                ErrorKind::UnknownKey,
+                "No key matches the token's key id",
+            )),
+        }
+    }
+
+    /// Verifies a compact JWS and returns its claims, waiting for a key fetch where one is
+    /// needed, as the layer does.
+    ///
+    /// # Errors
+    ///
+    /// The [`AuthError`] that the layer would answer with.
+    pub async fn verify_async(&self, token: &str) -> Result<C, AuthError> {
+        match verify(&self.config, token.as_bytes(), true) {
+            Ok(verified) => Ok(verified.claims),
+            Err(Failure::Refused(error)) => Err(error),
+            Err(Failure::Wait(wait)) => {
+                wait.await;
+                self.verify(token)
+            }
+        }
     }
 }
 
@@ -145,20 +179,35 @@ fn algorithm_from_name(name: &str) -> Option<Algorithm> {
     })
 }
 
-const ALGORITHM_NOT_ALLOWED: AuthError = AuthError::new(
+pub(crate) const ALGORITHM_NOT_ALLOWED: AuthError = AuthError::new(
     ErrorKind::AlgorithmNotAllowed,
     "The token's algorithm is not allowed",
 );
 
+/// Why a token did not pass.
+pub(crate) enum Failure {
+    Refused(AuthError),
+    /// The key may arrive with a fetch under way: verify again, without fetching, when it ends.
+    Wait(KeyWait),
+}
+
+impl From<AuthError> for Failure {
+    fn from(error: AuthError) -> Self {
+        Failure::Refused(error)
+    }
+}
+
 /// Verifies one token. The order matters: nothing about the claims is judged before the
-/// signature verifies, so a forged token with a past `exp` is forged, not expired.
+/// signature verifies, so a forged token with a past `exp` is forged, not expired. `may_fetch`
+/// says whether an unknown key may start a fetch of a remote key set.
 pub(crate) fn verify<C: DeserializeOwned>(
     config: &VerifyConfig,
     token: &[u8],
-) -> Result<Verified<C>, AuthError> {
+    may_fetch: bool,
+) -> Result<Verified<C>, Failure> {
     // 1. Size and structure, before any decoding.
     if token.len() > config.max_token_len {
-        return Err(AuthError::malformed("The token is too large"));
+        return Err(AuthError::malformed("The token is too large").into());
     }
     let mut segments = token.split(|b| *b == b'.');
     let (header_b64, payload_b64, signature_b64) = match (
@@ -168,11 +217,7 @@ pub(crate) fn verify<C: DeserializeOwned>(
         segments.next(),
     ) {
         (Some(h), Some(p), Some(s), None) => (h, p, s),
-        _ => {
-            return Err(AuthError::malformed(
-                "The token is not a compact JWS of three segments",
-            ))
-        }
+        _ => return Err(NOT_A_JWS.into()),
     };
     if header_b64.is_empty()
         || payload_b64.is_empty()
@@ -180,12 +225,10 @@ pub(crate) fn verify<C: DeserializeOwned>(
         || !is_b64url(payload_b64)
         || !is_b64url(signature_b64)
     {
-        return Err(AuthError::malformed(
-            "The token is not a compact JWS of three segments",
-        ));
+        return Err(NOT_A_JWS.into());
     }
     if header_b64.len() > MAX_HEADER_LEN {
-        return Err(AuthError::malformed("The token header is too large"));
+        return Err(AuthError::malformed("The token header is too large").into());
     }
 
     // 2. Header.
@@ -199,70 +242,106 @@ pub(crate) fn verify<C: DeserializeOwned>(
             "The token header is not a valid JOSE header",
         ))?;
     let algorithm = algorithm_from_name(&header.alg).ok_or(ALGORITHM_NOT_ALLOWED)?;
-    if !config.keys.allows(algorithm) {
-        return Err(ALGORITHM_NOT_ALLOWED);
+    let payload = b64_decode(payload_b64)?;
+    let payload = std::str::from_utf8(&payload).map_err(|_| NOT_A_CLAIMS_SET)?;
+
+    // 3. The issuer's keys: with several issuers, the one the token names, before any key is
+    // looked up or fetched.
+    let tenant = select_tenant(config, payload)?;
+    if !tenant.keys.allows(algorithm) {
+        return Err(ALGORITHM_NOT_ALLOWED.into());
     }
     if let Some(kid) = &header.kid {
         if !kid_is_valid(kid) {
-            return Err(AuthError::malformed("The token's key id is not acceptable"));
+            return Err(AuthError::malformed("The token's key id is not acceptable").into());
         }
     }
     if header.forbidden {
-        return Err(AuthError::malformed(
-            "The token header has a parameter that is not accepted",
-        ));
+        return Err(
+            AuthError::malformed("The token header has a parameter that is not accepted").into(),
+        );
     }
     if header.crit {
         return Err(AuthError::invalid_claims(
             "The token header lists a critical extension that is not understood",
-        ));
+        )
+        .into());
     }
-    let key = config.keys.select(header.kid.as_deref(), algorithm)?;
+    let resolved = match tenant
+        .keys
+        .resolve(header.kid.as_deref(), algorithm, may_fetch)
+    {
+        Resolution::Found(resolved) => resolved,
+        Resolution::Refused(error) => return Err(error.into()),
+        Resolution::Wait(wait) => return Err(Failure::Wait(wait)),
+    };
 
-    // 3. Signature.
+    // 4. Signature.
     if signature_b64.is_empty() {
-        return Err(AuthError::new(
-            ErrorKind::InvalidSignature,
-            "The token has no signature",
-        ));
+        return Err(
+            AuthError::new(ErrorKind::InvalidSignature, "The token has no signature").into(),
+        );
     }
     let signature = b64_decode(signature_b64)?;
-    let verifier =
-        (config.provider.verifier_factory)(&algorithm, key.decoding_key()).map_err(|_| {
+    let verifier = (config.provider.verifier_factory)(&algorithm, resolved.key().decoding_key())
+        .map_err(|_| {
             #[cfg(feature = "tracing")]
             tracing::error!(
                 algorithm = ?algorithm,
                 "the crypto provider refused a configured key; this is a configuration bug"
             );
-            AuthError::new(
-                ErrorKind::InvalidSignature,
-                "The token's signature does not verify",
-            )
+            BAD_SIGNATURE
         })?;
     let signed_len = header_b64.len() + 1 + payload_b64.len();
     let message = token.get(..signed_len).unwrap_or_default();
     if jsonwebtoken::signature::Verifier::verify(&*verifier, message, &signature).is_err() {
-        return Err(AuthError::new(
-            ErrorKind::InvalidSignature,
-            "The token's signature does not verify",
-        ));
+        return Err(BAD_SIGNATURE.into());
     }
 
-    // 4. Registered claims, then the policy checks on them.
-    let payload = b64_decode(payload_b64)?;
-    let payload = std::str::from_utf8(&payload)
-        .map_err(|_| AuthError::malformed("The token's claims are not a valid claims set"))?;
-    let registered: Registered<'_> = serde_json::from_str(payload)
-        .map_err(|_| AuthError::malformed("The token's claims are not a valid claims set"))?;
-    check_claims(config, &header, &registered)?;
+    // 5. Registered claims, then the policy checks on them.
+    let registered: Registered<'_> = serde_json::from_str(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
+    check_claims(config, tenant, &header, &registered)?;
 
-    // 5. The user's claims type.
+    // 6. The user's claims type.
     let claims: C = serde_json::from_str(payload)
         .map_err(|_| AuthError::malformed("The token's claims do not have the expected types"))?;
     Ok(Verified {
         claims,
         scopes: registered.scopes,
     })
+}
+
+const NOT_A_JWS: AuthError =
+    AuthError::malformed("The token is not a compact JWS of three segments");
+const NOT_A_CLAIMS_SET: AuthError =
+    AuthError::malformed("The token's claims are not a valid claims set");
+const BAD_SIGNATURE: AuthError = AuthError::new(
+    ErrorKind::InvalidSignature,
+    "The token's signature does not verify",
+);
+const ISSUER_NOT_ACCEPTED: AuthError =
+    AuthError::invalid_claims("The token's issuer is not accepted");
+
+/// The tenant of a token: the only one, or the one whose issuer the token names. The `iss` is
+/// read from the unverified payload only to choose the keys; the verified claims are checked
+/// against the same issuer afterwards.
+fn select_tenant<'c>(config: &'c VerifyConfig, payload: &str) -> Result<&'c Tenant, AuthError> {
+    match config.tenants.as_slice() {
+        [only] => Ok(only),
+        tenants => {
+            #[derive(Deserialize)]
+            struct Issuer<'a> {
+                #[serde(borrow)]
+                iss: Option<Cow<'a, str>>,
+            }
+            let issuer: Issuer<'_> = serde_json::from_str(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
+            let iss = issuer.iss.ok_or(ISSUER_NOT_ACCEPTED)?;
+            tenants
+                .iter()
+                .find(|tenant| tenant.issuers.iter().any(|i| **i == *iss))
+                .ok_or(ISSUER_NOT_ACCEPTED)
+        }
+    }
 }
 
 /// RFC 7515 §4.1.9: a media type without '/' means "application/" + it, and media types are
@@ -277,6 +356,7 @@ pub(crate) fn normalize_typ(typ: &str) -> String {
 
 fn check_claims(
     config: &VerifyConfig,
+    tenant: &Tenant,
     header: &Header<'_>,
     claims: &Registered<'_>,
 ) -> Result<(), AuthError> {
@@ -302,23 +382,19 @@ fn check_claims(
             ));
         }
     }
-    if !config.issuers.is_empty() {
+    if !tenant.issuers.is_empty() {
         match &claims.iss {
-            Some(iss) if config.issuers.iter().any(|i| **i == **iss) => {}
-            _ => {
-                return Err(AuthError::invalid_claims(
-                    "The token's issuer is not accepted",
-                ))
-            }
+            Some(iss) if tenant.issuers.iter().any(|i| **i == **iss) => {}
+            _ => return Err(ISSUER_NOT_ACCEPTED),
         }
     }
     // RFC 7519 §4.1.3: a present `aud` that does not name this service is refused, and a
     // service that names no audience names itself in none.
-    if !config.audiences.is_empty() || claims.has("aud") {
+    if !tenant.audiences.is_empty() || claims.has("aud") {
         let accepted = claims
             .aud
             .iter()
-            .any(|aud| config.audiences.iter().any(|a| **a == **aud));
+            .any(|aud| tenant.audiences.iter().any(|a| **a == **aud));
         if !accepted {
             return Err(AuthError::invalid_claims(
                 "The token's audience is not accepted",

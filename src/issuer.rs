@@ -1,0 +1,170 @@
+//! Issuers a layer trusts, each with its own keys and audiences.
+
+use crate::error::ConfigError;
+#[cfg(feature = "jwks")]
+use crate::jwks::JwksSource;
+use crate::key::{Key, KeySet};
+use crate::key_source::KeySource;
+use crate::verify::Tenant;
+
+/// One issuer a multi-issuer layer trusts, with its own keys and audiences.
+///
+/// A layer with several trusted issuers reads the token's `iss` first, and looks the key up only
+/// in the key set of that issuer: an issuer that is not configured is refused as
+/// `invalid_claims` before any key is fetched, and a token naming issuer A is never verified with
+/// issuer B's keys.
+///
+/// # Example
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, TrustedIssuer};
+///
+/// #[derive(Clone, serde::Deserialize)]
+/// struct Claims {
+///     sub: String,
+/// }
+///
+/// let auth = JwtAuthLayer::<Claims>::builder()
+///     .trusted_issuer(
+///         TrustedIssuer::new("https://a.example")
+///             .key(Key::hmac(Algorithm::HS256, b"tenant a's secret of 32 bytes!!!")?)
+///             .audience("api"),
+///     )
+///     .trusted_issuer(
+///         TrustedIssuer::new("https://b.example")
+///             .key(Key::hmac(Algorithm::HS256, b"tenant b's secret of 32 bytes!!!")?)
+///             .audience("api"),
+///     )
+///     .build()?;
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct TrustedIssuer {
+    issuer: String,
+    keys: Vec<Key>,
+    #[cfg(feature = "jwks")]
+    jwks: Option<JwksSource>,
+    audiences: Vec<String>,
+}
+
+impl TrustedIssuer {
+    /// An issuer, by its exact `iss`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            keys: Vec::new(),
+            #[cfg(feature = "jwks")]
+            jwks: None,
+            audiences: Vec::new(),
+        }
+    }
+
+    /// Adds a static key of this issuer.
+    pub fn key(mut self, key: Key) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds static keys of this issuer.
+    pub fn keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// The issuer's remote key set.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn jwks(mut self, source: JwksSource) -> Self {
+        self.jwks = Some(source);
+        self
+    }
+
+    /// The issuer's key set by OIDC discovery from its `iss`.
+    ///
+    /// # Errors
+    ///
+    /// If the issuer is not an absolute `https://` or `http://` URL.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn discover(self) -> Result<Self, ConfigError> {
+        let source = JwksSource::discover(&self.issuer)?;
+        Ok(self.jwks(source))
+    }
+
+    /// Accepts tokens of this issuer whose `aud` contains `audience`.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    pub(crate) fn into_tenant(
+        self,
+        provider: &'static jsonwebtoken::crypto::CryptoProvider,
+    ) -> Result<Tenant, ConfigError> {
+        let issuers = checked_values(vec![self.issuer], "issuer")?;
+        let audiences = checked_values(self.audiences, "audience")?;
+        #[cfg(feature = "jwks")]
+        let jwks = self.jwks;
+        #[cfg(not(feature = "jwks"))]
+        let jwks: Option<std::convert::Infallible> = None;
+        let keys = key_source(self.keys, jwks, provider)?;
+        Ok(Tenant {
+            issuers,
+            keys,
+            audiences,
+        })
+    }
+}
+
+/// Issuers, audiences and claim names: non-empty, no control characters.
+pub(crate) fn checked_values(
+    values: Vec<String>,
+    setting: &'static str,
+) -> Result<Vec<Box<str>>, ConfigError> {
+    values
+        .into_iter()
+        .map(|v| {
+            if v.is_empty() || v.chars().any(char::is_control) {
+                Err(ConfigError::InvalidValue { setting })
+            } else {
+                Ok(v.into_boxed_str())
+            }
+        })
+        .collect()
+}
+
+/// Static keys or a remote set, never both.
+#[cfg(feature = "jwks")]
+pub(crate) fn key_source(
+    keys: Vec<Key>,
+    jwks: Option<JwksSource>,
+    provider: &'static jsonwebtoken::crypto::CryptoProvider,
+) -> Result<KeySource, ConfigError> {
+    match jwks {
+        Some(_) if !keys.is_empty() => Err(ConfigError::InvalidValue {
+            setting: "key source (static keys and a JWKS together)",
+        }),
+        Some(source) => Ok(KeySource::Remote(source.start(provider)?)),
+        None => static_keys(keys, provider),
+    }
+}
+
+/// Static keys only.
+#[cfg(not(feature = "jwks"))]
+pub(crate) fn key_source(
+    keys: Vec<Key>,
+    _jwks: Option<std::convert::Infallible>,
+    provider: &'static jsonwebtoken::crypto::CryptoProvider,
+) -> Result<KeySource, ConfigError> {
+    static_keys(keys, provider)
+}
+
+fn static_keys(
+    keys: Vec<Key>,
+    provider: &'static jsonwebtoken::crypto::CryptoProvider,
+) -> Result<KeySource, ConfigError> {
+    let keys = KeySet::new(keys)?;
+    keys.check_with(provider)?;
+    Ok(KeySource::Static(keys))
+}

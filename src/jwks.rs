@@ -1,0 +1,722 @@
+//! Remote key sets: a JWKS fetched over HTTPS, cached, refreshed in the background, and OIDC
+//! discovery of where it is.
+//!
+//! A [`JwksSource`] says where the keys are and how to treat the server that publishes them.
+//! Given to [`JwtAuthBuilder::jwks`](crate::JwtAuthBuilder::jwks) (or to a
+//! [`TrustedIssuer`](crate::TrustedIssuer)), it behaves as follows:
+//!
+//! - The keys are cached. The cache lifetime is the response's `Cache-Control: max-age`, bounded
+//!   by [`cache_ttl`](JwksSource::cache_ttl) (default 30 s to 24 h; 5 min when the response says
+//!   nothing).
+//! - A background task refreshes the keys when four fifths of the lifetime have passed, so no
+//!   request waits on the network in the steady state. It holds only a weak reference: it ends
+//!   when the layer is dropped.
+//! - A token whose `kid` is unknown starts at most one refetch per
+//!   [`cooldown`](JwksSource::cooldown) (default 30 s), and every request that needs a fetch while
+//!   one is under way waits for that one (single flight): a flood of tokens with random `kid`s
+//!   never becomes a flood of requests to the identity provider.
+//! - When a fetch fails, the last good keys keep serving (stale-if-error); the failure is logged
+//!   and retried with backoff (1 s, doubling, at most 60 s).
+//! - Fetches have a connect and a total timeout (5 s and 10 s) and a bound on the response size
+//!   (256 KiB); redirects are not followed.
+//! - Only asymmetric keys are taken from a remote set, and only for the algorithms of
+//!   [`algorithms`](JwksSource::algorithms) (by default every RSA, ECDSA and EdDSA algorithm the
+//!   crate supports). Keys that cannot be used are left out with a warning.
+//! - When no key can be had at all (never fetched, provider down), requests are answered 503
+//!   with reason `key_source_unavailable` (gRPC `UNAVAILABLE`).
+//! - `http://` URLs are refused unless [`allow_http`](JwksSource::allow_http) is set: keys must
+//!   come over TLS (roots: the Mozilla set of `webpki-roots`).
+//!
+//! Building the layer never waits: the first fetch starts in the background (at once when the
+//! layer is built inside a Tokio runtime, otherwise with the first request). To wait for keys at
+//! startup, call [`JwtAuthLayer::wait_for_keys`](crate::JwtAuthLayer::wait_for_keys).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use tower_jwt_auth::{JwksSource, JwtAuthLayer};
+//!
+//! #[derive(Clone, serde::Deserialize)]
+//! struct Claims {
+//!     sub: String,
+//! }
+//!
+//! # async fn run() -> Result<(), tower_jwt_auth::BoxError> {
+//! // OIDC discovery: the issuer's metadata names the JWKS, and `iss` is checked in tokens.
+//! let auth = JwtAuthLayer::<Claims>::builder()
+//!     .oidc_discovery("https://login.example.com/realms/main")?
+//!     .audience("orders-api")
+//!     .build()?;
+//! auth.wait_for_keys(Duration::from_secs(10)).await?;
+//!
+//! // Or a JWKS URL, with settings.
+//! let auth = JwtAuthLayer::<Claims>::builder()
+//!     .jwks(
+//!         JwksSource::new("https://tenant.example.auth0.com/.well-known/jwks.json")?
+//!             .cooldown(Duration::from_secs(10)),
+//!     )
+//!     .issuer("https://tenant.example.auth0.com/")
+//!     .audience("https://orders.example.com")
+//!     .build()?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CACHE_CONTROL, USER_AGENT};
+use http::{HeaderMap, Request, Uri};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::Algorithm;
+
+use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::jwk::{log_skipped, parse_jwks, SkippedKey};
+use crate::key::KeySet;
+use crate::key_source::{KeyWait, Resolution, Resolved};
+
+const KEY_SOURCE_UNAVAILABLE: AuthError = AuthError::new(
+    ErrorKind::KeySourceUnavailable,
+    "No verification key can be had right now",
+);
+
+/// The asymmetric algorithms the crate supports: the default allow-list of a remote set.
+const ASYMMETRIC: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Debug)]
+enum Location {
+    Jwks(Uri),
+    Discovery { issuer: String, metadata: Uri },
+}
+
+/// Where a remote key set is, and how to fetch and cache it. See the [module docs](self).
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct JwksSource {
+    location: Location,
+    allow_http: bool,
+    algorithms: Vec<Algorithm>,
+    min_ttl: Duration,
+    max_ttl: Duration,
+    default_ttl: Duration,
+    cooldown: Duration,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_size: usize,
+}
+
+fn parse_uri(url: &str) -> Result<Uri, ConfigError> {
+    let uri: Uri = url.parse().map_err(|_| ConfigError::InvalidValue {
+        setting: "key set url",
+    })?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https" | "http"), Some(host)) if !host.is_empty() => Ok(uri),
+        _ => Err(ConfigError::InvalidValue {
+            setting: "key set url",
+        }),
+    }
+}
+
+impl JwksSource {
+    fn with_location(location: Location) -> Self {
+        Self {
+            location,
+            allow_http: false,
+            algorithms: ASYMMETRIC.to_vec(),
+            min_ttl: Duration::from_secs(30),
+            max_ttl: Duration::from_secs(24 * 60 * 60),
+            default_ttl: Duration::from_secs(5 * 60),
+            cooldown: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            max_size: 256 * 1024,
+        }
+    }
+
+    /// The JWKS at `url`.
+    ///
+    /// # Errors
+    ///
+    /// If `url` is not an absolute `https://` or `http://` URL.
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
+        Ok(Self::with_location(Location::Jwks(parse_uri(url)?)))
+    }
+
+    /// OIDC discovery: the JWKS named by the `jwks_uri` of
+    /// `{issuer}/.well-known/openid-configuration`, whose `issuer` must equal `issuer` exactly
+    /// (RFC 8414 §3.3). Tokens are then required to carry that `iss`.
+    ///
+    /// # Errors
+    ///
+    /// If `issuer` is not an absolute `https://` or `http://` URL.
+    pub fn discover(issuer: &str) -> Result<Self, ConfigError> {
+        let base = issuer.strip_suffix('/').unwrap_or(issuer);
+        let metadata = parse_uri(&format!("{base}/.well-known/openid-configuration"))?;
+        parse_uri(issuer)?;
+        Ok(Self::with_location(Location::Discovery {
+            issuer: issuer.to_owned(),
+            metadata,
+        }))
+    }
+
+    /// Allows plain `http://` URLs, for the key set and for discovery. Off by default; for tests
+    /// on loopback and for deployments where TLS ends elsewhere.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// The algorithms keys of this set may verify: the allow-list for tokens checked against it.
+    /// Only asymmetric algorithms are accepted.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Bounds on the cache lifetime taken from `Cache-Control: max-age` (default 30 s and 24 h).
+    pub fn cache_ttl(mut self, min: Duration, max: Duration) -> Self {
+        self.min_ttl = min;
+        self.max_ttl = max;
+        self
+    }
+
+    /// The cache lifetime when the response has no `max-age` (default 5 min), within the bounds.
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// The least time between two fetches started by requests (tokens with an unknown `kid`, or
+    /// requests while no key is known); 1 s to 10 min, default 30 s.
+    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// The connect timeout and the total timeout of a fetch (default 5 s and 10 s).
+    pub fn timeouts(mut self, connect: Duration, total: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.timeout = total;
+        self
+    }
+
+    /// The largest response accepted, in bytes (default 256 KiB).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let uri = match &self.location {
+            Location::Jwks(uri) => uri,
+            Location::Discovery { metadata, .. } => metadata,
+        };
+        if uri.scheme_str() == Some("http") && !self.allow_http {
+            return Err(ConfigError::InvalidValue {
+                setting: "key set url (http:// needs allow_http)",
+            });
+        }
+        if self.algorithms.is_empty() || self.algorithms.iter().any(|alg| !ASYMMETRIC.contains(alg))
+        {
+            return Err(ConfigError::InvalidValue {
+                setting: "key set algorithms (asymmetric only)",
+            });
+        }
+        let ttl_ok = self.min_ttl >= Duration::from_secs(1)
+            && self.min_ttl <= self.max_ttl
+            && self.cooldown >= Duration::from_secs(1)
+            && self.cooldown <= Duration::from_secs(600)
+            && !self.timeout.is_zero()
+            && !self.connect_timeout.is_zero()
+            && self.max_size > 0;
+        if ttl_ok {
+            Ok(())
+        } else {
+            Err(ConfigError::InvalidValue {
+                setting: "key set cache, cooldown, timeout or size",
+            })
+        }
+    }
+
+    pub(crate) fn start(
+        self,
+        provider: &'static CryptoProvider,
+    ) -> Result<Arc<RemoteKeys>, ConfigError> {
+        self.check()?;
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(self.connect_timeout));
+        http.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(|_| ConfigError::InvalidValue {
+                setting: "tls configuration",
+            })?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(https);
+        let (done, _) = tokio::sync::watch::channel(0u64);
+        let remote = Arc::new(RemoteKeys {
+            source: self,
+            client,
+            provider,
+            keys: RwLock::new(None),
+            state: Mutex::new(FetchState::default()),
+            done,
+            refresher: AtomicBool::new(false),
+        });
+        remote.ensure_refresher();
+        Ok(remote)
+    }
+}
+
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+#[derive(Debug, Default)]
+struct FetchState {
+    in_flight: bool,
+    /// When a request last started a fetch: the cooldown counts from here.
+    last_request_fetch: Option<Instant>,
+    /// When the current keys should be refreshed.
+    refresh_at: Option<Instant>,
+    failures: u32,
+    jwks_uri: Option<Uri>,
+}
+
+/// A remote key set, shared by the layer and its background refresher.
+pub(crate) struct RemoteKeys {
+    source: JwksSource,
+    client: HttpClient,
+    provider: &'static CryptoProvider,
+    keys: RwLock<Option<Arc<KeySet>>>,
+    state: Mutex<FetchState>,
+    /// Bumped at the end of every fetch, successful or not.
+    done: tokio::sync::watch::Sender<u64>,
+    refresher: AtomicBool,
+}
+
+impl fmt::Debug for RemoteKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteKeys")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a fetch failed: a fixed sentence, for the logs.
+#[derive(Debug)]
+struct FetchError(&'static str);
+
+impl RemoteKeys {
+    pub(crate) fn allows(&self, algorithm: Algorithm) -> bool {
+        self.source.algorithms.contains(&algorithm)
+    }
+
+    fn snapshot(&self) -> Option<Arc<KeySet>> {
+        match self.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, FetchState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn resolve(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        may_fetch: bool,
+    ) -> Resolution<'static> {
+        self.ensure_refresher();
+        let refused = match self.snapshot() {
+            Some(keys) => match keys.select(kid, algorithm) {
+                Ok(key) => return Resolution::Found(Resolved::Remote(key.clone())),
+                Err(error) if error.kind() == ErrorKind::UnknownKey => error,
+                Err(error) => return Resolution::Refused(error),
+            },
+            None => KEY_SOURCE_UNAVAILABLE,
+        };
+        if may_fetch {
+            if let Some(wait) = self.request_fetch() {
+                return Resolution::Wait(wait);
+            }
+        }
+        Resolution::Refused(refused)
+    }
+
+    /// A fetch for a request: joins the one under way, or starts one unless the cooldown since
+    /// the last one a request started has not passed.
+    fn request_fetch(self: &Arc<Self>) -> Option<KeyWait> {
+        let mut state = self.lock_state();
+        if !state.in_flight {
+            let now = Instant::now();
+            if let Some(last) = state.last_request_fetch {
+                if now.duration_since(last) < self.source.cooldown {
+                    return None;
+                }
+            }
+            if !self.spawn_fetch(&mut state) {
+                return None;
+            }
+            state.last_request_fetch = Some(now);
+        }
+        Some(self.waiter())
+    }
+
+    /// A future that completes when the fetch under way ends. Made while the state is locked,
+    /// so that the end of the fetch cannot be missed.
+    fn waiter(&self) -> KeyWait {
+        let mut done = self.done.subscribe();
+        KeyWait::new(async move {
+            let _ = done.changed().await;
+        })
+    }
+
+    /// Starts a fetch on the current Tokio runtime; `false` when there is none.
+    fn spawn_fetch(self: &Arc<Self>, state: &mut FetchState) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            #[cfg(feature = "tracing")]
+            tracing::error!("no tokio runtime: the key set cannot be fetched");
+            return false;
+        };
+        state.in_flight = true;
+        let this = self.clone();
+        runtime.spawn(async move { this.fetch_and_store().await });
+        true
+    }
+
+    /// Starts the background refresher once, when a Tokio runtime is at hand.
+    fn ensure_refresher(self: &Arc<Self>) {
+        if self.refresher.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.refresher.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        runtime.spawn(refresh_loop(weak));
+    }
+
+    async fn fetch_and_store(&self) {
+        let result = self.fetch().await;
+        let mut state = self.lock_state();
+        match result {
+            Ok((keys, ttl)) => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(ttl_secs = ttl.as_secs(), "key set fetched");
+                match self.keys.write() {
+                    Ok(mut slot) => *slot = Some(Arc::new(keys)),
+                    Err(poisoned) => *poisoned.into_inner() = Some(Arc::new(keys)),
+                }
+                state.failures = 0;
+                state.refresh_at = Some(Instant::now() + ttl.mul_f64(0.8));
+            }
+            Err(_error) => {
+                #[cfg(feature = "tracing")]
+                tracing::warn!(
+                    reason = _error.0,
+                    failures = state.failures + 1,
+                    "key set fetch failed; the last good keys keep serving"
+                );
+                state.failures = state.failures.saturating_add(1);
+                if _error.0 == DISCOVERY_STALE {
+                    state.jwks_uri = None;
+                }
+            }
+        }
+        state.in_flight = false;
+        self.done
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+
+    /// How long the refresher sleeps before its next fetch.
+    fn next_delay(&self) -> Duration {
+        let state = self.lock_state();
+        if state.failures > 0 || self.snapshot().is_none() {
+            if state.failures == 0 {
+                return Duration::ZERO;
+            }
+            let exp = state.failures.saturating_sub(1).min(6);
+            return (Duration::from_secs(1) * 2u32.pow(exp)).min(MAX_BACKOFF);
+        }
+        state.refresh_at.map_or(Duration::ZERO, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// A fetch for the refresher: joins the one under way, or starts one.
+    fn refresh_now(self: &Arc<Self>) -> Option<KeyWait> {
+        let mut state = self.lock_state();
+        if !state.in_flight && !self.spawn_fetch(&mut state) {
+            return None;
+        }
+        Some(self.waiter())
+    }
+
+    /// Fetches until keys are known or `timeout` passes.
+    pub(crate) async fn wait_for_keys(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Result<(), AuthError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        self.ensure_refresher();
+        while self.snapshot().is_none() {
+            let Some(wait) = self.refresh_now() else {
+                return Err(KEY_SOURCE_UNAVAILABLE);
+            };
+            if tokio::time::timeout_at(deadline, wait).await.is_err() {
+                return Err(KEY_SOURCE_UNAVAILABLE);
+            }
+            if self.snapshot().is_none() {
+                let backoff = self.next_delay().max(Duration::from_millis(100));
+                if tokio::time::timeout_at(deadline, tokio::time::sleep(backoff))
+                    .await
+                    .is_err()
+                {
+                    return Err(KEY_SOURCE_UNAVAILABLE);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch(&self) -> Result<(KeySet, Duration), FetchError> {
+        let jwks_uri = match &self.source.location {
+            Location::Jwks(uri) => uri.clone(),
+            Location::Discovery { issuer, metadata } => {
+                let cached = self.lock_state().jwks_uri.clone();
+                match cached {
+                    Some(uri) => uri,
+                    None => {
+                        let uri = self.discover(issuer, metadata).await?;
+                        self.lock_state().jwks_uri = Some(uri.clone());
+                        uri
+                    }
+                }
+            }
+        };
+        let (body, max_age) = self.get(&jwks_uri).await.map_err(|err| {
+            if matches!(self.source.location, Location::Discovery { .. }) {
+                // Discover again next time: the metadata may have moved the key set.
+                FetchError(DISCOVERY_STALE)
+            } else {
+                err
+            }
+        })?;
+        let parsed = parse_jwks(&body, false).map_err(FetchError)?;
+        let mut skipped = parsed.skipped;
+        let mut keys = Vec::with_capacity(parsed.keys.len());
+        for key in parsed.keys {
+            if !key.algorithms().iter().all(|alg| self.allows(*alg)) {
+                skipped.push(SkippedKey {
+                    kid: key.kid().map(str::to_owned),
+                    reason: "the key's algorithm is not allowed for this key set",
+                });
+            } else if key.check_with(self.provider).is_err() {
+                skipped.push(SkippedKey {
+                    kid: key.kid().map(str::to_owned),
+                    reason: "the crypto provider refused the key",
+                });
+            } else {
+                keys.push(key);
+            }
+        }
+        log_skipped(&skipped);
+        if keys.is_empty() {
+            return Err(FetchError("the key set has no usable key"));
+        }
+        let keys = KeySet::new(keys).map_err(|_| FetchError("the key set is not usable"))?;
+        let ttl = max_age
+            .unwrap_or(self.source.default_ttl)
+            .clamp(self.source.min_ttl, self.source.max_ttl);
+        Ok((keys, ttl))
+    }
+
+    async fn discover(&self, issuer: &str, metadata: &Uri) -> Result<Uri, FetchError> {
+        #[derive(serde::Deserialize)]
+        struct Metadata {
+            issuer: String,
+            jwks_uri: String,
+        }
+        let (body, _) = self.get(metadata).await?;
+        let metadata: Metadata = serde_json::from_slice(&body)
+            .map_err(|_| FetchError("the discovery document is not valid"))?;
+        // RFC 8414 §3.3 / OIDC Discovery §4.3: the issuer must be identical.
+        if metadata.issuer != issuer {
+            return Err(FetchError("the discovery document names another issuer"));
+        }
+        let uri = parse_uri(&metadata.jwks_uri)
+            .map_err(|_| FetchError("the discovery document's jwks_uri is not valid"))?;
+        if uri.scheme_str() == Some("http") && !self.source.allow_http {
+            return Err(FetchError("the discovery document's jwks_uri is not https"));
+        }
+        Ok(uri)
+    }
+
+    async fn get(&self, uri: &Uri) -> Result<(Bytes, Option<Duration>), FetchError> {
+        let request = Request::get(uri.clone())
+            .header(ACCEPT, "application/jwk-set+json, application/json")
+            .header(
+                USER_AGENT,
+                concat!("tower-jwt-auth/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::new())
+            .map_err(|_| FetchError("the request could not be built"))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|_| FetchError("the key server could not be reached"))?;
+            if !response.status().is_success() {
+                return Err(FetchError("the key server answered with an error status"));
+            }
+            let max_age = max_age(response.headers());
+            let body = Limited::new(response.into_body(), self.source.max_size)
+                .collect()
+                .await
+                .map_err(|_| FetchError("the response is too large or broken"))?
+                .to_bytes();
+            Ok((body, max_age))
+        };
+        tokio::time::timeout(self.source.timeout, exchange)
+            .await
+            .map_err(|_| FetchError("the key server did not answer in time"))?
+    }
+}
+
+const DISCOVERY_STALE: &str = "the key set named by discovery could not be fetched";
+
+async fn refresh_loop(weak: Weak<RemoteKeys>) {
+    loop {
+        let delay = match weak.upgrade() {
+            Some(remote) => remote.next_delay(),
+            None => return,
+        };
+        tokio::time::sleep(delay).await;
+        let wait = match weak.upgrade() {
+            Some(remote) => remote.refresh_now(),
+            None => return,
+        };
+        match wait {
+            Some(wait) => wait.await,
+            None => return,
+        }
+    }
+}
+
+/// `max-age` of `Cache-Control`; `no-store` and `no-cache` count as zero.
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    let mut result = None;
+    for value in headers.get_all(CACHE_CONTROL) {
+        let Ok(value) = value.to_str() else { continue };
+        for directive in value.split(',') {
+            let directive = directive.trim();
+            let (name, arg) = match directive.split_once('=') {
+                Some((name, arg)) => (name.trim(), Some(arg.trim().trim_matches('"'))),
+                None => (directive, None),
+            };
+            if name.eq_ignore_ascii_case("max-age") {
+                if let Some(secs) = arg.and_then(|a| a.parse::<u64>().ok()) {
+                    result = Some(Duration::from_secs(secs));
+                }
+            } else if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache")
+            {
+                return Some(Duration::ZERO);
+            }
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.append(CACHE_CONTROL, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn cache_control_max_age() {
+        assert_eq!(max_age(&headers(&[])), None);
+        assert_eq!(
+            max_age(&headers(&["public, max-age=600"])),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            max_age(&headers(&["public", "Max-Age=\"60\""])),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            max_age(&headers(&["max-age=60, no-cache"])),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(max_age(&headers(&["max-age=abc"])), None);
+    }
+
+    #[test]
+    fn sources_are_checked() {
+        assert!(JwksSource::new("ftp://x/jwks").is_err());
+        assert!(JwksSource::new("/relative").is_err());
+        let http = JwksSource::new("http://127.0.0.1:1/jwks").unwrap();
+        assert!(http.check().is_err());
+        assert!(http.clone().allow_http(true).check().is_ok());
+        assert!(http
+            .clone()
+            .allow_http(true)
+            .algorithms([Algorithm::HS256])
+            .check()
+            .is_err());
+        assert!(http
+            .clone()
+            .allow_http(true)
+            .cooldown(Duration::ZERO)
+            .check()
+            .is_err());
+        let discovery = JwksSource::discover("https://issuer.example/realms/a/").unwrap();
+        match &discovery.location {
+            Location::Discovery { metadata, issuer } => {
+                assert_eq!(
+                    metadata.to_string(),
+                    "https://issuer.example/realms/a/.well-known/openid-configuration"
+                );
+                assert_eq!(issuer, "https://issuer.example/realms/a/");
+            }
+            Location::Jwks(_) => panic!("discovery expected"),
+        }
+    }
+}
