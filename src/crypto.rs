@@ -194,9 +194,10 @@ struct RingVerifier {
     key: VerifyingKey,
 }
 
-impl Verifier<Vec<u8>> for RingVerifier {
-    fn verify(&self, msg: &[u8], signature: &Vec<u8>) -> std::result::Result<(), signature::Error> {
-        let verified = match &self.key {
+impl RingVerifier {
+    /// `true` when `signature` is a valid signature of `msg`.
+    fn verifies(&self, msg: &[u8], signature: &[u8]) -> bool {
+        match &self.key {
             VerifyingKey::Hmac(key) => hmac::verify(key, msg, signature).is_ok(),
             VerifyingKey::RsaComponents { params, n, e } => {
                 let components = ring_sig::RsaPublicKeyComponents {
@@ -210,8 +211,81 @@ impl Verifier<Vec<u8>> for RingVerifier {
                     .verify(msg, signature)
                     .is_ok()
             }
+        }
+    }
+}
+
+/// A verifier for one key and one algorithm, made once when the key set is built.
+///
+/// With the crate's own provider installed it holds the provider's verifier, ready to use. With
+/// an application's provider, whose verifier objects cannot be shared between threads, it keeps
+/// the key and asks the provider for a verifier on each call.
+pub(crate) struct PreparedVerifier {
+    inner: Prepared,
+}
+
+enum Prepared {
+    Ring(RingVerifier),
+    Provider {
+        provider: &'static CryptoProvider,
+        algorithm: Algorithm,
+        key: DecodingKey,
+    },
+}
+
+impl std::fmt::Debug for PreparedVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (backend, algorithm) = match &self.inner {
+            Prepared::Ring(verifier) => ("ring", verifier.algorithm),
+            Prepared::Provider { algorithm, .. } => ("provider", *algorithm),
         };
-        if verified {
+        f.debug_struct("PreparedVerifier")
+            .field("backend", &backend)
+            .field("algorithm", &algorithm)
+            .finish()
+    }
+}
+
+impl PreparedVerifier {
+    /// Prepares a verifier of `key` for `algorithm` with `provider`.
+    pub(crate) fn new(
+        provider: &'static CryptoProvider,
+        algorithm: Algorithm,
+        key: &DecodingKey,
+    ) -> Result<Self> {
+        let inner = if std::ptr::eq(provider, &RING_PROVIDER) {
+            Prepared::Ring(ring_verifier(algorithm, key)?)
+        } else {
+            // Ask once now, so that a key the provider refuses fails at build time.
+            (provider.verifier_factory)(&algorithm, key)?;
+            Prepared::Provider {
+                provider,
+                algorithm,
+                key: key.clone(),
+            }
+        };
+        Ok(Self { inner })
+    }
+
+    /// `true` when `signature` is a valid signature of `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.inner {
+            Prepared::Ring(verifier) => verifier.verifies(message, signature),
+            Prepared::Provider {
+                provider,
+                algorithm,
+                key,
+            } => match (provider.verifier_factory)(algorithm, key) {
+                Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
+                Err(_) => false,
+            },
+        }
+    }
+}
+
+impl Verifier<Vec<u8>> for RingVerifier {
+    fn verify(&self, msg: &[u8], signature: &Vec<u8>) -> std::result::Result<(), signature::Error> {
+        if self.verifies(msg, signature) {
             Ok(())
         } else {
             // Deliberately opaque: no detail about why a signature failed.
@@ -228,7 +302,11 @@ impl JwtVerifier for RingVerifier {
 
 /// `verifier_factory` of [`RING_PROVIDER`].
 fn new_verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
-    let algorithm = *algorithm;
+    Ok(Box::new(ring_verifier(*algorithm, key)?))
+}
+
+/// A ring verifier of `key` for `algorithm`, after checking that they fit each other.
+fn ring_verifier(algorithm: Algorithm, key: &DecodingKey) -> Result<RingVerifier> {
     let suite = suite(algorithm)?;
     if key.family() != algorithm.family() {
         return Err(new_error(ErrorKind::InvalidKeyFormat));
@@ -290,7 +368,7 @@ fn new_verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtV
             }
         }
     };
-    Ok(Box::new(RingVerifier { algorithm, key }))
+    Ok(RingVerifier { algorithm, key })
 }
 
 // ---------------------------------------------------------------------------------------------

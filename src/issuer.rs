@@ -161,10 +161,11 @@ pub(crate) fn key_source(
 }
 
 fn static_keys(
-    keys: Vec<Key>,
+    mut keys: Vec<Key>,
     provider: &'static jsonwebtoken::crypto::CryptoProvider,
 ) -> Result<KeySource, ConfigError> {
-    let keys = KeySet::new(keys)?;
-    keys.check_with(provider)?;
-    Ok(KeySource::Static(keys))
+    for key in &mut keys {
+        key.prepare(provider)?;
+    }
+    Ok(KeySource::Static(KeySet::new(keys)?))
 }

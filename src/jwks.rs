@@ -535,13 +535,13 @@ impl RemoteKeys {
         let parsed = parse_jwks(&body, false).map_err(FetchError)?;
         let mut skipped = parsed.skipped;
         let mut keys = Vec::with_capacity(parsed.keys.len());
-        for key in parsed.keys {
+        for mut key in parsed.keys {
             if !key.algorithms().iter().all(|alg| self.allows(*alg)) {
                 skipped.push(SkippedKey {
                     kid: key.kid().map(str::to_owned),
                     reason: "the key's algorithm is not allowed for this key set",
                 });
-            } else if key.check_with(self.provider).is_err() {
+            } else if key.prepare(self.provider).is_err() {
                 skipped.push(SkippedKey {
                     kid: key.kid().map(str::to_owned),
                     reason: "the crypto provider refused the key",

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+
+use crate::crypto::PreparedVerifier;
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
 
@@ -40,6 +43,8 @@ pub struct Key {
     kid: Option<Arc<str>>,
     algorithms: Vec<Algorithm>,
     decoding: DecodingKey,
+    /// One verifier per algorithm, made when the layer is built.
+    prepared: Vec<(Algorithm, Arc<PreparedVerifier>)>,
 }
 
 impl fmt::Debug for Key {
@@ -118,6 +123,7 @@ impl Key {
             kid: None,
             algorithms: vec![algorithm],
             decoding,
+            prepared: Vec::new(),
         })
     }
 
@@ -288,23 +294,29 @@ impl Key {
         &self.algorithms
     }
 
-    /// Asks the crypto provider for a verifier of every algorithm of the key.
-    pub(crate) fn check_with(
-        &self,
-        provider: &jsonwebtoken::crypto::CryptoProvider,
-    ) -> Result<(), ConfigError> {
+    /// Makes a verifier for every algorithm of the key with `provider`, so that a key the
+    /// provider refuses fails the build, not a request.
+    pub(crate) fn prepare(&mut self, provider: &'static CryptoProvider) -> Result<(), ConfigError> {
+        let mut prepared = Vec::with_capacity(self.algorithms.len());
         for algorithm in &self.algorithms {
-            (provider.verifier_factory)(algorithm, &self.decoding).map_err(|err| {
-                ConfigError::InvalidKey {
-                    reason: format!("the crypto provider refused it for {algorithm:?}: {err}"),
-                }
-            })?;
+            let verifier =
+                PreparedVerifier::new(provider, *algorithm, &self.decoding).map_err(|err| {
+                    ConfigError::InvalidKey {
+                        reason: format!("the crypto provider refused it for {algorithm:?}: {err}"),
+                    }
+                })?;
+            prepared.push((*algorithm, Arc::new(verifier)));
         }
+        self.prepared = prepared;
         Ok(())
     }
 
-    pub(crate) fn decoding_key(&self) -> &DecodingKey {
-        &self.decoding
+    /// The verifier for `algorithm`, once the key is prepared.
+    pub(crate) fn verifier(&self, algorithm: Algorithm) -> Option<&PreparedVerifier> {
+        self.prepared
+            .iter()
+            .find(|(alg, _)| *alg == algorithm)
+            .map(|(_, verifier)| &**verifier)
     }
 
     pub(crate) fn allows(&self, algorithm: Algorithm) -> bool {
@@ -362,18 +374,6 @@ impl KeySet {
             by_kid,
             algorithms,
         })
-    }
-
-    /// Asks the crypto provider for a verifier of every key and algorithm, so that a key the
-    /// provider refuses fails the build, not a request.
-    pub(crate) fn check_with(
-        &self,
-        provider: &jsonwebtoken::crypto::CryptoProvider,
-    ) -> Result<(), ConfigError> {
-        for key in &self.keys {
-            key.check_with(provider)?;
-        }
-        Ok(())
     }
 
     /// `true` when some key may verify `algorithm`: the allow-list.

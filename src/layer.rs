@@ -528,7 +528,6 @@ impl<C> JwtAuthBuilder<C> {
 
         let config = VerifyConfig {
             tenants,
-            provider,
             leeway: self.leeway.as_secs(),
             max_lifetime: self.max_lifetime.map(|d| d.as_secs()),
             exp_required: self.exp_required,

@@ -42,9 +42,12 @@
 //! }
 //!
 //! async fn handler(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
-//!     // The layer put the verified claims here.
-//!     let claims = req.extensions().get::<Claims>().expect("behind JwtAuthLayer");
-//!     Ok(Response::new(Full::from(format!("hello {}", claims.sub))))
+//!     // The layer put the verified claims here (a CORS preflight passes without any).
+//!     let greeting = match req.extensions().get::<Claims>() {
+//!         Some(claims) => format!("hello {}", claims.sub),
+//!         None => "hello".to_owned(),
+//!     };
+//!     Ok(Response::new(Full::from(greeting)))
 //! }
 //!
 //! # #[tokio::main]
@@ -151,7 +154,7 @@ pub use crate::service::JwtAuth;
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::TokenVerifier;
 
-#[cfg(all(doctest, feature = "axum", feature = "tonic"))]
+#[cfg(all(doctest, feature = "axum", feature = "tonic", feature = "jwks"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
