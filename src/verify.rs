@@ -153,11 +153,21 @@ fn is_b64url(bytes: &[u8]) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
 }
 
-fn b64_decode(segment: &[u8]) -> Result<Vec<u8>, AuthError> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| AuthError::malformed("The token is not valid base64url"))
+const BAD_BASE64: AuthError = AuthError::malformed("The token is not valid base64url");
+
+/// Decodes base64url into `buf`, which must hold `base64::decoded_len_estimate(segment.len())`
+/// bytes.
+fn b64_decode_into<'b>(segment: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], AuthError> {
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(segment, buf)
+        .map_err(|_| BAD_BASE64)?;
+    buf.get(..len).ok_or(BAD_BASE64)
 }
+
+/// The longest signature: RSA with an 8192-bit modulus.
+const MAX_SIGNATURE_LEN: usize = 1024;
+/// Tokens whose decoded segments fit in this many bytes are decoded on the stack.
+const STACK_SCRATCH_LEN: usize = 2048;
 
 fn algorithm_from_name(name: &str) -> Option<Algorithm> {
     Some(match name {
@@ -229,19 +239,39 @@ pub(crate) fn verify<C: DeserializeOwned>(
         return Err(AuthError::malformed("The token header is too large").into());
     }
 
+    if signature_b64.len() > MAX_SIGNATURE_LEN * 4 / 3 + 2 {
+        return Err(BAD_SIGNATURE.into());
+    }
+
+    // One scratch buffer for the three decoded segments: on the stack for ordinary tokens.
+    let header_len = base64::decoded_len_estimate(header_b64.len());
+    let payload_len = base64::decoded_len_estimate(payload_b64.len());
+    let signature_len = base64::decoded_len_estimate(signature_b64.len());
+    let total = header_len + payload_len + signature_len;
+    let mut stack_scratch = [0u8; STACK_SCRATCH_LEN];
+    let mut heap_scratch = Vec::new();
+    let scratch = if total <= STACK_SCRATCH_LEN {
+        &mut stack_scratch[..]
+    } else {
+        heap_scratch.resize(total, 0);
+        &mut heap_scratch[..]
+    };
+    let (header_buf, rest) = scratch.split_at_mut(header_len);
+    let (payload_buf, signature_buf) = rest.split_at_mut(payload_len);
+
     // 2. Header.
-    let header_json = b64_decode(header_b64)?;
+    let header_json = b64_decode_into(header_b64, header_buf)?;
     // RFC 7515 §5.2 and RFC 7519 §7.2: UTF-8 of a valid JSON object, also in members the layer
     // does not read (serde_json skips those without checking them).
-    let header: Header<'_> = std::str::from_utf8(&header_json)
+    let header: Header<'_> = std::str::from_utf8(header_json)
         .ok()
         .and_then(|json| serde_json::from_str(json).ok())
         .ok_or(AuthError::malformed(
             "The token header is not a valid JOSE header",
         ))?;
     let algorithm = algorithm_from_name(&header.alg).ok_or(ALGORITHM_NOT_ALLOWED)?;
-    let payload = b64_decode(payload_b64)?;
-    let payload = std::str::from_utf8(&payload).map_err(|_| NOT_A_CLAIMS_SET)?;
+    let payload = b64_decode_into(payload_b64, payload_buf)?;
+    let payload = std::str::from_utf8(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
 
     // 3. The issuer's keys: with several issuers, the one the token names, before any key is
     // looked up or fetched.
@@ -280,7 +310,7 @@ pub(crate) fn verify<C: DeserializeOwned>(
             AuthError::new(ErrorKind::InvalidSignature, "The token has no signature").into(),
         );
     }
-    let signature = b64_decode(signature_b64)?;
+    let signature = b64_decode_into(signature_b64, signature_buf)?;
     let Some(verifier) = resolved.key().verifier(algorithm) else {
         #[cfg(feature = "tracing")]
         tracing::error!(
@@ -291,7 +321,7 @@ pub(crate) fn verify<C: DeserializeOwned>(
     };
     let signed_len = header_b64.len() + 1 + payload_b64.len();
     let message = token.get(..signed_len).unwrap_or_default();
-    if !verifier.verifies(message, &signature) {
+    if !verifier.verifies(message, signature) {
         return Err(BAD_SIGNATURE.into());
     }
 
@@ -388,10 +418,11 @@ fn check_claims(
     // RFC 7519 §4.1.3: a present `aud` that does not name this service is refused, and a
     // service that names no audience names itself in none.
     if !tenant.audiences.is_empty() || claims.has("aud") {
-        let accepted = claims
-            .aud
-            .iter()
-            .any(|aud| tenant.audiences.iter().any(|a| **a == **aud));
+        let accepted = claims.aud.as_ref().is_some_and(|aud| {
+            aud.as_slice()
+                .iter()
+                .any(|aud| tenant.audiences.iter().any(|a| **a == **aud))
+        });
         if !accepted {
             return Err(AuthError::invalid_claims(
                 "The token's audience is not accepted",
@@ -514,7 +545,7 @@ struct Registered<'a> {
     iat: Option<f64>,
     iss: Option<Cow<'a, str>>,
     sub: Option<Cow<'a, str>>,
-    aud: Vec<Cow<'a, str>>,
+    aud: Option<OneOrMany<'a>>,
     scopes: Scopes,
     names: Names<'a>,
 }
@@ -547,17 +578,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
                         "jti" | "client_id" => {
                             map.next_value::<Str<'de>>()?;
                         }
-                        "aud" => claims.aud = map.next_value::<OneOrMany<'de>>()?.0,
+                        "aud" => claims.aud = Some(map.next_value::<OneOrMany<'de>>()?),
                         "scope" => scope = Some(map.next_value::<Str<'de>>()?.0),
-                        "scp" => scp = Some(map.next_value::<OneOrMany<'de>>()?.0),
+                        "scp" => scp = Some(map.next_value::<OneOrMany<'de>>()?),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
                     claims.names.insert(name.0).map_err(de::Error::custom)?;
                 }
-                claims.scopes = Scopes::from_claims(scope.as_deref(), scp.as_deref())
-                    .map_err(de::Error::custom)?;
+                claims.scopes =
+                    Scopes::from_claims(scope.as_deref(), scp.as_ref().map(OneOrMany::as_slice))
+                        .map_err(de::Error::custom)?;
                 Ok(claims)
             }
         }
@@ -565,23 +597,45 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
     }
 }
 
-/// The names seen in a JSON object, to refuse duplicates.
-#[derive(Debug, Default)]
-struct Names<'a>(Vec<Cow<'a, str>>);
+/// The names seen in a JSON object, to refuse duplicates: the first ones inline, without
+/// allocating, the rest in a sorted vector.
+#[derive(Debug)]
+struct Names<'a> {
+    inline: [Option<Cow<'a, str>>; INLINE_NAMES],
+    len: usize,
+    overflow: Vec<Cow<'a, str>>,
+}
+
+const INLINE_NAMES: usize = 24;
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Self {
+            inline: [const { None }; INLINE_NAMES],
+            len: 0,
+            overflow: Vec::new(),
+        }
+    }
+}
 
 impl<'a> Names<'a> {
     fn insert(&mut self, name: Cow<'a, str>) -> Result<(), &'static str> {
-        match self.0.binary_search(&name) {
-            Ok(_) => Err("duplicate name"),
-            Err(at) => {
-                self.0.insert(at, name);
-                Ok(())
-            }
+        if self.contains(&name) {
+            return Err("duplicate name");
         }
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = Some(name);
+            self.len += 1;
+        } else {
+            let at = self.overflow.binary_search(&name).unwrap_or_else(|at| at);
+            self.overflow.insert(at, name);
+        }
+        Ok(())
     }
 
     fn contains(&self, name: &str) -> bool {
-        self.0.binary_search_by(|n| (**n).cmp(name)).is_ok()
+        self.inline.iter().flatten().any(|n| **n == *name)
+            || self.overflow.binary_search_by(|n| (**n).cmp(name)).is_ok()
     }
 }
 
@@ -610,8 +664,21 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
-/// A string or an array of strings (`aud`, `scp`).
-struct OneOrMany<'a>(Vec<Cow<'a, str>>);
+/// A string or an array of strings (`aud`, `scp`); a single string needs no allocation.
+#[derive(Debug)]
+enum OneOrMany<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> OneOrMany<'a> {
+    fn as_slice(&self) -> &[Cow<'a, str>] {
+        match self {
+            OneOrMany::One(one) => std::slice::from_ref(one),
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for OneOrMany<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -622,17 +689,17 @@ impl<'de> Deserialize<'de> for OneOrMany<'de> {
                 f.write_str("a string or an array of strings")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(OneOrMany(vec![Cow::Borrowed(v)]))
+                Ok(OneOrMany::One(Cow::Borrowed(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(OneOrMany(vec![Cow::Owned(v.to_owned())]))
+                Ok(OneOrMany::One(Cow::Owned(v.to_owned())))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut all = Vec::new();
                 while let Some(item) = seq.next_element::<Str<'de>>()? {
                     all.push(item.0);
                 }
-                Ok(OneOrMany(all))
+                Ok(OneOrMany::Many(all))
             }
         }
         deserializer.deserialize_any(OneOrManyVisitor)
