@@ -1,24 +1,79 @@
-//! The cost of verification, as a ratio against bare `jsonwebtoken::decode` of the same token,
-//! measured in the same run.
+//! The cost of the layer against the cryptographic floor, measured in the same run.
 //!
-//! The machines this runs on switch between fast and slow phases, so a case is never timed on its
-//! own: each round runs a short batch of every case in a shuffled order, the ratio of each case to
-//! the baseline is taken per round, and the medians are reported.
+//! For each algorithm (HS256, RS256, ES256, EdDSA) and a typical access token (header `alg`,
+//! `typ`, `kid`; claims `sub`, `iss`, `aud`, `exp`, `iat`, `nbf`, `jti`, `scope`), it times:
 //!
-//! Run with `cargo bench --bench verify`; `ROUNDS` and `BATCH` override the defaults.
+//! - `floor`: the least a correct verifier does: base64url-decode the three segments, parse the
+//!   header into a borrowed struct, check the signature with ring (a key parsed once where ring
+//!   allows it), parse the claims once into a typed struct, check `exp`, `nbf`, `iss`, `aud`;
+//! - `layer`: a request with the token in `Authorization: Bearer` through [`JwtAuth`] into a
+//!   no-op service, claims inserted, on a prepared service (requests are built outside the
+//!   timing);
+//! - `layer-cached`: the same with the verified-token cache on and warm;
+//! - `verifier`: [`TokenVerifier::verify`] on the token string;
+//! - `jsonwebtoken`: bare `jsonwebtoken::decode` of the same token, with the same checks.
+//!
+//! The machines this runs on switch between fast and slow phases, so no case is timed on its
+//! own: each round runs a short batch of every case in a shuffled order, the ratio of each case
+//! to the floor is taken per round, and the medians are reported. It also counts the heap
+//! allocations of one call of each case with a counting global allocator.
+//!
+//! Run with `cargo bench --bench verify`; `ROUNDS` (default 41) and `BATCH_MS` (default 20)
+//! override the defaults, `ALGS=HS256,ES256` picks algorithms.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use http::{Request, Response};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use ring::signature as ring_sig;
 use serde::{Deserialize, Serialize};
 use tower::Service;
 use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+
+// ---------------------------------------------------------------------------------------------
+// Counting allocator
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_of(mut f: impl FnMut()) -> usize {
+    // Warm up once so lazily initialised state does not count.
+    f();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 struct Claims {
@@ -35,19 +90,15 @@ struct Claims {
 const ISSUER: &str = "https://issuer.example";
 const AUDIENCE: &str = "api";
 
-struct Fixture {
-    name: &'static str,
-    token: String,
-    key: DecodingKey,
-    validation: Validation,
-    layer: JwtAuthLayer<Claims>,
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
 }
 
 fn claims() -> Claims {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
+    let now = now();
     Claims {
         sub: "user-1234".into(),
         iss: ISSUER.into(),
@@ -60,13 +111,131 @@ fn claims() -> Claims {
     }
 }
 
-fn fixture(
+// ---------------------------------------------------------------------------------------------
+// The floor
+
+/// The public key, ready for ring.
+enum FloorKey {
+    Hmac(ring::hmac::Key),
+    Public(ring_sig::UnparsedPublicKey<Vec<u8>>),
+}
+
+#[derive(Deserialize)]
+struct FloorHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    kid: Option<Cow<'a, str>>,
+}
+
+fn floor_verify(token: &str, key: &FloorKey, alg: &str) -> Option<Claims> {
+    let (message, signature) = token.rsplit_once('.')?;
+    let (header, payload) = message.split_once('.')?;
+    let mut buf = [0u8; 1536];
+    let (header_buf, rest) = buf.split_at_mut(256);
+    let (payload_buf, signature_buf) = rest.split_at_mut(768);
+    let n = URL_SAFE_NO_PAD.decode_slice(header, header_buf).ok()?;
+    let parsed: FloorHeader<'_> = serde_json::from_slice(header_buf.get(..n)?).ok()?;
+    if parsed.alg != alg {
+        return None;
+    }
+    let n = URL_SAFE_NO_PAD.decode_slice(signature, signature_buf).ok()?;
+    let signature = signature_buf.get(..n)?;
+    let ok = match key {
+        FloorKey::Hmac(key) => ring::hmac::verify(key, message.as_bytes(), signature).is_ok(),
+        FloorKey::Public(key) => key.verify(message.as_bytes(), signature).is_ok(),
+    };
+    if !ok {
+        return None;
+    }
+    let n = URL_SAFE_NO_PAD.decode_slice(payload, payload_buf).ok()?;
+    let claims: Claims = serde_json::from_slice(payload_buf.get(..n)?).ok()?;
+    let now = now();
+    (claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE)
+        .then_some(claims)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+struct Fixture {
     name: &'static str,
-    algorithm: Algorithm,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    key: Key,
-) -> Fixture {
+    token: String,
+    floor: FloorKey,
+    jwt_key: DecodingKey,
+    validation: Validation,
+    layer: JwtAuthLayer<Claims>,
+}
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{path}", env!("CARGO_MANIFEST_DIR"))).expect("test key")
+}
+
+/// The DER content of the one PEM block in `pem`.
+fn pem_der(pem: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(pem).expect("pem");
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("pem base64")
+}
+
+fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
+    let secret = b"benchmark secret of at least 32 bytes";
+    let (encoding, jwt_key, key, floor) = match algorithm {
+        Algorithm::HS256 => (
+            EncodingKey::from_secret(secret).expect("secret"),
+            DecodingKey::from_secret(secret).expect("secret"),
+            Key::hmac(algorithm, secret).expect("key"),
+            FloorKey::Hmac(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret)),
+        ),
+        Algorithm::RS256 => {
+            let public = read("rsa_public.pem");
+            let decoding = DecodingKey::from_rsa_pem(&public).expect("rsa");
+            let pkcs1 = decoding.try_get_as_bytes().expect("der").to_vec();
+            (
+                EncodingKey::from_rsa_pem(&read("rsa_private.pem")).expect("rsa"),
+                decoding,
+                Key::rsa_pem(algorithm, &public).expect("key"),
+                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
+                    &ring_sig::RSA_PKCS1_2048_8192_SHA256,
+                    pkcs1,
+                )),
+            )
+        }
+        Algorithm::ES256 => {
+            let public = read("ec256_public.pem");
+            let decoding = DecodingKey::from_ec_pem(&public).expect("ec");
+            let point = decoding.try_get_as_bytes().expect("point").to_vec();
+            (
+                EncodingKey::from_ec_pem(&read("ec256_private.pem")).expect("ec"),
+                decoding,
+                Key::ec_pem(algorithm, &public).expect("key"),
+                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
+                    &ring_sig::ECDSA_P256_SHA256_FIXED,
+                    point,
+                )),
+            )
+        }
+        Algorithm::EdDSA => {
+            let public = read("ed25519_public.pem");
+            let decoding = DecodingKey::from_ed_pem(&public).expect("ed");
+            // The SPKI of an Ed25519 key ends with the 32 raw key bytes.
+            let der = pem_der(&public);
+            let raw = der[der.len() - 32..].to_vec();
+            (
+                EncodingKey::from_ed_pem(&read("ed25519_private.pem")).expect("ed"),
+                decoding,
+                Key::ed_pem(&public).expect("key"),
+                FloorKey::Public(ring_sig::UnparsedPublicKey::new(&ring_sig::ED25519, raw)),
+            )
+        }
+        other => panic!("no fixture for {other:?}"),
+    };
     let mut header = Header::new(algorithm);
     header.kid = Some("k1".into());
     header.typ = Some("at+jwt".into());
@@ -84,15 +253,15 @@ fn fixture(
     Fixture {
         name,
         token,
-        key: decoding,
+        floor,
+        jwt_key,
         validation,
         layer,
     }
 }
 
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/keys/{path}", env!("CARGO_MANIFEST_DIR"))).expect("test key")
-}
+// ---------------------------------------------------------------------------------------------
+// Measurement
 
 /// A tiny deterministic shuffle, so the order of cases changes from round to round.
 fn shuffle<T>(items: &mut [T], seed: &mut u64) {
@@ -109,7 +278,7 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn poll_ready<F: Future>(future: F) -> F::Output {
+fn poll_now<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
     match future.as_mut().poll(&mut cx) {
@@ -118,143 +287,236 @@ fn poll_ready<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// A case: `prepare(n)` builds what `run` consumes, outside the timing; `run(i)` does one call.
+trait Case {
+    fn prepare(&mut self, n: usize);
+    fn run(&mut self, i: usize);
+}
+
+struct Simple<F: FnMut()>(F);
+
+impl<F: FnMut()> Case for Simple<F> {
+    fn prepare(&mut self, _n: usize) {}
+    fn run(&mut self, _i: usize) {
+        (self.0)()
+    }
+}
+
+type NoOp = tower::util::ServiceFn<
+    fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>,
+>;
+
+fn no_op(_req: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
+    std::future::ready(Ok(Response::new(())))
+}
+
+struct LayerCase {
+    service: tower_jwt_auth::JwtAuth<NoOp, Claims>,
+    header: http::HeaderValue,
+    requests: Vec<Request<()>>,
+}
+
+impl LayerCase {
+    fn new(layer: &JwtAuthLayer<Claims>, token: &str) -> Self {
+        let service = tower::Layer::layer(
+            layer,
+            tower::service_fn(no_op as fn(Request<()>) -> _),
+        );
+        Self {
+            service,
+            header: format!("Bearer {token}").parse().expect("header"),
+            requests: Vec::new(),
+        }
+    }
+
+    fn request(&self) -> Request<()> {
+        let mut request = Request::new(());
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, self.header.clone());
+        request
+    }
+
+    fn call(&mut self, request: Request<()>) {
+        let response = poll_now(self.service.call(request)).expect("infallible");
+        assert_eq!(response.status(), 200);
+        black_box(response);
+    }
+}
+
+impl Case for LayerCase {
+    fn prepare(&mut self, n: usize) {
+        self.requests.clear();
+        for _ in 0..n {
+            let request = self.request();
+            self.requests.push(request);
+        }
+    }
+    fn run(&mut self, _i: usize) {
+        let request = self.requests.pop().expect("prepared");
+        self.call(request);
+    }
+}
+
+const CASES: [&str; 4] = ["floor", "layer", "verifier", "jsonwebtoken"];
+
 fn main() {
     tower_jwt_auth::crypto::ensure_default_provider();
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(31);
+        .unwrap_or(41);
     let batch_time = Duration::from_millis(
         std::env::var("BATCH_MS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(20),
     );
+    let wanted = std::env::var("ALGS").unwrap_or_else(|_| "HS256,RS256,ES256,EdDSA".into());
 
-    let secret = b"benchmark secret of at least 32 bytes";
-    let fixtures = [
-        fixture(
-            "HS256",
-            Algorithm::HS256,
-            EncodingKey::from_secret(secret).expect("secret"),
-            DecodingKey::from_secret(secret).expect("secret"),
-            Key::hmac(Algorithm::HS256, secret).expect("key"),
-        ),
-        fixture(
-            "RS256",
-            Algorithm::RS256,
-            EncodingKey::from_rsa_pem(&read("rsa_private.pem")).expect("rsa"),
-            DecodingKey::from_rsa_pem(&read("rsa_public.pem")).expect("rsa"),
-            Key::rsa_pem(Algorithm::RS256, read("rsa_public.pem")).expect("key"),
-        ),
-        fixture(
-            "ES256",
-            Algorithm::ES256,
-            EncodingKey::from_ec_pem(&read("ec256_private.pem")).expect("ec"),
-            DecodingKey::from_ec_pem(&read("ec256_public.pem")).expect("ec"),
-            Key::ec_pem(Algorithm::ES256, read("ec256_public.pem")).expect("key"),
-        ),
-        fixture(
-            "EdDSA",
-            Algorithm::EdDSA,
-            EncodingKey::from_ed_pem(&read("ed25519_private.pem")).expect("ed"),
-            DecodingKey::from_ed_pem(&read("ed25519_public.pem")).expect("ed"),
-            Key::ed_pem(read("ed25519_public.pem")).expect("key"),
-        ),
-    ];
+    let fixtures: Vec<Fixture> = [
+        ("HS256", Algorithm::HS256),
+        ("RS256", Algorithm::RS256),
+        ("ES256", Algorithm::ES256),
+        ("EdDSA", Algorithm::EdDSA),
+    ]
+    .into_iter()
+    .filter(|(name, _)| wanted.split(',').any(|w| w == *name))
+    .map(|(name, alg)| fixture(name, alg))
+    .collect();
 
     println!("{rounds} rounds, batches of ~{batch_time:?} per case, cases shuffled per round");
     println!(
-        "{:<6} {:>14} {:>14} {:>14} {:>12} {:>12}",
-        "alg", "decode ns", "verifier ns", "layer ns", "verifier/x", "layer/x"
+        "{:<6} {:>10} {:>10} {:>10} {:>12} | {:>7} {:>9} {:>13} | allocations: floor layer verifier jsonwebtoken",
+        "alg", "floor ns", "layer ns", "verifier ns", "jwt ns", "layer/f", "verifier/f", "jsonwebtoken/f"
     );
     for fx in &fixtures {
         let verifier = fx.layer.verifier();
-        let auth_value = format!("Bearer {}", fx.token);
-        let mut service = tower::Layer::layer(
-            &fx.layer,
-            tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }),
-        );
         // Sanity: every case accepts the token.
-        jsonwebtoken::decode::<Claims>(&fx.token, &fx.key, &fx.validation).expect("decode");
+        floor_verify(&fx.token, &fx.floor, fx.name).expect("floor");
+        jsonwebtoken::decode::<Claims>(&fx.token, &fx.jwt_key, &fx.validation).expect("decode");
         verifier.verify(&fx.token).expect("verifier");
 
-        let mut cases: Vec<(usize, Box<dyn FnMut()>)> = vec![
+        if let Ok(case) = std::env::var("PROFILE") {
+            // For a profiler: one case, many times, nothing else.
+            let mut layer = LayerCase::new(&fx.layer, &fx.token);
+            for _ in 0..100_000 {
+                match case.as_str() {
+                    "floor" => drop(black_box(floor_verify(&fx.token, &fx.floor, fx.name))),
+                    "verifier" => drop(black_box(verifier.verify(&fx.token))),
+                    _ => {
+                        let request = layer.request();
+                        layer.call(request);
+                    }
+                }
+            }
+            continue;
+        }
+        let layer_case = LayerCase::new(&fx.layer, &fx.token);
+        let allocs = [
+            allocations_of(|| {
+                black_box(floor_verify(&fx.token, &fx.floor, fx.name));
+            }),
+            {
+                let request = layer_case.request();
+                let second = layer_case.request();
+                let mut requests = vec![request, second].into_iter();
+                let mut case = LayerCase::new(&fx.layer, &fx.token);
+                allocations_of(|| case.call(requests.next().expect("two")))
+            },
+            allocations_of(|| {
+                black_box(verifier.verify(&fx.token).is_ok());
+            }),
+            allocations_of(|| {
+                black_box(
+                    jsonwebtoken::decode::<Claims>(&fx.token, &fx.jwt_key, &fx.validation).is_ok(),
+                );
+            }),
+        ];
+
+        let mut cases: Vec<(usize, Box<dyn Case + '_>)> = vec![
             (
                 0,
-                Box::new(|| {
+                Box::new(Simple(|| {
+                    black_box(floor_verify(black_box(&fx.token), &fx.floor, fx.name));
+                })),
+            ),
+            (1, Box::new(layer_case)),
+            (
+                2,
+                Box::new(Simple(|| {
+                    black_box(verifier.verify(black_box(&fx.token)).is_ok());
+                })),
+            ),
+            (
+                3,
+                Box::new(Simple(|| {
                     black_box(
                         jsonwebtoken::decode::<Claims>(
                             black_box(&fx.token),
-                            &fx.key,
+                            &fx.jwt_key,
                             &fx.validation,
                         )
                         .is_ok(),
                     );
-                }),
-            ),
-            (
-                1,
-                Box::new(|| {
-                    black_box(verifier.verify(black_box(&fx.token)).is_ok());
-                }),
-            ),
-            (
-                2,
-                Box::new(|| {
-                    let req = Request::builder()
-                        .header(http::header::AUTHORIZATION, auth_value.as_str())
-                        .body(())
-                        .expect("request");
-                    let response = poll_ready(service.call(req)).expect("infallible");
-                    assert_eq!(response.status(), 200);
-                }),
+                })),
             ),
         ];
 
-        // Size the batches so each lasts about `batch_time`.
-        let mut per_batch = [0u64; 3];
+        // Size each batch so it lasts about `batch_time`.
+        let mut per_batch = [0usize; CASES.len()];
         for (index, case) in cases.iter_mut() {
-            let start = Instant::now();
-            let mut n = 0u64;
-            while start.elapsed() < batch_time {
-                case();
-                n += 1;
+            let mut n = 16;
+            loop {
+                case.prepare(n);
+                let start = Instant::now();
+                for i in 0..n {
+                    case.run(i);
+                }
+                if start.elapsed() >= batch_time / 4 || n > 1 << 22 {
+                    let per_call = start.elapsed().as_secs_f64() / n as f64;
+                    per_batch[*index] = ((batch_time.as_secs_f64() / per_call) as usize).max(1);
+                    break;
+                }
+                n *= 2;
             }
-            per_batch[*index] = n.max(1);
         }
 
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut times: [Vec<f64>; 3] = Default::default();
-        let mut ratios: [Vec<f64>; 2] = Default::default();
+        let mut times: [Vec<f64>; CASES.len()] = Default::default();
+        let mut ratios: [Vec<f64>; CASES.len()] = Default::default();
         for _ in 0..rounds {
             shuffle(&mut cases, &mut seed);
-            let mut round = [0f64; 3];
+            let mut round = [0f64; CASES.len()];
             for (index, case) in cases.iter_mut() {
                 let n = per_batch[*index];
+                case.prepare(n);
                 let start = Instant::now();
-                for _ in 0..n {
-                    case();
+                for i in 0..n {
+                    case.run(i);
                 }
                 round[*index] = start.elapsed().as_nanos() as f64 / n as f64;
             }
             for (i, t) in round.iter().enumerate() {
                 times[i].push(*t);
+                ratios[i].push(t / round[0]);
             }
-            ratios[0].push(round[1] / round[0]);
-            ratios[1].push(round[2] / round[0]);
         }
         println!(
-            "{:<6} {:>14.0} {:>14.0} {:>14.0} {:>12.3} {:>12.3}",
+            "{:<6} {:>10.0} {:>10.0} {:>10.0} {:>12.0} | {:>7.3} {:>9.3} {:>13.3} | {:>5} {:>5} {:>8} {:>12}",
             fx.name,
             median(&mut times[0]),
             median(&mut times[1]),
             median(&mut times[2]),
-            median(&mut ratios[0]),
+            median(&mut times[3]),
             median(&mut ratios[1]),
+            median(&mut ratios[2]),
+            median(&mut ratios[3]),
+            allocs[0],
+            allocs[1],
+            allocs[2],
+            allocs[3],
         );
     }
-    println!(
-        "x = bare jsonwebtoken::decode of the same token; ratios are medians of per-round ratios"
-    );
+    println!("f = the floor; ratios are medians of per-round ratios; allocations per call");
 }

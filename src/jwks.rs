@@ -299,8 +299,9 @@ struct FetchState {
     in_flight: bool,
     /// When a request last started a fetch: the cooldown counts from here.
     last_request_fetch: Option<Instant>,
-    /// When the current keys should be refreshed.
-    refresh_at: Option<Instant>,
+    /// When the background refresher should fetch next: four fifths into the keys' lifetime
+    /// after a success, after the backoff after a failure, at once before any fetch.
+    next_attempt: Option<Instant>,
     failures: u32,
     jwks_uri: Option<Uri>,
 }
@@ -438,16 +439,25 @@ impl RemoteKeys {
                     Err(poisoned) => *poisoned.into_inner() = Some(Arc::new(keys)),
                 }
                 state.failures = 0;
-                state.refresh_at = Some(Instant::now() + ttl.mul_f64(0.8));
+                state.next_attempt = Some(Instant::now() + ttl.mul_f64(0.8));
             }
             Err(_error) => {
-                #[cfg(feature = "tracing")]
-                tracing::warn!(
-                    reason = _error.0,
-                    failures = state.failures + 1,
-                    "key set fetch failed; the last good keys keep serving"
-                );
                 state.failures = state.failures.saturating_add(1);
+                state.next_attempt = Some(Instant::now() + backoff(state.failures));
+                #[cfg(feature = "tracing")]
+                if self.snapshot().is_some() {
+                    tracing::warn!(
+                        reason = _error.0,
+                        failures = state.failures,
+                        "key set fetch failed; the last good keys keep serving"
+                    );
+                } else {
+                    tracing::warn!(
+                        reason = _error.0,
+                        failures = state.failures,
+                        "key set fetch failed; no key is known yet"
+                    );
+                }
                 if _error.0 == DISCOVERY_STALE {
                     state.jwks_uri = None;
                 }
@@ -458,22 +468,29 @@ impl RemoteKeys {
             .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
-    /// How long the refresher sleeps before its next fetch.
-    fn next_delay(&self) -> Duration {
+    /// How long until the refresher's next fetch is due.
+    fn until_due(&self) -> Duration {
         let state = self.lock_state();
-        if state.failures > 0 || self.snapshot().is_none() {
-            if state.failures == 0 {
-                return Duration::ZERO;
-            }
-            let exp = state.failures.saturating_sub(1).min(6);
-            return (Duration::from_secs(1) * 2u32.pow(exp)).min(MAX_BACKOFF);
-        }
-        state.refresh_at.map_or(Duration::ZERO, |at| {
+        state.next_attempt.map_or(Duration::ZERO, |at| {
             at.saturating_duration_since(Instant::now())
         })
     }
 
-    /// A fetch for the refresher: joins the one under way, or starts one.
+    /// The refresher's fetch: joins the one under way, or starts one if it is due.
+    fn refresh_if_due(self: &Arc<Self>) -> Option<KeyWait> {
+        let mut state = self.lock_state();
+        if !state.in_flight {
+            let due = state
+                .next_attempt
+                .is_none_or(|at| Instant::now() >= at);
+            if !due || !self.spawn_fetch(&mut state) {
+                return None;
+            }
+        }
+        Some(self.waiter())
+    }
+
+    /// A fetch now: joins the one under way, or starts one.
     fn refresh_now(self: &Arc<Self>) -> Option<KeyWait> {
         let mut state = self.lock_state();
         if !state.in_flight && !self.spawn_fetch(&mut state) {
@@ -497,7 +514,7 @@ impl RemoteKeys {
                 return Err(KEY_SOURCE_UNAVAILABLE);
             }
             if self.snapshot().is_none() {
-                let backoff = self.next_delay().max(Duration::from_millis(100));
+                let backoff = self.until_due().max(Duration::from_millis(100));
                 if tokio::time::timeout_at(deadline, tokio::time::sleep(backoff))
                     .await
                     .is_err()
@@ -616,22 +633,38 @@ impl RemoteKeys {
 
 const DISCOVERY_STALE: &str = "the key set named by discovery could not be fetched";
 
+/// The background refresher: sleeps until the next fetch is due, and works the schedule out
+/// again whenever any fetch ends (one a request started may have changed it).
 async fn refresh_loop(weak: Weak<RemoteKeys>) {
     loop {
-        let delay = match weak.upgrade() {
-            Some(remote) => remote.next_delay(),
+        let (delay, mut done) = match weak.upgrade() {
+            Some(remote) => (remote.until_due(), remote.done.subscribe()),
             None => return,
         };
-        tokio::time::sleep(delay).await;
+        if !delay.is_zero() {
+            match tokio::time::timeout(delay, done.changed()).await {
+                // A fetch ended: the schedule may have changed.
+                Ok(Ok(())) => continue,
+                // The key set is gone.
+                Ok(Err(_)) => return,
+                Err(_elapsed) => {}
+            }
+        }
         let wait = match weak.upgrade() {
-            Some(remote) => remote.refresh_now(),
+            Some(remote) => remote.refresh_if_due(),
             None => return,
         };
-        match wait {
-            Some(wait) => wait.await,
-            None => return,
+        if let Some(wait) = wait {
+            wait.await;
         }
     }
+}
+
+/// The wait before the next attempt after `failures` failures in a row: 1 s, doubling, at most
+/// 60 s.
+fn backoff(failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(6);
+    (Duration::from_secs(1) * 2u32.pow(exp)).min(MAX_BACKOFF)
 }
 
 /// `max-age` of `Cache-Control`; `no-store` and `no-cache` count as zero.

@@ -126,6 +126,7 @@ mod rejection;
 mod scope;
 mod service;
 mod source;
+mod tap;
 #[cfg(test)]
 mod test_helpers;
 #[cfg(feature = "tonic")]

@@ -188,7 +188,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
         (Some(value), None) => value.as_bytes(),
     };
     // credentials = auth-scheme [ 1*SP token68 ]; the scheme is case-insensitive.
-    let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
+    let (scheme, rest) = match memchr_space(value) {
         Some(at) => value.split_at(at),
         None => (value, &[][..]),
     };
@@ -202,15 +202,26 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
             "The Bearer credentials carry no token",
         ));
     }
-    if token
-        .iter()
-        .any(|b| *b == b' ' || *b == b'\t' || *b == b',')
-    {
+    // `contains` on bytes is a vectorised search.
+    if token.contains(&b' ') || token.contains(&b'\t') || token.contains(&b',') {
         return Err(AuthError::invalid_request(
             "The Authorization header carries more than one token",
         ));
     }
     Ok(Some(token))
+}
+
+/// The first space: the scheme is short, so only its first bytes are looked at before falling
+/// back to a full search.
+fn memchr_space(value: &[u8]) -> Option<usize> {
+    value.iter().take(16).position(|b| *b == b' ').or_else(|| {
+        let rest = value.get(16..)?;
+        std::str::from_utf8(rest)
+            .ok()
+            .and_then(|s| s.find(' '))
+            .or_else(|| rest.iter().position(|b| *b == b' '))
+            .map(|at| at + 16)
+    })
 }
 
 fn trim_leading_spaces(mut bytes: &[u8]) -> &[u8] {

@@ -147,12 +147,6 @@ fn now(config: &VerifyConfig) -> u64 {
     now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn is_b64url(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
-}
-
 const BAD_BASE64: AuthError = AuthError::malformed("The token is not valid base64url");
 
 /// Decodes base64url into `buf`, which must hold `base64::decoded_len_estimate(segment.len())`
@@ -217,22 +211,11 @@ pub(crate) fn verify<C: DeserializeOwned>(
     if token.len() > config.max_token_len {
         return Err(AuthError::malformed("The token is too large").into());
     }
-    let mut segments = token.split(|b| *b == b'.');
-    let (header_b64, payload_b64, signature_b64) = match (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) {
-        (Some(h), Some(p), Some(s), None) => (h, p, s),
-        _ => return Err(NOT_A_JWS.into()),
-    };
-    if header_b64.is_empty()
-        || payload_b64.is_empty()
-        || !is_b64url(header_b64)
-        || !is_b64url(payload_b64)
-        || !is_b64url(signature_b64)
-    {
+    // Three segments; the base64url decoding below refuses any other character.
+    let token = std::str::from_utf8(token).map_err(|_| NOT_A_JWS)?;
+    let (header_b64, rest) = token.split_once('.').ok_or(NOT_A_JWS)?;
+    let (payload_b64, signature_b64) = rest.split_once('.').ok_or(NOT_A_JWS)?;
+    if header_b64.is_empty() || payload_b64.is_empty() || signature_b64.contains('.') {
         return Err(NOT_A_JWS.into());
     }
     if header_b64.len() > MAX_HEADER_LEN {
@@ -259,8 +242,11 @@ pub(crate) fn verify<C: DeserializeOwned>(
     let (header_buf, rest) = scratch.split_at_mut(header_len);
     let (payload_buf, signature_buf) = rest.split_at_mut(payload_len);
 
+    let header_json = b64_decode_into(header_b64.as_bytes(), header_buf)?;
+    let payload = b64_decode_into(payload_b64.as_bytes(), payload_buf)?;
+    let signature = b64_decode_into(signature_b64.as_bytes(), signature_buf)?;
+
     // 2. Header.
-    let header_json = b64_decode_into(header_b64, header_buf)?;
     // RFC 7515 §5.2 and RFC 7519 §7.2: UTF-8 of a valid JSON object, also in members the layer
     // does not read (serde_json skips those without checking them).
     let header: Header<'_> = std::str::from_utf8(header_json)
@@ -270,7 +256,6 @@ pub(crate) fn verify<C: DeserializeOwned>(
             "The token header is not a valid JOSE header",
         ))?;
     let algorithm = algorithm_from_name(&header.alg).ok_or(ALGORITHM_NOT_ALLOWED)?;
-    let payload = b64_decode_into(payload_b64, payload_buf)?;
     let payload = std::str::from_utf8(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
 
     // 3. The issuer's keys: with several issuers, the one the token names, before any key is
@@ -310,7 +295,6 @@ pub(crate) fn verify<C: DeserializeOwned>(
             AuthError::new(ErrorKind::InvalidSignature, "The token has no signature").into(),
         );
     }
-    let signature = b64_decode_into(signature_b64, signature_buf)?;
     let Some(verifier) = resolved.key().verifier(algorithm) else {
         #[cfg(feature = "tracing")]
         tracing::error!(
@@ -320,22 +304,36 @@ pub(crate) fn verify<C: DeserializeOwned>(
         return Err(BAD_SIGNATURE.into());
     };
     let signed_len = header_b64.len() + 1 + payload_b64.len();
-    let message = token.get(..signed_len).unwrap_or_default();
+    let message = token.as_bytes().get(..signed_len).unwrap_or_default();
     if !verifier.verifies(message, signature) {
         return Err(BAD_SIGNATURE.into());
     }
 
-    // 5. Registered claims, then the policy checks on them.
-    let registered: Registered<'_> = serde_json::from_str(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
-    check_claims(config, tenant, &header, &registered)?;
-
-    // 6. The user's claims type.
-    let claims: C = serde_json::from_str(payload)
-        .map_err(|_| AuthError::malformed("The token's claims do not have the expected types"))?;
-    Ok(Verified {
-        claims,
-        scopes: registered.scopes,
-    })
+    // 5. One parse of the claims into the user's type that also yields the registered claims,
+    // then the policy checks on them.
+    match crate::tap::parse::<C>(payload) {
+        Ok((claims, observed)) if observed.saw_object && !observed.invalid => {
+            let mut registered = observed.registered;
+            registered.scopes = Scopes::from_claims(
+                observed.scope.as_deref(),
+                observed.scp.as_ref().map(OneOrMany::as_slice),
+            )
+            .map_err(|_| NOT_A_CLAIMS_SET)?;
+            check_claims(config, tenant, &header, &registered)?;
+            Ok(Verified {
+                claims,
+                scopes: registered.scopes,
+            })
+        }
+        _ => {
+            // Refused: judge the registered claims on their own first, so that the reason is
+            // the same whatever the user's type makes of the claims.
+            let registered: Registered<'_> =
+                serde_json::from_str(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
+            check_claims(config, tenant, &header, &registered)?;
+            Err(AuthError::malformed("The token's claims do not have the expected types").into())
+        }
+    }
 }
 
 const NOT_A_JWS: AuthError =
@@ -539,15 +537,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for Header<'a> {
 /// The registered claims the layer judges, read in one pass that also refuses duplicate names
 /// (RFC 7519 §4) and claims of the wrong type.
 #[derive(Debug, Default)]
-struct Registered<'a> {
-    exp: Option<f64>,
-    nbf: Option<f64>,
-    iat: Option<f64>,
-    iss: Option<Cow<'a, str>>,
-    sub: Option<Cow<'a, str>>,
-    aud: Option<OneOrMany<'a>>,
-    scopes: Scopes,
-    names: Names<'a>,
+pub(crate) struct Registered<'a> {
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) aud: Option<OneOrMany<'a>>,
+    pub(crate) scopes: Scopes,
+    pub(crate) names: Names<'a>,
 }
 
 impl Registered<'_> {
@@ -598,9 +596,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
 }
 
 /// The names seen in a JSON object, to refuse duplicates: the first ones inline, without
-/// allocating, the rest in a sorted vector.
+/// allocating, the rest in a sorted vector. A 64-bit filter of their hashes answers most
+/// look-ups without comparing strings.
 #[derive(Debug)]
-struct Names<'a> {
+pub(crate) struct Names<'a> {
+    filter: u64,
     inline: [Option<Cow<'a, str>>; INLINE_NAMES],
     len: usize,
     overflow: Vec<Cow<'a, str>>,
@@ -611,6 +611,7 @@ const INLINE_NAMES: usize = 24;
 impl Default for Names<'_> {
     fn default() -> Self {
         Self {
+            filter: 0,
             inline: [const { None }; INLINE_NAMES],
             len: 0,
             overflow: Vec::new(),
@@ -618,11 +619,22 @@ impl Default for Names<'_> {
     }
 }
 
+/// One bit of the filter for `name` (FNV-1a, folded).
+fn filter_bit(name: &str) -> u64 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in name.bytes() {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    }
+    1u64 << ((hash ^ (hash >> 6) ^ (hash >> 12)) & 63)
+}
+
 impl<'a> Names<'a> {
-    fn insert(&mut self, name: Cow<'a, str>) -> Result<(), &'static str> {
-        if self.contains(&name) {
+    pub(crate) fn insert(&mut self, name: Cow<'a, str>) -> Result<(), &'static str> {
+        let bit = filter_bit(&name);
+        if self.filter & bit != 0 && self.scan(&name) {
             return Err("duplicate name");
         }
+        self.filter |= bit;
         if let Some(slot) = self.inline.get_mut(self.len) {
             *slot = Some(name);
             self.len += 1;
@@ -633,9 +645,16 @@ impl<'a> Names<'a> {
         Ok(())
     }
 
-    fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.filter & filter_bit(name) != 0 && self.scan(name)
+    }
+
+    fn scan(&self, name: &str) -> bool {
         self.inline.iter().flatten().any(|n| **n == *name)
-            || self.overflow.binary_search_by(|n| (**n).cmp(name)).is_ok()
+            || self
+                .overflow
+                .binary_search_by(|n| (**n).cmp(name))
+                .is_ok()
     }
 }
 
@@ -666,13 +685,13 @@ impl<'de> Deserialize<'de> for Str<'de> {
 
 /// A string or an array of strings (`aud`, `scp`); a single string needs no allocation.
 #[derive(Debug)]
-enum OneOrMany<'a> {
+pub(crate) enum OneOrMany<'a> {
     One(Cow<'a, str>),
     Many(Vec<Cow<'a, str>>),
 }
 
 impl<'a> OneOrMany<'a> {
-    fn as_slice(&self) -> &[Cow<'a, str>] {
+    pub(crate) fn as_slice(&self) -> &[Cow<'a, str>] {
         match self {
             OneOrMany::One(one) => std::slice::from_ref(one),
             OneOrMany::Many(many) => many,

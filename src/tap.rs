@@ -1,0 +1,819 @@
+//! One parse of the claims set that yields both the user's claims type and the registered claims
+//! the layer judges.
+//!
+//! The user's `C` is deserialized from serde_json through a thin wrapper that watches the
+//! top-level object: it records every member name (to refuse duplicates, RFC 7519 §4) and, for
+//! the registered claims only, the values `C` reads or skips (`exp`, `nbf`, `iat` as numbers;
+//! `iss`, `sub`, `jti`, `client_id`, `scope` as strings; `aud` and `scp` as a string or an array
+//! of strings). Every other member goes straight to `C`'s own visitor. A registered claim of the
+//! wrong type is recorded as such, whatever `C` makes of it.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
+
+use crate::verify::{OneOrMany, Registered};
+
+/// Which registered claim a member is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Claim {
+    Exp,
+    Nbf,
+    Iat,
+    Iss,
+    Sub,
+    Aud,
+    Jti,
+    ClientId,
+    Scope,
+    Scp,
+    Other,
+}
+
+fn classify(name: &str) -> Claim {
+    match name {
+        "exp" => Claim::Exp,
+        "nbf" => Claim::Nbf,
+        "iat" => Claim::Iat,
+        "iss" => Claim::Iss,
+        "sub" => Claim::Sub,
+        "aud" => Claim::Aud,
+        "jti" => Claim::Jti,
+        "client_id" => Claim::ClientId,
+        "scope" => Claim::Scope,
+        "scp" => Claim::Scp,
+        _ => Claim::Other,
+    }
+}
+
+/// What the watch saw.
+#[derive(Debug, Default)]
+pub(crate) struct Observed<'de> {
+    pub(crate) registered: Registered<'de>,
+    pub(crate) scope: Option<Cow<'de, str>>,
+    pub(crate) scp: Option<OneOrMany<'de>>,
+    /// The claims set was an object.
+    pub(crate) saw_object: bool,
+    /// A registered claim had the wrong type, or a name appeared twice.
+    pub(crate) invalid: bool,
+}
+
+/// Deserializes `C` from `json`, watching the registered claims.
+pub(crate) fn parse<'de, C: de::Deserialize<'de>>(
+    json: &'de str,
+) -> Result<(C, Observed<'de>), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let mut observed = Observed::default();
+    let claims = C::deserialize(Top {
+        de: &mut de,
+        observed: &mut observed,
+    })?;
+    de.end()?;
+    Ok((claims, observed))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The top level: always an object.
+
+struct Top<'a, 'o, 'de> {
+    de: &'a mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
+    observed: &'o mut Observed<'de>,
+}
+
+impl<'de> Deserializer<'de> for Top<'_, '_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_map(TopVisitor {
+            inner: visitor,
+            observed: self.observed,
+        })
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct TopVisitor<'o, 'de, V> {
+    inner: V,
+    observed: &'o mut Observed<'de>,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for TopVisitor<'_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.observed.saw_object = true;
+        self.inner.visit_map(TapMap {
+            map,
+            observed: self.observed,
+            current: Claim::Other,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The members of the top-level object.
+
+struct TapMap<'o, 'de, A> {
+    map: A,
+    observed: &'o mut Observed<'de>,
+    current: Claim,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TapMap<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let mut name = None;
+        let key = self.map.next_key_seed(KeySeed {
+            inner: seed,
+            name: &mut name,
+        })?;
+        if key.is_some() {
+            let name = name.ok_or_else(|| de::Error::custom("a claim name is not a string"))?;
+            self.current = classify(&name);
+            if self.observed.registered.names.insert(name).is_err() {
+                self.observed.invalid = true;
+                return Err(de::Error::custom("duplicate claim"));
+            }
+        }
+        Ok(key)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        match self.current {
+            Claim::Other => self.map.next_value_seed(seed),
+            claim => self.map.next_value_seed(ValueSeed {
+                inner: seed,
+                claim,
+                observed: self.observed,
+            }),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Member names.
+
+struct KeySeed<'n, 'de, K> {
+    inner: K,
+    name: &'n mut Option<Cow<'de, str>>,
+}
+
+impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, 'de, K> {
+    type Value = K::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<K::Value, D::Error> {
+        self.inner.deserialize(KeyDe {
+            de: deserializer,
+            name: self.name,
+        })
+    }
+}
+
+struct KeyDe<'n, 'de, D> {
+    de: D,
+    name: &'n mut Option<Cow<'de, str>>,
+}
+
+macro_rules! key_forward {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+                self.de.$method(KeyVisitor { inner: visitor, name: self.name })
+            }
+        )*
+    };
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
+    type Error = D::Error;
+
+    key_forward! {
+        deserialize_any deserialize_str deserialize_string deserialize_identifier
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        // The name is needed even when `C` ignores it.
+        self.de.deserialize_str(KeyVisitor {
+            inner: visitor,
+            name: self.name,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum
+    }
+}
+
+struct KeyVisitor<'n, 'de, V> {
+    inner: V,
+    name: &'n mut Option<Cow<'de, str>>,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
+        *self.name = Some(Cow::Borrowed(v));
+        self.inner.visit_borrowed_str(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
+        *self.name = Some(Cow::Owned(v.to_owned()));
+        self.inner.visit_str(v)
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
+        *self.name = Some(Cow::Owned(v.clone()));
+        self.inner.visit_string(v)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The values of registered claims.
+
+struct ValueSeed<'o, 'de, S> {
+    inner: S,
+    claim: Claim,
+    observed: &'o mut Observed<'de>,
+}
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for ValueSeed<'_, 'de, S> {
+    type Value = S::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        self.inner.deserialize(ValueDe {
+            de: deserializer,
+            claim: self.claim,
+            observed: self.observed,
+        })
+    }
+}
+
+struct ValueDe<'o, 'de, D> {
+    de: D,
+    claim: Claim,
+    observed: &'o mut Observed<'de>,
+}
+
+macro_rules! value_forward {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+                self.de.$method(ValueVisitor {
+                    inner: visitor,
+                    claim: self.claim,
+                    observed: self.observed,
+                })
+            }
+        )*
+    };
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ValueDe<'_, 'de, D> {
+    type Error = D::Error;
+
+    value_forward! {
+        deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
+        deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32
+        deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char
+        deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
+        deserialize_option deserialize_unit deserialize_seq deserialize_map
+        deserialize_identifier
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        // `C` skips this claim, but the layer must still see it.
+        self.de.deserialize_any(ValueVisitor {
+            inner: visitor,
+            claim: self.claim,
+            observed: self.observed,
+        })
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        let (de, visitor) = self.split(visitor);
+        de.deserialize_unit_struct(name, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        let (de, visitor) = self.split(visitor);
+        de.deserialize_newtype_struct(name, visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        let (de, visitor) = self.split(visitor);
+        de.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        let (de, visitor) = self.split(visitor);
+        de.deserialize_tuple_struct(name, len, visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        let (de, visitor) = self.split(visitor);
+        de.deserialize_struct(name, fields, visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        let (de, visitor) = self.split(visitor);
+        de.deserialize_enum(name, variants, visitor)
+    }
+}
+
+impl<'o, 'de, D> ValueDe<'o, 'de, D> {
+    /// The inner deserializer and the watching visitor, for the methods with extra arguments.
+    fn split<V>(self, inner: V) -> (D, ValueVisitor<'o, 'de, V>) {
+        (
+            self.de,
+            ValueVisitor {
+                inner,
+                claim: self.claim,
+                observed: self.observed,
+            },
+        )
+    }
+}
+
+struct ValueVisitor<'o, 'de, V> {
+    inner: V,
+    claim: Claim,
+    observed: &'o mut Observed<'de>,
+}
+
+impl<'de, V> ValueVisitor<'_, 'de, V> {
+    fn number(&mut self, value: f64) {
+        let valid = value.is_finite() && value >= 0.0;
+        let registered = &mut self.observed.registered;
+        match self.claim {
+            Claim::Exp if valid => registered.exp = Some(value),
+            Claim::Nbf if valid => registered.nbf = Some(value),
+            Claim::Iat if valid => registered.iat = Some(value),
+            _ => self.observed.invalid = true,
+        }
+    }
+
+    fn string(&mut self, value: Cow<'de, str>) {
+        let registered = &mut self.observed.registered;
+        match self.claim {
+            Claim::Iss => registered.iss = Some(value),
+            Claim::Sub => registered.sub = Some(value),
+            Claim::Aud => registered.aud = Some(OneOrMany::One(value)),
+            Claim::Jti | Claim::ClientId => {}
+            Claim::Scope => self.observed.scope = Some(value),
+            Claim::Scp => self.observed.scp = Some(OneOrMany::One(value)),
+            _ => self.observed.invalid = true,
+        }
+    }
+
+    fn wrong_type(&mut self) {
+        self.observed.invalid = true;
+    }
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for ValueVisitor<'_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<V::Value, E> {
+        self.number(v as f64);
+        self.inner.visit_u64(v)
+    }
+
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<V::Value, E> {
+        self.number(v as f64);
+        self.inner.visit_i64(v)
+    }
+
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<V::Value, E> {
+        self.number(v);
+        self.inner.visit_f64(v)
+    }
+
+    fn visit_borrowed_str<E: de::Error>(mut self, v: &'de str) -> Result<V::Value, E> {
+        self.string(Cow::Borrowed(v));
+        self.inner.visit_borrowed_str(v)
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<V::Value, E> {
+        self.string(Cow::Owned(v.to_owned()));
+        self.inner.visit_str(v)
+    }
+
+    fn visit_string<E: de::Error>(mut self, v: String) -> Result<V::Value, E> {
+        self.string(Cow::Owned(v.clone()));
+        self.inner.visit_string(v)
+    }
+
+    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<V::Value, E> {
+        self.wrong_type();
+        self.inner.visit_bool(v)
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<V::Value, E> {
+        self.wrong_type();
+        self.inner.visit_unit()
+    }
+
+    fn visit_none<E: de::Error>(mut self) -> Result<V::Value, E> {
+        self.wrong_type();
+        self.inner.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.inner.visit_some(ValueDe {
+            de: deserializer,
+            claim: self.claim,
+            observed: self.observed,
+        })
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<V::Value, D::Error> {
+        self.inner.visit_newtype_struct(ValueDe {
+            de: deserializer,
+            claim: self.claim,
+            observed: self.observed,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, seq: A) -> Result<V::Value, A::Error> {
+        match self.claim {
+            Claim::Aud | Claim::Scp => {
+                let mut items = Vec::new();
+                let mut invalid = false;
+                let value = self.inner.visit_seq(TapSeq {
+                    seq,
+                    items: &mut items,
+                    invalid: &mut invalid,
+                })?;
+                if invalid {
+                    self.observed.invalid = true;
+                } else if self.claim == Claim::Aud {
+                    self.observed.registered.aud = Some(OneOrMany::Many(items));
+                } else {
+                    self.observed.scp = Some(OneOrMany::Many(items));
+                }
+                Ok(value)
+            }
+            _ => {
+                self.wrong_type();
+                self.inner.visit_seq(seq)
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, map: A) -> Result<V::Value, A::Error> {
+        self.wrong_type();
+        self.inner.visit_map(map)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The items of `aud` and `scp` arrays: strings only.
+
+struct TapSeq<'i, 'de, A> {
+    seq: A,
+    items: &'i mut Vec<Cow<'de, str>>,
+    invalid: &'i mut bool,
+}
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for TapSeq<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
+        let mut item = None;
+        let value = self.seq.next_element_seed(ItemSeed {
+            inner: seed,
+            item: &mut item,
+        })?;
+        if value.is_some() {
+            match item {
+                Some(item) => self.items.push(item),
+                None => *self.invalid = true,
+            }
+        }
+        Ok(value)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.seq.size_hint()
+    }
+}
+
+struct ItemSeed<'i, 'de, T> {
+    inner: T,
+    item: &'i mut Option<Cow<'de, str>>,
+}
+
+impl<'de, T: DeserializeSeed<'de>> DeserializeSeed<'de> for ItemSeed<'_, 'de, T> {
+    type Value = T::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T::Value, D::Error> {
+        self.inner.deserialize(ItemDe {
+            de: deserializer,
+            item: self.item,
+        })
+    }
+}
+
+struct ItemDe<'i, 'de, D> {
+    de: D,
+    item: &'i mut Option<Cow<'de, str>>,
+}
+
+macro_rules! item_forward {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+                self.de.$method(ItemVisitor { inner: visitor, item: self.item })
+            }
+        )*
+    };
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ItemDe<'_, 'de, D> {
+    type Error = D::Error;
+
+    item_forward! {
+        deserialize_any deserialize_str deserialize_string deserialize_identifier
+        deserialize_bool deserialize_i64 deserialize_u64 deserialize_f64 deserialize_option
+        deserialize_seq deserialize_map deserialize_unit
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.de.deserialize_any(ItemVisitor {
+            inner: visitor,
+            item: self.item,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        i8 i16 i32 i128 u8 u16 u32 u128 f32 char
+        bytes byte_buf unit_struct newtype_struct tuple
+        tuple_struct struct enum
+    }
+}
+
+/// Records a string item; anything else leaves the item unset (a wrong type) and goes on to `C`.
+struct ItemVisitor<'i, 'de, V> {
+    inner: V,
+    item: &'i mut Option<Cow<'de, str>>,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for ItemVisitor<'_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
+        *self.item = Some(Cow::Borrowed(v));
+        self.inner.visit_borrowed_str(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
+        *self.item = Some(Cow::Owned(v.to_owned()));
+        self.inner.visit_str(v)
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
+        *self.item = Some(Cow::Owned(v.clone()));
+        self.inner.visit_string(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
+        self.inner.visit_u64(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
+        self.inner.visit_i64(v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
+        self.inner.visit_f64(v)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<V::Value, E> {
+        self.inner.visit_bool(v)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_unit()
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.inner.visit_some(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_map(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::verify::Registered;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Typed {
+        sub: String,
+        exp: u64,
+        #[serde(default)]
+        aud: Option<serde_json::Value>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Ignoring {
+        name: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Flattened {
+        sub: String,
+        #[serde(flatten)]
+        rest: HashMap<String, serde_json::Value>,
+    }
+
+    const PAYLOADS: &[&str] = &[
+        r#"{"sub":"a","exp":100}"#,
+        r#"{"sub":"a","exp":100,"aud":"api","iss":"https://i","nbf":5,"iat":6.5}"#,
+        r#"{"sub":"a","exp":100,"aud":["x","api"],"scp":["read","write"],"scope":"a b"}"#,
+        r#"{"sub":"a\u0062","exp":100,"iss":"esc\"aped","jti":"j","client_id":"c"}"#,
+        r#"{"sub":"a","exp":"100"}"#,
+        r#"{"sub":"a","exp":100,"exp":200}"#,
+        r#"{"sub":"a","exp":100,"role":"u","role":"admin"}"#,
+        r#"{"sub":"a","exp":-5}"#,
+        r#"{"sub":"a","exp":100,"aud":["api",5]}"#,
+        r#"{"sub":"a","exp":100,"aud":5}"#,
+        r#"{"sub":"a","exp":100,"iss":null}"#,
+        r#"{"sub":"a","exp":100,"nested":{"exp":"x","aud":[1]}}"#,
+        r#"{"sub":"a","exp":1e300,"name":"n"}"#,
+        r#"{"sub":5,"exp":100}"#,
+        r#"{"sub":"a","exp":100,"scope":["x"]}"#,
+        r#"[1,2]"#,
+        r#"null"#,
+        r#"{"sub":"a","exp":100} x"#,
+    ];
+
+    fn standalone(json: &str) -> Option<Registered<'_>> {
+        serde_json::from_str::<Registered<'_>>(json).ok()
+    }
+
+    fn same(a: &Registered<'_>, b: &Registered<'_>) -> bool {
+        fn aud(r: &Registered<'_>) -> Option<Vec<String>> {
+            r.aud
+                .as_ref()
+                .map(|a| a.as_slice().iter().map(|s| s.to_string()).collect())
+        }
+        a.exp == b.exp
+            && a.nbf == b.nbf
+            && a.iat == b.iat
+            && a.iss == b.iss
+            && a.sub == b.sub
+            && aud(a) == aud(b)
+    }
+
+    fn check<C: for<'de> Deserialize<'de> + PartialEq + fmt::Debug>() {
+        for json in PAYLOADS {
+            let expected_claims = serde_json::from_str::<C>(json).ok();
+            let expected = standalone(json);
+            match parse::<C>(json) {
+                Ok((claims, observed)) => {
+                    assert_eq!(Some(&claims), expected_claims.as_ref(), "{json}");
+                    let accepted = observed.saw_object && !observed.invalid;
+                    assert_eq!(accepted, expected.is_some(), "{json}");
+                    if let Some(expected) = expected {
+                        assert!(same(&observed.registered, &expected), "{json}");
+                    }
+                }
+                // The tap refuses whatever the plain parse of `C` refuses, and duplicates.
+                Err(_) => assert!(
+                    expected_claims.is_none() || expected.is_none(),
+                    "{json}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn the_watch_agrees_with_separate_parses() {
+        check::<serde_json::Value>();
+        check::<Typed>();
+        check::<Ignoring>();
+        check::<Flattened>();
+    }
+
+    #[test]
+    fn registered_claims_are_seen_even_when_the_type_skips_them() {
+        let json = r#"{"exp":100,"iss":"i","aud":["a","b"],"scp":"x y","name":"n"}"#;
+        let (claims, observed) = parse::<Ignoring>(json).unwrap();
+        assert_eq!(claims.name.as_deref(), Some("n"));
+        assert_eq!(observed.registered.exp, Some(100.0));
+        assert_eq!(observed.registered.iss.as_deref(), Some("i"));
+        assert_eq!(observed.registered.aud.unwrap().as_slice(), ["a", "b"]);
+        assert!(matches!(observed.scp, Some(OneOrMany::One(ref s)) if s == "x y"));
+        assert!(observed.registered.names.contains("name"));
+        assert!(!observed.invalid);
+    }
+
+    #[test]
+    fn wrong_types_and_duplicates_are_flagged() {
+        let (_, observed) = parse::<serde_json::Value>(r#"{"exp":"1"}"#).unwrap();
+        assert!(observed.invalid);
+        let (_, observed) = parse::<serde_json::Value>(r#"{"aud":["a",1]}"#).unwrap();
+        assert!(observed.invalid);
+        assert!(parse::<serde_json::Value>(r#"{"a":1,"a":2}"#).is_err());
+        let (_, observed) = parse::<serde_json::Value>("[]").unwrap_or_else(|_| {
+            (serde_json::Value::Null, Observed::default())
+        });
+        assert!(!observed.saw_object);
+    }
+}

@@ -1,0 +1,208 @@
+//! Wycheproof's `json_web_key_test.json` through the crate's JWK set loader.
+//!
+//! Each group's key set (`public`, or `private` for the groups that only have symmetric keys)
+//! is loaded with [`Key::from_jwks`], which leaves out keys it cannot use and refuses a set that
+//! mixes symmetric and asymmetric keys; the loaded keys make a layer, and each case's `jws` goes
+//! through that layer's [`TokenVerifier`](tower_jwt_auth::TokenVerifier). Where the set cannot
+//! be loaded (or the layer not built), every case of the group counts as rejected.
+//!
+//! As in `wycheproof_jws.rs`, the payloads (`foo`) are not JWT claims sets, so a JWS that
+//! passes every JWS check fails right after, at the claims stage, with exactly the `malformed`
+//! error "The token's claims are not a valid claims set": that exact error counts as accepted,
+//! anything else as rejected.
+//!
+//! Every `valid` case must be accepted and every `invalid` one rejected, except the deviations
+//! in [`DEVIATIONS`], each with its reason; the deviations must be exactly those. The file is
+//! read in place from `../shared/testdata/wycheproof/`; where it is absent the test prints that
+//! it skipped and passes.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use serde_json::Value;
+use tower_jwt_auth::{ErrorKind, JwtAuthLayer, Key};
+
+const FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/testdata/wycheproof/json_web_key_test.json"
+);
+
+/// The error a token gets when its JWS is fine but its payload is not a claims set.
+const CLAIMS_NOT_A_SET: &str = "The token's claims are not a valid claims set";
+
+/// Where the outcome differs from the vector's label, by tcId, with the reason.
+const DEVIATIONS: &[(u64, &str)] = &[
+    // The set's two keys share a kid, but the second key's `k` is not canonical base64url (its
+    // last character has non-zero trailing bits), so the loader leaves it out as broken; the
+    // one key left has a unique kid and verifies. With both keys loadable the set is refused:
+    // see `duplicate_kids_with_both_keys_loadable_are_left_out`.
+    (
+        4,
+        "invalid duplicate kid: the duplicate is unloadable (non-canonical base64url k)",
+    ),
+    // A 2048-bit RSA modulus with the ROCA structure (CVE-2017-15361): the loader checks the
+    // size and the exponent of RSA keys, not the ROCA fingerprint.
+    (
+        7,
+        "invalid ROCA-vulnerable RSA modulus: no ROCA fingerprint check",
+    ),
+];
+
+#[derive(Debug)]
+enum Outcome {
+    /// The JWS passed; the claims stage refused the payload (or, for a claims set, passed).
+    Accepted,
+    Rejected(String),
+    KeysNotLoaded(String),
+}
+
+/// A layer with the usable keys of `set`, or why there is none.
+fn layer(set: Option<&Value>) -> Result<JwtAuthLayer<Value>, String> {
+    let set = set.ok_or("the group has no key set")?;
+    let keys = Key::from_jwks(&set.to_string()).map_err(|e| format!("from_jwks: {e}"))?;
+    JwtAuthLayer::<Value>::builder()
+        .keys(keys)
+        .build()
+        .map_err(|e| format!("build: {e}"))
+}
+
+fn run(layer: &Result<JwtAuthLayer<Value>, String>, jws: &str) -> Outcome {
+    let layer = match layer {
+        Ok(layer) => layer,
+        Err(why) => return Outcome::KeysNotLoaded(why.clone()),
+    };
+    match layer.verifier().verify(jws) {
+        Ok(_) => Outcome::Accepted,
+        Err(e) if e.kind() == ErrorKind::Malformed && e.description() == CLAIMS_NOT_A_SET => {
+            Outcome::Accepted
+        }
+        Err(e) => Outcome::Rejected(e.to_string()),
+    }
+}
+
+#[test]
+fn json_web_key_test() {
+    tower_jwt_auth::crypto::ensure_default_provider();
+    let text = match std::fs::read_to_string(FILE) {
+        Ok(text) => text,
+        Err(e) => {
+            println!("skipped: {FILE} cannot be read ({e})");
+            return;
+        }
+    };
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let groups = file["testGroups"].as_array().unwrap();
+
+    let mut valid_accepted = 0;
+    let mut invalid_rejected = 0;
+    let mut total = 0;
+    // Why the invalid cases were rejected, for the printout.
+    let mut rejections = BTreeMap::<String, Vec<u64>>::new();
+    // tcId -> (label, outcome) for every case whose outcome differs from its label.
+    let mut deviations = BTreeMap::new();
+    for group in groups {
+        let set = group.get("public").or_else(|| group.get("private"));
+        let layer = layer(set);
+        for case in group["tests"].as_array().unwrap() {
+            total += 1;
+            let tc_id = case["tcId"].as_u64().unwrap();
+            let label = case["result"].as_str().unwrap();
+            let jws = case["jws"].as_str().unwrap();
+            let outcome = run(&layer, jws);
+            let accepted = matches!(outcome, Outcome::Accepted);
+            if label == "invalid" {
+                let why = match &outcome {
+                    Outcome::Accepted => None,
+                    Outcome::Rejected(error) => Some(error.clone()),
+                    Outcome::KeysNotLoaded(why) => Some(format!("keys not loaded: {why}")),
+                };
+                if let Some(why) = why {
+                    rejections.entry(why).or_default().push(tc_id);
+                }
+            }
+            match (label, accepted) {
+                ("valid", true) => valid_accepted += 1,
+                ("invalid", false) => invalid_rejected += 1,
+                ("valid" | "invalid", _) => {
+                    deviations.insert(tc_id, (label.to_owned(), format!("{outcome:?}")));
+                }
+                (other, _) => panic!("tcId {tc_id}: unexpected result label {other:?}"),
+            }
+        }
+    }
+
+    let documented: BTreeMap<u64, &str> = DEVIATIONS.iter().copied().collect();
+    assert_eq!(documented.len(), DEVIATIONS.len(), "a tcId is listed twice");
+    let undocumented: Vec<_> = deviations
+        .iter()
+        .filter(|(tc_id, _)| !documented.contains_key(tc_id))
+        .collect();
+    let vanished: Vec<_> = documented
+        .iter()
+        .filter(|(tc_id, _)| !deviations.contains_key(tc_id))
+        .collect();
+    assert!(
+        undocumented.is_empty() && vanished.is_empty(),
+        "deviations changed\n  new (tcId, label, outcome): {undocumented:#?}\n  \
+         documented but no longer deviating: {vanished:#?}"
+    );
+    assert_eq!(valid_accepted + invalid_rejected + deviations.len(), total);
+    assert_eq!(
+        Some(total),
+        file["numberOfTests"].as_u64().map(|n| n as usize)
+    );
+    println!(
+        "json_web_key_test.json: {valid_accepted} valid accepted, {invalid_rejected} invalid \
+         rejected, {} documented deviations ({total} cases)",
+        deviations.len()
+    );
+    for (why, ids) in &rejections {
+        println!("  invalid rejected as {why}: tcId {ids:?}");
+    }
+}
+
+/// The set of tcId 4 with the second key's `k` made canonical: both keys load, share a kid, and
+/// are both left out, so the set has no usable key and is refused.
+#[test]
+fn duplicate_kids_with_both_keys_loadable_are_left_out() {
+    tower_jwt_auth::crypto::ensure_default_provider();
+    let Ok(text) = std::fs::read_to_string(FILE) else {
+        println!("skipped: {FILE} cannot be read");
+        return;
+    };
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let group = file["testGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["comment"] == "jws_duplicate_kid")
+        .unwrap();
+    let mut set = group["private"].clone();
+    let lenient = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
+    let keys = set["keys"].as_array_mut().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kid"], keys[1]["kid"]);
+    let k = keys[1]["k"].as_str().unwrap().to_owned();
+    assert!(
+        URL_SAFE_NO_PAD.decode(&k).is_err(),
+        "the vector's k is not canonical"
+    );
+    let canonical = URL_SAFE_NO_PAD.encode(lenient.decode(&k).unwrap());
+    assert_ne!(canonical, k);
+    keys[1]["k"] = Value::String(canonical);
+
+    // As published: one key is broken, the other one loads.
+    assert_eq!(
+        Key::from_jwks(&group["private"].to_string()).unwrap().len(),
+        1
+    );
+    // Both loadable: both left out, nothing usable.
+    assert!(Key::from_jwks(&set.to_string()).is_err());
+}
