@@ -80,6 +80,35 @@ pub fn ensure_default_provider() -> &'static CryptoProvider {
     }
 }
 
+/// The RSA public exponent of `key`, big-endian without leading zeros.
+pub(crate) fn rsa_exponent(key: &DecodingKey) -> Option<Vec<u8>> {
+    if key.family() != AlgorithmFamily::Rsa {
+        return None;
+    }
+    match key.kind() {
+        DecodingKeyKind::SecretOrDer(der) => parse_pkcs1_public_key(der).map(|(_, e)| e),
+        DecodingKeyKind::RsaModulusExponent { e, .. } => Some(strip_leading_zeros(e).to_vec()),
+    }
+}
+
+/// `true` when `point` is an uncompressed point on the curve of `algorithm` (ES256: P-256,
+/// ES384: P-384). ring checks points only when it uses them; an ephemeral key agreement with
+/// the point as the peer key makes it check now, so a broken key is refused when it is loaded.
+pub(crate) fn ec_point_is_valid(algorithm: Algorithm, point: &[u8]) -> bool {
+    use ring::agreement;
+    let curve = match algorithm {
+        Algorithm::ES256 => &agreement::ECDH_P256,
+        Algorithm::ES384 => &agreement::ECDH_P384,
+        _ => return false,
+    };
+    let rng = SystemRandom::new();
+    let Ok(ephemeral) = agreement::EphemeralPrivateKey::generate(curve, &rng) else {
+        return false;
+    };
+    let peer = agreement::UnparsedPublicKey::new(curve, point);
+    agreement::agree_ephemeral(ephemeral, &peer, |_| ()).is_ok()
+}
+
 /// Bit length of the RSA modulus of `key`: from the PKCS#1 DER of a PEM/DER key or from the `n`
 /// component of a JWK, ignoring leading zero bytes. `None` if `key` is not an RSA key or cannot
 /// be parsed.
@@ -545,6 +574,11 @@ fn invalid_rsa_key(reason: &str) -> jsonwebtoken::errors::Error {
 /// Parses PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` and
 /// returns `(n, e)` as big-endian bytes without leading zeros. Both must be positive, and
 /// nothing may follow the sequence.
+#[cfg(test)]
+pub(crate) fn rsa_components_for_tests(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    parse_pkcs1_public_key(der).expect("a pkcs#1 key")
+}
+
 fn parse_pkcs1_public_key(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let blocks = simple_asn1::from_der(der).ok()?;
     let [ASN1Block::Sequence(_, items)] = blocks.as_slice() else {

@@ -102,6 +102,14 @@ impl TrustedIssuer {
         self,
         provider: &'static jsonwebtoken::crypto::CryptoProvider,
     ) -> Result<Tenant, ConfigError> {
+        #[cfg(feature = "jwks")]
+        if let Some(discovered) = self.jwks.as_ref().and_then(JwksSource::discovery_issuer) {
+            if discovered != self.issuer {
+                return Err(ConfigError::InvalidValue {
+                    setting: "issuer (it must be the one keys are discovered for)",
+                });
+            }
+        }
         let issuers = checked_values(vec![self.issuer], "issuer")?;
         let audiences = checked_values(self.audiences, "audience")?;
         #[cfg(feature = "jwks")]

@@ -186,6 +186,18 @@ pub(crate) fn parse_jwks(
     }
     let document: Document =
         serde_json::from_slice(document).map_err(|_| "the document is not a JWK set")?;
+    // Every `kid` of the document, usable key or not: a shared one is ambiguous.
+    let mut kids: Vec<&str> = document
+        .keys
+        .iter()
+        .filter_map(|value| value.get("kid").and_then(|kid| kid.as_str()))
+        .collect();
+    kids.sort_unstable();
+    let shared: Vec<String> = kids
+        .windows(2)
+        .filter(|pair| pair.first() == pair.get(1))
+        .filter_map(|pair| pair.first().map(|kid| (*kid).to_owned()))
+        .collect();
     let mut keys = Vec::new();
     let mut skipped = Vec::new();
     let mut symmetric = false;
@@ -223,13 +235,9 @@ pub(crate) fn parse_jwks(
     }
     // Every key whose kid is shared is ambiguous: leave them all out.
     let mut kept = Vec::with_capacity(keys.len());
-    for (index, key) in keys.iter().enumerate() {
-        let shared = key.kid().is_some_and(|kid| {
-            keys.iter()
-                .enumerate()
-                .any(|(other, k)| other != index && k.kid() == Some(kid))
-        });
-        if shared {
+    for key in &keys {
+        let is_shared = key.kid().is_some_and(|kid| shared.iter().any(|s| s == kid));
+        if is_shared {
             skipped.push(SkippedKey {
                 kid: key.kid().map(str::to_owned),
                 reason: "another key of the set has the same kid",

@@ -227,6 +227,14 @@ impl JwksSource {
         self
     }
 
+    /// The issuer named for OIDC discovery, which tokens must then carry.
+    pub(crate) fn discovery_issuer(&self) -> Option<&str> {
+        match &self.location {
+            Location::Discovery { issuer, .. } => Some(issuer),
+            Location::Jwks(_) => None,
+        }
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         let uri = match &self.location {
             Location::Jwks(uri) => uri,
@@ -480,9 +488,7 @@ impl RemoteKeys {
     fn refresh_if_due(self: &Arc<Self>) -> Option<KeyWait> {
         let mut state = self.lock_state();
         if !state.in_flight {
-            let due = state
-                .next_attempt
-                .is_none_or(|at| Instant::now() >= at);
+            let due = state.next_attempt.is_none_or(|at| Instant::now() >= at);
             if !due || !self.spawn_fetch(&mut state) {
                 return None;
             }

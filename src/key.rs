@@ -96,6 +96,16 @@ impl Key {
                 if bits < 2048 {
                     return Err(ConfigError::WeakRsaKey { bits });
                 }
+                // ring verifies with odd exponents from 3 to 2^33 - 1 only; refuse others here.
+                let e = crate::crypto::rsa_exponent(&decoding).unwrap_or_default();
+                let odd = e.last().is_some_and(|last| last % 2 == 1);
+                let at_least_3 = e.len() > 1 || e.first().is_some_and(|first| *first >= 3);
+                if !odd || !at_least_3 || e.len() > 5 {
+                    return Err(ConfigError::InvalidKey {
+                        reason: "the rsa exponent is not an odd number from 3 to 2^33 - 1"
+                            .to_owned(),
+                    });
+                }
             }
             AlgorithmFamily::Ec => {
                 let point = decoding.try_get_as_bytes().map_err(invalid)?;
@@ -103,7 +113,10 @@ impl Key {
                     Algorithm::ES256 => 65,
                     _ => 97,
                 };
-                if point.len() != expected || point.first() != Some(&4) {
+                if point.len() != expected
+                    || point.first() != Some(&4)
+                    || !crate::crypto::ec_point_is_valid(algorithm, point)
+                {
                     return Err(ConfigError::InvalidKey {
                         reason: format!("not an uncompressed point on the curve of {algorithm:?}"),
                     });
@@ -542,5 +555,41 @@ mod tests {
             ConfigError::InvalidKid
         );
         assert_eq!(KeySet::new(vec![]).unwrap_err(), ConfigError::NoKeys);
+    }
+
+    #[test]
+    fn broken_public_keys_are_refused_when_loaded() {
+        crate::crypto::ensure_default_provider();
+        let ec =
+            DecodingKey::from_ec_pem(include_bytes!("../tests/keys/ec256_public.pem")).unwrap();
+        let mut point = ec.try_get_as_bytes().unwrap().to_vec();
+        assert!(Key::ec_der(Algorithm::ES256, &point).is_ok());
+        // Off the curve: the last byte of y changed.
+        if let Some(last) = point.last_mut() {
+            *last ^= 1;
+        }
+        assert!(matches!(
+            Key::ec_der(Algorithm::ES256, &point),
+            Err(ConfigError::InvalidKey { .. })
+        ));
+        // The right length for P-256 but asked for ES384.
+        assert!(Key::ec_der(Algorithm::ES384, ec.try_get_as_bytes().unwrap()).is_err());
+
+        let rsa =
+            DecodingKey::from_rsa_pem(include_bytes!("../tests/keys/rsa_public.pem")).unwrap();
+        let jsonwebtoken::DecodingKeyKind::SecretOrDer(der) = rsa.kind() else {
+            panic!("der expected");
+        };
+        assert!(Key::rsa_der(Algorithm::RS256, der).is_ok());
+        let (n, _) = crate::crypto::rsa_components_for_tests(der);
+        use base64::Engine;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        for bad_e in [&[1u8][..], &[2], &[1, 0, 0]] {
+            assert!(
+                Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(bad_e)).is_err(),
+                "{bad_e:?}"
+            );
+        }
+        assert!(Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(&[1, 0, 1])).is_ok());
     }
 }

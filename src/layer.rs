@@ -320,7 +320,10 @@ impl<C> JwtAuthBuilder<C> {
     }
 
     /// Verifies tokens with the keys of a remote JWKS; see [`JwksSource`] and the
-    /// [`jwks`](crate::jwks) module. Static keys and a JWKS cannot be combined.
+    /// [`jwks`](crate::jwks) module. Static keys and a JWKS cannot be combined. A source made with
+    /// [`JwksSource::discover`] also makes its issuer the accepted `iss` (for a discovery
+    /// issuer on plain `http://`, as in tests, pass `JwksSource::discover(..)?.allow_http(true)`
+    /// here).
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn jwks(mut self, source: JwksSource) -> Self {
@@ -337,8 +340,7 @@ impl<C> JwtAuthBuilder<C> {
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn oidc_discovery(self, issuer: &str) -> Result<Self, ConfigError> {
-        let source = JwksSource::discover(issuer)?;
-        Ok(self.jwks(source).issuer(issuer))
+        Ok(self.jwks(JwksSource::discover(issuer)?))
     }
 
     /// Trusts one more issuer, with its own keys and audiences; see [`TrustedIssuer`]. With
@@ -482,7 +484,19 @@ impl<C> JwtAuthBuilder<C> {
         let jwks: Option<std::convert::Infallible> = None;
         let mut tenants = Vec::with_capacity(self.trusted.len() + 1);
         if !self.keys.is_empty() || jwks.is_some() || self.trusted.is_empty() {
-            let issuers = checked_values(self.issuers, "issuer")?;
+            #[allow(unused_mut)]
+            let mut issuers = checked_values(self.issuers, "issuer")?;
+            #[cfg(feature = "jwks")]
+            if let Some(issuer) = jwks.as_ref().and_then(JwksSource::discovery_issuer) {
+                // Keys found by discovery are the keys of that issuer only.
+                if issuers.is_empty() {
+                    issuers.push(issuer.into());
+                } else if !issuers.iter().any(|i| **i == *issuer) {
+                    return Err(ConfigError::InvalidValue {
+                        setting: "issuer (it must be the one keys are discovered for)",
+                    });
+                }
+            }
             if !self.trusted.is_empty() && issuers.is_empty() {
                 return Err(ConfigError::InvalidValue {
                     setting: "issuer (the layer's own keys need one next to trusted issuers)",

@@ -11,9 +11,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{
-    self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::verify::{OneOrMany, Registered};
 
@@ -775,10 +773,7 @@ mod tests {
                     }
                 }
                 // The tap refuses whatever the plain parse of `C` refuses, and duplicates.
-                Err(_) => assert!(
-                    expected_claims.is_none() || expected.is_none(),
-                    "{json}"
-                ),
+                Err(_) => assert!(expected_claims.is_none() || expected.is_none(), "{json}"),
             }
         }
     }
@@ -811,9 +806,8 @@ mod tests {
         let (_, observed) = parse::<serde_json::Value>(r#"{"aud":["a",1]}"#).unwrap();
         assert!(observed.invalid);
         assert!(parse::<serde_json::Value>(r#"{"a":1,"a":2}"#).is_err());
-        let (_, observed) = parse::<serde_json::Value>("[]").unwrap_or_else(|_| {
-            (serde_json::Value::Null, Observed::default())
-        });
+        let (_, observed) = parse::<serde_json::Value>("[]")
+            .unwrap_or_else(|_| (serde_json::Value::Null, Observed::default()));
         assert!(!observed.saw_object);
     }
 }

@@ -651,10 +651,7 @@ impl<'a> Names<'a> {
 
     fn scan(&self, name: &str) -> bool {
         self.inline.iter().flatten().any(|n| **n == *name)
-            || self
-                .overflow
-                .binary_search_by(|n| (**n).cmp(name))
-                .is_ok()
+            || self.overflow.binary_search_by(|n| (**n).cmp(name)).is_ok()
     }
 }
 

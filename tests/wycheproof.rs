@@ -41,7 +41,7 @@ fn hex(text: &str) -> Vec<u8> {
         }
     }
     let bytes = text.as_bytes();
-    assert!(bytes.len() % 2 == 0, "odd-length hex: {text}");
+    assert!(bytes.len().is_multiple_of(2), "odd-length hex: {text}");
     bytes
         .chunks_exact(2)
         .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
