@@ -140,7 +140,9 @@ fn floor_verify(token: &str, key: &FloorKey, alg: &str) -> Option<Claims> {
     if parsed.alg != alg {
         return None;
     }
-    let n = URL_SAFE_NO_PAD.decode_slice(signature, signature_buf).ok()?;
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(signature, signature_buf)
+        .ok()?;
     let signature = signature_buf.get(..n)?;
     let ok = match key {
         FloorKey::Hmac(key) => ring::hmac::verify(key, message.as_bytes(), signature).is_ok(),
@@ -166,6 +168,7 @@ struct Fixture {
     jwt_key: DecodingKey,
     validation: Validation,
     layer: JwtAuthLayer<Claims>,
+    cached: JwtAuthLayer<Claims>,
 }
 
 fn read(path: &str) -> Vec<u8> {
@@ -244,10 +247,15 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
     validation.validate_nbf = true;
-    let layer = JwtAuthLayer::<Claims>::builder()
-        .key(key.with_kid("k1"))
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
+    let builder = || {
+        JwtAuthLayer::<Claims>::builder()
+            .key(key.clone().with_kid("k1"))
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+    };
+    let layer = builder().build().expect("layer");
+    let cached = builder()
+        .token_cache(10_000, 16 << 20)
         .build()
         .expect("layer");
     Fixture {
@@ -257,6 +265,7 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
         jwt_key,
         validation,
         layer,
+        cached,
     }
 }
 
@@ -302,9 +311,8 @@ impl<F: FnMut()> Case for Simple<F> {
     }
 }
 
-type NoOp = tower::util::ServiceFn<
-    fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>,
->;
+type NoOp =
+    tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>>;
 
 fn no_op(_req: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
     std::future::ready(Ok(Response::new(())))
@@ -318,10 +326,7 @@ struct LayerCase {
 
 impl LayerCase {
     fn new(layer: &JwtAuthLayer<Claims>, token: &str) -> Self {
-        let service = tower::Layer::layer(
-            layer,
-            tower::service_fn(no_op as fn(Request<()>) -> _),
-        );
+        let service = tower::Layer::layer(layer, tower::service_fn(no_op as fn(Request<()>) -> _));
         Self {
             service,
             header: format!("Bearer {token}").parse().expect("header"),
@@ -358,7 +363,7 @@ impl Case for LayerCase {
     }
 }
 
-const CASES: [&str; 4] = ["floor", "layer", "verifier", "jsonwebtoken"];
+const CASES: [&str; 5] = ["floor", "layer", "verifier", "jsonwebtoken", "layer-cached"];
 
 fn main() {
     tower_jwt_auth::crypto::ensure_default_provider();
@@ -387,9 +392,11 @@ fn main() {
 
     println!("{rounds} rounds, batches of ~{batch_time:?} per case, cases shuffled per round");
     println!(
-        "{:<6} {:>10} {:>10} {:>10} {:>12} | {:>7} {:>9} {:>13} | allocations: floor layer verifier jsonwebtoken",
-        "alg", "floor ns", "layer ns", "verifier ns", "jwt ns", "layer/f", "verifier/f", "jsonwebtoken/f"
+        "{:<6} {:>9} {:>9} {:>9} {:>9} {:>9} | {:>7} {:>7} {:>7} {:>7} | allocations: floor layer verifier jwt cached",
+        "alg", "floor", "layer", "verifier", "jwt", "cached", "layer", "verif.", "jwt", "cached"
     );
+    let mut cached_vs_hs256_floor = Vec::new();
+    let mut hs256_floor = None;
     for fx in &fixtures {
         let verifier = fx.layer.verifier();
         // Sanity: every case accepts the token.
@@ -404,6 +411,11 @@ fn main() {
                 match case.as_str() {
                     "floor" => drop(black_box(floor_verify(&fx.token, &fx.floor, fx.name))),
                     "verifier" => drop(black_box(verifier.verify(&fx.token))),
+                    "cached" => {
+                        let mut cached = LayerCase::new(&fx.cached, &fx.token);
+                        let request = cached.request();
+                        cached.call(request);
+                    }
                     _ => {
                         let request = layer.request();
                         layer.call(request);
@@ -432,6 +444,14 @@ fn main() {
                     jsonwebtoken::decode::<Claims>(&fx.token, &fx.jwt_key, &fx.validation).is_ok(),
                 );
             }),
+            {
+                let mut case = LayerCase::new(&fx.cached, &fx.token);
+                let requests: Vec<_> = (0..3).map(|_| case.request()).collect();
+                let mut requests = requests.into_iter();
+                // The first call fills the cache; `allocations_of` counts the third.
+                case.call(requests.next().expect("three"));
+                allocations_of(|| case.call(requests.next().expect("three")))
+            },
         ];
 
         let mut cases: Vec<(usize, Box<dyn Case + '_>)> = vec![
@@ -442,6 +462,7 @@ fn main() {
                 })),
             ),
             (1, Box::new(layer_case)),
+            (4, Box::new(LayerCase::new(&fx.cached, &fx.token))),
             (
                 2,
                 Box::new(Simple(|| {
@@ -503,20 +524,32 @@ fn main() {
             }
         }
         println!(
-            "{:<6} {:>10.0} {:>10.0} {:>10.0} {:>12.0} | {:>7.3} {:>9.3} {:>13.3} | {:>5} {:>5} {:>8} {:>12}",
+            "{:<6} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} | {:>7.3} {:>7.3} {:>7.3} {:>7.3} | {:>5} {:>5} {:>8} {:>3} {:>6}",
             fx.name,
             median(&mut times[0]),
             median(&mut times[1]),
             median(&mut times[2]),
             median(&mut times[3]),
+            median(&mut times[4]),
             median(&mut ratios[1]),
             median(&mut ratios[2]),
             median(&mut ratios[3]),
+            median(&mut ratios[4]),
             allocs[0],
             allocs[1],
             allocs[2],
             allocs[3],
+            allocs[4],
         );
+        cached_vs_hs256_floor.push((fx.name, median(&mut times[4])));
+        if fx.name == "HS256" {
+            hs256_floor = Some(median(&mut times[0]));
+        }
     }
-    println!("f = the floor; ratios are medians of per-round ratios; allocations per call");
+    println!("times in ns (medians); ratios to the floor of the same algorithm, medians of per-round ratios; allocations per call");
+    if let Some(floor) = hs256_floor {
+        for (name, cached) in cached_vs_hs256_floor {
+            println!("{name}: cached hit / HS256 floor = {:.3} (across phases: the two medians come from different groups)", cached / floor);
+        }
+    }
 }

@@ -27,6 +27,14 @@ pub(crate) enum Resolved<'a> {
 }
 
 impl Resolved<'_> {
+    pub(crate) fn arc(&self) -> Arc<Key> {
+        match self {
+            Resolved::Static(key) => Arc::clone(key),
+            #[cfg(feature = "jwks")]
+            Resolved::Remote(key) => Arc::clone(key),
+        }
+    }
+
     pub(crate) fn key(&self) -> &Key {
         match self {
             Resolved::Static(key) => key,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use tower_layer::Layer;
 
+use crate::cache::TokenCache;
 use crate::error::ConfigError;
 use crate::issuer::{checked_values, key_source, TrustedIssuer};
 #[cfg(feature = "jwks")]
@@ -60,6 +61,7 @@ pub(crate) struct Mode {
 #[must_use]
 pub struct JwtAuthLayer<C, R = DefaultRejection> {
     config: Arc<VerifyConfig>,
+    cache: Option<Arc<TokenCache<C>>>,
     mode: Mode,
     rejection: R,
     _claims: PhantomData<fn() -> C>,
@@ -69,6 +71,7 @@ impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
     fn clone(&self) -> Self {
         Self {
             config: self.config.clone(),
+            cache: self.cache.clone(),
             mode: self.mode.clone(),
             rejection: self.rejection.clone(),
             _claims: PhantomData,
@@ -165,10 +168,16 @@ impl<C, R> JwtAuthLayer<C, R> {
     pub fn with_rejection<R2: ResponseForAuthError>(self, rejection: R2) -> JwtAuthLayer<C, R2> {
         JwtAuthLayer {
             config: self.config,
+            cache: self.cache,
             mode: self.mode,
             rejection,
             _claims: PhantomData,
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn cache_len(&self) -> usize {
+        self.cache.as_ref().map_or(0, |cache| cache.len())
     }
 
     /// The rejection in use.
@@ -213,6 +222,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
         JwtAuth::new(
             inner,
             self.config.clone(),
+            self.cache.clone(),
             self.mode.clone(),
             self.rejection.clone(),
         )
@@ -254,6 +264,7 @@ pub struct JwtAuthBuilder<C> {
     realm: Option<String>,
     policy: StatusPolicy,
     clock: Option<crate::verify::Clock>,
+    cache: Option<(usize, usize)>,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -303,6 +314,7 @@ impl<C> JwtAuthBuilder<C> {
             realm: None,
             policy: StatusPolicy::default(),
             clock: None,
+            cache: None,
             _claims: PhantomData,
         }
     }
@@ -448,6 +460,16 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// Turns on the verified-token cache: a token seen before and still valid skips signature
+    /// verification. It holds at most `max_entries` tokens and about `max_bytes` of memory (each
+    /// entry is counted as twice its token's length plus a fixed overhead). The cache key is the
+    /// whole token; `exp`, `nbf` and `iat` are judged again on every hit, and a token whose key
+    /// has left the key set is verified again. Off by default.
+    pub fn token_cache(mut self, max_entries: usize, max_bytes: usize) -> Self {
+        self.cache = Some((max_entries, max_bytes));
+        self
+    }
+
     /// Checks the configuration and builds the layer.
     ///
     /// It also makes sure the process has a jsonwebtoken `CryptoProvider`: when the application
@@ -549,9 +571,17 @@ impl<C> JwtAuthBuilder<C> {
             typ,
             max_token_len: self.max_token_len,
             clock: self.clock,
+            cache: self.cache.is_some(),
+        };
+        let cache = match self.cache {
+            Some((max_entries, max_bytes)) => {
+                Some(Arc::new(TokenCache::new(max_entries, max_bytes)?))
+            }
+            None => None,
         };
         Ok(JwtAuthLayer {
             config: Arc::new(config),
+            cache,
             mode: Mode {
                 sources: self.sources.into(),
                 optional: false,

@@ -111,6 +111,7 @@ mod macros;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 mod body;
+mod cache;
 pub mod crypto;
 mod error;
 mod future;

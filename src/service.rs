@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
+use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::key_source::KeyWait;
@@ -29,16 +30,24 @@ use crate::verify::{verify, Failure, Verified, VerifyConfig};
 pub struct JwtAuth<S, C, R = DefaultRejection> {
     inner: S,
     config: Arc<VerifyConfig>,
+    cache: Option<Arc<TokenCache<C>>>,
     mode: Mode,
     rejection: R,
     _claims: PhantomData<fn() -> C>,
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
-    pub(crate) fn new(inner: S, config: Arc<VerifyConfig>, mode: Mode, rejection: R) -> Self {
+    pub(crate) fn new(
+        inner: S,
+        config: Arc<VerifyConfig>,
+        cache: Option<Arc<TokenCache<C>>>,
+        mode: Mode,
+        rejection: R,
+    ) -> Self {
         Self {
             inner,
             config,
+            cache,
             mode,
             rejection,
             _claims: PhantomData,
@@ -53,6 +62,7 @@ impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
         Self {
             inner: self.inner.clone(),
             config: self.config.clone(),
+            cache: self.cache.clone(),
             mode: self.mode.clone(),
             rejection: self.rejection.clone(),
             _claims: PhantomData,
@@ -89,7 +99,7 @@ pub(crate) fn is_cors_preflight<B>(req: &Request<B>) -> bool {
 
 impl<S, C, R> JwtAuth<S, C, R>
 where
-    C: DeserializeOwned,
+    C: DeserializeOwned + Clone,
 {
     fn authenticate<B>(&self, req: &Request<B>, may_fetch: bool) -> Outcome<C> {
         let found = match find_token(&self.mode.sources, req.headers(), req.uri()) {
@@ -101,8 +111,26 @@ where
         // Which source the token came from is known here; a CSRF guard for cookies hooks in
         // at this point.
         let _source: TokenSourceKind = found.source;
+        let token = std::str::from_utf8(found.token).ok();
+        if let (Some(cache), Some(token)) = (&self.cache, token) {
+            let now = crate::verify::now(&self.config) as f64;
+            if let Some(entry) = cache.get(token, now, self.config.leeway as f64) {
+                return Outcome::Authenticated(Verified {
+                    claims: entry.claims.clone(),
+                    scopes: entry.scopes.clone(),
+                    times: entry.times,
+                    key: None,
+                });
+            }
+        }
         match verify::<C>(&self.config, found.token, may_fetch) {
-            Ok(verified) => Outcome::Authenticated(verified),
+            Ok(verified) => {
+                if let (Some(cache), Some(token), Some(key)) = (&self.cache, token, &verified.key) {
+                    let (claims, scopes) = (verified.claims.clone(), verified.scopes.clone());
+                    cache.insert(token, claims, scopes, verified.times, key);
+                }
+                Outcome::Authenticated(verified)
+            }
             Err(Failure::Wait(wait)) => Outcome::Wait(wait),
             // A key source that is down is not the client's fault, and not a reason to treat
             // the request as anonymous either.
@@ -578,5 +606,51 @@ mod tests {
         for segment in expired.split('.').chain(forged.split('.')) {
             assert!(!logged.contains(segment), "the log holds a token segment");
         }
+    }
+
+    #[tokio::test]
+    async fn cached_tokens_are_judged_again_on_every_hit() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        use std::time::{Duration, UNIX_EPOCH};
+
+        let start = now();
+        let clock = Arc::new(AtomicU64::new(start));
+        let ticking = clock.clone();
+        let layer = builder()
+            .leeway(Duration::ZERO)
+            .token_cache(100, 1 << 20)
+            .clock(move || UNIX_EPOCH + Duration::from_secs(ticking.load(Ordering::SeqCst)))
+            .build()
+            .unwrap();
+        let token = mint(serde_json::json!({ "sub": "carol", "exp": start + 60, "scope": "a" }));
+        let auth = format!("Bearer {token}");
+        let svc = ServiceBuilder::new().layer(layer.clone()).service_fn(echo);
+
+        for _ in 0..3 {
+            let response = svc
+                .clone()
+                .oneshot(request(Some(&auth), None))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                body_string(response.into_body()).await,
+                "sub=carol;scopes=a"
+            );
+        }
+        assert_eq!(layer.cache_len(), 1);
+        // A token that fails is never cached.
+        let mut forged = token.clone();
+        forged.push('A');
+        let (status, ..) = call(&layer, request(Some(&format!("Bearer {forged}")), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(layer.cache_len(), 1);
+        // Once the clock passes `exp`, the cached token is expired like any other.
+        clock.store(start + 60, Ordering::SeqCst);
+        let (status, _, error, _) = call(&layer, request(Some(&auth), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.unwrap().kind(), ErrorKind::Expired);
+        assert_eq!(layer.cache_len(), 0);
     }
 }

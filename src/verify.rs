@@ -13,8 +13,9 @@ use jsonwebtoken::Algorithm;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::cache::Times;
 use crate::error::{AuthError, ErrorKind};
-use crate::key::kid_is_valid;
+use crate::key::{kid_is_valid, Key};
 use crate::key_source::{KeySource, KeyWait, Resolution};
 use crate::scope::Scopes;
 
@@ -44,6 +45,8 @@ pub(crate) struct VerifyConfig {
     pub(crate) typ: Option<Box<str>>,
     pub(crate) max_token_len: usize,
     pub(crate) clock: Option<Clock>,
+    /// Whether the layer caches verified tokens.
+    pub(crate) cache: bool,
 }
 
 impl fmt::Debug for VerifyConfig {
@@ -66,6 +69,9 @@ impl fmt::Debug for VerifyConfig {
 pub(crate) struct Verified<C> {
     pub(crate) claims: C,
     pub(crate) scopes: Scopes,
+    pub(crate) times: Times,
+    /// The key that verified the token, kept only for the verified-token cache.
+    pub(crate) key: Option<Arc<Key>>,
 }
 
 /// Verifies tokens with the configuration of a [`JwtAuthLayer`](crate::JwtAuthLayer), outside of
@@ -139,7 +145,7 @@ impl<C: DeserializeOwned> TokenVerifier<C> {
     }
 }
 
-fn now(config: &VerifyConfig) -> u64 {
+pub(crate) fn now(config: &VerifyConfig) -> u64 {
     let now = match &config.clock {
         Some(clock) => clock(),
         None => SystemTime::now(),
@@ -323,6 +329,12 @@ pub(crate) fn verify<C: DeserializeOwned>(
             Ok(Verified {
                 claims,
                 scopes: registered.scopes,
+                times: Times {
+                    exp: registered.exp,
+                    nbf: registered.nbf,
+                    iat: registered.iat,
+                },
+                key: config.cache.then(|| resolved.arc()),
             })
         }
         _ => {

@@ -1,0 +1,187 @@
+//! A bounded cache of verified tokens: a token seen before and still valid skips the signature.
+
+use std::sync::{Arc, Weak};
+
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+
+use crate::error::ConfigError;
+use crate::key::Key;
+use crate::scope::Scopes;
+
+/// What a verified token left in the cache.
+pub(crate) struct Entry<C> {
+    pub(crate) claims: C,
+    pub(crate) scopes: Scopes,
+    pub(crate) times: Times,
+    /// The key that verified it: when it leaves the key set, the entry is dead.
+    key: Weak<Key>,
+    weight: u64,
+}
+
+/// The time claims of a token, judged again on every hit.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Times {
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+}
+
+impl Times {
+    /// The checks of the verification that depend on the current time (RFC 7519 §4.1.4,
+    /// §4.1.5; `iat` not in the future). The lifetime bound does not need repeating: `exp - now`
+    /// only shrinks.
+    pub(crate) fn valid_at(&self, now: f64, leeway: f64) -> bool {
+        self.exp.is_none_or(|exp| now < exp + leeway)
+            && self.nbf.is_none_or(|nbf| now + leeway >= nbf)
+            && self.iat.is_none_or(|iat| now + leeway >= iat)
+    }
+}
+
+#[derive(Clone)]
+struct Weigh {
+    /// The least weight of an entry: the memory bound divided by the entry bound, so that the
+    /// cache never holds more than the entry bound either.
+    min: u64,
+}
+
+impl<C> Weighter<Box<str>, Arc<Entry<C>>> for Weigh {
+    fn weight(&self, _token: &Box<str>, entry: &Arc<Entry<C>>) -> u64 {
+        entry.weight.max(self.min)
+    }
+}
+
+/// The cache of one layer.
+pub(crate) struct TokenCache<C> {
+    cache: Cache<Box<str>, Arc<Entry<C>>, Weigh>,
+}
+
+impl<C> std::fmt::Debug for TokenCache<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("entries", &self.cache.len())
+            .field("weight", &self.cache.weight())
+            .finish()
+    }
+}
+
+/// Bounds of the verified-token cache.
+pub(crate) const MAX_CACHE_ENTRIES: usize = 1 << 24;
+
+impl<C> TokenCache<C> {
+    /// A cache of at most `max_entries` tokens and about `max_bytes` of memory.
+    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> Result<Self, ConfigError> {
+        if max_entries == 0 || max_entries > MAX_CACHE_ENTRIES || max_bytes < 1024 {
+            return Err(ConfigError::InvalidValue {
+                setting: "token cache bounds (1 to 2^24 entries, at least 1 KiB)",
+            });
+        }
+        let min = (max_bytes as u64).div_ceil(max_entries as u64).max(1);
+        Ok(Self {
+            cache: Cache::with_weighter(max_entries, max_bytes as u64, Weigh { min }),
+        })
+    }
+}
+
+impl<C> TokenCache<C> {
+    /// The entry of `token` if it is cached and still valid at `now`; a dead entry is removed.
+    pub(crate) fn get(&self, token: &str, now: f64, leeway: f64) -> Option<Arc<Entry<C>>> {
+        let entry = self.cache.get(token)?;
+        if entry.times.valid_at(now, leeway) && entry.key.strong_count() > 0 {
+            Some(entry)
+        } else {
+            self.cache.remove(token);
+            None
+        }
+    }
+
+    /// Remembers a verified token.
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        claims: C,
+        scopes: Scopes,
+        times: Times,
+        key: &Arc<Key>,
+    ) {
+        // The claims live on the heap too; their size is about that of the token.
+        let weight = (token.len() as u64) * 2 + std::mem::size_of::<Entry<C>>() as u64;
+        let entry = Entry {
+            claims,
+            scopes,
+            times,
+            key: Arc::downgrade(key),
+            weight,
+        };
+        self.cache.insert(token.into(), Arc::new(entry));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::Algorithm;
+
+    fn key() -> Arc<Key> {
+        Arc::new(Key::hmac(Algorithm::HS256, [7u8; 32]).unwrap())
+    }
+
+    #[test]
+    fn bounds_are_checked() {
+        assert!(TokenCache::<u8>::new(0, 1 << 20).is_err());
+        assert!(TokenCache::<u8>::new(10, 10).is_err());
+        assert!(TokenCache::<u8>::new(10, 1 << 20).is_ok());
+    }
+
+    #[test]
+    fn entries_are_judged_again_on_every_hit() {
+        let cache = TokenCache::<u8>::new(10, 1 << 20).unwrap();
+        let key = key();
+        let times = Times {
+            exp: Some(100.0),
+            nbf: Some(50.0),
+            iat: None,
+        };
+        cache.insert("t", 1, Scopes::default(), times, &key);
+        assert!(cache.get("t", 60.0, 0.0).is_some());
+        assert!(cache.get("other", 60.0, 0.0).is_none());
+        // Not valid yet at 40 (no leeway): refused and evicted.
+        assert!(cache.get("t", 40.0, 0.0).is_none());
+        assert_eq!(cache.len(), 0);
+        cache.insert("t", 1, Scopes::default(), times, &key);
+        assert!(cache.get("t", 100.0, 0.0).is_none(), "expired at exp");
+        cache.insert("t", 1, Scopes::default(), times, &key);
+        assert!(cache.get("t", 100.0, 5.0).is_some(), "within the leeway");
+    }
+
+    #[test]
+    fn a_key_that_leaves_evicts_what_it_verified() {
+        let cache = TokenCache::<u8>::new(10, 1 << 20).unwrap();
+        let key = key();
+        cache.insert("t", 1, Scopes::default(), Times::default(), &key);
+        assert!(cache.get("t", 0.0, 0.0).is_some());
+        drop(key);
+        assert!(cache.get("t", 0.0, 0.0).is_none());
+    }
+
+    #[test]
+    fn the_entry_bound_holds() {
+        let cache = TokenCache::<u8>::new(4, 1 << 20).unwrap();
+        let key = key();
+        for i in 0..100 {
+            cache.insert(
+                &format!("token-{i}"),
+                1,
+                Scopes::default(),
+                Times::default(),
+                &key,
+            );
+        }
+        assert!(cache.len() <= 4, "{}", cache.len());
+    }
+}
