@@ -29,9 +29,87 @@ use crate::rejection::{DefaultRejection, ResponseForAuthError};
 /// assert!(!scopes.contains("writ"));
 /// assert_eq!(scopes.iter().collect::<Vec<_>>(), ["read", "write"]);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Scopes {
-    joined: String,
+    joined: Joined,
+}
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Scopes")
+            .field(&self.joined.as_str())
+            .finish()
+    }
+}
+
+/// The space-joined scopes: short lists (the usual case) need no allocation.
+#[derive(Clone)]
+enum Joined {
+    Inline { len: u8, bytes: [u8; INLINE_SCOPES] },
+    Heap(String),
+}
+
+const INLINE_SCOPES: usize = 46;
+
+impl Default for Joined {
+    fn default() -> Self {
+        Joined::Inline {
+            len: 0,
+            bytes: [0; INLINE_SCOPES],
+        }
+    }
+}
+
+impl PartialEq for Joined {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Joined {}
+
+impl Joined {
+    fn as_str(&self) -> &str {
+        match self {
+            // Only whole `&str`s are ever copied in, so the bytes are UTF-8.
+            Joined::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            Joined::Heap(s) => s,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_str().is_empty()
+    }
+
+    fn push_str(&mut self, more: &str) {
+        match self {
+            Joined::Inline { len, bytes } => {
+                let start = usize::from(*len);
+                let end = start + more.len();
+                match bytes.get_mut(start..end) {
+                    Some(slot) if end <= usize::from(u8::MAX) => {
+                        slot.copy_from_slice(more.as_bytes());
+                        *len = end as u8;
+                    }
+                    _ => {
+                        let mut heap = String::with_capacity(end);
+                        heap.push_str(self.as_str());
+                        heap.push_str(more);
+                        *self = Joined::Heap(heap);
+                    }
+                }
+            }
+            Joined::Heap(s) => s.push_str(more),
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.push_str(c.encode_utf8(&mut buf));
+    }
 }
 
 /// RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
@@ -45,7 +123,7 @@ fn is_scope_token(scope: &str) -> bool {
 impl Scopes {
     /// Scopes from a space-separated list; empty items from repeated spaces are skipped.
     pub fn from_space_separated(scopes: &str) -> Self {
-        let mut joined = String::with_capacity(scopes.len());
+        let mut joined = Joined::default();
         for scope in scopes.split(' ').filter(|s| !s.is_empty()) {
             if !joined.is_empty() {
                 joined.push(' ');
@@ -98,7 +176,7 @@ impl Scopes {
 
     /// The granted scopes, in token order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.joined.split(' ').filter(|s| !s.is_empty())
+        self.joined.as_str().split(' ').filter(|s| !s.is_empty())
     }
 
     /// `true` when no scope is granted.
@@ -109,7 +187,7 @@ impl Scopes {
 
 impl fmt::Display for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.joined)
+        f.write_str(self.joined.as_str())
     }
 }
 
@@ -280,6 +358,19 @@ mod tests {
         assert!(!scopes.contains("admin"));
         assert!(!scopes.contains("READ"));
         assert!(!scopes.contains(""));
+    }
+
+    #[test]
+    fn long_scope_lists_spill_to_the_heap_and_stay_equal() {
+        let long: Vec<String> = (0..20).map(|i| format!("scope-number-{i}")).collect();
+        let joined = long.join(" ");
+        let scopes = Scopes::from_space_separated(&joined);
+        assert_eq!(scopes.iter().count(), 20);
+        assert!(scopes.contains("scope-number-19"));
+        assert_eq!(scopes.to_string(), joined);
+        let merged = Scopes::from_claims(Some(&long[..10].join(" ")), Some(&long[10..])).unwrap();
+        assert_eq!(merged, scopes);
+        assert_ne!(merged, Scopes::from_space_separated("a"));
     }
 
     #[test]

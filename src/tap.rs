@@ -59,18 +59,18 @@ pub(crate) struct Observed<'de> {
     pub(crate) invalid: bool,
 }
 
-/// Deserializes `C` from `json`, watching the registered claims.
+/// Deserializes `C` from `json`, watching the registered claims into `observed`.
 pub(crate) fn parse<'de, C: de::Deserialize<'de>>(
     json: &'de str,
-) -> Result<(C, Observed<'de>), serde_json::Error> {
+    observed: &mut Observed<'de>,
+) -> Result<C, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let mut observed = Observed::default();
     let claims = C::deserialize(Top {
         de: &mut de,
-        observed: &mut observed,
+        observed,
     })?;
     de.end()?;
-    Ok((claims, observed))
+    Ok(claims)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -763,8 +763,9 @@ mod tests {
         for json in PAYLOADS {
             let expected_claims = serde_json::from_str::<C>(json).ok();
             let expected = standalone(json);
-            match parse::<C>(json) {
-                Ok((claims, observed)) => {
+            let mut observed = Observed::default();
+            match parse::<C>(json, &mut observed) {
+                Ok(claims) => {
                     assert_eq!(Some(&claims), expected_claims.as_ref(), "{json}");
                     let accepted = observed.saw_object && !observed.invalid;
                     assert_eq!(accepted, expected.is_some(), "{json}");
@@ -789,7 +790,8 @@ mod tests {
     #[test]
     fn registered_claims_are_seen_even_when_the_type_skips_them() {
         let json = r#"{"exp":100,"iss":"i","aud":["a","b"],"scp":"x y","name":"n"}"#;
-        let (claims, observed) = parse::<Ignoring>(json).unwrap();
+        let mut observed = Observed::default();
+        let claims = parse::<Ignoring>(json, &mut observed).unwrap();
         assert_eq!(claims.name.as_deref(), Some("n"));
         assert_eq!(observed.registered.exp, Some(100.0));
         assert_eq!(observed.registered.iss.as_deref(), Some("i"));
@@ -801,13 +803,16 @@ mod tests {
 
     #[test]
     fn wrong_types_and_duplicates_are_flagged() {
-        let (_, observed) = parse::<serde_json::Value>(r#"{"exp":"1"}"#).unwrap();
+        let mut observed = Observed::default();
+        parse::<serde_json::Value>(r#"{"exp":"1"}"#, &mut observed).unwrap();
         assert!(observed.invalid);
-        let (_, observed) = parse::<serde_json::Value>(r#"{"aud":["a",1]}"#).unwrap();
+        let mut observed = Observed::default();
+        parse::<serde_json::Value>(r#"{"aud":["a",1]}"#, &mut observed).unwrap();
         assert!(observed.invalid);
-        assert!(parse::<serde_json::Value>(r#"{"a":1,"a":2}"#).is_err());
-        let (_, observed) = parse::<serde_json::Value>("[]")
-            .unwrap_or_else(|_| (serde_json::Value::Null, Observed::default()));
+        let mut observed = Observed::default();
+        assert!(parse::<serde_json::Value>(r#"{"a":1,"a":2}"#, &mut observed).is_err());
+        let mut observed = Observed::default();
+        assert!(parse::<serde_json::Value>("[]", &mut observed).is_err());
         assert!(!observed.saw_object);
     }
 }

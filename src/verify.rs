@@ -317,18 +317,19 @@ pub(crate) fn verify<C: DeserializeOwned>(
 
     // 5. One parse of the claims into the user's type that also yields the registered claims,
     // then the policy checks on them.
-    match crate::tap::parse::<C>(payload) {
-        Ok((claims, observed)) if observed.saw_object && !observed.invalid => {
-            let mut registered = observed.registered;
+    let mut observed = crate::tap::Observed::default();
+    match crate::tap::parse::<C>(payload, &mut observed) {
+        Ok(claims) if observed.saw_object && !observed.invalid => {
+            let registered = &mut observed.registered;
             registered.scopes = Scopes::from_claims(
                 observed.scope.as_deref(),
                 observed.scp.as_ref().map(OneOrMany::as_slice),
             )
             .map_err(|_| NOT_A_CLAIMS_SET)?;
-            check_claims(config, tenant, &header, &registered)?;
+            check_claims(config, tenant, &header, registered)?;
             Ok(Verified {
                 claims,
-                scopes: registered.scopes,
+                scopes: std::mem::take(&mut registered.scopes),
                 times: Times {
                     exp: registered.exp,
                     nbf: registered.nbf,
@@ -607,24 +608,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
     }
 }
 
-/// The names seen in a JSON object, to refuse duplicates: the first ones inline, without
-/// allocating, the rest in a sorted vector. A 64-bit filter of their hashes answers most
-/// look-ups without comparing strings.
+/// The names seen in a JSON object, to refuse duplicates: the first borrowed ones inline,
+/// without allocating, the rest (and names with escapes) in a sorted vector. A 64-bit filter of their
+/// hashes answers most look-ups without comparing strings.
 #[derive(Debug)]
 pub(crate) struct Names<'a> {
     filter: u64,
-    inline: [Option<Cow<'a, str>>; INLINE_NAMES],
+    inline: [&'a str; INLINE_NAMES],
     len: usize,
     overflow: Vec<Cow<'a, str>>,
 }
 
-const INLINE_NAMES: usize = 24;
+const INLINE_NAMES: usize = 16;
 
 impl Default for Names<'_> {
     fn default() -> Self {
         Self {
             filter: 0,
-            inline: [const { None }; INLINE_NAMES],
+            inline: [""; INLINE_NAMES],
             len: 0,
             overflow: Vec::new(),
         }
@@ -647,12 +648,17 @@ impl<'a> Names<'a> {
             return Err("duplicate name");
         }
         self.filter |= bit;
-        if let Some(slot) = self.inline.get_mut(self.len) {
-            *slot = Some(name);
-            self.len += 1;
-        } else {
-            let at = self.overflow.binary_search(&name).unwrap_or_else(|at| at);
-            self.overflow.insert(at, name);
+        match name {
+            Cow::Borrowed(name) if self.len < INLINE_NAMES => {
+                if let Some(slot) = self.inline.get_mut(self.len) {
+                    *slot = name;
+                    self.len += 1;
+                }
+            }
+            name => {
+                let at = self.overflow.binary_search(&name).unwrap_or_else(|at| at);
+                self.overflow.insert(at, name);
+            }
         }
         Ok(())
     }
@@ -662,7 +668,7 @@ impl<'a> Names<'a> {
     }
 
     fn scan(&self, name: &str) -> bool {
-        self.inline.iter().flatten().any(|n| **n == *name)
+        self.inline.iter().take(self.len).any(|n| *n == name)
             || self.overflow.binary_search_by(|n| (**n).cmp(name)).is_ok()
     }
 }
