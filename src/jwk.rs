@@ -148,6 +148,21 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The usable keys of a JWK set document read from a file; see [`Key::from_jwks`].
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be read, or as [`Key::from_jwks`].
+    pub fn from_jwks_file(path: impl AsRef<std::path::Path>) -> Result<Vec<Self>, ConfigError> {
+        let document =
+            std::fs::read_to_string(path.as_ref()).map_err(|err| ConfigError::InvalidKey {
+                reason: format!("cannot read {}: {err}", path.as_ref().display()),
+            })?;
+        Self::from_jwks(&document)
+    }
+}
+
 pub(crate) fn log_skipped(skipped: &[SkippedKey]) {
     for _key in skipped {
         #[cfg(feature = "tracing")]
@@ -297,6 +312,20 @@ mod tests {
                 "the key is not a valid JWK",
             ]
         );
+    }
+
+    #[test]
+    fn jwks_files_are_read() {
+        let path = std::env::temp_dir().join(format!("tower-jwt-auth-{}.jwks", std::process::id()));
+        std::fs::write(
+            &path,
+            format!(r#"{{"keys": [{{"kty": "oct", "alg": "HS256", "kid": "f", "k": "{K32}"}}]}}"#),
+        )
+        .unwrap();
+        let keys = Key::from_jwks_file(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(keys[0].kid(), Some("f"));
+        assert!(Key::from_jwks_file("/nonexistent/keys.json").is_err());
     }
 
     #[test]
