@@ -191,7 +191,8 @@ impl<C, R> JwtAuthLayer<C, R> {
     ///
     /// # Errors
     ///
-    /// A `key_source_unavailable` [`AuthError`] when some key set has no keys by the deadline.
+    /// A `key_source_unavailable` [`AuthError`](crate::AuthError) when some key set has no keys by
+    /// the deadline.
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub async fn wait_for_keys(&self, timeout: Duration) -> Result<(), crate::AuthError> {
