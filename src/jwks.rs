@@ -577,7 +577,20 @@ impl RemoteKeys {
         if keys.is_empty() {
             return Err(FetchError("the key set has no usable key"));
         }
-        let keys = KeySet::new(keys).map_err(|_| FetchError("the key set is not usable"))?;
+        // Keys that did not change stay the same objects, so that what they verified stays
+        // in the verified-token cache.
+        let previous = self.snapshot();
+        let keys = keys
+            .into_iter()
+            .map(|key| {
+                previous
+                    .as_ref()
+                    .and_then(|set| set.find_same(&key).cloned())
+                    .unwrap_or_else(|| Arc::new(key))
+            })
+            .collect();
+        let keys =
+            KeySet::from_shared(keys).map_err(|_| FetchError("the key set is not usable"))?;
         let ttl = max_age
             .unwrap_or(self.source.default_ttl)
             .clamp(self.source.min_ttl, self.source.max_ttl);

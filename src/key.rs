@@ -100,7 +100,10 @@ impl Key {
                 let e = crate::crypto::rsa_exponent(&decoding).unwrap_or_default();
                 let odd = e.last().is_some_and(|last| last % 2 == 1);
                 let at_least_3 = e.len() > 1 || e.first().is_some_and(|first| *first >= 3);
-                if !odd || !at_least_3 || e.len() > 5 {
+                let bits = e.first().map_or(0, |first| {
+                    (e.len() - 1) * 8 + (8 - first.leading_zeros() as usize)
+                });
+                if !odd || !at_least_3 || bits > 33 {
                     return Err(ConfigError::InvalidKey {
                         reason: "the rsa exponent is not an odd number from 3 to 2^33 - 1"
                             .to_owned(),
@@ -324,6 +327,22 @@ impl Key {
         Ok(())
     }
 
+    /// `true` when `other` is the same key: same `kid`, algorithms and key material.
+    pub(crate) fn same_as(&self, other: &Key) -> bool {
+        use jsonwebtoken::DecodingKeyKind::{RsaModulusExponent, SecretOrDer};
+        let material = match (self.decoding.kind(), other.decoding.kind()) {
+            (SecretOrDer(a), SecretOrDer(b)) => a == b,
+            (RsaModulusExponent { n, e }, RsaModulusExponent { n: n2, e: e2 }) => {
+                n == n2 && e == e2
+            }
+            _ => false,
+        };
+        material
+            && self.kid == other.kid
+            && self.algorithms == other.algorithms
+            && self.decoding.family() == other.decoding.family()
+    }
+
     /// The verifier for `algorithm`, once the key is prepared.
     pub(crate) fn verifier(&self, algorithm: Algorithm) -> Option<&PreparedVerifier> {
         self.prepared
@@ -360,6 +379,11 @@ pub(crate) struct KeySet {
 
 impl KeySet {
     pub(crate) fn new(keys: Vec<Key>) -> Result<Self, ConfigError> {
+        Self::from_shared(keys.into_iter().map(Arc::new).collect())
+    }
+
+    /// A set of keys some of which may be shared with an earlier set.
+    pub(crate) fn from_shared(keys: Vec<Arc<Key>>) -> Result<Self, ConfigError> {
         if keys.is_empty() {
             return Err(ConfigError::NoKeys);
         }
@@ -383,10 +407,15 @@ impl KeySet {
             }
         }
         Ok(Self {
-            keys: keys.into_iter().map(Arc::new).collect(),
+            keys,
             by_kid,
             algorithms,
         })
+    }
+
+    /// The key of this set that is the same as `key`, if any.
+    pub(crate) fn find_same(&self, key: &Key) -> Option<&Arc<Key>> {
+        self.keys.iter().find(|k| k.same_as(key))
     }
 
     /// `true` when some key may verify `algorithm`: the allow-list.
@@ -584,12 +613,26 @@ mod tests {
         let (n, _) = crate::crypto::rsa_components_for_tests(der);
         use base64::Engine;
         let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        for bad_e in [&[1u8][..], &[2], &[1, 0, 0]] {
+        // 2^33 + 1 is one bit too long for ring.
+        for bad_e in [&[1u8][..], &[2], &[1, 0, 0], &[2, 0, 0, 0, 1]] {
             assert!(
                 Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(bad_e)).is_err(),
                 "{bad_e:?}"
             );
         }
         assert!(Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(&[1, 0, 1])).is_ok());
+        assert!(Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(&[1, 0, 0, 0, 1])).is_ok());
+    }
+
+    #[test]
+    fn unchanged_keys_are_recognised_across_sets() {
+        let a = || Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid("a");
+        let set = KeySet::new(vec![a()]).unwrap();
+        assert!(set.find_same(&a()).is_some());
+        assert!(set.find_same(&a().with_kid("b")).is_none());
+        let other = Key::hmac(Algorithm::HS256, b"another secret of thirty-two b!!")
+            .unwrap()
+            .with_kid("a");
+        assert!(set.find_same(&other).is_none());
     }
 }

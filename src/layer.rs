@@ -514,7 +514,7 @@ impl<C> JwtAuthBuilder<C> {
                 // Keys found by discovery are the keys of that issuer only.
                 if issuers.is_empty() {
                     issuers.push(issuer.into());
-                } else if !issuers.iter().any(|i| **i == *issuer) {
+                } else if issuers.iter().any(|i| **i != *issuer) {
                     return Err(ConfigError::InvalidValue {
                         setting: "issuer (it must be the one keys are discovered for)",
                     });
