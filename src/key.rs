@@ -432,7 +432,13 @@ impl KeySet {
         algorithm: Algorithm,
     ) -> Result<&Arc<Key>, AuthError> {
         if let Some(kid) = kid {
-            if let Some(key) = self.by_kid.get(kid).and_then(|i| self.keys.get(*i)) {
+            // A short set is searched directly: cheaper than hashing the kid.
+            let named = if self.keys.len() <= 8 {
+                self.keys.iter().find(|key| key.kid.as_deref() == Some(kid))
+            } else {
+                self.by_kid.get(kid).and_then(|i| self.keys.get(*i))
+            };
+            if let Some(key) = named {
                 return if key.allows(algorithm) {
                     Ok(key)
                 } else {
@@ -634,5 +640,27 @@ mod tests {
             .unwrap()
             .with_kid("a");
         assert!(set.find_same(&other).is_none());
+    }
+
+    #[test]
+    fn large_sets_are_searched_by_kid_too() {
+        let keys: Vec<Key> = (0..12)
+            .map(|i| {
+                Key::hmac(Algorithm::HS256, [i as u8 + 1; 32])
+                    .unwrap()
+                    .with_kid(format!("k{i}"))
+            })
+            .collect();
+        let set = KeySet::new(keys).unwrap();
+        assert_eq!(
+            set.select(Some("k11"), Algorithm::HS256).unwrap().kid(),
+            Some("k11")
+        );
+        assert_eq!(
+            set.select(Some("k12"), Algorithm::HS256)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::UnknownKey
+        );
     }
 }
