@@ -328,6 +328,7 @@ impl Key {
     }
 
     /// `true` when `other` is the same key: same `kid`, algorithms and key material.
+    #[cfg(feature = "jwks")]
     pub(crate) fn same_as(&self, other: &Key) -> bool {
         use jsonwebtoken::DecodingKeyKind::{RsaModulusExponent, SecretOrDer};
         let material = match (self.decoding.kind(), other.decoding.kind()) {
@@ -414,6 +415,7 @@ impl KeySet {
     }
 
     /// The key of this set that is the same as `key`, if any.
+    #[cfg(feature = "jwks")]
     pub(crate) fn find_same(&self, key: &Key) -> Option<&Arc<Key>> {
         self.keys.iter().find(|k| k.same_as(key))
     }
@@ -630,6 +632,7 @@ mod tests {
         assert!(Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(&[1, 0, 0, 0, 1])).is_ok());
     }
 
+    #[cfg(feature = "jwks")]
     #[test]
     fn unchanged_keys_are_recognised_across_sets() {
         let a = || Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid("a");

@@ -1,20 +1,33 @@
-//! Wycheproof primitive test vectors against `tower_jwt_auth::crypto::RING_PROVIDER`.
+//! Wycheproof primitive test vectors against `tower_jwt_auth::crypto::RING_PROVIDER` and, with
+//! the crate feature `aws-lc-rs`, `tower_jwt_auth::crypto::AWS_LC_PROVIDER`.
 //!
 //! The vectors are read in place from `../shared/testdata/wycheproof/` (relative to the crate
 //! root); they are never copied into the crate. Where that folder is absent, every test prints
 //! that it skipped and passes.
 //!
-//! The verifiers come from `RING_PROVIDER.verifier_factory` directly, not from the process-wide
-//! default provider, so these tests check our provider whatever else is installed.
+//! The verifiers come from each provider's `verifier_factory` directly, not from the
+//! process-wide default provider, so these tests check our providers whatever else is installed.
 //!
-//! For each file: every `valid` case must verify, every `invalid` case must be rejected, and
-//! `acceptable` cases are counted but not asserted.
+//! For each file and each provider: every `valid` case must verify, every `invalid` case must
+//! be rejected, and `acceptable` cases are counted but not asserted.
 
 use std::path::Path;
 
+use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
+#[cfg(feature = "aws-lc-rs")]
+use tower_jwt_auth::crypto::AWS_LC_PROVIDER;
 use tower_jwt_auth::crypto::RING_PROVIDER;
+
+/// The providers under test, by name.
+fn providers() -> Vec<(&'static str, &'static CryptoProvider)> {
+    #[allow(unused_mut)]
+    let mut providers = vec![("ring", &RING_PROVIDER)];
+    #[cfg(feature = "aws-lc-rs")]
+    providers.push(("aws-lc-rs", &AWS_LC_PROVIDER));
+    providers
+}
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/wycheproof");
 
@@ -77,6 +90,13 @@ fn run(spec: &Spec) {
     let Some(data) = load(spec.file) else {
         return;
     };
+    for (backend, provider) in providers() {
+        run_with(spec, &data, backend, provider);
+    }
+}
+
+/// Runs every case of `data` (the file of `spec`) against `provider`.
+fn run_with(spec: &Spec, data: &Value, backend: &str, provider: &CryptoProvider) {
     let groups = data["testGroups"].as_array().expect("testGroups");
     let declared = data["numberOfTests"].as_u64().expect("numberOfTests");
 
@@ -105,13 +125,11 @@ fn run(spec: &Spec) {
             let sig = hex(str_field(case, spec.signature_field));
             let outcomes: Vec<bool> = (spec.keys)(group, case)
                 .iter()
-                .map(
-                    |key| match (RING_PROVIDER.verifier_factory)(&algorithm, key) {
-                        Ok(verifier) => verifier.verify(&msg, &sig).is_ok(),
-                        // A key the factory refuses verifies nothing.
-                        Err(_) => false,
-                    },
-                )
+                .map(|key| match (provider.verifier_factory)(&algorithm, key) {
+                    Ok(verifier) => verifier.verify(&msg, &sig).is_ok(),
+                    // A key the factory refuses verifies nothing.
+                    Err(_) => false,
+                })
                 .collect();
             let verified = outcomes.first().copied().expect("at least one key");
             if outcomes.iter().any(|&o| o != verified) {
@@ -133,8 +151,8 @@ fn run(spec: &Spec) {
     }
 
     println!(
-        "{}: {valid_ok} valid ok, {invalid_rejected} invalid rejected, {acceptable} acceptable, \
-         {skipped} skipped",
+        "{} [{backend}]: {valid_ok} valid ok, {invalid_rejected} invalid rejected, \
+         {acceptable} acceptable, {skipped} skipped",
         spec.file
     );
     if acceptable > 0 {
@@ -146,18 +164,22 @@ fn run(spec: &Spec) {
 
     assert!(
         failures.is_empty(),
-        "{}:\n{}",
+        "{} [{backend}]:\n{}",
         spec.file,
         failures.join("\n")
     );
-    assert_eq!(total, declared, "{}: numberOfTests", spec.file);
+    assert_eq!(total, declared, "{} [{backend}]: numberOfTests", spec.file);
     let counted = valid_ok + invalid_rejected + acceptable + skipped;
     assert_eq!(
         counted as u64, total,
-        "{}: every case accounted for",
+        "{} [{backend}]: every case accounted for",
         spec.file
     );
-    assert!(counted - skipped > 0, "{}: no case was run", spec.file);
+    assert!(
+        counted - skipped > 0,
+        "{} [{backend}]: no case was run",
+        spec.file
+    );
 }
 
 fn ecdsa_group(curve: &str, sha: &str, algorithm: Algorithm, group: &Value) -> Group {

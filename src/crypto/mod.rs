@@ -1,0 +1,417 @@
+//! [`jsonwebtoken`] crypto backends: [ring](https://docs.rs/ring/0.17) 0.17 (the default) and,
+//! with the crate feature `aws-lc-rs`, [aws-lc-rs](https://docs.rs/aws-lc-rs/1) 1.
+//!
+//! Since version 10.3, `jsonwebtoken` does all signing and verification through the process-wide
+//! [`CryptoProvider`]; its own providers (`aws_lc_rs`, `rust_crypto`) sit behind crate features.
+//! This crate depends on `jsonwebtoken` with `default-features = false` and enables neither:
+//! Cargo's feature unification with an application's own `jsonwebtoken` dependency could turn
+//! both on, and then no provider is selected at all. Instead it brings [`RING_PROVIDER`], a
+//! provider written against `ring`:
+//!
+//! - `ring` is small and widely deployed (rustls uses it), and it keeps the `rsa` crate, with its
+//!   RUSTSEC-2023-0071 advisory, out of the dependency tree;
+//! - its RSA verification refuses moduli under 2048 bits, HMAC tags are compared in constant
+//!   time, and ECDSA uses the fixed-width `R || S` encoding that JWS requires.
+//!
+//! Supported algorithms: HS256/384/512, RS256/384/512, PS256/384/512, ES256, ES384 and `EdDSA`
+//! (Ed25519). ES512 is not available because `ring` has no P-521.
+//!
+//! Both factories refuse a key whose family differs from the algorithm's (for example an RSA
+//! public key offered as an HS256 secret) with [`ErrorKind::InvalidKeyFormat`]. The verifier
+//! factory also checks the key's shape, so a bad key shows as a key error instead of every token
+//! failing as if forged: an RSA modulus outside 2048 to 8192 bits gives
+//! [`ErrorKind::InvalidRsaKey`], an EC key that is not an uncompressed point of the algorithm's
+//! curve [`ErrorKind::InvalidEcdsaKey`], an Ed25519 key that is not 32 bytes
+//! [`ErrorKind::InvalidEddsaKey`].
+//!
+//! The provider is process-global. [`ensure_default_provider`] installs [`RING_PROVIDER`] only
+//! when the application has not installed (or selected through `jsonwebtoken`'s own features) a
+//! provider of its own, and an application's choice is never overridden.
+//!
+//! ```
+//! use jsonwebtoken::crypto::CryptoProvider;
+//!
+//! // Call once at start-up, before the first `encode`/`decode`.
+//! let provider = tower_jwt_auth::crypto::ensure_default_provider();
+//! // Whatever is installed now is what jsonwebtoken will use.
+//! assert!(CryptoProvider::try_get_default().is_some_and(|p| std::ptr::eq(p, provider)));
+//! ```
+//!
+//! # aws-lc-rs
+//!
+//! With the crate feature `aws-lc-rs`, `AWS_LC_PROVIDER` is a second provider with the same
+//! algorithms, the same key checks and the same errors, built on aws-lc-rs (a binding to AWS-LC,
+//! which has a FIPS-validated variant). `ring` stays the default: [`ensure_default_provider`]
+//! still installs [`RING_PROVIDER`] when nothing is installed. An application that wants aws-lc-rs
+//! installs `AWS_LC_PROVIDER` itself, once, before it builds a layer (and before any
+//! `jsonwebtoken` call); the layer then verifies with aws-lc-rs, each public key parsed once when
+//! the layer is built rather than on every request.
+//!
+//! ```
+//! # #[cfg(feature = "aws-lc-rs")]
+//! # fn main() -> Result<(), tower_jwt_auth::ConfigError> {
+//! use tower_jwt_auth::crypto::{ensure_default_provider, AWS_LC_PROVIDER};
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+//!
+//! #[derive(Clone, serde::Deserialize)]
+//! struct Claims {
+//!     sub: String,
+//! }
+//!
+//! // First thing at start-up: this fails if a provider is already installed.
+//! AWS_LC_PROVIDER
+//!     .install_default()
+//!     .expect("no jsonwebtoken provider installed yet");
+//! // The crate keeps the application's choice.
+//! assert!(std::ptr::eq(ensure_default_provider(), &AWS_LC_PROVIDER));
+//!
+//! // Layers built from now on verify with aws-lc-rs.
+//! let auth = JwtAuthLayer::<Claims>::builder()
+//!     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
+//!     .build()?;
+//! # let _ = auth;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "aws-lc-rs"))]
+//! # fn main() {}
+//! ```
+//!
+//! # Prepared verifiers
+//!
+//! The layer makes one verifier per key and algorithm when it is built. With [`RING_PROVIDER`]
+//! or `AWS_LC_PROVIDER` installed, that verifier is the provider's own, ready to use (with
+//! aws-lc-rs it holds the parsed public key, so a verification parses nothing); with any other
+//! provider, the provider's factory is asked for a verifier on each call.
+
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::errors::{new_error, ErrorKind, Result};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
+use simple_asn1::ASN1Block;
+
+#[cfg(feature = "aws-lc-rs")]
+mod aws_lc;
+mod ring;
+#[cfg(test)]
+mod tests;
+
+#[cfg(feature = "aws-lc-rs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-lc-rs")))]
+pub use self::aws_lc::AWS_LC_PROVIDER;
+pub(crate) use self::ring::ec_point_is_valid;
+pub use self::ring::RING_PROVIDER;
+
+/// Makes sure the process has a jsonwebtoken [`CryptoProvider`]: if one is already installed (or
+/// selected by jsonwebtoken's own features), it is kept and returned; otherwise [`RING_PROVIDER`]
+/// is installed and returned. Never overrides an application's choice, never panics.
+///
+/// It is cheap and idempotent, so it may be called from every constructor that needs a provider.
+pub fn ensure_default_provider() -> &'static CryptoProvider {
+    if let Some(installed) = CryptoProvider::try_get_default() {
+        return installed;
+    }
+    match RING_PROVIDER.install_default() {
+        Ok(()) => &RING_PROVIDER,
+        // Another thread installed a provider between the two calls. `install_default` hands
+        // back the provider we offered, not the winner, so ask again for the one in place.
+        Err(_) => CryptoProvider::try_get_default().unwrap_or(&RING_PROVIDER),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prepared verifiers
+// ---------------------------------------------------------------------------------------------
+
+/// A verifier for one key and one algorithm, made once when the key set is built.
+///
+/// With one of the crate's own providers installed it holds that provider's verifier, ready to
+/// use. With an application's provider, whose verifier objects cannot be shared between threads,
+/// it keeps the key and asks the provider for a verifier on each call.
+pub(crate) struct PreparedVerifier {
+    inner: Prepared,
+}
+
+enum Prepared {
+    Ring(ring::RingVerifier),
+    #[cfg(feature = "aws-lc-rs")]
+    AwsLc(aws_lc::AwsLcVerifier),
+    Provider {
+        provider: &'static CryptoProvider,
+        algorithm: Algorithm,
+        key: DecodingKey,
+    },
+}
+
+impl std::fmt::Debug for PreparedVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedVerifier")
+            .field("backend", &self.backend())
+            .field("algorithm", &self.algorithm())
+            .finish()
+    }
+}
+
+impl PreparedVerifier {
+    /// Prepares a verifier of `key` for `algorithm` with `provider`.
+    pub(crate) fn new(
+        provider: &'static CryptoProvider,
+        algorithm: Algorithm,
+        key: &DecodingKey,
+    ) -> Result<Self> {
+        if std::ptr::eq(provider, &RING_PROVIDER) {
+            return Ok(Self {
+                inner: Prepared::Ring(ring::RingVerifier::new(algorithm, key)?),
+            });
+        }
+        #[cfg(feature = "aws-lc-rs")]
+        if std::ptr::eq(provider, &AWS_LC_PROVIDER) {
+            return Ok(Self {
+                inner: Prepared::AwsLc(aws_lc::AwsLcVerifier::new(algorithm, key)?),
+            });
+        }
+        // Ask once now, so that a key the provider refuses fails at build time.
+        (provider.verifier_factory)(&algorithm, key)?;
+        Ok(Self {
+            inner: Prepared::Provider {
+                provider,
+                algorithm,
+                key: key.clone(),
+            },
+        })
+    }
+
+    /// `true` when `signature` is a valid signature of `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.inner {
+            Prepared::Ring(verifier) => verifier.verifies(message, signature),
+            #[cfg(feature = "aws-lc-rs")]
+            Prepared::AwsLc(verifier) => verifier.verifies(message, signature),
+            Prepared::Provider {
+                provider,
+                algorithm,
+                key,
+            } => match (provider.verifier_factory)(algorithm, key) {
+                Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
+                Err(_) => false,
+            },
+        }
+    }
+
+    /// Which backend verifies: `"ring"`, `"aws-lc-rs"` or `"provider"` (the installed one's
+    /// factory, on each call).
+    fn backend(&self) -> &'static str {
+        match &self.inner {
+            Prepared::Ring(_) => "ring",
+            #[cfg(feature = "aws-lc-rs")]
+            Prepared::AwsLc(_) => "aws-lc-rs",
+            Prepared::Provider { .. } => "provider",
+        }
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        match &self.inner {
+            Prepared::Ring(verifier) => verifier.algorithm(),
+            #[cfg(feature = "aws-lc-rs")]
+            Prepared::AwsLc(verifier) => verifier.algorithm(),
+            Prepared::Provider { algorithm, .. } => *algorithm,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks shared by the backends
+// ---------------------------------------------------------------------------------------------
+
+/// Smallest and largest RSA modulus either backend verifies with.
+const RSA_MIN_BITS: usize = 2048;
+const RSA_MAX_BITS: usize = 8192;
+
+/// The algorithms both backends implement.
+fn is_supported(algorithm: Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::HS256
+            | Algorithm::HS384
+            | Algorithm::HS512
+            | Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+            | Algorithm::ES256
+            | Algorithm::ES384
+            | Algorithm::EdDSA
+    )
+}
+
+/// Verification key material that has passed [`checked_public_key`], borrowed from the
+/// [`DecodingKey`].
+enum CheckedKey<'a> {
+    /// A non-empty HMAC secret.
+    Hmac(&'a [u8]),
+    /// PKCS#1 `RSAPublicKey` DER with a modulus of 2048 to 8192 bits.
+    RsaDer(&'a [u8]),
+    /// RSA modulus (2048 to 8192 bits) and a non-zero exponent, both without leading zeros.
+    RsaComponents { n: &'a [u8], e: &'a [u8] },
+    /// An uncompressed SEC1 point (`0x04 || X || Y`) of the length of the algorithm's curve.
+    EcPoint(&'a [u8]),
+    /// A 32-byte Ed25519 public key.
+    Ed25519(&'a [u8]),
+}
+
+/// The checks of every verifier factory, whatever the backend: the algorithm is supported, the
+/// key belongs to its family, and the key has the right shape.
+fn checked_public_key(algorithm: Algorithm, key: &DecodingKey) -> Result<CheckedKey<'_>> {
+    if !is_supported(algorithm) {
+        return Err(new_error(ErrorKind::UnsupportedAlgorithm));
+    }
+    if key.family() != algorithm.family() {
+        return Err(new_error(ErrorKind::InvalidKeyFormat));
+    }
+    let checked = match algorithm.family() {
+        AlgorithmFamily::Hmac => {
+            let secret = key.try_get_as_bytes()?;
+            if secret.is_empty() {
+                return Err(new_error(ErrorKind::InvalidKeyFormat));
+            }
+            CheckedKey::Hmac(secret)
+        }
+        AlgorithmFamily::Rsa => {
+            // Refuse weak or oversized keys here, with a key error, rather than let every
+            // signature fail later as if the token were forged.
+            let bits = rsa_modulus_bits(key).ok_or_else(|| invalid_rsa_key("unparsable key"))?;
+            if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+                return Err(invalid_rsa_key("modulus must be 2048 to 8192 bits"));
+            }
+            match key.kind() {
+                DecodingKeyKind::SecretOrDer(der) => CheckedKey::RsaDer(der),
+                DecodingKeyKind::RsaModulusExponent { n, e } => {
+                    let e = strip_leading_zeros(e);
+                    if e.is_empty() {
+                        return Err(invalid_rsa_key("zero exponent"));
+                    }
+                    CheckedKey::RsaComponents {
+                        n: strip_leading_zeros(n),
+                        e,
+                    }
+                }
+            }
+        }
+        AlgorithmFamily::Ec => {
+            let point_len = match algorithm {
+                Algorithm::ES256 => 65,
+                _ => 97,
+            };
+            let point = key.try_get_as_bytes()?;
+            if point.len() != point_len || point.first() != Some(&0x04) {
+                return Err(new_error(ErrorKind::InvalidEcdsaKey));
+            }
+            CheckedKey::EcPoint(point)
+        }
+        AlgorithmFamily::Ed => {
+            let public = key.try_get_as_bytes()?;
+            if public.len() != 32 {
+                return Err(new_error(ErrorKind::InvalidEddsaKey));
+            }
+            CheckedKey::Ed25519(public)
+        }
+    };
+    Ok(checked)
+}
+
+/// The checks of every signer factory, whatever the backend: the algorithm is supported, the key
+/// belongs to its family, and an HMAC secret is not empty. Returns the key's bytes.
+fn checked_private_key(algorithm: Algorithm, key: &EncodingKey) -> Result<&[u8]> {
+    if !is_supported(algorithm) {
+        return Err(new_error(ErrorKind::UnsupportedAlgorithm));
+    }
+    if key.family() != algorithm.family() {
+        return Err(new_error(ErrorKind::InvalidKeyFormat));
+    }
+    let bytes = key.as_bytes();
+    if algorithm.family() == AlgorithmFamily::Hmac && bytes.is_empty() {
+        return Err(new_error(ErrorKind::InvalidKeyFormat));
+    }
+    Ok(bytes)
+}
+
+/// The RSA public exponent of `key`, big-endian without leading zeros.
+pub(crate) fn rsa_exponent(key: &DecodingKey) -> Option<Vec<u8>> {
+    if key.family() != AlgorithmFamily::Rsa {
+        return None;
+    }
+    match key.kind() {
+        DecodingKeyKind::SecretOrDer(der) => parse_pkcs1_public_key(der).map(|(_, e)| e),
+        DecodingKeyKind::RsaModulusExponent { e, .. } => Some(strip_leading_zeros(e).to_vec()),
+    }
+}
+
+/// Bit length of the RSA modulus of `key`: from the PKCS#1 DER of a PEM/DER key or from the `n`
+/// component of a JWK, ignoring leading zero bytes. `None` if `key` is not an RSA key or cannot
+/// be parsed.
+pub(crate) fn rsa_modulus_bits(key: &DecodingKey) -> Option<usize> {
+    if key.family() != AlgorithmFamily::Rsa {
+        return None;
+    }
+    match key.kind() {
+        DecodingKeyKind::SecretOrDer(der) => {
+            let (n, _e) = parse_pkcs1_public_key(der)?;
+            bit_length(&n)
+        }
+        DecodingKeyKind::RsaModulusExponent { n, .. } => bit_length(n),
+    }
+}
+
+/// `rsa_pub_components_from_public_key` of both providers: `(n, e)` of a PKCS#1 `RSAPublicKey`
+/// DER.
+fn rsa_components_from_public_key(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    parse_pkcs1_public_key(der).ok_or_else(|| invalid_rsa_key("invalid PKCS#1 public key"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn invalid_rsa_key(reason: &str) -> jsonwebtoken::errors::Error {
+    new_error(ErrorKind::InvalidRsaKey(reason.to_owned()))
+}
+
+/// `(n, e)` of a PKCS#1 `RSAPublicKey` DER, for tests of other modules.
+#[cfg(test)]
+pub(crate) fn rsa_components_for_tests(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    parse_pkcs1_public_key(der).expect("a pkcs#1 key")
+}
+
+/// Parses PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` and
+/// returns `(n, e)` as big-endian bytes without leading zeros. Both must be positive, and
+/// nothing may follow the sequence.
+fn parse_pkcs1_public_key(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let blocks = simple_asn1::from_der(der).ok()?;
+    let [ASN1Block::Sequence(_, items)] = blocks.as_slice() else {
+        return None;
+    };
+    let [ASN1Block::Integer(_, n), ASN1Block::Integer(_, e)] = items.as_slice() else {
+        return None;
+    };
+    // `to_biguint` is `None` for a negative value.
+    let n = n.to_biguint()?;
+    let e = e.to_biguint()?;
+    if n.bits() == 0 || e.bits() == 0 {
+        return None;
+    }
+    Some((n.to_bytes_be(), e.to_bytes_be()))
+}
+
+fn strip_leading_zeros(mut bytes: &[u8]) -> &[u8] {
+    while let [0, rest @ ..] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// Bit length of a big-endian unsigned integer; `None` for zero.
+fn bit_length(big_endian: &[u8]) -> Option<usize> {
+    let (first, rest) = strip_leading_zeros(big_endian).split_first()?;
+    let top_bits = usize::try_from(u8::BITS.checked_sub(first.leading_zeros())?).ok()?;
+    rest.len().checked_mul(8)?.checked_add(top_bits)
+}
