@@ -409,6 +409,7 @@ fn main() {
             let mut layer = LayerCase::new(&fx.layer, &fx.token);
             for _ in 0..100_000 {
                 match case.as_str() {
+                    "none" => {}
                     "floor" => drop(black_box(floor_verify(&fx.token, &fx.floor, fx.name))),
                     "verifier" => drop(black_box(verifier.verify(&fx.token))),
                     "cached" => {

@@ -15,6 +15,17 @@
 //! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
 //! without it a public demo secret is used, and a demo token is printed), `JWT_ISSUER` and
 //! `JWT_AUDIENCE` (checked when set). See `examples/common/mod.rs`.
+//!
+//! With a public key instead of the HS256 secret, `JWT_ALGORITHM` names the one algorithm
+//! (`RS256`, `PS256`, `ES256`, `ES384` or `EdDSA`) and `JWT_PUBLIC_KEY` the PEM file; `JWT_CACHE`
+//! turns the verified-token cache on with that many entries:
+//!
+//! ```text
+//! JWT_ALGORITHM=ES256 JWT_PUBLIC_KEY=tests/keys/ec256_public.pem JWT_CACHE=10000 \
+//!     cargo run --release --example axum --features axum
+//! ```
+//!
+//! `benches/load.sh` runs it under `wrk`.
 
 use axum::routing::get;
 use axum::{Json, Router};

@@ -266,6 +266,7 @@ pub struct JwtAuthBuilder<C> {
     policy: StatusPolicy,
     clock: Option<crate::verify::Clock>,
     cache: Option<(usize, usize)>,
+    provider: Option<&'static jsonwebtoken::crypto::CryptoProvider>,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -316,6 +317,7 @@ impl<C> JwtAuthBuilder<C> {
             policy: StatusPolicy::default(),
             clock: None,
             cache: None,
+            provider: None,
             _claims: PhantomData,
         }
     }
@@ -471,11 +473,25 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// The crypto provider this layer verifies with, instead of the process-wide one: for
+    /// example `&tower_jwt_auth::crypto::AWS_LC_PROVIDER` for one layer while the rest of the
+    /// process uses another. With the crate's own providers, verifiers are prepared once per
+    /// key; with any other, the layer asks it for a verifier on each request. The process-wide
+    /// provider is left alone.
+    pub fn crypto_provider(
+        mut self,
+        provider: &'static jsonwebtoken::crypto::CryptoProvider,
+    ) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
     /// Checks the configuration and builds the layer.
     ///
-    /// It also makes sure the process has a jsonwebtoken `CryptoProvider`: when the application
-    /// has installed none, the crate's own ring provider is installed (see
-    /// [`crypto`](crate::crypto)); one the application installed is kept.
+    /// Unless [`crypto_provider`](Self::crypto_provider) names one, it also makes sure the
+    /// process has a jsonwebtoken `CryptoProvider`: when the application has installed none, the
+    /// crate's own ring provider is installed (see [`crypto`](crate::crypto)); one the
+    /// application installed is kept.
     ///
     /// # Errors
     ///
@@ -499,7 +515,10 @@ impl<C> JwtAuthBuilder<C> {
                 len: self.max_token_len,
             });
         }
-        let provider = crate::crypto::ensure_default_provider();
+        let provider = match self.provider {
+            Some(provider) => provider,
+            None => crate::crypto::ensure_default_provider(),
+        };
 
         #[cfg(feature = "jwks")]
         let jwks = self.jwks;

@@ -653,4 +653,24 @@ mod tests {
         assert_eq!(error.unwrap().kind(), ErrorKind::Expired);
         assert_eq!(layer.cache_len(), 0);
     }
+
+    #[cfg(feature = "aws-lc-rs")]
+    #[tokio::test]
+    async fn a_layer_can_verify_with_its_own_provider() {
+        let layer = builder()
+            .crypto_provider(&crate::crypto::AWS_LC_PROVIDER)
+            .build()
+            .unwrap();
+        let token = good_token();
+        let (status, _, _, body) =
+            call(&layer, request(Some(&format!("Bearer {token}")), None)).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "sub=alice;scopes=read write")
+        );
+        let mut forged = token;
+        forged.push('A');
+        let (status, ..) = call(&layer, request(Some(&format!("Bearer {forged}")), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
 }
