@@ -19,7 +19,7 @@
 //! to the floor is taken per round, and the medians are reported. It also counts the heap
 //! allocations of one call of each case with a counting global allocator.
 //!
-//! Run with `cargo bench --bench verify`; `ROUNDS` (default 41) and `BATCH_MS` (default 20)
+//! Run with `cargo bench --bench verify`; `ROUNDS` (default 201) and `BATCH_MS` (default 4)
 //! override the defaults, `ALGS=HS256,ES256` picks algorithms.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -391,12 +391,12 @@ fn main() {
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(41);
+        .unwrap_or(201);
     let batch_time = Duration::from_millis(
         std::env::var("BATCH_MS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(20),
+            .unwrap_or(4),
     );
     let wanted = std::env::var("ALGS").unwrap_or_else(|_| "HS256,RS256,ES256,EdDSA".into());
 

@@ -218,10 +218,18 @@ pub(crate) fn verify<C: DeserializeOwned>(
         return Err(AuthError::malformed("The token is too large").into());
     }
     // Three segments; the base64url decoding below refuses any other character.
-    let token = std::str::from_utf8(token).map_err(|_| NOT_A_JWS)?;
-    let (header_b64, rest) = token.split_once('.').ok_or(NOT_A_JWS)?;
-    let (payload_b64, signature_b64) = rest.split_once('.').ok_or(NOT_A_JWS)?;
-    if header_b64.is_empty() || payload_b64.is_empty() || signature_b64.contains('.') {
+    // The header ends at the first dot, the signature starts after the last one: both scans
+    // are short. A dot anywhere else is in the payload, whose decoding refuses it.
+    let first = token.iter().position(|b| *b == b'.').ok_or(NOT_A_JWS)?;
+    let last = token.iter().rposition(|b| *b == b'.').ok_or(NOT_A_JWS)?;
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64)) = (
+        token.get(..first),
+        token.get(first + 1..last),
+        token.get(last + 1..),
+    ) else {
+        return Err(NOT_A_JWS.into());
+    };
+    if header_b64.is_empty() || payload_b64.is_empty() || first == last {
         return Err(NOT_A_JWS.into());
     }
     if header_b64.len() > MAX_HEADER_LEN {
@@ -248,9 +256,9 @@ pub(crate) fn verify<C: DeserializeOwned>(
     let (header_buf, rest) = scratch.split_at_mut(header_len);
     let (payload_buf, signature_buf) = rest.split_at_mut(payload_len);
 
-    let header_json = b64_decode_into(header_b64.as_bytes(), header_buf)?;
-    let payload = b64_decode_into(payload_b64.as_bytes(), payload_buf)?;
-    let signature = b64_decode_into(signature_b64.as_bytes(), signature_buf)?;
+    let header_json = b64_decode_into(header_b64, header_buf)?;
+    let payload = b64_decode_into(payload_b64, payload_buf)?;
+    let signature = b64_decode_into(signature_b64, signature_buf)?;
 
     // 2. Header.
     // RFC 7515 §5.2 and RFC 7519 §7.2: UTF-8 of a valid JSON object, also in members the layer
@@ -310,7 +318,7 @@ pub(crate) fn verify<C: DeserializeOwned>(
         return Err(BAD_SIGNATURE.into());
     };
     let signed_len = header_b64.len() + 1 + payload_b64.len();
-    let message = token.as_bytes().get(..signed_len).unwrap_or_default();
+    let message = token.get(..signed_len).unwrap_or_default();
     if !verifier.verifies(message, signature) {
         return Err(BAD_SIGNATURE.into());
     }
