@@ -22,48 +22,20 @@
 //! Run with `cargo bench --bench verify`; `ROUNDS` (default 201) and `BATCH_MS` (default 4)
 //! override the defaults, `ALGS=HS256,ES256` picks algorithms.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::borrow::Cow;
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use http::{Request, Response};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use ring::signature as ring_sig;
-use serde::{Deserialize, Serialize};
 use tower::Service;
 use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
 
-// ---------------------------------------------------------------------------------------------
-// Counting allocator
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/mod.rs"]
+mod support;
+use support::*;
 
 fn allocations_of(mut f: impl FnMut()) -> usize {
     // Warm up once so lazily initialised state does not count.
@@ -71,92 +43,6 @@ fn allocations_of(mut f: impl FnMut()) -> usize {
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     f();
     ALLOCATIONS.load(Ordering::Relaxed) - before
-}
-
-// ---------------------------------------------------------------------------------------------
-// The token
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-struct Claims {
-    sub: String,
-    iss: String,
-    aud: String,
-    exp: u64,
-    iat: u64,
-    nbf: u64,
-    jti: String,
-    scope: String,
-}
-
-const ISSUER: &str = "https://issuer.example";
-const AUDIENCE: &str = "api";
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
-
-fn claims() -> Claims {
-    let now = now();
-    Claims {
-        sub: "user-1234".into(),
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-        exp: now + 3600,
-        iat: now,
-        nbf: now,
-        jti: "4f1c2a9e-7d1b-4c55-9a57-0f3f2b8c1d11".into(),
-        scope: "read write".into(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The floor
-
-/// The public key, ready for ring.
-enum FloorKey {
-    Hmac(ring::hmac::Key),
-    Public(ring_sig::UnparsedPublicKey<Vec<u8>>),
-}
-
-#[derive(Deserialize)]
-struct FloorHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    kid: Option<Cow<'a, str>>,
-}
-
-fn floor_verify(token: &str, key: &FloorKey, alg: &str) -> Option<Claims> {
-    let (message, signature) = token.rsplit_once('.')?;
-    let (header, payload) = message.split_once('.')?;
-    let mut buf = [0u8; 1536];
-    let (header_buf, rest) = buf.split_at_mut(256);
-    let (payload_buf, signature_buf) = rest.split_at_mut(768);
-    let n = URL_SAFE_NO_PAD.decode_slice(header, header_buf).ok()?;
-    let parsed: FloorHeader<'_> = serde_json::from_slice(header_buf.get(..n)?).ok()?;
-    if parsed.alg != alg {
-        return None;
-    }
-    let n = URL_SAFE_NO_PAD
-        .decode_slice(signature, signature_buf)
-        .ok()?;
-    let signature = signature_buf.get(..n)?;
-    let ok = match key {
-        FloorKey::Hmac(key) => ring::hmac::verify(key, message.as_bytes(), signature).is_ok(),
-        FloorKey::Public(key) => key.verify(message.as_bytes(), signature).is_ok(),
-    };
-    if !ok {
-        return None;
-    }
-    let n = URL_SAFE_NO_PAD.decode_slice(payload, payload_buf).ok()?;
-    let claims: Claims = serde_json::from_slice(payload_buf.get(..n)?).ok()?;
-    let now = now();
-    (claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE)
-        .then_some(claims)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,18 +60,6 @@ struct Fixture {
 
 fn read(path: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/keys/{path}", env!("CARGO_MANIFEST_DIR"))).expect("test key")
-}
-
-/// The DER content of the one PEM block in `pem`.
-fn pem_der(pem: &[u8]) -> Vec<u8> {
-    let text = std::str::from_utf8(pem).expect("pem");
-    let body: String = text
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("pem base64")
 }
 
 fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
@@ -272,30 +146,6 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
-
-/// A tiny deterministic shuffle, so the order of cases changes from round to round.
-fn shuffle<T>(items: &mut [T], seed: &mut u64) {
-    for i in (1..items.len()).rev() {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        items.swap(i, (*seed % (i as u64 + 1)) as usize);
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-fn poll_now<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the no-op service completes at once"),
-    }
-}
 
 /// A case: `prepare(n)` builds what `run` consumes, outside the timing; `run(i)` does one call.
 trait Case {
