@@ -554,60 +554,6 @@ mod tests {
         assert!(matches!(svc.poll_ready(&mut cx), Poll::Ready(Ok(()))));
     }
 
-    #[cfg(feature = "tracing")]
-    #[tokio::test]
-    async fn refusals_are_traced_without_the_token() {
-        use std::io::Write;
-        use std::sync::{Arc, Mutex};
-
-        #[derive(Clone, Default)]
-        struct Capture(Arc<Mutex<Vec<u8>>>);
-        impl Write for Capture {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
-
-        let layer = builder().build().unwrap();
-        let expired = mint(serde_json::json!({ "sub": "secret-subject", "exp": now() - 3600 }));
-        let cookie = format!("access_token={expired}");
-        let (status, ..) = call(&layer, request(None, Some(&cookie))).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        let mut forged = good_token();
-        forged.push('A');
-        let (status, ..) = call(&layer, request(Some(&format!("Bearer {forged}")), None)).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-
-        let logged = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-        assert!(logged.contains("reason=\"expired\""), "{logged}");
-        assert!(logged.contains("reason=\"invalid_signature\""), "{logged}");
-        for secret in [
-            expired.as_str(),
-            forged.as_str(),
-            "secret-subject",
-            std::str::from_utf8(SECRET).unwrap(),
-        ] {
-            assert!(!logged.contains(secret), "the log holds a secret: {logged}");
-        }
-        // No segment of a token shows up either.
-        for segment in expired.split('.').chain(forged.split('.')) {
-            assert!(!logged.contains(segment), "the log holds a token segment");
-        }
-    }
-
     #[tokio::test]
     async fn cached_tokens_are_judged_again_on_every_hit() {
         use std::sync::atomic::{AtomicU64, Ordering};
