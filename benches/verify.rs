@@ -28,10 +28,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
-use ring::signature as ring_sig;
+use jsonwebtoken::{DecodingKey, Validation};
 use tower::Service;
-use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -58,70 +57,15 @@ struct Fixture {
     cached: JwtAuthLayer<Claims>,
 }
 
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/keys/{path}", env!("CARGO_MANIFEST_DIR"))).expect("test key")
-}
-
 fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
-    let secret = b"benchmark secret of at least 32 bytes";
-    let (encoding, jwt_key, key, floor) = match algorithm {
-        Algorithm::HS256 => (
-            EncodingKey::from_secret(secret).expect("secret"),
-            DecodingKey::from_secret(secret).expect("secret"),
-            Key::hmac(algorithm, secret).expect("key"),
-            FloorKey::Hmac(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret)),
-        ),
-        Algorithm::RS256 => {
-            let public = read("rsa_public.pem");
-            let decoding = DecodingKey::from_rsa_pem(&public).expect("rsa");
-            let pkcs1 = decoding.try_get_as_bytes().expect("der").to_vec();
-            (
-                EncodingKey::from_rsa_pem(&read("rsa_private.pem")).expect("rsa"),
-                decoding,
-                Key::rsa_pem(algorithm, &public).expect("key"),
-                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
-                    &ring_sig::RSA_PKCS1_2048_8192_SHA256,
-                    pkcs1,
-                )),
-            )
-        }
-        Algorithm::ES256 => {
-            let public = read("ec256_public.pem");
-            let decoding = DecodingKey::from_ec_pem(&public).expect("ec");
-            let point = decoding.try_get_as_bytes().expect("point").to_vec();
-            (
-                EncodingKey::from_ec_pem(&read("ec256_private.pem")).expect("ec"),
-                decoding,
-                Key::ec_pem(algorithm, &public).expect("key"),
-                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
-                    &ring_sig::ECDSA_P256_SHA256_FIXED,
-                    point,
-                )),
-            )
-        }
-        Algorithm::EdDSA => {
-            let public = read("ed25519_public.pem");
-            let decoding = DecodingKey::from_ed_pem(&public).expect("ed");
-            // The SPKI of an Ed25519 key ends with the 32 raw key bytes.
-            let der = pem_der(&public);
-            let raw = der[der.len() - 32..].to_vec();
-            (
-                EncodingKey::from_ed_pem(&read("ed25519_private.pem")).expect("ed"),
-                decoding,
-                Key::ed_pem(&public).expect("key"),
-                FloorKey::Public(ring_sig::UnparsedPublicKey::new(&ring_sig::ED25519, raw)),
-            )
-        }
-        other => panic!("no fixture for {other:?}"),
-    };
-    let mut header = Header::new(algorithm);
-    header.kid = Some("k1".into());
-    header.typ = Some("at+jwt".into());
-    let token = jsonwebtoken::encode(&header, &claims(), &encoding).expect("token");
-    let mut validation = Validation::new(algorithm);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    validation.validate_nbf = true;
+    let keys_dir = format!("{}/tests/keys", env!("CARGO_MANIFEST_DIR"));
+    let Material {
+        token,
+        floor,
+        jwt_key,
+        validation,
+        key,
+    } = material(algorithm, &keys_dir);
     let builder = || {
         JwtAuthLayer::<Claims>::builder()
             .key(key.clone().with_kid("k1"))

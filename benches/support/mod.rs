@@ -14,8 +14,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use ring::signature as ring_sig;
 use serde::{Deserialize, Serialize};
+use tower_jwt_auth::{Algorithm, Key};
 
 // ---------------------------------------------------------------------------------------------
 // Counting allocator
@@ -163,5 +165,88 @@ pub fn poll_now<F: Future>(future: F) -> F::Output {
     match future.as_mut().poll(&mut cx) {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("the no-op service completes at once"),
+    }
+}
+
+/// The keys, the token and jsonwebtoken's validation of one algorithm, from the test keys in
+/// `keys_dir`.
+pub struct Material {
+    pub token: String,
+    pub floor: FloorKey,
+    pub jwt_key: DecodingKey,
+    pub validation: Validation,
+    pub key: Key,
+}
+
+/// The secret of the HS256 cases.
+pub const SECRET: &str = "benchmark secret of at least 32 bytes";
+
+pub fn material(algorithm: Algorithm, keys_dir: &str) -> Material {
+    let secret = SECRET.as_bytes();
+    let read = |name: &str| std::fs::read(format!("{keys_dir}/{name}")).expect("test key");
+    let (encoding, jwt_key, key, floor) = match algorithm {
+        Algorithm::HS256 => (
+            EncodingKey::from_secret(secret).expect("secret"),
+            DecodingKey::from_secret(secret).expect("secret"),
+            Key::hmac(algorithm, secret).expect("key"),
+            FloorKey::Hmac(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret)),
+        ),
+        Algorithm::RS256 => {
+            let public = read("rsa_public.pem");
+            let decoding = DecodingKey::from_rsa_pem(&public).expect("rsa");
+            let pkcs1 = decoding.try_get_as_bytes().expect("der").to_vec();
+            (
+                EncodingKey::from_rsa_pem(&read("rsa_private.pem")).expect("rsa"),
+                decoding,
+                Key::rsa_pem(algorithm, &public).expect("key"),
+                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
+                    &ring_sig::RSA_PKCS1_2048_8192_SHA256,
+                    pkcs1,
+                )),
+            )
+        }
+        Algorithm::ES256 => {
+            let public = read("ec256_public.pem");
+            let decoding = DecodingKey::from_ec_pem(&public).expect("ec");
+            let point = decoding.try_get_as_bytes().expect("point").to_vec();
+            (
+                EncodingKey::from_ec_pem(&read("ec256_private.pem")).expect("ec"),
+                decoding,
+                Key::ec_pem(algorithm, &public).expect("key"),
+                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
+                    &ring_sig::ECDSA_P256_SHA256_FIXED,
+                    point,
+                )),
+            )
+        }
+        Algorithm::EdDSA => {
+            let public = read("ed25519_public.pem");
+            let decoding = DecodingKey::from_ed_pem(&public).expect("ed");
+            // The SPKI of an Ed25519 key ends with the 32 raw key bytes.
+            let der = pem_der(&public);
+            let raw = der[der.len() - 32..].to_vec();
+            (
+                EncodingKey::from_ed_pem(&read("ed25519_private.pem")).expect("ed"),
+                decoding,
+                Key::ed_pem(&public).expect("key"),
+                FloorKey::Public(ring_sig::UnparsedPublicKey::new(&ring_sig::ED25519, raw)),
+            )
+        }
+        other => panic!("no fixture for {other:?}"),
+    };
+    let mut header = Header::new(algorithm);
+    header.kid = Some("k1".into());
+    header.typ = Some("at+jwt".into());
+    let token = jsonwebtoken::encode(&header, &claims(), &encoding).expect("token");
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.validate_nbf = true;
+    Material {
+        token,
+        floor,
+        jwt_key,
+        validation,
+        key,
     }
 }

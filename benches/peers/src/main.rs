@@ -45,12 +45,11 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use jsonwebtoken::crypto::CryptoProvider;
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
 use jwt_authorizer::IntoLayer;
-use ring::signature as ring_sig;
 use serde::{Deserialize, Serialize};
 use tower::{Layer, Service};
-use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer};
 
 #[path = "../../support/mod.rs"]
 mod support;
@@ -67,8 +66,6 @@ use support::*;
 struct SimpleExtra {
     scope: String,
 }
-
-const SECRET: &str = "benchmark secret of at least 32 bytes";
 
 // ---------------------------------------------------------------------------------------------
 // The floor (as in benches/verify.rs)
@@ -243,65 +240,13 @@ fn authorizer_fixture(
 }
 
 fn fixture(runtime: &tokio::runtime::Runtime, name: &'static str, algorithm: Algorithm) -> Fixture {
-    let secret = SECRET.as_bytes();
-    let (encoding, jwt_key, key, floor) = match algorithm {
-        Algorithm::HS256 => (
-            EncodingKey::from_secret(secret).expect("secret"),
-            DecodingKey::from_secret(secret).expect("secret"),
-            Key::hmac(algorithm, secret).expect("key"),
-            FloorKey::Hmac(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret)),
-        ),
-        Algorithm::RS256 => {
-            let public = read("rsa_public.pem");
-            let decoding = DecodingKey::from_rsa_pem(&public).expect("rsa");
-            let pkcs1 = decoding.try_get_as_bytes().expect("der").to_vec();
-            (
-                EncodingKey::from_rsa_pem(&read("rsa_private.pem")).expect("rsa"),
-                decoding,
-                Key::rsa_pem(algorithm, &public).expect("key"),
-                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
-                    &ring_sig::RSA_PKCS1_2048_8192_SHA256,
-                    pkcs1,
-                )),
-            )
-        }
-        Algorithm::ES256 => {
-            let public = read("ec256_public.pem");
-            let decoding = DecodingKey::from_ec_pem(&public).expect("ec");
-            let point = decoding.try_get_as_bytes().expect("point").to_vec();
-            (
-                EncodingKey::from_ec_pem(&read("ec256_private.pem")).expect("ec"),
-                decoding,
-                Key::ec_pem(algorithm, &public).expect("key"),
-                FloorKey::Public(ring_sig::UnparsedPublicKey::new(
-                    &ring_sig::ECDSA_P256_SHA256_FIXED,
-                    point,
-                )),
-            )
-        }
-        Algorithm::EdDSA => {
-            let public = read("ed25519_public.pem");
-            let decoding = DecodingKey::from_ed_pem(&public).expect("ed");
-            // The SPKI of an Ed25519 key ends with the 32 raw key bytes.
-            let der = pem_der(&public);
-            let raw = der[der.len() - 32..].to_vec();
-            (
-                EncodingKey::from_ed_pem(&read("ed25519_private.pem")).expect("ed"),
-                decoding,
-                Key::ed_pem(&public).expect("key"),
-                FloorKey::Public(ring_sig::UnparsedPublicKey::new(&ring_sig::ED25519, raw)),
-            )
-        }
-        other => panic!("no fixture for {other:?}"),
-    };
-    let mut header = Header::new(algorithm);
-    header.kid = Some("k1".into());
-    header.typ = Some("at+jwt".into());
-    let token = jsonwebtoken::encode(&header, &claims(), &encoding).expect("token");
-    let mut validation = Validation::new(algorithm);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    validation.validate_nbf = true;
+    let Material {
+        token,
+        floor,
+        jwt_key,
+        validation,
+        key,
+    } = material(algorithm, &keys_dir());
     let layer = JwtAuthLayer::<Claims>::builder()
         .key(key.with_kid("k1"))
         .issuer(ISSUER)
