@@ -184,21 +184,7 @@ fn json_web_signature_test() {
         }
     }
 
-    let documented: BTreeMap<u64, &str> = DEVIATIONS.iter().copied().collect();
-    assert_eq!(documented.len(), DEVIATIONS.len(), "a tcId is listed twice");
-    let undocumented: Vec<_> = deviations
-        .iter()
-        .filter(|(tc_id, _)| !documented.contains_key(tc_id))
-        .collect();
-    let vanished: Vec<_> = documented
-        .iter()
-        .filter(|(tc_id, _)| !deviations.contains_key(tc_id))
-        .collect();
-    assert!(
-        undocumented.is_empty() && vanished.is_empty(),
-        "deviations changed\n  new (tcId, label, outcome): {undocumented:#?}\n  \
-         documented but no longer deviating: {vanished:#?}"
-    );
+    common::assert_deviations(DEVIATIONS, &deviations);
     assert_eq!(valid_accepted + invalid_rejected + deviations.len(), total);
     assert!(total > 300, "only {total} cases read");
     println!(

@@ -452,3 +452,27 @@ impl XorShift {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }
+
+/// Asserts that the Wycheproof cases whose outcome differs from their label (`deviations`: tcId
+/// to label and outcome) are exactly the `documented` ones, so that any change of behaviour, in
+/// either direction, fails the test.
+pub fn assert_deviations(
+    documented: &[(u64, &str)],
+    deviations: &std::collections::BTreeMap<u64, (String, String)>,
+) {
+    let listed: std::collections::BTreeMap<u64, &str> = documented.iter().copied().collect();
+    assert_eq!(listed.len(), documented.len(), "a tcId is listed twice");
+    let undocumented: Vec<_> = deviations
+        .iter()
+        .filter(|(tc_id, _)| !listed.contains_key(tc_id))
+        .collect();
+    let vanished: Vec<_> = listed
+        .iter()
+        .filter(|(tc_id, _)| !deviations.contains_key(tc_id))
+        .collect();
+    assert!(
+        undocumented.is_empty() && vanished.is_empty(),
+        "deviations changed\n  new (tcId, label, outcome): {undocumented:#?}\n  \
+         documented but no longer deviating: {vanished:#?}"
+    );
+}
