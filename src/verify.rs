@@ -217,9 +217,9 @@ pub(crate) fn verify<C: DeserializeOwned>(
     if token.len() > config.max_token_len {
         return Err(AuthError::malformed("The token is too large").into());
     }
-    // Three segments; the base64url decoding below refuses any other character.
-    // The header ends at the first dot, the signature starts after the last one: both scans
-    // are short. A dot anywhere else is in the payload, whose decoding refuses it.
+    // Three segments: the header ends at the first dot, the signature starts after the last one
+    // (both scans are short); a dot anywhere else is in the payload, and the base64url decoding
+    // below refuses it, as it refuses any character outside the alphabet.
     let first = token.iter().position(|b| *b == b'.').ok_or(NOT_A_JWS)?;
     let last = token.iter().rposition(|b| *b == b'.').ok_or(NOT_A_JWS)?;
     let (Some(header_b64), Some(payload_b64), Some(signature_b64)) = (
@@ -235,7 +235,6 @@ pub(crate) fn verify<C: DeserializeOwned>(
     if header_b64.len() > MAX_HEADER_LEN {
         return Err(AuthError::malformed("The token header is too large").into());
     }
-
     if signature_b64.len() > MAX_SIGNATURE_LEN * 4 / 3 + 2 {
         return Err(BAD_SIGNATURE.into());
     }
