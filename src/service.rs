@@ -111,7 +111,11 @@ where
         // Which source the token came from is known here; a CSRF guard for cookies hooks in
         // at this point.
         let _source: TokenSourceKind = found.source;
-        let token = std::str::from_utf8(found.token).ok();
+        // The cache is keyed by the token as a string; without a cache, skip the check.
+        let token = match &self.cache {
+            Some(_) => std::str::from_utf8(found.token).ok(),
+            None => None,
+        };
         if let (Some(cache), Some(token)) = (&self.cache, token) {
             let now = crate::verify::now(&self.config) as f64;
             if let Some(entry) = cache.get(token, now, self.config.leeway as f64) {

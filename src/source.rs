@@ -202,7 +202,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
             "The Bearer credentials carry no token",
         ));
     }
-    if token.iter().any(|b| matches!(*b, b' ' | b'\t' | b',')) {
+    if has_separator(token) {
         return Err(AuthError::invalid_request(
             "The Authorization header carries more than one token",
         ));
@@ -221,6 +221,24 @@ fn memchr_space(value: &[u8]) -> Option<usize> {
             .or_else(|| rest.iter().position(|b| *b == b' '))
             .map(|at| at + 16)
     })
+}
+
+/// `true` when `bytes` holds a space, a tab or a comma. This runs over every token, so it first
+/// looks eight bytes at a time for any byte below `-` (0x2D): the three separators are, and no
+/// character of a JWS is. Only then does it look for the separators themselves.
+fn has_separator(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Some byte of `v` is below `n` (for `n` up to 0x80).
+    let has_less = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    let low_byte = chunks.by_ref().any(|chunk| {
+        has_less(
+            u64::from_le_bytes(chunk.try_into().unwrap_or([0x41; 8])),
+            b'-',
+        )
+    }) || chunks.remainder().iter().any(|b| *b < b'-');
+    low_byte && bytes.iter().any(|b| matches!(*b, b' ' | b'\t' | b','))
 }
 
 fn trim_leading_spaces(mut bytes: &[u8]) -> &[u8] {
@@ -387,6 +405,23 @@ mod tests {
                 "{value:?}"
             );
         }
+    }
+
+    #[test]
+    fn separators_are_found_at_every_position() {
+        for len in 0..40 {
+            let clean = vec![b'a'; len];
+            assert!(!has_separator(&clean), "{len}");
+            for at in 0..len {
+                for sep in [b' ', b'\t', b','] {
+                    let mut dirty = clean.clone();
+                    dirty[at] = sep;
+                    assert!(has_separator(&dirty), "{len} {at} {sep}");
+                }
+            }
+        }
+        // Bytes next to the separators' values are not separators.
+        assert!(!has_separator(b"!!!!!!!!\x08\x0a\x1f\x21+-./"));
     }
 
     #[test]
