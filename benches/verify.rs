@@ -25,7 +25,7 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Request, Response};
 use jsonwebtoken::{DecodingKey, Validation};
@@ -91,21 +91,6 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
 // ---------------------------------------------------------------------------------------------
 // Measurement
 
-/// A case: `prepare(n)` builds what `run` consumes, outside the timing; `run(i)` does one call.
-trait Case {
-    fn prepare(&mut self, n: usize);
-    fn run(&mut self, i: usize);
-}
-
-struct Simple<F: FnMut()>(F);
-
-impl<F: FnMut()> Case for Simple<F> {
-    fn prepare(&mut self, _n: usize) {}
-    fn run(&mut self, _i: usize) {
-        (self.0)()
-    }
-}
-
 type NoOp =
     tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>>;
 
@@ -143,23 +128,13 @@ impl LayerCase {
 }
 
 impl Case for LayerCase {
-    fn prepare(&mut self, _n: usize) {}
-    fn run(&mut self, _i: usize) {
+    fn run(&mut self) {
         // Built here, as a server builds it right before the layer sees it; `plumbing` pays
         // the same.
         let request = self.request();
         self.call(request);
     }
 }
-
-const CASES: [&str; 6] = [
-    "floor",
-    "layer",
-    "verifier",
-    "jsonwebtoken",
-    "layer-cached",
-    "plumbing",
-];
 
 /// The same request into the no-op service without the layer: what building the request and
 /// dropping it and the response cost, which the floor does not include.
@@ -169,8 +144,7 @@ struct PlumbingCase {
 }
 
 impl Case for PlumbingCase {
-    fn prepare(&mut self, _n: usize) {}
-    fn run(&mut self, _i: usize) {
+    fn run(&mut self) {
         let mut request = Request::new(());
         request
             .headers_mut()
@@ -307,45 +281,7 @@ fn main() {
             ),
         ];
 
-        // Size each batch so it lasts about `batch_time`.
-        let mut per_batch = [0usize; CASES.len()];
-        for (index, case) in cases.iter_mut() {
-            let mut n = 16;
-            loop {
-                case.prepare(n);
-                let start = Instant::now();
-                for i in 0..n {
-                    case.run(i);
-                }
-                if start.elapsed() >= batch_time / 4 || n > 1 << 22 {
-                    let per_call = start.elapsed().as_secs_f64() / n as f64;
-                    per_batch[*index] = ((batch_time.as_secs_f64() / per_call) as usize).max(1);
-                    break;
-                }
-                n *= 2;
-            }
-        }
-
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut times: [Vec<f64>; CASES.len()] = Default::default();
-        let mut ratios: [Vec<f64>; CASES.len()] = Default::default();
-        for _ in 0..rounds {
-            shuffle(&mut cases, &mut seed);
-            let mut round = [0f64; CASES.len()];
-            for (index, case) in cases.iter_mut() {
-                let n = per_batch[*index];
-                case.prepare(n);
-                let start = Instant::now();
-                for i in 0..n {
-                    case.run(i);
-                }
-                round[*index] = start.elapsed().as_nanos() as f64 / n as f64;
-            }
-            for (i, t) in round.iter().enumerate() {
-                times[i].push(*t);
-                ratios[i].push(t / round[0]);
-            }
-        }
+        let (mut times, mut ratios) = measure(&mut cases, rounds, batch_time);
         println!(
             "{:<6} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} | {:>7.3} {:>7.3} {:>7.3} {:>7.3} | {:>5} {:>5} {:>8} {:>3} {:>6}",
             fx.name,

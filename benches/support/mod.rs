@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -249,4 +249,69 @@ pub fn material(algorithm: Algorithm, keys_dir: &str) -> Material {
         validation,
         key,
     }
+}
+
+/// A case: `prepare(n)` builds what `n` calls of `run` consume, outside the timing; `run` does
+/// one call.
+pub trait Case {
+    fn prepare(&mut self, _n: usize) {}
+    fn run(&mut self);
+}
+
+/// A case that is just a closure.
+pub struct Simple<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Case for Simple<F> {
+    fn run(&mut self) {
+        (self.0)()
+    }
+}
+
+/// Times `cases` (each tagged with its index; index 0 is the baseline) interleaved: batches
+/// sized to last about `batch_time`, `rounds` rounds in a shuffled order. Returns, per index, the
+/// nanoseconds per call of each round, and each round's ratio to the baseline.
+pub fn measure(
+    cases: &mut [(usize, Box<dyn Case + '_>)],
+    rounds: usize,
+    batch_time: Duration,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let count = cases.len();
+    let mut per_batch = vec![0usize; count];
+    for (index, case) in cases.iter_mut() {
+        let mut n = 16;
+        loop {
+            case.prepare(n);
+            let start = Instant::now();
+            for _ in 0..n {
+                case.run();
+            }
+            if start.elapsed() >= batch_time / 4 || n > 1 << 22 {
+                let per_call = start.elapsed().as_secs_f64() / n as f64;
+                per_batch[*index] = ((batch_time.as_secs_f64() / per_call) as usize).max(1);
+                break;
+            }
+            n *= 2;
+        }
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut times = vec![Vec::with_capacity(rounds); count];
+    let mut ratios = vec![Vec::with_capacity(rounds); count];
+    for _ in 0..rounds {
+        shuffle(cases, &mut seed);
+        let mut round = vec![0f64; count];
+        for (index, case) in cases.iter_mut() {
+            let n = per_batch[*index];
+            case.prepare(n);
+            let start = Instant::now();
+            for _ in 0..n {
+                case.run();
+            }
+            round[*index] = start.elapsed().as_nanos() as f64 / n as f64;
+        }
+        for (i, t) in round.iter().enumerate() {
+            times[i].push(*t);
+            ratios[i].push(t / round[0]);
+        }
+    }
+    (times, ratios)
 }

@@ -41,7 +41,7 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Request, Response};
 use jsonwebtoken::crypto::CryptoProvider;
@@ -269,21 +269,6 @@ fn fixture(runtime: &tokio::runtime::Runtime, name: &'static str, algorithm: Alg
 // ---------------------------------------------------------------------------------------------
 // Measurement (as in benches/verify.rs)
 
-/// A case: `prepare(n)` builds what `run` consumes, outside the timing; `run()` does one call.
-trait Case {
-    fn prepare(&mut self, n: usize);
-    fn run(&mut self);
-}
-
-struct Simple<F: FnMut()>(F);
-
-impl<F: FnMut()> Case for Simple<F> {
-    fn prepare(&mut self, _n: usize) {}
-    fn run(&mut self) {
-        (self.0)()
-    }
-}
-
 /// A prepared tower service and the requests it will be given.
 struct ServiceCase<S> {
     service: S,
@@ -375,14 +360,6 @@ fn allocations_of(case: &mut dyn Case) -> usize {
     case.run();
     ALLOCATIONS.load(Ordering::Relaxed) - before
 }
-
-const CASES: [&str; 5] = [
-    "floor",
-    "layer",
-    "jsonwebtoken",
-    "jwt-simple",
-    "jwt-authorizer",
-];
 
 fn main() {
     let arg = std::env::args()
@@ -518,45 +495,7 @@ fn main() {
             (4, Box::new(authorizer_case)),
         ];
 
-        // Size each batch so it lasts about `batch_time`.
-        let mut per_batch = [0usize; CASES.len()];
-        for (index, case) in cases.iter_mut() {
-            let mut n = 16;
-            loop {
-                case.prepare(n);
-                let start = Instant::now();
-                for _ in 0..n {
-                    case.run();
-                }
-                if start.elapsed() >= batch_time / 4 || n > 1 << 22 {
-                    let per_call = start.elapsed().as_secs_f64() / n as f64;
-                    per_batch[*index] = ((batch_time.as_secs_f64() / per_call) as usize).max(1);
-                    break;
-                }
-                n *= 2;
-            }
-        }
-
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut times: [Vec<f64>; CASES.len()] = Default::default();
-        let mut ratios: [Vec<f64>; CASES.len()] = Default::default();
-        for _ in 0..rounds {
-            shuffle(&mut cases, &mut seed);
-            let mut round = [0f64; CASES.len()];
-            for (index, case) in cases.iter_mut() {
-                let n = per_batch[*index];
-                case.prepare(n);
-                let start = Instant::now();
-                for _ in 0..n {
-                    case.run();
-                }
-                round[*index] = start.elapsed().as_nanos() as f64 / n as f64;
-            }
-            for (i, t) in round.iter().enumerate() {
-                times[i].push(*t);
-                ratios[i].push(t / round[0]);
-            }
-        }
+        let (mut times, mut ratios) = measure(&mut cases, rounds, batch_time);
         let t: Vec<f64> = times.iter_mut().map(|v| median(v)).collect();
         let r: Vec<f64> = ratios.iter_mut().map(|v| median(v)).collect();
         println!(
