@@ -21,20 +21,6 @@ async fn start(settings: Settings) -> SocketAddr {
     addr
 }
 
-#[tokio::test]
-async fn unknown_paths_are_not_found() {
-    let server = suite::Server::start(suite::settings(None, None)).await;
-    let reply = server.get("/nope", &[]).await;
-    assert_eq!(reply.status, 404);
-    let reply = server
-        .get(
-            "/nope",
-            &[("authorization", &format!("Bearer {}", suite::user("read")))],
-        )
-        .await;
-    assert_eq!(reply.status, 404);
-}
-
 fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
     move |name| {
         vars.iter()

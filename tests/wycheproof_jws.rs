@@ -133,14 +133,9 @@ fn run(jwk: Option<&Value>, jws: &str) -> Outcome {
 #[test]
 fn json_web_signature_test() {
     common::init();
-    let text = match std::fs::read_to_string(FILE) {
-        Ok(text) => text,
-        Err(e) => {
-            println!("skipped: {FILE} cannot be read ({e})");
-            return;
-        }
+    let Some(file) = common::read_vectors(FILE) else {
+        return;
     };
-    let file: Value = serde_json::from_str(&text).unwrap();
     let groups = file["testGroups"].as_array().unwrap();
 
     let mut valid_accepted = 0;

@@ -476,3 +476,15 @@ pub fn assert_deviations(
          documented but no longer deviating: {vanished:#?}"
     );
 }
+
+/// A Wycheproof file, read in place; `None`, after printing that the test skipped, when it cannot
+/// be read.
+pub fn read_vectors(path: &str) -> Option<serde_json::Value> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(serde_json::from_str(&text).expect("a Wycheproof JSON file")),
+        Err(e) => {
+            println!("skipped: {path} cannot be read ({e})");
+            None
+        }
+    }
+}

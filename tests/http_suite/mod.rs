@@ -526,3 +526,17 @@ async fn the_demo_token_works_with_the_demo_secret() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.json()["iss"], ISSUER);
 }
+
+#[tokio::test]
+async fn unknown_paths_are_not_found() {
+    let server = Server::start(settings(None, None)).await;
+    let reply = server.get("/nope", &[]).await;
+    assert_eq!(reply.status, 404);
+    let reply = server
+        .get(
+            "/nope",
+            &[("authorization", &format!("Bearer {}", user("read")))],
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+}
