@@ -568,8 +568,7 @@ impl<C> JwtAuthBuilder<C> {
             }
             tenants.push(tenant);
         }
-        let checked = checked_values;
-        let required_claims = checked(self.required_claims, "claim name")?;
+        let required_claims = checked_values(self.required_claims, "claim name")?;
         let typ = match self.typ {
             Some(typ) if is_quotable(&typ) && !typ.is_empty() => {
                 Some(normalize_typ(&typ).into_boxed_str())
