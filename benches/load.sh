@@ -1,30 +1,33 @@
 #!/usr/bin/env bash
-# The axum example under load: requests/s of `/public` (no layer) and of `/me` (through the layer)
-# with HS256 and ES256, each without and with the verified-token cache, in one run.
+# The axum example under load: requests/s of `/public` (no layer), `/me` (through the layer,
+# answering the claims as JSON) and `/private` (the handler of `/public` behind the layer), with
+# HS256 and ES256, each without and with the verified-token cache, in one run.
 #
 #   bash benches/load.sh
 #
-# It builds the example in release mode, then for each round starts, for each case in a shuffled
-# order, a fresh server on 127.0.0.1 (an ephemeral port), checks that the token is accepted and
-# that a request without one is refused, runs `wrk` against it for a bounded time, and stops it.
-# Each `/me` figure is divided by the `/public` figure of the same round (the machines switch
-# between fast and slow phases, so rounds, not absolute figures, are compared), and the medians
-# are reported. wrk and the server share the machine's cores.
+# It builds the example in release mode, then for each configuration starts a server on
+# 127.0.0.1 (an ephemeral port), checks that the token is accepted and that a request without one
+# is refused, warms it up, and runs `wrk` on the three routes in turns: each round in a shuffled
+# order, each `/me` and `/private` figure divided by the `/public` figure of the same round on the
+# same server. The machines switch between fast and slow phases, so rounds of short runs, not
+# absolute figures, are compared, and the medians of the per-round ratios are reported. The
+# server runs on one core and wrk on the other (see PIN below).
 #
 # Tokens are minted here with `openssl` (HS256: HMAC-SHA256; ES256: the ECDSA signature converted
 # from DER to JWS's fixed-width R || S) from the keys in tests/keys, with the typical claims of
 # benches/verify.rs; the server checks `iss` and `aud`.
 #
-# Settings (environment): ROUNDS (default 5), DURATION (wrk -d, default 5s), THREADS (wrk -t,
-# default 2), CONNECTIONS (wrk -c, default 32). The defaults take about 2.5 minutes after the
+# Settings (environment): ROUNDS (default 7), DURATION (wrk -d, default 2s), THREADS (wrk -t,
+# default 1), CONNECTIONS (wrk -c, default 32), PIN (default 1: the server on CPU 1, wrk on CPU 0,
+# with taskset; 0: both left to the scheduler). The defaults take about 3 minutes after the
 # build. Needs wrk (Debian package `wrk`; installed here when run as root), openssl, perl, curl.
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-5s}
-THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-7}
+DURATION=${DURATION:-2s}
+THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 
 ISSUER="https://issuer.example"
@@ -57,6 +60,15 @@ done
 
 # --- Servers ----------------------------------------------------------------------------------
 
+# The server on one core and wrk on another, so that the two do not take turns on the same core
+# and the server's throughput is what one core of it serves. PIN=0 leaves both to the scheduler.
+SERVER_CPU=()
+WRK_CPU=()
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    SERVER_CPU=(taskset -c 1)
+    WRK_CPU=(taskset -c 0)
+fi
+
 WORK=$(mktemp -d)
 SERVER_PID=""
 
@@ -87,7 +99,7 @@ start_server() {
     local log="$WORK/server.log"
     env -u JWT_SECRET -u JWT_ALGORITHM -u JWT_PUBLIC_KEY -u JWT_CACHE \
         ADDR=127.0.0.1:0 JWT_ISSUER="$ISSUER" JWT_AUDIENCE="$AUDIENCE" "$@" \
-        "$BIN" 2>"$log" &
+        "${SERVER_CPU[@]}" "$BIN" 2>"$log" &
     SERVER_PID=$!
     ADDR=""
     for _ in $(seq 100); do
@@ -140,78 +152,101 @@ ES256_TOKEN=$(mint_es256)
 
 # --- Cases ------------------------------------------------------------------------------------
 
-CASE_NAMES=("/public" "/me HS256" "/me HS256 cached" "/me ES256" "/me ES256 cached")
-CASE_PATHS=(/public /me /me /me /me)
-CASE_TOKENS=("" "$HS256_TOKEN" "$HS256_TOKEN" "$ES256_TOKEN" "$ES256_TOKEN")
+# One server per configuration; on each, `/public`, `/me` and `/private` are measured in turns.
+CONFIG_NAMES=("HS256" "HS256, cache on" "ES256" "ES256, cache on")
+CONFIG_TOKENS=("$HS256_TOKEN" "$HS256_TOKEN" "$ES256_TOKEN" "$ES256_TOKEN")
+ROUTES=(/public /me /private)
 
-# The server's environment for case $1, in ENV_ARGS.
-case_env() {
+# The server's environment for configuration $1, in ENV_ARGS.
+config_env() {
     case $1 in
-        0 | 1) ENV_ARGS=("JWT_SECRET=$HS256_SECRET") ;;
-        2) ENV_ARGS=("JWT_SECRET=$HS256_SECRET" JWT_CACHE=10000) ;;
-        3) ENV_ARGS=(JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC") ;;
-        4) ENV_ARGS=(JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC" JWT_CACHE=10000) ;;
+        0) ENV_ARGS=("JWT_SECRET=$HS256_SECRET") ;;
+        1) ENV_ARGS=("JWT_SECRET=$HS256_SECRET" JWT_CACHE=10000) ;;
+        2) ENV_ARGS=(JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC") ;;
+        3) ENV_ARGS=(JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC" JWT_CACHE=10000) ;;
     esac
 }
 
-# Runs case $1 on a fresh server; sets RESULT to its requests/s. (Not in a subshell, so that
-# the trap stops the server whatever happens.)
-run_case() {
-    local name=${CASE_NAMES[$1]} url token=${CASE_TOKENS[$1]} status out
-    case_env "$1"
-    start_server "${ENV_ARGS[@]}"
-    url="http://$ADDR${CASE_PATHS[$1]}"
-    local -a auth=()
-    if [ -n "$token" ]; then
-        auth=(-H "Authorization: Bearer $token")
-        # The layer is there: a request without the token is refused.
-        status=$(curl -s -o /dev/null -w '%{http_code}' "$url") || status="no answer"
-        [ "$status" = 401 ] || die "$name: without a token: $status, expected 401"
-    fi
-    status=$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$url") || status="no answer"
-    [ "$status" = 200 ] || die "$name: $status, expected 200"
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "${auth[@]}" "$url") \
-        || { echo "$out" >&2; die "$name: wrk failed"; }
-    stop_server
+# Checks the routes of the running server: the token is accepted where it is needed, and a
+# request without it is refused there.
+check_routes() {
+    local token=$1 route status
+    for route in /me /private; do
+        status=$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR$route") || status="no answer"
+        [ "$status" = 401 ] || die "$route without a token: $status, expected 401"
+        status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
+            "http://$ADDR$route") || status="no answer"
+        [ "$status" = 200 ] || die "$route: $status, expected 200"
+    done
+}
+
+# Runs wrk on route $1 of the running server with token $2; sets RESULT to its requests/s.
+run_wrk() {
+    local url="http://$ADDR$1" token=$2 out
+    local -a auth=(-H "Authorization: Bearer $token")
+    out=$("${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "${auth[@]}" "$url") \
+        || { echo "$out" >&2; die "$1: wrk failed"; }
     if grep -q "Non-2xx" <<<"$out"; then
         echo "$out" >&2
-        die "$name: wrk saw answers other than 200"
+        die "$1: wrk saw answers other than 200"
     fi
     RESULT=$(sed -n 's/^Requests\/sec: *\([0-9.]*\)$/\1/p' <<<"$out")
-    [ -n "$RESULT" ] || { echo "$out" >&2; die "$name: no requests/s in wrk's output"; }
+    [ -n "$RESULT" ] || { echo "$out" >&2; die "$1: no requests/s in wrk's output"; }
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "$(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1; $ROUNDS rounds," \
-    "cases shuffled per round, a fresh server per case"
+pinning="both on any core"
+[ ${#SERVER_CPU[@]} -gt 0 ] && pinning="server on CPU 1, wrk on CPU 0"
+echo "$(nproc) cores ($pinning); wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1;" \
+    "per configuration one server, $ROUNDS rounds of the three routes in a shuffled order"
 RANDOM=4242
-declare -a RPS RATIO THIS
-for round in $(seq "$ROUNDS"); do
-    # A shuffled order, drawn here (not in a subshell, whose RANDOM would repeat).
-    keyed=()
-    for i in "${!CASE_NAMES[@]}"; do keyed+=("$RANDOM $i"); done
-    order=$(printf '%s\n' "${keyed[@]}" | sort -n | cut -d' ' -f2)
-    for i in $order; do
-        run_case "$i"
-        THIS[$i]=$RESULT
+declare -a PUBLIC_RPS
+for c in "${!CONFIG_NAMES[@]}"; do
+    config_env "$c"
+    start_server "${ENV_ARGS[@]}"
+    check_routes "${CONFIG_TOKENS[$c]}"
+    # Warm up (connections, the cache) before the first measured round.
+    DURATION_SAVED=$DURATION DURATION=1s
+    run_wrk /me "${CONFIG_TOKENS[$c]}"
+    DURATION=$DURATION_SAVED
+    for round in $(seq "$ROUNDS"); do
+        keyed=()
+        for i in "${!ROUTES[@]}"; do keyed+=("$RANDOM $i"); done
+        order=$(printf '%s\n' "${keyed[@]}" | sort -n | cut -d' ' -f2)
+        declare -a THIS=()
+        for i in $order; do
+            run_wrk "${ROUTES[$i]}" "${CONFIG_TOKENS[$c]}"
+            THIS[$i]=$RESULT
+        done
+        PUBLIC_RPS+=("${THIS[0]}")
+        line="${CONFIG_NAMES[$c]}, round $round:"
+        for i in 1 2; do
+            RPS_LIST="RPS_${c}_${i}"
+            RATIO_LIST="RATIO_${c}_${i}"
+            printf -v "$RPS_LIST" '%s' "${!RPS_LIST:-}${THIS[$i]} "
+            printf -v "$RATIO_LIST" '%s' "${!RATIO_LIST:-}$(awk -v a="${THIS[$i]}" -v b="${THIS[0]}" 'BEGIN { printf "%.3f", a / b }') "
+            line+=" ${ROUTES[$i]} $(printf '%.0f' "${THIS[$i]}")"
+        done
+        echo "$line /public $(printf '%.0f' "${THIS[0]}") (order: $(echo $order))" >&2
     done
-    line="round $round:"
-    for i in "${!CASE_NAMES[@]}"; do
-        RPS[$i]+="${THIS[$i]} "
-        RATIO[$i]+="$(awk -v a="${THIS[$i]}" -v b="${THIS[0]}" 'BEGIN { printf "%.3f", a / b }') "
-        line+=" ${CASE_NAMES[$i]} $(printf '%.0f' "${THIS[$i]}")"
-    done
-    echo "$line (order: $(echo $order))" >&2
+    stop_server
 done
 
 echo
-printf '%-18s %12s %10s   %s\n' "case" "requests/s" "/ /public" "per-round ratios"
-for i in "${!CASE_NAMES[@]}"; do
-    name=${CASE_NAMES[$i]}
-    rps=$(tr ' ' '\n' <<<"${RPS[$i]}" | grep . | median)
-    ratio=$(tr ' ' '\n' <<<"${RATIO[$i]}" | grep . | median)
-    printf '%-18s %12.0f %10.3f   %s\n' "$name" "$rps" "$ratio" "${RATIO[$i]}"
+printf '%-28s %12s %10s   %s\n' "case" "requests/s" "/ /public" "per-round ratios"
+printf '%-28s %12.0f %10.3f\n' "/public (all servers)" \
+    "$(printf '%s\n' "${PUBLIC_RPS[@]}" | median)" 1
+for c in "${!CONFIG_NAMES[@]}"; do
+    for i in 1 2; do
+        RPS_LIST="RPS_${c}_${i}"
+        RATIO_LIST="RATIO_${c}_${i}"
+        rps=$(tr ' ' '\n' <<<"${!RPS_LIST}" | grep . | median)
+        ratio=$(tr ' ' '\n' <<<"${!RATIO_LIST}" | grep . | median)
+        printf '%-28s %12.0f %10.3f   %s\n' "${ROUTES[$i]} ${CONFIG_NAMES[$c]}" "$rps" "$ratio" \
+            "${!RATIO_LIST}"
+    done
 done
 echo
-echo "requests/s: median over rounds; / /public: median of the per-round ratios to /public"
+echo "requests/s: median over rounds; / /public: median of the per-round ratios to /public on the"
+echo "same server. /private has the handler of /public behind the layer; /me answers the claims."

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `GET /public` | none |
 //! | `GET /me` | required: answers with the token's claims |
+//! | `GET /private` | required: the same fixed answer as `/public`, without reading the claims |
 //! | `GET /maybe` | optional: the claims, or `{"user":null}` without a token |
 //! | `GET /admin` | required, with the scope `admin` |
 //!
@@ -48,6 +49,8 @@ pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<Router, ConfigError> {
         // route's 405 answer: a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`)
         // passes through the layer untouched, where a CORS layer would answer it.
         .route("/me", get(me).layer(auth.clone()))
+        // A route that only needs a verified token; its handler is the one of `/public`.
+        .route("/private", get(public).layer(auth.clone()))
         .route("/maybe", get(maybe).layer(auth.clone().optional()))
         // The scope check runs inside the authentication layer, which verified the token.
         .route("/admin", get(admin).route_layer(admin_only).layer(auth)))

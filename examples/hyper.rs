@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `GET /public` | none |
 //! | `GET /me` | required: answers with the token's claims |
+//! | `GET /private` | required: the same fixed answer as `/public`, without reading the claims |
 //! | `GET /maybe` | optional: the claims, or `{"user":null}` without a token |
 //! | `GET /admin` | required, with the scope `admin` |
 //!
@@ -56,6 +57,8 @@ pub type App = BoxCloneService<Request<Incoming>, Response<ResponseBody>, Infall
 /// optional layer in front of everything and handlers that refuse requests without claims,
 /// would leave each handler to rebuild those answers.
 pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<App, ConfigError> {
+    // `/private` is the handler of `/public` behind the required layer.
+    let private = boxed(ServiceBuilder::new().layer(auth.clone()).service_fn(public));
     let public = boxed(service_fn(public));
     let me = boxed(ServiceBuilder::new().layer(auth.clone()).service_fn(me));
     let maybe = boxed(
@@ -76,6 +79,7 @@ pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<App, ConfigError> {
             let route = match req.uri().path() {
                 "/public" => &public,
                 "/me" => &me,
+                "/private" => &private,
                 "/maybe" => &maybe,
                 "/admin" => &admin,
                 _ => &not_found,

@@ -38,16 +38,22 @@ pin_project! {
             #[pin]
             future: S::Future,
         },
+        // The two states below are boxed: the future is moved by value on every request, so it
+        // stays as small as the inner future on the path of a verified token.
         Rejected {
-            response: Option<Response<Bytes>>,
+            response: Option<Box<Response<Bytes>>>,
         },
         WaitingForKeys {
-            #[pin]
-            wait: KeyWait,
-            service: Option<JwtAuth<S, C, R>>,
-            request: Option<Request<ReqBody>>,
+            waiting: Box<Waiting<S, ReqBody, C, R>>,
         },
     }
+}
+
+/// A request whose token waits for a key fetch, with the service that will decide on it.
+struct Waiting<S, ReqBody, C, R> {
+    wait: KeyWait,
+    service: Option<JwtAuth<S, C, R>>,
+    request: Option<Request<ReqBody>>,
 }
 
 impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
@@ -63,7 +69,7 @@ where
     pub(crate) fn rejected(response: Response<Bytes>) -> Self {
         Self {
             state: State::Rejected {
-                response: Some(response),
+                response: Some(Box::new(response)),
             },
         }
     }
@@ -75,9 +81,11 @@ where
     ) -> Self {
         Self {
             state: State::WaitingForKeys {
-                wait,
-                service: Some(service),
-                request: Some(request),
+                waiting: Box::new(Waiting {
+                    wait,
+                    service: Some(service),
+                    request: Some(request),
+                }),
             },
         }
     }
@@ -118,18 +126,16 @@ where
                     let response = response
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
+                    return Poll::Ready(Ok((*response).map(ResponseBody::rejection)));
                 }
-                StateProj::WaitingForKeys {
-                    wait,
-                    service,
-                    request,
-                } => {
-                    ready!(wait.poll(cx));
-                    let mut service = service
+                StateProj::WaitingForKeys { waiting } => {
+                    ready!(Pin::new(&mut waiting.wait).poll(cx));
+                    let mut service = waiting
+                        .service
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    let request = request
+                    let request = waiting
+                        .request
                         .take()
                         .expect("ResponseFuture polled after completion");
                     // The fetch has ended: decide again, and this time without fetching.

@@ -115,6 +115,7 @@ mod cache;
 pub mod crypto;
 mod error;
 mod future;
+mod header;
 mod issuer;
 mod jwk;
 #[cfg(feature = "jwks")]

@@ -120,6 +120,23 @@ fn is_scope_token(scope: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
+/// `true` when `scopes` is scope-tokens separated by single spaces, without a space at either
+/// end: the form [`Scopes`] keeps, so it can be kept whole.
+fn is_plain_scope_list(scopes: &str) -> bool {
+    let bytes = scopes.as_bytes();
+    let mut previous = b' ';
+    let tokens = bytes.iter().all(|&b| {
+        let ok = if b == b' ' {
+            previous != b' '
+        } else {
+            b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
+        };
+        previous = b;
+        ok
+    });
+    tokens && bytes.last() != Some(&b' ')
+}
+
 impl Scopes {
     /// Scopes from a space-separated list; empty items from repeated spaces are skipped.
     pub fn from_space_separated(scopes: &str) -> Self {
@@ -138,6 +155,12 @@ impl Scopes {
         scp: Option<&[S]>,
     ) -> Result<Self, &'static str> {
         let mut scopes = match scope {
+            // The usual `scope`: scope-tokens separated by single spaces, kept as it is.
+            Some(scope) if is_plain_scope_list(scope) => {
+                let mut joined = Joined::default();
+                joined.push_str(scope);
+                Self { joined }
+            }
             Some(scope) => {
                 let scopes = Self::from_space_separated(scope);
                 if !scopes.iter().all(is_scope_token) {
@@ -379,6 +402,34 @@ mod tests {
         assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
         assert!(Scopes::from_claims::<&str>(Some("a\"b"), None).is_err());
         assert!(Scopes::from_claims(None, Some(&["x\\y"][..])).is_err());
+    }
+
+    #[test]
+    fn a_plain_scope_list_is_kept_whole_and_anything_else_is_normalised() {
+        for (scope, plain) in [
+            ("read write", true),
+            ("", true),
+            ("a!#[]~", true),
+            (" read", false),
+            ("read ", false),
+            ("read  write", false),
+            ("read\twrite", false),
+            ("read \"write\"", false),
+            ("caf\u{e9}", false),
+        ] {
+            assert_eq!(is_plain_scope_list(scope), plain, "{scope:?}");
+            // Both ways give the same scopes, or the same refusal.
+            let normalised = Some(Scopes::from_space_separated(scope))
+                .filter(|scopes| scopes.iter().all(is_scope_token));
+            assert_eq!(
+                Scopes::from_claims::<&str>(Some(scope), None).ok(),
+                normalised,
+                "{scope:?}"
+            );
+        }
+        let scopes = Scopes::from_claims::<&str>(Some("read write"), None).unwrap();
+        assert_eq!(scopes.to_string(), "read write");
+        assert_eq!(scopes.iter().collect::<Vec<_>>(), ["read", "write"]);
     }
 
     #[test]

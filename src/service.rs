@@ -136,16 +136,19 @@ where
                 Outcome::Authenticated(verified)
             }
             Err(Failure::Wait(wait)) => Outcome::Wait(wait),
-            // A key source that is down is not the client's fault, and not a reason to treat
-            // the request as anonymous either.
-            Err(Failure::Refused(error))
-                if self.mode.optional
+            Err(Failure::Refused(error)) => match found.request_error() {
+                // Not one token: the request's fault, whatever the policy for bad tokens.
+                Some(request_error) => Outcome::Refused(request_error),
+                // A key source that is down is not the client's fault, and not a reason to
+                // treat the request as anonymous either.
+                None if self.mode.optional
                     && self.mode.invalid_token == InvalidTokenPolicy::Anonymous
                     && error.kind() != ErrorKind::KeySourceUnavailable =>
-            {
-                Outcome::Anonymous
-            }
-            Err(Failure::Refused(error)) => Outcome::Refused(error),
+                {
+                    Outcome::Anonymous
+                }
+                None => Outcome::Refused(error),
+            },
         }
     }
 }

@@ -157,6 +157,18 @@ pub(crate) struct Found<'a> {
     pub(crate) source: TokenSourceKind,
 }
 
+impl Found<'_> {
+    /// For a token that failed to verify: the error of the request itself when the token is
+    /// not one token but several (`Authorization: Bearer a b`, `Bearer a,Bearer b`), which is
+    /// the client's malformed request (RFC 6750 §3.1 `invalid_request`, 400) rather than a bad
+    /// token.
+    pub(crate) fn request_error(&self) -> Option<AuthError> {
+        (self.source == TokenSourceKind::Bearer && has_separator(self.token)).then(|| {
+            AuthError::invalid_request("The Authorization header carries more than one token")
+        })
+    }
+}
+
 /// Tries the sources in order; the first present one wins.
 pub(crate) fn find_token<'a>(
     sources: &[TokenSource],
@@ -202,11 +214,10 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
             "The Bearer credentials carry no token",
         ));
     }
-    if has_separator(token) {
-        return Err(AuthError::invalid_request(
-            "The Authorization header carries more than one token",
-        ));
-    }
+    // A space, tab or comma in the token (two tokens, or two credentials joined by a proxy) is
+    // looked for only when the token fails to verify, where `Found::request_error` turns the
+    // refusal into the request error it is: no such token can verify, since none of the three
+    // is a base64url character.
     Ok(Some(token))
 }
 
@@ -356,12 +367,19 @@ mod tests {
         vec![TokenSource::bearer(), TokenSource::cookie("access_token")]
     }
 
+    /// The token found, or the request error: found right away, or, for a token that will not
+    /// verify, once it failed to.
     fn find(pairs: &[(&str, &[u8])]) -> Result<Option<(Vec<u8>, TokenSourceKind)>, ErrorKind> {
         let map = headers(pairs);
         let uri = Uri::from_static("/");
-        find_token(&default_sources(), &map, &uri)
-            .map(|found| found.map(|f| (f.token.to_vec(), f.source)))
-            .map_err(|e| e.kind())
+        match find_token(&default_sources(), &map, &uri) {
+            Ok(Some(found)) => match found.request_error() {
+                Some(error) => Err(error.kind()),
+                None => Ok(Some((found.token.to_vec(), found.source))),
+            },
+            Ok(None) => Ok(None),
+            Err(error) => Err(error.kind()),
+        }
     }
 
     fn token(pairs: &[(&str, &[u8])]) -> Option<Vec<u8>> {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::cache::Times;
 use crate::error::{AuthError, ErrorKind};
+use crate::header::Header;
 use crate::key::{kid_is_valid, Key};
 use crate::key_source::{KeySource, KeyWait, Resolution};
 use crate::scope::Scopes;
@@ -166,7 +167,9 @@ fn b64_decode_into<'b>(segment: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Au
 
 /// The longest signature: RSA with an 8192-bit modulus.
 const MAX_SIGNATURE_LEN: usize = 1024;
-/// Tokens whose decoded segments fit in this many bytes are decoded on the stack.
+/// Tokens whose decoded segments fit in this many bytes are decoded on the stack: most in the
+/// small buffer, larger ones (long claims sets, RSA-4096 signatures) in the larger one.
+const SMALL_SCRATCH_LEN: usize = 768;
 const STACK_SCRATCH_LEN: usize = 2048;
 
 fn algorithm_from_name(name: &str) -> Option<Algorithm> {
@@ -220,8 +223,8 @@ pub(crate) fn verify<C: DeserializeOwned>(
     // Three segments: the header ends at the first dot, the signature starts after the last one
     // (both scans are short); a dot anywhere else is in the payload, and the base64url decoding
     // below refuses it, as it refuses any character outside the alphabet.
-    let first = token.iter().position(|b| *b == b'.').ok_or(NOT_A_JWS)?;
-    let last = token.iter().rposition(|b| *b == b'.').ok_or(NOT_A_JWS)?;
+    let first = memchr::memchr(b'.', token).ok_or(NOT_A_JWS)?;
+    let last = memchr::memrchr(b'.', token).ok_or(NOT_A_JWS)?;
     let (Some(header_b64), Some(payload_b64), Some(signature_b64)) = (
         token.get(..first),
         token.get(first + 1..last),
@@ -239,21 +242,71 @@ pub(crate) fn verify<C: DeserializeOwned>(
         return Err(BAD_SIGNATURE.into());
     }
 
-    // One scratch buffer for the three decoded segments: on the stack for ordinary tokens.
+    // One scratch buffer for the three decoded segments: on the stack for ordinary tokens, no
+    // larger than the token needs (it is zeroed first).
+    let segments = Segments {
+        header: header_b64,
+        payload: payload_b64,
+        signature: signature_b64,
+    };
+    let total = segments.decoded_len();
+    if total <= SMALL_SCRATCH_LEN {
+        verify_segments(
+            config,
+            token,
+            segments,
+            &mut [0; SMALL_SCRATCH_LEN],
+            may_fetch,
+        )
+    } else if total <= STACK_SCRATCH_LEN {
+        verify_segments(
+            config,
+            token,
+            segments,
+            &mut [0; STACK_SCRATCH_LEN],
+            may_fetch,
+        )
+    } else {
+        verify_segments(config, token, segments, &mut vec![0; total], may_fetch)
+    }
+}
+
+/// The three base64url segments of a compact JWS.
+#[derive(Clone, Copy)]
+struct Segments<'t> {
+    header: &'t [u8],
+    payload: &'t [u8],
+    signature: &'t [u8],
+}
+
+impl Segments<'_> {
+    /// Room for the three decoded segments.
+    fn decoded_len(&self) -> usize {
+        [self.header, self.payload, self.signature]
+            .iter()
+            .map(|segment| base64::decoded_len_estimate(segment.len()))
+            .sum()
+    }
+}
+
+/// Verification from the decoding of the segments on, into `scratch`, which holds at least
+/// [`Segments::decoded_len`] bytes.
+fn verify_segments<C: DeserializeOwned>(
+    config: &VerifyConfig,
+    token: &[u8],
+    segments: Segments<'_>,
+    scratch: &mut [u8],
+    may_fetch: bool,
+) -> Result<Verified<C>, Failure> {
+    let Segments {
+        header: header_b64,
+        payload: payload_b64,
+        signature: signature_b64,
+    } = segments;
     let header_len = base64::decoded_len_estimate(header_b64.len());
     let payload_len = base64::decoded_len_estimate(payload_b64.len());
-    let signature_len = base64::decoded_len_estimate(signature_b64.len());
-    let total = header_len + payload_len + signature_len;
-    let mut stack_scratch = [0u8; STACK_SCRATCH_LEN];
-    let mut heap_scratch = Vec::new();
-    let scratch = if total <= STACK_SCRATCH_LEN {
-        &mut stack_scratch[..]
-    } else {
-        heap_scratch.resize(total, 0);
-        &mut heap_scratch[..]
-    };
-    let (header_buf, rest) = scratch.split_at_mut(header_len);
-    let (payload_buf, signature_buf) = rest.split_at_mut(payload_len);
+    let (header_buf, rest) = scratch.split_at_mut(header_len.min(scratch.len()));
+    let (payload_buf, signature_buf) = rest.split_at_mut(payload_len.min(rest.len()));
 
     let header_json = b64_decode_into(header_b64, header_buf)?;
     let payload = b64_decode_into(payload_b64, payload_buf)?;
@@ -262,9 +315,9 @@ pub(crate) fn verify<C: DeserializeOwned>(
     // 2. Header.
     // RFC 7515 §5.2 and RFC 7519 §7.2: UTF-8 of a valid JSON object, also in members the layer
     // does not read (serde_json skips those without checking them).
-    let header: Header<'_> = std::str::from_utf8(header_json)
+    let header = std::str::from_utf8(header_json)
         .ok()
-        .and_then(|json| serde_json::from_str(json).ok())
+        .and_then(Header::parse)
         .ok_or(AuthError::malformed(
             "The token header is not a valid JOSE header",
         ))?;
@@ -399,6 +452,17 @@ pub(crate) fn normalize_typ(typ: &str) -> String {
     }
 }
 
+/// `true` when the token's `typ` names the configured type (already in normal form), compared
+/// as [`normalize_typ`] would, without allocating.
+fn typ_matches(typ: &str, expected: &str) -> bool {
+    const PREFIX: &str = "application/";
+    let rest = match typ.get(..PREFIX.len()) {
+        Some(head) if head.eq_ignore_ascii_case(PREFIX) => typ.get(PREFIX.len()..).unwrap_or(""),
+        _ => typ,
+    };
+    rest.eq_ignore_ascii_case(expected)
+}
+
 fn check_claims(
     config: &VerifyConfig,
     tenant: &Tenant,
@@ -407,7 +471,7 @@ fn check_claims(
 ) -> Result<(), AuthError> {
     if let Some(expected) = &config.typ {
         match &header.typ {
-            Some(typ) if normalize_typ(typ) == **expected => {}
+            Some(typ) if typ_matches(typ, expected) => {}
             _ => {
                 return Err(AuthError::invalid_claims(
                     "The token's type is not accepted",
@@ -491,64 +555,6 @@ fn check_claims(
         }
     }
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// JOSE header
-
-/// The header parameters the layer reads. Every name may appear once; an unknown parameter is
-/// ignored (RFC 7515 §4), a parameter the layer refuses to act on is flagged.
-#[derive(Debug, Default)]
-struct Header<'a> {
-    alg: Cow<'a, str>,
-    typ: Option<Cow<'a, str>>,
-    kid: Option<Cow<'a, str>>,
-    crit: bool,
-    forbidden: bool,
-}
-
-/// Parameters that ask the verifier to fetch or trust key material from the token itself, or
-/// that belong to encrypted or nested tokens: never acted upon, so refused.
-const FORBIDDEN_HEADER: &[&str] = &[
-    "jku", "jwk", "x5u", "x5c", "cty", "enc", "zip", "epk", "b64",
-];
-
-impl<'de: 'a, 'a> Deserialize<'de> for Header<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct HeaderVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for HeaderVisitor<'a> {
-            type Value = Header<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JOSE header object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header<'a>, A::Error> {
-                let mut header = Header::default();
-                let mut alg = None;
-                let mut names = Names::default();
-                while let Some(name) = map.next_key::<Str<'de>>()? {
-                    names.insert(name.0.clone()).map_err(de::Error::custom)?;
-                    match &*name.0 {
-                        "alg" => alg = Some(map.next_value::<Str<'de>>()?.0),
-                        "typ" => header.typ = Some(map.next_value::<Str<'de>>()?.0),
-                        "kid" => header.kid = Some(map.next_value::<Str<'de>>()?.0),
-                        "crit" => {
-                            map.next_value::<IgnoredAny>()?;
-                            header.crit = true;
-                        }
-                        other => {
-                            map.next_value::<IgnoredAny>()?;
-                            if FORBIDDEN_HEADER.contains(&other) {
-                                header.forbidden = true;
-                            }
-                        }
-                    }
-                }
-                header.alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
-                Ok(header)
-            }
-        }
-        deserializer.deserialize_map(HeaderVisitor(PhantomData))
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,13 +645,33 @@ impl Default for Names<'_> {
     }
 }
 
-/// One bit of the filter for `name` (FNV-1a, folded).
+/// One bit of the filter for `name`: its first and last bytes (overlapping for short names)
+/// and its length, mixed by one multiplication, without a loop over the bytes.
 fn filter_bit(name: &str) -> u64 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in name.bytes() {
-        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
-    }
-    1u64 << ((hash ^ (hash >> 6) ^ (hash >> 12)) & 63)
+    let bytes = name.as_bytes();
+    let len = bytes.len();
+    let word = |at: usize| -> u64 {
+        bytes
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let half = |at: usize| -> u64 {
+        bytes
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
+    };
+    let byte = |at: usize| -> u64 { bytes.get(at).map_or(0, |b| u64::from(*b)) };
+    let mixed = if len >= 8 {
+        word(0) ^ word(len - 8).rotate_left(29)
+    } else if len >= 4 {
+        half(0) | half(len - 4) << 32
+    } else {
+        byte(0) | byte(len / 2) << 8 | byte(len.saturating_sub(1)) << 16
+    };
+    let hash = (mixed ^ (len as u64).rotate_right(8)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    1u64 << (hash >> 58)
 }
 
 impl<'a> Names<'a> {
@@ -681,7 +707,7 @@ impl<'a> Names<'a> {
 }
 
 /// A JSON string, borrowed from the input when it has no escapes.
-struct Str<'a>(Cow<'a, str>);
+pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Str<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -775,5 +801,86 @@ impl<'de> Deserialize<'de> for NumericDate {
             }
         }
         deserializer.deserialize_any(DateVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_is_compared_as_its_normal_form() {
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/At+Jwt",
+            "at+JWT",
+        ] {
+            assert!(typ_matches(typ, &normalize_typ(typ)), "{typ}");
+            assert!(typ_matches(typ, "at+jwt"), "{typ}");
+        }
+        for typ in [
+            "jwt",
+            "at+jwt ",
+            "application/",
+            "applicationat+jwt",
+            "app/at+jwt",
+            "é",
+        ] {
+            assert!(!typ_matches(typ, "at+jwt"), "{typ}");
+            assert_eq!(
+                typ_matches(typ, "at+jwt"),
+                normalize_typ(typ) == "at+jwt",
+                "{typ}"
+            );
+        }
+        // "application/application/x" normalises once, as `normalize_typ` does.
+        assert!(typ_matches("application/application/x", "application/x"));
+        assert_eq!(normalize_typ("application/application/x"), "application/x");
+    }
+
+    #[test]
+    fn names_refuse_every_repeat_and_only_repeats() {
+        let mut names = Names::default();
+        // Names sharing their first eight bytes, or differing only in length, or long.
+        let distinct = [
+            "a",
+            "a\0",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghj",
+            "",
+            "exp",
+            "https://x.example/a",
+            "https://x.example/b",
+            "é",
+            "e",
+        ];
+        for name in distinct {
+            assert!(names.insert(Cow::Borrowed(name)).is_ok(), "{name:?}");
+        }
+        for name in distinct {
+            assert!(names.contains(name), "{name:?}");
+            assert!(names.insert(Cow::Borrowed(name)).is_err(), "{name:?}");
+            assert!(
+                names.insert(Cow::Owned(name.to_owned())).is_err(),
+                "{name:?}"
+            );
+        }
+        assert!(!names.contains("abcdefgz"));
+        assert!(!names.contains("https://x.example/c"));
+        // Past the inline slots, and names that came with escapes (owned), still count.
+        let many: Vec<String> = (0..40).map(|i| format!("claim-{i}")).collect();
+        for name in &many {
+            assert!(names.insert(Cow::Borrowed(name)).is_ok(), "{name}");
+        }
+        assert!(names.insert(Cow::Owned("late".to_owned())).is_ok());
+        for name in &many {
+            assert!(names.insert(Cow::Borrowed(name)).is_err(), "{name}");
+        }
+        assert!(names.insert(Cow::Borrowed("late")).is_err());
+        assert!(names.insert(Cow::Borrowed("a")).is_err());
     }
 }

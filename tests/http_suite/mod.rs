@@ -182,6 +182,20 @@ async fn public_needs_no_token() {
 }
 
 #[tokio::test]
+async fn private_needs_a_token_and_answers_like_public() {
+    let server = server().await;
+    let reply = server.get("/private", &[]).await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert_eq!(reply.json()["reason"], "missing");
+    let token = sign(&claims("read"));
+    let reply = server
+        .get("/private", &[("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json(), json!({ "message": "this page is public" }));
+}
+
+#[tokio::test]
 async fn me_answers_with_the_claims_from_a_bearer_header() {
     let server = server().await;
     let claims = claims("read write");
