@@ -24,7 +24,6 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -35,14 +34,6 @@ use tower_jwt_auth::{Algorithm, JwtAuthLayer};
 #[path = "support/mod.rs"]
 mod support;
 use support::*;
-
-fn allocations_of(mut f: impl FnMut()) -> usize {
-    // Warm up once so lazily initialised state does not count.
-    f();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    f();
-    ALLOCATIONS.load(Ordering::Relaxed) - before
-}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures

@@ -17,7 +17,7 @@ use crate::verify::{OneOrMany, Registered};
 
 /// Which registered claim a member is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Claim {
+pub(crate) enum Claim {
     Exp,
     Nbf,
     Iat,
@@ -31,12 +31,23 @@ enum Claim {
     Other,
 }
 
+impl Claim {
+    /// The claim's bit in [`Registered::seen`](crate::verify::Registered); `None` for a name
+    /// that is not one of the registered claims the layer reads.
+    pub(crate) fn bit(self) -> Option<u16> {
+        match self {
+            Claim::Other => None,
+            claim => Some(1 << (claim as u16)),
+        }
+    }
+}
+
 /// A three-byte name as an integer, to compare without a call to `memcmp`.
 const fn three(name: &[u8; 3]) -> u32 {
     u32::from_le_bytes([name[0], name[1], name[2], 0])
 }
 
-fn classify(name: &str) -> Claim {
+pub(crate) fn classify(name: &str) -> Claim {
     match *name.as_bytes() {
         [a, b, c] => match u32::from_le_bytes([a, b, c, 0]) {
             n if n == three(b"exp") => Claim::Exp,
@@ -166,7 +177,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TapMap<'_, 'de, A> {
         if key.is_some() {
             let name = name.ok_or_else(|| de::Error::custom("a claim name is not a string"))?;
             self.current = classify(&name);
-            if self.observed.registered.names.insert(name).is_err() {
+            if self.observed.registered.record(self.current, name).is_err() {
                 self.observed.invalid = true;
                 return Err(de::Error::custom("duplicate claim"));
             }
@@ -809,6 +820,32 @@ mod tests {
         assert!(matches!(observed.scp, Some(OneOrMany::One(ref s)) if s == "x y"));
         assert!(observed.registered.names.contains("name"));
         assert!(!observed.invalid);
+    }
+
+    #[test]
+    fn registered_names_are_recorded_and_repeats_refused() {
+        let mut observed = Observed::default();
+        let json = r#"{"aud":"a","jti":"j","role":"r"}"#;
+        parse::<serde_json::Value>(json, &mut observed).unwrap();
+        let registered = &observed.registered;
+        assert!(registered.has("aud") && registered.has("jti") && registered.has("role"));
+        assert!(!registered.has("exp") && !registered.has("scope") && !registered.has("rol"));
+        for json in [
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"exp":1,"\u0065xp":2}"#,
+            r#"{"client_id":"a","client_id":"a"}"#,
+            r#"{"scope":"a","x":1,"scope":"a"}"#,
+        ] {
+            let mut observed = Observed::default();
+            assert!(
+                parse::<serde_json::Value>(json, &mut observed).is_err(),
+                "{json}"
+            );
+            assert!(
+                serde_json::from_str::<Registered<'_>>(json).is_err(),
+                "{json}"
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::header::Header;
 use crate::key::{kid_is_valid, Key};
 use crate::key_source::{KeySource, KeyWait, Resolution};
 use crate::scope::Scopes;
+use crate::tap::{classify, Claim};
 
 /// The longest encoded header accepted, in bytes.
 const MAX_HEADER_LEN: usize = 1024;
@@ -571,12 +572,31 @@ pub(crate) struct Registered<'a> {
     pub(crate) sub: Option<Cow<'a, str>>,
     pub(crate) aud: Option<OneOrMany<'a>>,
     pub(crate) scopes: Scopes,
+    /// The registered claim names seen, one bit each ([`Claim::bit`]).
+    pub(crate) seen: u16,
+    /// Every other name seen.
     pub(crate) names: Names<'a>,
 }
 
-impl Registered<'_> {
-    fn has(&self, name: &str) -> bool {
-        self.names.contains(name)
+impl<'a> Registered<'a> {
+    /// Records a member name classified as `claim`: a registered claim name as a bit, without
+    /// hashing or storing it, any other name in `names`. A name seen before is refused.
+    pub(crate) fn record(&mut self, claim: Claim, name: Cow<'a, str>) -> Result<(), &'static str> {
+        match claim.bit() {
+            Some(bit) if self.seen & bit != 0 => Err("duplicate name"),
+            Some(bit) => {
+                self.seen |= bit;
+                Ok(())
+            }
+            None => self.names.insert(name),
+        }
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        match classify(name).bit() {
+            Some(bit) => self.seen & bit != 0,
+            None => self.names.contains(name),
+        }
     }
 }
 
@@ -609,7 +629,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
-                    claims.names.insert(name.0).map_err(de::Error::custom)?;
+                    claims
+                        .record(classify(&name.0), name.0)
+                        .map_err(de::Error::custom)?;
                 }
                 claims.scopes =
                     Scopes::from_claims(scope.as_deref(), scp.as_ref().map(OneOrMany::as_slice))

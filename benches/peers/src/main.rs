@@ -40,7 +40,6 @@
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -353,12 +352,9 @@ fn no_op_axum07_service() -> NoOpAxum07 {
 }
 
 /// Heap allocations of one call of `case` (after one warm-up call).
-fn allocations_of(case: &mut dyn Case) -> usize {
+fn allocations_of_case(case: &mut dyn Case) -> usize {
     case.prepare(2);
-    case.run();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    case.run();
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    allocations_of(|| case.run())
 }
 
 fn main() {
@@ -480,11 +476,11 @@ fn main() {
             black_box((fx.simple)(black_box(&fx.token)));
         });
         let allocs = [
-            allocations_of(&mut floor_case),
-            allocations_of(&mut layer_case),
-            allocations_of(&mut jwt_case),
-            allocations_of(&mut simple_case),
-            allocations_of(&mut authorizer_case),
+            allocations_of_case(&mut floor_case),
+            allocations_of_case(&mut layer_case),
+            allocations_of_case(&mut jwt_case),
+            allocations_of_case(&mut simple_case),
+            allocations_of_case(&mut authorizer_case),
         ];
 
         let mut cases: Vec<(usize, Box<dyn Case + '_>)> = vec![
