@@ -120,21 +120,33 @@ fn is_scope_token(scope: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
-/// `true` when `scopes` is scope-tokens separated by single spaces, without a space at either
-/// end: the form [`Scopes`] keeps, so it can be kept whole.
-fn is_plain_scope_list(scopes: &str) -> bool {
-    let bytes = scopes.as_bytes();
+/// `scopes` kept whole when it is scope-tokens separated by single spaces, without a space at
+/// either end (the form [`Scopes`] keeps): checked and copied in one pass. `None` otherwise.
+fn plain_scope_list(scopes: &str) -> Option<Joined> {
+    let source = scopes.as_bytes();
+    let mut inline = [0u8; INLINE_SCOPES];
     let mut previous = b' ';
-    let tokens = bytes.iter().all(|&b| {
+    for (at, &b) in source.iter().enumerate() {
         let ok = if b == b' ' {
             previous != b' '
         } else {
             b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
         };
+        if !ok {
+            return None;
+        }
+        if let Some(slot) = inline.get_mut(at) {
+            *slot = b;
+        }
         previous = b;
-        ok
-    });
-    tokens && bytes.last() != Some(&b' ')
+    }
+    if previous == b' ' && !source.is_empty() {
+        return None;
+    }
+    Some(match u8::try_from(source.len()) {
+        Ok(len) if source.len() <= INLINE_SCOPES => Joined::Inline { len, bytes: inline },
+        _ => Joined::Heap(scopes.to_owned()),
+    })
 }
 
 impl Scopes {
@@ -156,18 +168,16 @@ impl Scopes {
     ) -> Result<Self, &'static str> {
         let mut scopes = match scope {
             // The usual `scope`: scope-tokens separated by single spaces, kept as it is.
-            Some(scope) if is_plain_scope_list(scope) => {
-                let mut joined = Joined::default();
-                joined.push_str(scope);
-                Self { joined }
-            }
-            Some(scope) => {
-                let scopes = Self::from_space_separated(scope);
-                if !scopes.iter().all(is_scope_token) {
-                    return Err("invalid scope");
+            Some(scope) => match plain_scope_list(scope) {
+                Some(joined) => Self { joined },
+                None => {
+                    let scopes = Self::from_space_separated(scope);
+                    if !scopes.iter().all(is_scope_token) {
+                        return Err("invalid scope");
+                    }
+                    scopes
                 }
-                scopes
-            }
+            },
             None => Self::default(),
         };
         for item in scp.unwrap_or_default() {
@@ -417,7 +427,7 @@ mod tests {
             ("read \"write\"", false),
             ("caf\u{e9}", false),
         ] {
-            assert_eq!(is_plain_scope_list(scope), plain, "{scope:?}");
+            assert_eq!(plain_scope_list(scope).is_some(), plain, "{scope:?}");
             // Both ways give the same scopes, or the same refusal.
             let normalised = Some(Scopes::from_space_separated(scope))
                 .filter(|scopes| scopes.iter().all(is_scope_token));
@@ -427,6 +437,19 @@ mod tests {
                 "{scope:?}"
             );
         }
+        // Long plain lists are kept whole too, on the heap.
+        let long = (0..30)
+            .map(|i| format!("scope-{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let scopes = Scopes::from_claims::<&str>(Some(&long), None).unwrap();
+        assert!(matches!(scopes.joined, Joined::Heap(_)));
+        assert_eq!(scopes, Scopes::from_space_separated(&long));
+        assert_eq!(scopes.iter().count(), 30);
+        let exactly_inline = "a".repeat(INLINE_SCOPES);
+        let scopes = Scopes::from_claims::<&str>(Some(&exactly_inline), None).unwrap();
+        assert!(matches!(scopes.joined, Joined::Inline { .. }));
+        assert_eq!(scopes.to_string(), exactly_inline);
         let scopes = Scopes::from_claims::<&str>(Some("read write"), None).unwrap();
         assert_eq!(scopes.to_string(), "read write");
         assert_eq!(scopes.iter().collect::<Vec<_>>(), ["read", "write"]);
