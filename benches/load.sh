@@ -17,16 +17,16 @@
 # from DER to JWS's fixed-width R || S) from the keys in tests/keys, with the typical claims of
 # benches/verify.rs; the server checks `iss` and `aud`.
 #
-# Settings (environment): ROUNDS (default 7), DURATION (wrk -d, default 2s), THREADS (wrk -t,
+# Settings (environment): ROUNDS (default 25), DURATION (wrk -d, default 1s), THREADS (wrk -t,
 # default 1), CONNECTIONS (wrk -c, default 32), PIN (default 1: the server on CPU 1, wrk on CPU 0,
-# with taskset; 0: both left to the scheduler). The defaults take about 3 minutes after the
+# with taskset; 0: both left to the scheduler). The defaults take about 6 minutes after the
 # build. Needs wrk (Debian package `wrk`; installed here when run as root), openssl, perl, curl.
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROUNDS=${ROUNDS:-7}
-DURATION=${DURATION:-2s}
+ROUNDS=${ROUNDS:-25}
+DURATION=${DURATION:-1s}
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 
