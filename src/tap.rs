@@ -42,29 +42,19 @@ impl Claim {
     }
 }
 
-/// A three-byte name as an integer, to compare without a call to `memcmp`.
-const fn three(name: &[u8; 3]) -> u32 {
-    u32::from_le_bytes([name[0], name[1], name[2], 0])
-}
-
 pub(crate) fn classify(name: &str) -> Claim {
-    match *name.as_bytes() {
-        [a, b, c] => match u32::from_le_bytes([a, b, c, 0]) {
-            n if n == three(b"exp") => Claim::Exp,
-            n if n == three(b"nbf") => Claim::Nbf,
-            n if n == three(b"iat") => Claim::Iat,
-            n if n == three(b"iss") => Claim::Iss,
-            n if n == three(b"sub") => Claim::Sub,
-            n if n == three(b"aud") => Claim::Aud,
-            n if n == three(b"jti") => Claim::Jti,
-            n if n == three(b"scp") => Claim::Scp,
-            _ => Claim::Other,
-        },
-        _ => match name {
-            "scope" => Claim::Scope,
-            "client_id" => Claim::ClientId,
-            _ => Claim::Other,
-        },
+    match name {
+        "exp" => Claim::Exp,
+        "nbf" => Claim::Nbf,
+        "iat" => Claim::Iat,
+        "iss" => Claim::Iss,
+        "sub" => Claim::Sub,
+        "aud" => Claim::Aud,
+        "jti" => Claim::Jti,
+        "client_id" => Claim::ClientId,
+        "scope" => Claim::Scope,
+        "scp" => Claim::Scp,
+        _ => Claim::Other,
     }
 }
 
