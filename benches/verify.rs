@@ -24,7 +24,6 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::time::Duration;
 
 use http::{Request, Response};
 use jsonwebtoken::{DecodingKey, Validation};
@@ -147,28 +146,15 @@ impl Case for PlumbingCase {
 
 fn main() {
     tower_jwt_auth::crypto::ensure_default_provider();
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(201);
-    let batch_time = Duration::from_millis(
-        std::env::var("BATCH_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(4),
-    );
-    let wanted = std::env::var("ALGS").unwrap_or_else(|_| "HS256,RS256,ES256,EdDSA".into());
-
-    let fixtures: Vec<Fixture> = [
-        ("HS256", Algorithm::HS256),
-        ("RS256", Algorithm::RS256),
-        ("ES256", Algorithm::ES256),
-        ("EdDSA", Algorithm::EdDSA),
-    ]
-    .into_iter()
-    .filter(|(name, _)| wanted.split(',').any(|w| w == *name))
-    .map(|(name, alg)| fixture(name, alg))
-    .collect();
+    let Settings {
+        rounds,
+        batch_time,
+        algorithms,
+    } = settings(201, 4);
+    let fixtures: Vec<Fixture> = algorithms
+        .into_iter()
+        .map(|(name, alg)| fixture(name, alg))
+        .collect();
 
     println!("{rounds} rounds, batches of ~{batch_time:?} per case, cases shuffled per round");
     println!(

@@ -287,6 +287,32 @@ impl<F: FnMut()> Case for Simple<F> {
     }
 }
 
+/// A run's settings, from the environment: `ROUNDS` and `BATCH_MS` (each bench has its own
+/// defaults) and `ALGS`, the algorithms to run (all four by default).
+pub struct Settings {
+    pub rounds: usize,
+    pub batch_time: Duration,
+    pub algorithms: Vec<(&'static str, Algorithm)>,
+}
+
+pub fn settings(default_rounds: usize, default_batch_ms: u64) -> Settings {
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+    let wanted = std::env::var("ALGS").unwrap_or_else(|_| "HS256,RS256,ES256,EdDSA".into());
+    Settings {
+        rounds: number("ROUNDS").map_or(default_rounds, |n| n as usize),
+        batch_time: Duration::from_millis(number("BATCH_MS").unwrap_or(default_batch_ms)),
+        algorithms: [
+            ("HS256", Algorithm::HS256),
+            ("RS256", Algorithm::RS256),
+            ("ES256", Algorithm::ES256),
+            ("EdDSA", Algorithm::EdDSA),
+        ]
+        .into_iter()
+        .filter(|(name, _)| wanted.split(',').any(|w| w == *name))
+        .collect(),
+    }
+}
+
 /// Times `cases` (each tagged with its index; index 0 is the baseline) interleaved: batches
 /// sized to last about `batch_time`, `rounds` rounds in a shuffled order. Returns, per index, the
 /// nanoseconds per call of each round, and each round's ratio to the baseline.

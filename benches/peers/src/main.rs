@@ -40,7 +40,6 @@
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::time::Duration;
 
 use http::{Request, Response};
 use jsonwebtoken::crypto::CryptoProvider;
@@ -370,31 +369,19 @@ fn main() {
     };
     backend.install();
 
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(41);
-    let batch_time = Duration::from_millis(
-        std::env::var("BATCH_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(20),
-    );
-    let wanted = std::env::var("ALGS").unwrap_or_else(|_| "HS256,RS256,ES256,EdDSA".into());
+    let Settings {
+        rounds,
+        batch_time,
+        algorithms,
+    } = settings(41, 20);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
 
-    let fixtures: Vec<Fixture> = [
-        ("HS256", Algorithm::HS256),
-        ("RS256", Algorithm::RS256),
-        ("ES256", Algorithm::ES256),
-        ("EdDSA", Algorithm::EdDSA),
-    ]
-    .into_iter()
-    .filter(|(name, _)| wanted.split(',').any(|w| w == *name))
-    .map(|(name, alg)| fixture(&runtime, name, alg))
-    .collect();
+    let fixtures: Vec<Fixture> = algorithms
+        .into_iter()
+        .map(|(name, alg)| fixture(&runtime, name, alg))
+        .collect();
 
     println!("provider installed: {}", backend.describe());
     println!(
