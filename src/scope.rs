@@ -114,10 +114,12 @@ impl Joined {
 
 /// RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 fn is_scope_token(scope: &str) -> bool {
-    !scope.is_empty()
-        && scope
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    !scope.is_empty() && scope.bytes().all(is_scope_char)
+}
+
+/// A character of a scope-token (RFC 6749 §3.3).
+fn is_scope_char(b: u8) -> bool {
+    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
 }
 
 /// `scopes` kept whole when it is scope-tokens separated by single spaces, without a space at
@@ -130,7 +132,7 @@ fn plain_scope_list(scopes: &str) -> Option<Joined> {
         let ok = if b == b' ' {
             previous != b' '
         } else {
-            b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
+            is_scope_char(b)
         };
         if !ok {
             return None;

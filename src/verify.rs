@@ -250,12 +250,14 @@ pub(crate) fn verify<C: DeserializeOwned>(
         payload: payload_b64,
         signature: signature_b64,
     };
-    let total = segments.decoded_len();
+    let lens = segments.decoded_lens();
+    let total = lens.iter().sum();
     if total <= SMALL_SCRATCH_LEN {
         verify_segments(
             config,
             token,
             segments,
+            lens,
             &mut [0; SMALL_SCRATCH_LEN],
             may_fetch,
         )
@@ -264,11 +266,19 @@ pub(crate) fn verify<C: DeserializeOwned>(
             config,
             token,
             segments,
+            lens,
             &mut [0; STACK_SCRATCH_LEN],
             may_fetch,
         )
     } else {
-        verify_segments(config, token, segments, &mut vec![0; total], may_fetch)
+        verify_segments(
+            config,
+            token,
+            segments,
+            lens,
+            &mut vec![0; total],
+            may_fetch,
+        )
     }
 }
 
@@ -281,21 +291,20 @@ struct Segments<'t> {
 }
 
 impl Segments<'_> {
-    /// Room for the three decoded segments.
-    fn decoded_len(&self) -> usize {
+    /// Room for each of the three decoded segments.
+    fn decoded_lens(&self) -> [usize; 3] {
         [self.header, self.payload, self.signature]
-            .iter()
             .map(|segment| base64::decoded_len_estimate(segment.len()))
-            .sum()
     }
 }
 
 /// Verification from the decoding of the segments on, into `scratch`, which holds at least
-/// [`Segments::decoded_len`] bytes.
+/// the sum of `lens` ([`Segments::decoded_lens`]) bytes.
 fn verify_segments<C: DeserializeOwned>(
     config: &VerifyConfig,
     token: &[u8],
     segments: Segments<'_>,
+    [header_len, payload_len, _]: [usize; 3],
     scratch: &mut [u8],
     may_fetch: bool,
 ) -> Result<Verified<C>, Failure> {
@@ -304,8 +313,6 @@ fn verify_segments<C: DeserializeOwned>(
         payload: payload_b64,
         signature: signature_b64,
     } = segments;
-    let header_len = base64::decoded_len_estimate(header_b64.len());
-    let payload_len = base64::decoded_len_estimate(payload_b64.len());
     let (header_buf, rest) = scratch.split_at_mut(header_len.min(scratch.len()));
     let (payload_buf, signature_buf) = rest.split_at_mut(payload_len.min(rest.len()));
 
@@ -613,25 +620,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
                 let mut scope = None;
                 let mut scp = None;
                 while let Some(name) = map.next_key::<Str<'de>>()? {
-                    match &*name.0 {
-                        "exp" => claims.exp = Some(map.next_value::<NumericDate>()?.0),
-                        "nbf" => claims.nbf = Some(map.next_value::<NumericDate>()?.0),
-                        "iat" => claims.iat = Some(map.next_value::<NumericDate>()?.0),
-                        "iss" => claims.iss = Some(map.next_value::<Str<'de>>()?.0),
-                        "sub" => claims.sub = Some(map.next_value::<Str<'de>>()?.0),
-                        "jti" | "client_id" => {
+                    let claim = classify(&name.0);
+                    match claim {
+                        Claim::Exp => claims.exp = Some(map.next_value::<NumericDate>()?.0),
+                        Claim::Nbf => claims.nbf = Some(map.next_value::<NumericDate>()?.0),
+                        Claim::Iat => claims.iat = Some(map.next_value::<NumericDate>()?.0),
+                        Claim::Iss => claims.iss = Some(map.next_value::<Str<'de>>()?.0),
+                        Claim::Sub => claims.sub = Some(map.next_value::<Str<'de>>()?.0),
+                        Claim::Jti | Claim::ClientId => {
                             map.next_value::<Str<'de>>()?;
                         }
-                        "aud" => claims.aud = Some(map.next_value::<OneOrMany<'de>>()?),
-                        "scope" => scope = Some(map.next_value::<Str<'de>>()?.0),
-                        "scp" => scp = Some(map.next_value::<OneOrMany<'de>>()?),
-                        _ => {
+                        Claim::Aud => claims.aud = Some(map.next_value::<OneOrMany<'de>>()?),
+                        Claim::Scope => scope = Some(map.next_value::<Str<'de>>()?.0),
+                        Claim::Scp => scp = Some(map.next_value::<OneOrMany<'de>>()?),
+                        Claim::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
-                    claims
-                        .record(classify(&name.0), name.0)
-                        .map_err(de::Error::custom)?;
+                    claims.record(claim, name.0).map_err(de::Error::custom)?;
                 }
                 claims.scopes =
                     Scopes::from_claims(scope.as_deref(), scp.as_ref().map(OneOrMany::as_slice))
