@@ -29,6 +29,14 @@ use crate::verify::{verify, Failure, Verified, VerifyConfig};
 #[must_use]
 pub struct JwtAuth<S, C, R = DefaultRejection> {
     inner: S,
+    /// Everything the clones share, behind one reference count: servers clone the service for
+    /// every request (axum's routes and hyper's `service_fn` do), and on many cores each count
+    /// is a cache line the cores contend for.
+    shared: Arc<Shared<C, R>>,
+}
+
+/// The configuration of one [`JwtAuth`] and of its clones.
+struct Shared<C, R> {
     config: Arc<VerifyConfig>,
     cache: Option<Arc<TokenCache<C>>>,
     mode: Mode,
@@ -46,26 +54,24 @@ impl<S, C, R> JwtAuth<S, C, R> {
     ) -> Self {
         Self {
             inner,
-            config,
-            cache,
-            mode,
-            rejection,
-            _claims: PhantomData,
+            shared: Arc::new(Shared {
+                config,
+                cache,
+                mode,
+                rejection,
+                _claims: PhantomData,
+            }),
         }
     }
 
     define_inner_service_accessors!();
 }
 
-impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
+impl<S: Clone, C, R> Clone for JwtAuth<S, C, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            config: self.config.clone(),
-            cache: self.cache.clone(),
-            mode: self.mode.clone(),
-            rejection: self.rejection.clone(),
-            _claims: PhantomData,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -74,9 +80,9 @@ impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for JwtAuth<S, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuth")
             .field("inner", &self.inner)
-            .field("config", &self.config)
-            .field("mode", &self.mode)
-            .field("rejection", &self.rejection)
+            .field("config", &self.shared.config)
+            .field("mode", &self.shared.mode)
+            .field("rejection", &self.shared.rejection)
             .field("claims", &std::any::type_name::<C>())
             .finish()
     }
@@ -102,9 +108,15 @@ where
     C: DeserializeOwned + Clone,
 {
     fn authenticate<B>(&self, req: &Request<B>, may_fetch: bool) -> Outcome<C> {
-        let found = match find_token(&self.mode.sources, req.headers(), req.uri()) {
+        let Shared {
+            config,
+            cache,
+            mode,
+            ..
+        } = &*self.shared;
+        let found = match find_token(&mode.sources, req.headers(), req.uri()) {
             Ok(Some(found)) => found,
-            Ok(None) if self.mode.optional => return Outcome::Anonymous,
+            Ok(None) if mode.optional => return Outcome::Anonymous,
             Ok(None) => return Outcome::Refused(AuthError::missing()),
             Err(error) => return Outcome::Refused(error),
         };
@@ -112,13 +124,13 @@ where
         // at this point.
         let _source: TokenSourceKind = found.source;
         // The cache is keyed by the token as a string; without a cache, skip the check.
-        let token = match &self.cache {
+        let token = match cache {
             Some(_) => std::str::from_utf8(found.token).ok(),
             None => None,
         };
-        if let (Some(cache), Some(token)) = (&self.cache, token) {
-            let now = crate::verify::now(&self.config) as f64;
-            if let Some(entry) = cache.get(token, now, self.config.leeway as f64) {
+        if let (Some(cache), Some(token)) = (cache, token) {
+            let now = crate::verify::now(config) as f64;
+            if let Some(entry) = cache.get(token, now, config.leeway as f64) {
                 return Outcome::Authenticated(Verified {
                     claims: entry.claims.clone(),
                     scopes: entry.scopes.clone(),
@@ -127,9 +139,9 @@ where
                 });
             }
         }
-        match verify::<C>(&self.config, found.token, may_fetch) {
+        match verify::<C>(config, found.token, may_fetch) {
             Ok(verified) => {
-                if let (Some(cache), Some(token), Some(key)) = (&self.cache, token, &verified.key) {
+                if let (Some(cache), Some(token), Some(key)) = (cache, token, &verified.key) {
                     let (claims, scopes) = (verified.claims.clone(), verified.scopes.clone());
                     cache.insert(token, claims, scopes, verified.times, key);
                 }
@@ -141,8 +153,8 @@ where
                 Some(request_error) => Outcome::Refused(request_error),
                 // A key source that is down is not the client's fault, and not a reason to
                 // treat the request as anonymous either.
-                None if self.mode.optional
-                    && self.mode.invalid_token == InvalidTokenPolicy::Anonymous
+                None if mode.optional
+                    && mode.invalid_token == InvalidTokenPolicy::Anonymous
                     && error.kind() != ErrorKind::KeySourceUnavailable =>
                 {
                     Outcome::Anonymous
@@ -186,14 +198,15 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        if self.mode.cors_preflight && is_cors_preflight(&req) {
+        if self.shared.mode.cors_preflight && is_cors_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
-        let refuse =
-            |this: &Self, error, req| ResponseFuture::rejected(reject(&this.rejection, error, req));
+        let refuse = |this: &Self, error, req| {
+            ResponseFuture::rejected(reject(&this.shared.rejection, error, req))
+        };
         match self.authenticate(&req, may_fetch) {
             Outcome::Authenticated(verified) => {
-                if let Some(required) = &self.mode.required_scopes {
+                if let Some(required) = &self.shared.mode.required_scopes {
                     if let Err(error) = required.check(Some(&verified.scopes)) {
                         return refuse(self, error, req);
                     }
@@ -203,7 +216,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 extensions.insert::<Scopes>(verified.scopes);
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Outcome::Anonymous if self.mode.required_scopes.is_some() => {
+            Outcome::Anonymous if self.shared.mode.required_scopes.is_some() => {
                 refuse(self, AuthError::missing(), req)
             }
             Outcome::Anonymous => ResponseFuture::inner(self.inner.call(req)),
@@ -625,5 +638,29 @@ mod tests {
         forged.push('A');
         let (status, ..) = call(&layer, request(Some(&format!("Bearer {forged}")), None)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn clones_share_one_configuration_and_still_verify() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        let layer = builder().token_cache(16, 1 << 16).build().unwrap();
+        let service = tower::Layer::layer(&layer, service_fn(echo));
+        assert_send_sync(&service);
+        let clone = service.clone();
+        // A clone is one more count on the shared configuration, not a copy of it.
+        assert!(std::sync::Arc::ptr_eq(&service.shared, &clone.shared));
+        assert_eq!(std::sync::Arc::strong_count(&service.shared), 2);
+        let token = good_token();
+        let auth = format!("Bearer {token}");
+        let response = clone.oneshot(request(Some(&auth), None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(std::sync::Arc::strong_count(&service.shared), 1);
+        // The clone filled the cache the original reads.
+        assert_eq!(layer.cache_len(), 1);
+        let response = service.oneshot(request(Some(&auth), None)).await.unwrap();
+        assert_eq!(
+            body_string(response.into_body()).await,
+            "sub=alice;scopes=read write"
+        );
     }
 }
