@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The axum example under load: requests/s of `/public` (no layer), `/me` (through the layer,
 # answering the claims as JSON) and `/private` (the handler of `/public` behind the layer), with
-# HS256 and ES256, each without and with the verified-token cache, in one run.
+# HS256 and ES256, each without and with the verified-token cache, in one run; then, on the
+# reference server of benches/load_reference.rs (the example's app plus reference routes), what
+# any layer would cost at least: `/handoff` puts fixed claims into the extensions without reading
+# a token, `/floor` verifies the HS256 token with the cryptographic floor of the benches, and
+# `/handoff/me` and `/floor/me` do the same before the handler of `/me`.
 #
 #   bash benches/load.sh
 #
 # It builds the example in release mode, then for each configuration starts a server on
 # 127.0.0.1 (an ephemeral port), checks that the token is accepted and that a request without one
-# is refused, warms it up, and runs `wrk` on the three routes in turns: each round in a shuffled
-# order, each `/me` and `/private` figure divided by the `/public` figure of the same round on the
-# same server. The machines switch between fast and slow phases, so rounds of short runs, not
+# is refused, warms it up, and runs `wrk` on its routes in turns: each round in a shuffled
+# order, each figure divided by the `/public` figure of the same round on the same server. The machines switch between fast and slow phases, so rounds of short runs, not
 # absolute figures, are compared, and the medians of the per-round ratios are reported. The
 # server runs on one core and wrk on the other (see PIN below).
 #
@@ -19,7 +22,7 @@
 #
 # Settings (environment): ROUNDS (default 25), DURATION (wrk -d, default 1s), THREADS (wrk -t,
 # default 1), CONNECTIONS (wrk -c, default 32), PIN (default 1: the server on CPU 1, wrk on CPU 0,
-# with taskset; 0: both left to the scheduler). The defaults take about 6 minutes after the
+# with taskset; 0: both left to the scheduler). The defaults take about 9 minutes after the
 # build. Needs wrk (Debian package `wrk`; installed here when run as root), openssl, perl, curl.
 
 set -euo pipefail
@@ -88,18 +91,24 @@ trap cleanup EXIT
 trap 'echo "load.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT TERM
 
-echo "building the axum example (release)..." >&2
+echo "building the axum example and the reference server (release)..." >&2
 (cd "$ROOT" && cargo build --release --quiet --example axum --features axum)
-BIN="$ROOT/target/release/examples/axum"
-[ -x "$BIN" ] || die "no binary at $BIN"
+EXAMPLE_BIN="$ROOT/target/release/examples/axum"
+[ -x "$EXAMPLE_BIN" ] || die "no binary at $EXAMPLE_BIN"
+# benches/load_reference.rs: the example's app plus the reference routes. A bench target's
+# binary has a hashed name; cargo says which.
+REFERENCE_BIN=$(cd "$ROOT" && cargo bench --quiet --no-run --bench load_reference --features axum \
+    --message-format=json | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
+[ -x "$REFERENCE_BIN" ] || die "no reference server binary (cargo bench --no-run --bench load_reference)"
 
-# Starts the example with the environment given as arguments (NAME=value ...) on an ephemeral
-# loopback port; sets SERVER_PID and ADDR.
+# Starts binary $1 with the environment given as the other arguments (NAME=value ...) on an
+# ephemeral loopback port; sets SERVER_PID and ADDR.
 start_server() {
-    local log="$WORK/server.log"
+    local log="$WORK/server.log" bin=$1
+    shift
     env -u JWT_SECRET -u JWT_ALGORITHM -u JWT_PUBLIC_KEY -u JWT_CACHE \
-        ADDR=127.0.0.1:0 JWT_ISSUER="$ISSUER" JWT_AUDIENCE="$AUDIENCE" "$@" \
-        "${SERVER_CPU[@]}" "$BIN" 2>"$log" &
+        ADDR=127.0.0.1:0 JWT_ISSUER="$ISSUER" JWT_AUDIENCE="$AUDIENCE" LOAD_REFERENCE_SERVE=1 "$@" \
+        "${SERVER_CPU[@]}" "$bin" 2>"$log" &
     SERVER_PID=$!
     ADDR=""
     for _ in $(seq 100); do
@@ -152,31 +161,43 @@ ES256_TOKEN=$(mint_es256)
 
 # --- Cases ------------------------------------------------------------------------------------
 
-# One server per configuration; on each, `/public`, `/me` and `/private` are measured in turns.
-CONFIG_NAMES=("HS256" "HS256, cache on" "ES256" "ES256, cache on")
-CONFIG_TOKENS=("$HS256_TOKEN" "$HS256_TOKEN" "$ES256_TOKEN" "$ES256_TOKEN")
-ROUTES=(/public /me /private)
+# One server per configuration; on each, its routes are measured in turns, the first being
+# `/public`. The last configuration is the reference server (benches/load_reference.rs):
+# `/handoff` only puts fixed claims into the extensions, `/floor` verifies the token with the
+# cryptographic floor of benches/support/floor.rs; each also with the handler of `/me`.
+CONFIG_NAMES=("HS256" "HS256, cache on" "ES256" "ES256, cache on" "reference, HS256")
+CONFIG_TOKENS=("$HS256_TOKEN" "$HS256_TOKEN" "$ES256_TOKEN" "$ES256_TOKEN" "$HS256_TOKEN")
+EXAMPLE_ROUTES="/public /me /private"
+CONFIG_ROUTES=("$EXAMPLE_ROUTES" "$EXAMPLE_ROUTES" "$EXAMPLE_ROUTES" "$EXAMPLE_ROUTES"
+    "/public /handoff /handoff/me /floor /floor/me")
 
-# The server's environment for configuration $1, in ENV_ARGS.
-config_env() {
+# The server's binary and environment for configuration $1, in SERVER_ARGS.
+config_server() {
     case $1 in
-        0) ENV_ARGS=("JWT_SECRET=$HS256_SECRET") ;;
-        1) ENV_ARGS=("JWT_SECRET=$HS256_SECRET" JWT_CACHE=10000) ;;
-        2) ENV_ARGS=(JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC") ;;
-        3) ENV_ARGS=(JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC" JWT_CACHE=10000) ;;
+        0) SERVER_ARGS=("$EXAMPLE_BIN" "JWT_SECRET=$HS256_SECRET") ;;
+        1) SERVER_ARGS=("$EXAMPLE_BIN" "JWT_SECRET=$HS256_SECRET" JWT_CACHE=10000) ;;
+        2) SERVER_ARGS=("$EXAMPLE_BIN" JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC") ;;
+        3) SERVER_ARGS=("$EXAMPLE_BIN" JWT_ALGORITHM=ES256 "JWT_PUBLIC_KEY=$EC_PUBLIC" JWT_CACHE=10000) ;;
+        4) SERVER_ARGS=("$REFERENCE_BIN" "JWT_SECRET=$HS256_SECRET") ;;
     esac
 }
 
-# Checks the routes of the running server: the token is accepted where it is needed, and a
-# request without it is refused there.
+# Checks the routes of the running server: every route answers 200 with the token, and the
+# layer's routes refuse a request without it.
 check_routes() {
     local token=$1 route status
-    for route in /me /private; do
-        status=$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR$route") || status="no answer"
-        [ "$status" = 401 ] || die "$route without a token: $status, expected 401"
+    shift
+    for route in "$@"; do
         status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
             "http://$ADDR$route") || status="no answer"
         [ "$status" = 200 ] || die "$route: $status, expected 200"
+        case $route in
+            /me | /private)
+                status=$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR$route") \
+                    || status="no answer"
+                [ "$status" = 401 ] || die "$route without a token: $status, expected 401"
+                ;;
+        esac
     done
 }
 
@@ -199,16 +220,17 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 pinning="both on any core"
 [ ${#SERVER_CPU[@]} -gt 0 ] && pinning="server on CPU 1, wrk on CPU 0"
 echo "$(nproc) cores ($pinning); wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1;" \
-    "per configuration one server, $ROUNDS rounds of the three routes in a shuffled order"
+    "per configuration one server, $ROUNDS rounds of its routes in a shuffled order"
 RANDOM=4242
 declare -a PUBLIC_RPS
 for c in "${!CONFIG_NAMES[@]}"; do
-    config_env "$c"
-    start_server "${ENV_ARGS[@]}"
-    check_routes "${CONFIG_TOKENS[$c]}"
+    read -r -a ROUTES <<<"${CONFIG_ROUTES[$c]}"
+    config_server "$c"
+    start_server "${SERVER_ARGS[@]}"
+    check_routes "${CONFIG_TOKENS[$c]}" "${ROUTES[@]}"
     # Warm up (connections, the cache) before the first measured round.
     DURATION_SAVED=$DURATION DURATION=1s
-    run_wrk /me "${CONFIG_TOKENS[$c]}"
+    run_wrk "${ROUTES[1]}" "${CONFIG_TOKENS[$c]}"
     DURATION=$DURATION_SAVED
     for round in $(seq "$ROUNDS"); do
         keyed=()
@@ -221,7 +243,8 @@ for c in "${!CONFIG_NAMES[@]}"; do
         done
         PUBLIC_RPS+=("${THIS[0]}")
         line="${CONFIG_NAMES[$c]}, round $round:"
-        for i in 1 2; do
+        for i in "${!ROUTES[@]}"; do
+            [ "$i" = 0 ] && continue
             RPS_LIST="RPS_${c}_${i}"
             RATIO_LIST="RATIO_${c}_${i}"
             printf -v "$RPS_LIST" '%s' "${!RPS_LIST:-}${THIS[$i]} "
@@ -238,7 +261,9 @@ printf '%-28s %12s %10s   %s\n' "case" "requests/s" "/ /public" "per-round ratio
 printf '%-28s %12.0f %10.3f\n' "/public (all servers)" \
     "$(printf '%s\n' "${PUBLIC_RPS[@]}" | median)" 1
 for c in "${!CONFIG_NAMES[@]}"; do
-    for i in 1 2; do
+    read -r -a ROUTES <<<"${CONFIG_ROUTES[$c]}"
+    for i in "${!ROUTES[@]}"; do
+        [ "$i" = 0 ] && continue
         RPS_LIST="RPS_${c}_${i}"
         RATIO_LIST="RATIO_${c}_${i}"
         rps=$(tr ' ' '\n' <<<"${!RPS_LIST}" | grep . | median)
@@ -250,3 +275,5 @@ done
 echo
 echo "requests/s: median over rounds; / /public: median of the per-round ratios to /public on the"
 echo "same server. /private has the handler of /public behind the layer; /me answers the claims."
+echo "Reference: /handoff hands fixed claims over without reading a token (the most any layer"
+echo "that delivers claims can keep); /floor verifies with the cryptographic floor, then hands over."

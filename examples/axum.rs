@@ -56,12 +56,13 @@ pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<Router, ConfigError> {
         .route("/admin", get(admin).route_layer(admin_only).layer(auth)))
 }
 
-async fn public() -> Json<Value> {
+/// The answer of `/public` and `/private`.
+pub async fn public() -> Json<Value> {
     Json(json!({ "message": "this page is public" }))
 }
 
 /// The layer in required mode lets only requests with verified claims through.
-async fn me(Claims(claims): Claims<UserClaims>) -> Json<UserClaims> {
+pub async fn me(Claims(claims): Claims<UserClaims>) -> Json<UserClaims> {
     Json(claims)
 }
 

@@ -5,14 +5,12 @@
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use ring::signature as ring_sig;
@@ -81,13 +79,6 @@ pub struct Claims {
 pub const ISSUER: &str = "https://issuer.example";
 pub const AUDIENCE: &str = "api";
 
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
-
 pub fn claims() -> Claims {
     let now = now();
     Claims {
@@ -105,48 +96,14 @@ pub fn claims() -> Claims {
 // ---------------------------------------------------------------------------------------------
 // The floor
 
-/// The public key, ready for ring.
-pub enum FloorKey {
-    Hmac(ring::hmac::Key),
-    Public(ring_sig::UnparsedPublicKey<Vec<u8>>),
-}
+mod floor;
+pub use floor::{now, FloorKey};
 
-#[derive(Deserialize)]
-pub struct FloorHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    kid: Option<Cow<'a, str>>,
-}
-
+/// The floor for the typical token.
 pub fn floor_verify(token: &str, key: &FloorKey, alg: &str) -> Option<Claims> {
-    let (message, signature) = token.rsplit_once('.')?;
-    let (header, payload) = message.split_once('.')?;
-    let mut buf = [0u8; 1536];
-    let (header_buf, rest) = buf.split_at_mut(256);
-    let (payload_buf, signature_buf) = rest.split_at_mut(768);
-    let n = URL_SAFE_NO_PAD.decode_slice(header, header_buf).ok()?;
-    let parsed: FloorHeader<'_> = serde_json::from_slice(header_buf.get(..n)?).ok()?;
-    if parsed.alg != alg {
-        return None;
-    }
-    let n = URL_SAFE_NO_PAD
-        .decode_slice(signature, signature_buf)
-        .ok()?;
-    let signature = signature_buf.get(..n)?;
-    let ok = match key {
-        FloorKey::Hmac(key) => ring::hmac::verify(key, message.as_bytes(), signature).is_ok(),
-        FloorKey::Public(key) => key.verify(message.as_bytes(), signature).is_ok(),
-    };
-    if !ok {
-        return None;
-    }
-    let n = URL_SAFE_NO_PAD.decode_slice(payload, payload_buf).ok()?;
-    let claims: Claims = serde_json::from_slice(payload_buf.get(..n)?).ok()?;
-    let now = now();
-    (claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE)
-        .then_some(claims)
+    floor::floor_verify_with(token, key, alg, |claims: &Claims, now| {
+        claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE
+    })
 }
 
 /// The DER content of the one PEM block in `pem`.
