@@ -45,15 +45,15 @@ struct Weigh {
     min: u64,
 }
 
-impl<C> Weighter<Box<str>, Arc<Entry<C>>> for Weigh {
-    fn weight(&self, _token: &Box<str>, entry: &Arc<Entry<C>>) -> u64 {
+impl<C> Weighter<Box<[u8]>, Arc<Entry<C>>> for Weigh {
+    fn weight(&self, _token: &Box<[u8]>, entry: &Arc<Entry<C>>) -> u64 {
         entry.weight.max(self.min)
     }
 }
 
 /// The cache of one layer.
 pub(crate) struct TokenCache<C> {
-    cache: Cache<Box<str>, Arc<Entry<C>>, Weigh>,
+    cache: Cache<Box<[u8]>, Arc<Entry<C>>, Weigh>,
 }
 
 impl<C> std::fmt::Debug for TokenCache<C> {
@@ -85,7 +85,7 @@ impl<C> TokenCache<C> {
 
 impl<C> TokenCache<C> {
     /// The entry of `token` if it is cached and still valid at `now`; a dead entry is removed.
-    pub(crate) fn get(&self, token: &str, now: f64, leeway: f64) -> Option<Arc<Entry<C>>> {
+    pub(crate) fn get(&self, token: &[u8], now: f64, leeway: f64) -> Option<Arc<Entry<C>>> {
         let entry = self.cache.get(token)?;
         if entry.times.valid_at(now, leeway) && entry.key.strong_count() > 0 {
             Some(entry)
@@ -98,7 +98,7 @@ impl<C> TokenCache<C> {
     /// Remembers a verified token.
     pub(crate) fn insert(
         &self,
-        token: &str,
+        token: &[u8],
         claims: C,
         scopes: Scopes,
         times: Times,
@@ -147,26 +147,26 @@ mod tests {
             nbf: Some(50.0),
             iat: None,
         };
-        cache.insert("t", 1, Scopes::default(), times, &key);
-        assert!(cache.get("t", 60.0, 0.0).is_some());
-        assert!(cache.get("other", 60.0, 0.0).is_none());
+        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        assert!(cache.get(b"t", 60.0, 0.0).is_some());
+        assert!(cache.get(b"other", 60.0, 0.0).is_none());
         // Not valid yet at 40 (no leeway): refused and evicted.
-        assert!(cache.get("t", 40.0, 0.0).is_none());
+        assert!(cache.get(b"t", 40.0, 0.0).is_none());
         assert_eq!(cache.len(), 0);
-        cache.insert("t", 1, Scopes::default(), times, &key);
-        assert!(cache.get("t", 100.0, 0.0).is_none(), "expired at exp");
-        cache.insert("t", 1, Scopes::default(), times, &key);
-        assert!(cache.get("t", 100.0, 5.0).is_some(), "within the leeway");
+        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        assert!(cache.get(b"t", 100.0, 0.0).is_none(), "expired at exp");
+        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        assert!(cache.get(b"t", 100.0, 5.0).is_some(), "within the leeway");
     }
 
     #[test]
     fn a_key_that_leaves_evicts_what_it_verified() {
         let cache = TokenCache::<u8>::new(10, 1 << 20).unwrap();
         let key = key();
-        cache.insert("t", 1, Scopes::default(), Times::default(), &key);
-        assert!(cache.get("t", 0.0, 0.0).is_some());
+        cache.insert(b"t", 1, Scopes::default(), Times::default(), &key);
+        assert!(cache.get(b"t", 0.0, 0.0).is_some());
         drop(key);
-        assert!(cache.get("t", 0.0, 0.0).is_none());
+        assert!(cache.get(b"t", 0.0, 0.0).is_none());
     }
 
     #[test]
@@ -175,7 +175,7 @@ mod tests {
         let key = key();
         for i in 0..100 {
             cache.insert(
-                &format!("token-{i}"),
+                format!("token-{i}").as_bytes(),
                 1,
                 Scopes::default(),
                 Times::default(),

@@ -123,12 +123,9 @@ where
         // Which source the token came from is known here; a CSRF guard for cookies hooks in
         // at this point.
         let _source: TokenSourceKind = found.source;
-        // The cache is keyed by the token as a string; without a cache, skip the check.
-        let token = match cache {
-            Some(_) => std::str::from_utf8(found.token).ok(),
-            None => None,
-        };
-        if let (Some(cache), Some(token)) = (cache, token) {
+        // The cache is keyed by the token's bytes, the whole token.
+        let token = found.token;
+        if let Some(cache) = cache {
             let now = crate::verify::now(config) as f64;
             if let Some(entry) = cache.get(token, now, config.leeway as f64) {
                 return Outcome::Authenticated(Verified {
@@ -141,7 +138,7 @@ where
         }
         match verify::<C>(config, found.token, may_fetch) {
             Ok(verified) => {
-                if let (Some(cache), Some(token), Some(key)) = (cache, token, &verified.key) {
+                if let (Some(cache), Some(key)) = (cache, &verified.key) {
                     let (claims, scopes) = (verified.claims.clone(), verified.scopes.clone());
                     cache.insert(token, claims, scopes, verified.times, key);
                 }
