@@ -89,8 +89,9 @@ impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for JwtAuth<S, C, R> {
 }
 
 /// What became of a request.
-enum Outcome<C> {
-    Authenticated(Verified<C>),
+enum Outcome {
+    /// Verified, and the claims and scopes are in the request's extensions.
+    Authenticated,
     Anonymous,
     Refused(AuthError),
     /// The token's key may arrive with a fetch that is under way.
@@ -105,9 +106,12 @@ pub(crate) fn is_cors_preflight<B>(req: &Request<B>) -> bool {
 
 impl<S, C, R> JwtAuth<S, C, R>
 where
-    C: DeserializeOwned + Clone,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    fn authenticate<B>(&self, req: &Request<B>, may_fetch: bool) -> Outcome<C> {
+    /// Finds and judges the token of `req`. When it is accepted (and grants the scopes the
+    /// layer requires), its claims and scopes go into the extensions of `req` right here, so that
+    /// they are moved once, not through the outcome.
+    fn authenticate<B>(&self, req: &mut Request<B>, may_fetch: bool) -> Outcome {
         let Shared {
             config,
             cache,
@@ -128,12 +132,7 @@ where
         if let Some(cache) = cache {
             let now = crate::verify::now(config) as f64;
             if let Some(entry) = cache.get(token, now, config.leeway as f64) {
-                return Outcome::Authenticated(Verified {
-                    claims: entry.claims.clone(),
-                    scopes: entry.scopes.clone(),
-                    times: entry.times,
-                    key: None,
-                });
+                return hand_over(mode, req, entry.claims.clone(), entry.scopes.clone());
             }
         }
         match verify::<C>(config, found.token, may_fetch) {
@@ -142,7 +141,8 @@ where
                     let (claims, scopes) = (verified.claims.clone(), verified.scopes.clone());
                     cache.insert(token, claims, scopes, verified.times, key);
                 }
-                Outcome::Authenticated(verified)
+                let Verified { claims, scopes, .. } = verified;
+                hand_over(mode, req, claims, scopes)
             }
             Err(Failure::Wait(wait)) => Outcome::Wait(wait),
             Err(Failure::Refused(error)) => match found.request_error() {
@@ -160,6 +160,23 @@ where
             },
         }
     }
+}
+
+/// Checks the scopes the layer requires, then puts the claims and scopes of an accepted token
+/// into the extensions of `req`.
+fn hand_over<C, B>(mode: &Mode, req: &mut Request<B>, claims: C, scopes: Scopes) -> Outcome
+where
+    C: Clone + Send + Sync + 'static,
+{
+    if let Some(required) = &mode.required_scopes {
+        if let Err(error) = required.check(Some(&scopes)) {
+            return Outcome::Refused(error);
+        }
+    }
+    let extensions = req.extensions_mut();
+    extensions.insert(claims);
+    extensions.insert::<Scopes>(scopes);
+    Outcome::Authenticated
 }
 
 /// Builds the rejection response and puts the error into its extensions.
@@ -201,18 +218,8 @@ impl<S, C, R> JwtAuth<S, C, R> {
         let refuse = |this: &Self, error, req| {
             ResponseFuture::rejected(reject(&this.shared.rejection, error, req))
         };
-        match self.authenticate(&req, may_fetch) {
-            Outcome::Authenticated(verified) => {
-                if let Some(required) = &self.shared.mode.required_scopes {
-                    if let Err(error) = required.check(Some(&verified.scopes)) {
-                        return refuse(self, error, req);
-                    }
-                }
-                let extensions = req.extensions_mut();
-                extensions.insert(verified.claims);
-                extensions.insert::<Scopes>(verified.scopes);
-                ResponseFuture::inner(self.inner.call(req))
-            }
+        match self.authenticate(&mut req, may_fetch) {
+            Outcome::Authenticated => ResponseFuture::inner(self.inner.call(req)),
             Outcome::Anonymous if self.shared.mode.required_scopes.is_some() => {
                 refuse(self, AuthError::missing(), req)
             }
