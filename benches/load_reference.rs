@@ -54,14 +54,18 @@ impl Expected {
     }
 }
 
+/// Puts `claims` and their scopes into the extensions of `req`, as the layer does.
+fn hand_over(req: &mut Request, claims: UserClaims) {
+    let scopes = Scopes::from_space_separated(claims.scope.as_deref().unwrap_or_default());
+    let extensions = req.extensions_mut();
+    extensions.insert(claims);
+    extensions.insert(scopes);
+}
+
 /// Puts a clone of `claims` and their scopes into the extensions: the hand-off alone.
 fn handoff(claims: Arc<UserClaims>) -> impl Fn(Request) -> Request + Clone {
     move |mut req: Request| {
-        let claims = UserClaims::clone(&claims);
-        let scopes = Scopes::from_space_separated(claims.scope.as_deref().unwrap_or_default());
-        let extensions = req.extensions_mut();
-        extensions.insert(claims);
-        extensions.insert(scopes);
+        hand_over(&mut req, UserClaims::clone(&claims));
         req
     }
 }
@@ -82,10 +86,7 @@ fn floor_layer(key: Arc<FloorKey>, expected: Arc<Expected>) -> impl Fn(Request) 
             })
         });
         if let Some(claims) = verified {
-            let scopes = Scopes::from_space_separated(claims.scope.as_deref().unwrap_or_default());
-            let extensions = req.extensions_mut();
-            extensions.insert::<UserClaims>(claims);
-            extensions.insert(scopes);
+            hand_over(&mut req, claims);
         }
         req
     }
