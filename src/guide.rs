@@ -22,7 +22,10 @@
 pub mod configuration {}
 
 #[cfg_attr(any(feature = "jwks", not(doctest)), doc = include_str!("docs/keys.md"))]
-#[cfg_attr(all(doctest, not(feature = "jwks")), doc = "Keys (doctested with `jwks`).")]
+#[cfg_attr(
+    all(doctest, not(feature = "jwks")),
+    doc = "Keys (doctested with `jwks`)."
+)]
 pub mod keys {}
 
 #[doc = include_str!("docs/crypto_provider.md")]
@@ -32,7 +35,10 @@ pub mod crypto_provider {}
 pub mod cache {}
 
 #[cfg_attr(any(feature = "axum", not(doctest)), doc = include_str!("docs/token_sources.md"))]
-#[cfg_attr(all(doctest, not(feature = "axum")), doc = "Token sources (doctested with `axum`).")]
+#[cfg_attr(
+    all(doctest, not(feature = "axum")),
+    doc = "Token sources (doctested with `axum`)."
+)]
 pub mod token_sources {}
 
 #[cfg_attr(
