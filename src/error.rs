@@ -11,19 +11,9 @@ use jsonwebtoken::Algorithm;
 /// the default rejection, in `grpc-message` and in the `tracing` events. The codes are part of
 /// the crate's API: they do not change between versions, and new kinds only add new codes.
 ///
-/// | kind | reason | RFC 6750 `error` |
-/// |---|---|---|
-/// | [`Missing`](ErrorKind::Missing) | `missing` | none |
-/// | [`InvalidRequest`](ErrorKind::InvalidRequest) | `invalid_request` | `invalid_request` |
-/// | [`Malformed`](ErrorKind::Malformed) | `malformed` | `invalid_token` |
-/// | [`InvalidSignature`](ErrorKind::InvalidSignature) | `invalid_signature` | `invalid_token` |
-/// | [`AlgorithmNotAllowed`](ErrorKind::AlgorithmNotAllowed) | `algorithm_not_allowed` | `invalid_token` |
-/// | [`UnknownKey`](ErrorKind::UnknownKey) | `unknown_key` | `invalid_token` |
-/// | [`Expired`](ErrorKind::Expired) | `expired` | `invalid_token` |
-/// | [`NotYetValid`](ErrorKind::NotYetValid) | `not_yet_valid` | `invalid_token` |
-/// | [`InvalidClaims`](ErrorKind::InvalidClaims) | `invalid_claims` | `invalid_token` |
-/// | [`InsufficientScope`](ErrorKind::InsufficientScope) | `insufficient_scope` | `insufficient_scope` |
-/// | [`KeySourceUnavailable`](ErrorKind::KeySourceUnavailable) | `key_source_unavailable` | none |
+/// The [table of reasons](crate#errors) gives, for every kind, when it happens, its HTTP status
+/// under each [`StatusPolicy`](crate::StatusPolicy), its challenge and its gRPC code; the
+/// [errors guide](crate::guide::errors) tells the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -53,13 +43,14 @@ pub enum ErrorKind {
     InvalidClaims,
     /// The token is valid but does not grant a scope the route requires.
     InsufficientScope,
-    /// No key could be had to verify the token: the key source was never reached, or is down
-    /// and nothing is cached. Not the client's fault: 503, gRPC `UNAVAILABLE`.
+    /// No key could be had to verify the token: the key source was never reached, is down with
+    /// nothing usable cached, or the fetch that would decide the token's `kid` failed. Not the
+    /// client's fault: 503, gRPC `UNAVAILABLE`.
     KeySourceUnavailable,
 }
 
 impl ErrorKind {
-    /// The stable machine code of this kind, as listed in the table above.
+    /// The stable machine code of this kind, as listed in the [table of reasons](crate#errors).
     pub const fn reason(self) -> &'static str {
         match self {
             ErrorKind::Missing => "missing",

@@ -1,99 +1,17 @@
-//! A [Tower] layer that verifies JWT access tokens, for axum, hyper and tonic.
-//!
-//! [`JwtAuthLayer`] finds the access token of each request (`Authorization: Bearer`, a cookie,
-//! or other [sources](TokenSource), in order), verifies it with [`jsonwebtoken`] against an
-//! explicit algorithm allow-list and keys chosen by `kid`, validates `exp`, `nbf`, `iat`,
-//! `iss`, `aud` and `typ`, and puts the typed claims into the request extensions. Every failure
-//! gets a stable [reason](ErrorKind::reason) and a precise answer:
-//!
-//! | failure | reason | HTTP | gRPC |
-//! |---|---|---|---|
-//! | no token | `missing` | 401, `WWW-Authenticate: Bearer` | 16 `UNAUTHENTICATED` |
-//! | expired | `expired` | 401, `error="invalid_token"` | 16 |
-//! | not yet valid | `not_yet_valid` | 401, `error="invalid_token"` | 16 |
-//! | not a JWT, bad encoding or JSON, too large | `malformed` | 403, `error="invalid_token"` | 16 |
-//! | bad signature | `invalid_signature` | 403, `error="invalid_token"` | 16 |
-//! | algorithm not allowed (`none` included) | `algorithm_not_allowed` | 403, `error="invalid_token"` | 16 |
-//! | unknown `kid` | `unknown_key` | 403, `error="invalid_token"` | 16 |
-//! | wrong `iss`/`aud`/`typ`, missing claim, `crit` | `invalid_claims` | 403, `error="invalid_token"` | 16 |
-//! | two `Authorization` headers | `invalid_request` | 400, `error="invalid_request"` | 3 `INVALID_ARGUMENT` |
-//! | scope not granted | `insufficient_scope` | 403, `error="insufficient_scope"` | 7 `PERMISSION_DENIED` |
-//!
-//! An expired token is 401 because the client should refresh it; a forged or malformed one is
-//! 403 because retrying it is pointless. [`StatusPolicy::Rfc6750`] makes every `invalid_token`
-//! 401 instead. HTTP answers carry a JSON body with `error`, `error_description` and `reason`;
-//! gRPC requests get HTTP 200 with `grpc-status`, `grpc-message` and the challenge as metadata.
-//!
-//! # Example
-//!
-//! ```
-//! use std::convert::Infallible;
-//!
-//! use bytes::Bytes;
-//! use http::{Request, Response, StatusCode};
-//! use http_body_util::Full;
-//! use serde::Deserialize;
-//! use tower::{ServiceBuilder, ServiceExt};
-//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
-//!
-//! #[derive(Clone, Deserialize)]
-//! struct Claims {
-//!     sub: String,
-//! }
-//!
-//! async fn handler(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
-//!     // The layer put the verified claims here (a CORS preflight passes without any).
-//!     let greeting = match req.extensions().get::<Claims>() {
-//!         Some(claims) => format!("hello {}", claims.sub),
-//!         None => "hello".to_owned(),
-//!     };
-//!     Ok(Response::new(Full::from(greeting)))
-//! }
-//!
-//! # #[tokio::main]
-//! # async fn main() -> Result<(), tower_jwt_auth::BoxError> {
-//! let auth = JwtAuthLayer::<Claims>::builder()
-//!     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
-//!     .issuer("https://issuer.example")
-//!     .audience("api")
-//!     .build()?;
-//!
-//! let service = ServiceBuilder::new().layer(auth).service_fn(handler);
-//!
-//! let request = Request::new(Full::default()); // no token
-//! let response = service.oneshot(request).await?;
-//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-//! assert_eq!(response.headers()["www-authenticate"], "Bearer");
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! The README has complete quick starts for axum, hyper and tonic, and the `examples/` folder
-//! runnable servers for each.
-//!
-//! # Keys and algorithms
-//!
-//! Each [`Key`] is bound to the algorithms it may verify; the union of them is the allow-list,
-//! and the token's `alg` never widens it. A token's `kid` selects the key exactly; a token
-//! without a `kid` is accepted only when one key can verify its algorithm. Weak keys (HMAC
-//! secrets shorter than the hash, RSA under 2048 bits) are refused when the layer is built.
-//!
-//! # Crypto provider
-//!
-//! `jsonwebtoken` 12 does its cryptography through a process-wide `CryptoProvider`. This crate
-//! ships one built on `ring` ([`crypto`]) and installs it when the layer is built, unless the
-//! application has installed its own, which is then used and never overridden.
-//!
-//! # Feature flags
-//!
-//! | name | description | default |
-//! |---|---|---|
-//! | `tracing` | `tracing` events for refused requests (reason, method, path; never a token) | yes |
-//! | `axum` | the [`axum::Claims`] extractor | no |
-//! | `tonic` | the [`tonic::RequestExt`] helpers for gRPC handlers | no |
-//! | `full` | all of the above | no |
-//!
-//! [Tower]: https://docs.rs/tower
+// The crate documentation is the README, so that the quick starts and the table of reasons exist
+// once. The link definitions below come first: for a label defined twice the first definition
+// wins, so rustdoc links the guides to the `guide` modules, while GitHub follows the README's own
+// definitions to `src/docs/*.md`.
+#![doc = "[configuration]: guide::configuration"]
+#![doc = "[keys]: guide::keys"]
+#![doc = "[crypto_provider]: guide::crypto_provider"]
+#![doc = "[cache]: guide::cache"]
+#![doc = "[token_sources]: guide::token_sources"]
+#![doc = "[identity_providers]: guide::identity_providers"]
+#![doc = "[errors]: guide::errors"]
+#![doc = "[security]: guide::security"]
+#![doc = "[BENCHMARKS.md]: https://github.com/tower-jwt-auth/tower-jwt-auth/blob/main/BENCHMARKS.md"]
+#![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,
@@ -103,6 +21,8 @@
     clippy::all
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod guide;
 
 #[macro_use]
 mod macros;
