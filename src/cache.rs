@@ -6,7 +6,7 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
 use crate::error::ConfigError;
-use crate::key::Key;
+use crate::keys::key::Key;
 use crate::scope::Scopes;
 
 /// What a verified token left in the cache.

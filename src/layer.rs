@@ -9,10 +9,10 @@ use tower_layer::Layer;
 
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
-use crate::issuer::{checked_values, key_source, TrustedIssuer};
+use crate::keys::issuer::{checked_values, key_source, TrustedIssuer};
 #[cfg(feature = "jwks")]
-use crate::jwks::JwksSource;
-use crate::key::Key;
+use crate::keys::jwks::JwksSource;
+use crate::keys::key::Key;
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
 use crate::scope::{RequireScopeLayer, RequiredScopes};
 use crate::service::JwtAuth;
@@ -198,7 +198,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     pub async fn wait_for_keys(&self, timeout: Duration) -> Result<(), crate::AuthError> {
         let deadline = std::time::Instant::now() + timeout;
         for tenant in &self.config.tenants {
-            if let crate::key_source::KeySource::Remote(remote) = &tenant.keys {
+            if let crate::keys::source::KeySource::Remote(remote) = &tenant.keys {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 remote.wait_for_keys(left).await?;
             }

@@ -115,20 +115,15 @@ mod cache;
 pub mod crypto;
 mod error;
 mod future;
-mod header;
-mod issuer;
-mod jwk;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-pub mod jwks;
-mod key;
-mod key_source;
+pub use crate::keys::jwks;
+mod keys;
 mod layer;
 mod rejection;
 mod scope;
 mod service;
 mod source;
-mod tap;
 #[cfg(test)]
 mod test_helpers;
 #[cfg(feature = "tonic")]
@@ -141,10 +136,10 @@ pub use jsonwebtoken::Algorithm;
 pub use crate::body::ResponseBody;
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
 pub use crate::future::{RequireScopeFuture, ResponseFuture};
-pub use crate::issuer::TrustedIssuer;
+pub use crate::keys::issuer::TrustedIssuer;
 #[cfg(feature = "jwks")]
-pub use crate::jwks::JwksSource;
-pub use crate::key::Key;
+pub use crate::keys::jwks::JwksSource;
+pub use crate::keys::key::Key;
 pub use crate::layer::{
     InvalidTokenPolicy, JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
     DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,

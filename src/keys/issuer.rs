@@ -2,9 +2,9 @@
 
 use crate::error::ConfigError;
 #[cfg(feature = "jwks")]
-use crate::jwks::JwksSource;
-use crate::key::{Key, KeySet};
-use crate::key_source::KeySource;
+use crate::keys::jwks::JwksSource;
+use crate::keys::key::{Key, KeySet};
+use crate::keys::source::KeySource;
 use crate::verify::Tenant;
 
 /// One issuer a multi-issuer layer trusts, with its own keys and audiences.

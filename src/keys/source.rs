@@ -9,14 +9,14 @@ use std::task::{Context, Poll};
 use jsonwebtoken::Algorithm;
 
 use crate::error::AuthError;
-use crate::key::{Key, KeySet};
+use crate::keys::key::{Key, KeySet};
 
 /// The keys of one issuer.
 #[derive(Clone, Debug)]
 pub(crate) enum KeySource {
     Static(KeySet),
     #[cfg(feature = "jwks")]
-    Remote(Arc<crate::jwks::RemoteKeys>),
+    Remote(Arc<crate::keys::jwks::RemoteKeys>),
 }
 
 /// A key found for a token.

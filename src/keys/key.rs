@@ -598,7 +598,7 @@ mod tests {
     fn broken_public_keys_are_refused_when_loaded() {
         crate::crypto::ensure_default_provider();
         let ec =
-            DecodingKey::from_ec_pem(include_bytes!("../tests/keys/ec256_public.pem")).unwrap();
+            DecodingKey::from_ec_pem(include_bytes!("../../tests/keys/ec256_public.pem")).unwrap();
         let mut point = ec.try_get_as_bytes().unwrap().to_vec();
         assert!(Key::ec_der(Algorithm::ES256, &point).is_ok());
         // Off the curve: the last byte of y changed.
@@ -613,7 +613,7 @@ mod tests {
         assert!(Key::ec_der(Algorithm::ES384, ec.try_get_as_bytes().unwrap()).is_err());
 
         let rsa =
-            DecodingKey::from_rsa_pem(include_bytes!("../tests/keys/rsa_public.pem")).unwrap();
+            DecodingKey::from_rsa_pem(include_bytes!("../../tests/keys/rsa_public.pem")).unwrap();
         let jsonwebtoken::DecodingKeyKind::SecretOrDer(der) = rsa.kind() else {
             panic!("der expected");
         };

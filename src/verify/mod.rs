@@ -13,13 +13,16 @@ use jsonwebtoken::Algorithm;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+pub(crate) mod jws;
+pub(crate) mod parse;
+
 use crate::cache::Times;
 use crate::error::{AuthError, ErrorKind};
-use crate::header::Header;
-use crate::key::{kid_is_valid, Key};
-use crate::key_source::{KeySource, KeyWait, Resolution};
+use crate::keys::key::{kid_is_valid, Key};
+use crate::keys::source::{KeySource, KeyWait, Resolution};
 use crate::scope::Scopes;
-use crate::tap::{classify, Claim};
+use crate::verify::jws::Header;
+use crate::verify::parse::{classify, Claim};
 
 /// The longest encoded header accepted, in bytes.
 const MAX_HEADER_LEN: usize = 1024;
@@ -385,8 +388,8 @@ fn verify_segments<C: DeserializeOwned>(
 
     // 5. One parse of the claims into the user's type that also yields the registered claims,
     // then the policy checks on them.
-    let mut observed = crate::tap::Observed::default();
-    match crate::tap::parse::<C>(payload, &mut observed) {
+    let mut observed = crate::verify::parse::Observed::default();
+    match crate::verify::parse::parse::<C>(payload, &mut observed) {
         Ok(claims) if observed.saw_object && !observed.invalid => {
             let registered = &mut observed.registered;
             registered.scopes = Scopes::from_claims(
