@@ -9,7 +9,7 @@ use tower_layer::Layer;
 
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
-use crate::keys::issuer::{checked_values, key_source, TrustedIssuer};
+use crate::keys::issuer::{checked_values, key_source, Tenant, TrustedIssuer};
 #[cfg(feature = "jwks")]
 use crate::keys::jwks::JwksSource;
 use crate::keys::key::Key;
@@ -17,7 +17,7 @@ use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, Stat
 use crate::scope::{RequireScopeLayer, RequiredScopes};
 use crate::service::JwtAuth;
 use crate::source::TokenSource;
-use crate::verify::{normalize_typ, Tenant, TokenVerifier, VerifyConfig};
+use crate::verify::{normalize_typ, TokenVerifier, VerifyConfig};
 
 /// The default bound on the length of a token, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;

@@ -15,7 +15,7 @@ use crate::body::ResponseBody;
 use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
-use crate::keys::source::KeyWait;
+use crate::keys::set::KeyWait;
 use crate::layer::{InvalidTokenPolicy, Mode};
 use crate::rejection::{DefaultRejection, ResponseForAuthError};
 use crate::scope::Scopes;

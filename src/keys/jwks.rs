@@ -81,8 +81,7 @@ use jsonwebtoken::Algorithm;
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::keys::jwk::{log_skipped, parse_jwks, SkippedKey};
-use crate::keys::key::KeySet;
-use crate::keys::source::{KeyWait, Resolution, Resolved};
+use crate::keys::set::{KeySet, KeyWait, Resolution, Resolved};
 
 const KEY_SOURCE_UNAVAILABLE: AuthError = AuthError::new(
     ErrorKind::KeySourceUnavailable,

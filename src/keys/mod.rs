@@ -6,4 +6,5 @@ pub(crate) mod jwk;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 pub(crate) mod key;
+pub(crate) mod set;
 pub(crate) mod source;

@@ -18,8 +18,9 @@ pub(crate) mod parse;
 
 use crate::cache::Times;
 use crate::error::{AuthError, ErrorKind};
+use crate::keys::issuer::Tenant;
 use crate::keys::key::{kid_is_valid, Key};
-use crate::keys::source::{KeySource, KeyWait, Resolution};
+use crate::keys::set::{KeyWait, Resolution};
 use crate::scope::Scopes;
 use crate::verify::jws::Header;
 use crate::verify::parse::{classify, Claim};
@@ -29,15 +30,6 @@ const MAX_HEADER_LEN: usize = 1024;
 
 /// The clock the time claims are judged against.
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-/// The issuers a layer trusts, each with its keys and audiences.
-#[derive(Debug)]
-pub(crate) struct Tenant {
-    /// The accepted `iss` values; empty: `iss` is not checked (single-issuer layers only).
-    pub(crate) issuers: Vec<Box<str>>,
-    pub(crate) keys: KeySource,
-    pub(crate) audiences: Vec<Box<str>>,
-}
 
 /// Everything the verification needs, built once with the layer.
 pub(crate) struct VerifyConfig {
