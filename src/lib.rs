@@ -120,6 +120,7 @@ mod future;
 pub use crate::keys::jwks;
 mod keys;
 mod layer;
+mod mode;
 mod rejection;
 mod scope;
 mod service;
@@ -141,15 +142,17 @@ pub use crate::keys::issuer::TrustedIssuer;
 pub use crate::keys::jwks::JwksSource;
 pub use crate::keys::key::Key;
 pub use crate::layer::{
-    InvalidTokenPolicy, JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
-    DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
+    JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
+    MAX_LEEWAY,
 };
+pub use crate::mode::InvalidTokenPolicy;
 pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
-pub use crate::scope::{RequireScope, RequireScopeLayer, Scopes};
+pub use crate::scope::{RequireScope, RequireScopeLayer};
 pub use crate::service::JwtAuth;
 pub use crate::source::{TokenSource, TokenSourceKind};
+pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;
 
 #[cfg(all(doctest, feature = "axum", feature = "tonic", feature = "jwks"))]

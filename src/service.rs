@@ -5,9 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::header::ACCESS_CONTROL_REQUEST_METHOD;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
@@ -16,10 +14,10 @@ use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
-use crate::layer::{InvalidTokenPolicy, Mode};
-use crate::rejection::{DefaultRejection, ResponseForAuthError};
-use crate::scope::Scopes;
+use crate::mode::{is_cors_preflight, InvalidTokenPolicy, Mode};
+use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::source::{find_token, TokenSourceKind};
+use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Verified, VerifyConfig};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
@@ -98,12 +96,6 @@ enum Outcome {
     Wait(KeyWait),
 }
 
-/// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. Browsers send it without
-/// credentials, so it passes through for a CORS layer to answer.
-pub(crate) fn is_cors_preflight<B>(req: &Request<B>) -> bool {
-    req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
-}
-
 impl<S, C, R> JwtAuth<S, C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
@@ -177,26 +169,6 @@ where
     extensions.insert(claims);
     extensions.insert::<Scopes>(scopes);
     Outcome::Authenticated
-}
-
-/// Builds the rejection response and puts the error into its extensions.
-pub(crate) fn reject<R: ResponseForAuthError, B>(
-    rejection: &R,
-    error: AuthError,
-    req: Request<B>,
-) -> Response<Bytes> {
-    let (parts, _body) = req.into_parts();
-    #[cfg(feature = "tracing")]
-    tracing::debug!(
-        reason = error.reason(),
-        description = error.description(),
-        method = %parts.method,
-        path = parts.uri.path(),
-        "request refused"
-    );
-    let mut response = rejection.response(&error, &parts);
-    response.extensions_mut().insert(error);
-    response
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
