@@ -1,9 +1,10 @@
 //! Verification: one compact JWS in, typed claims (or a classified failure) out.
-//! Framing and header in `jws`, registered claims in `claims`, the one-pass parse in `parse`,
-//! the claims policy in `policy`, scopes in `scopes`; this module runs them in order.
+//! This module runs the steps in order; each file below it owns one of them.
 //!
-//! The order is that of RFC 7519 §7.2 and RFC 8725: structure, header, key, signature,
-//! registered claims, and the user's claims type.
+//! The order is that of RFC 7519 §7.2 and RFC 8725: structure and header (`jws`), the issuer's
+//! key (`policy` chooses the issuer, the keys module the key), signature, then one pass over the
+//! claims into the user's type and the registered claims (`parse`, `claims`, `scopes`), judged by
+//! the claims policy (`policy`) with the layer's settings (`config`).
 
 pub(crate) mod claims;
 pub(crate) mod config;
@@ -39,6 +40,25 @@ pub(crate) struct Verified<C> {
     pub(crate) times: Times,
     /// The key that verified the token, kept only for the verified-token cache.
     pub(crate) key: Option<Arc<Key>>,
+}
+
+/// The time claims of a token, judged again on every hit.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Times {
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+}
+
+impl Times {
+    /// The checks of the verification that depend on the current time (RFC 7519 §4.1.4,
+    /// §4.1.5; `iat` not in the future). The lifetime bound does not need repeating: `exp - now`
+    /// only shrinks.
+    pub(crate) fn valid_at(&self, now: f64, leeway: f64) -> bool {
+        self.exp.is_none_or(|exp| now < exp + leeway)
+            && self.nbf.is_none_or(|nbf| now + leeway >= nbf)
+            && self.iat.is_none_or(|iat| now + leeway >= iat)
+    }
 }
 
 /// Verifies tokens with the configuration of a [`JwtAuthLayer`](crate::JwtAuthLayer), outside of
@@ -109,25 +129,6 @@ impl<C: DeserializeOwned> TokenVerifier<C> {
                 self.verify(token)
             }
         }
-    }
-}
-
-/// The time claims of a token, judged again on every hit.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Times {
-    pub(crate) exp: Option<f64>,
-    pub(crate) nbf: Option<f64>,
-    pub(crate) iat: Option<f64>,
-}
-
-impl Times {
-    /// The checks of the verification that depend on the current time (RFC 7519 §4.1.4,
-    /// §4.1.5; `iat` not in the future). The lifetime bound does not need repeating: `exp - now`
-    /// only shrinks.
-    pub(crate) fn valid_at(&self, now: f64, leeway: f64) -> bool {
-        self.exp.is_none_or(|exp| now < exp + leeway)
-            && self.nbf.is_none_or(|nbf| now + leeway >= nbf)
-            && self.iat.is_none_or(|iat| now + leeway >= iat)
     }
 }
 
