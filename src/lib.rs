@@ -115,9 +115,6 @@ mod cache;
 pub mod crypto;
 mod error;
 mod future;
-#[cfg(feature = "jwks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-pub use crate::keys::jwks;
 mod keys;
 mod layer;
 mod mode;
@@ -131,6 +128,11 @@ mod test_helpers;
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
 mod verify;
+
+// Remote key sets keep their public path, `tower_jwt_auth::jwks`.
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub use crate::keys::jwks;
 
 pub use jsonwebtoken::Algorithm;
 

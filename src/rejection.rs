@@ -1,4 +1,5 @@
-//! The response to a refused request: HTTP with an RFC 6750 challenge and a JSON body, or gRPC.
+//! The response to a refused request: HTTP with an RFC 6750 challenge and a JSON body, or gRPC;
+//! and [`reject`], which builds it and puts the error into its extensions.
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
-//! The middleware service.
+//! [`JwtAuth`], the middleware service: finds a request's token, verifies it (or finds it in the
+//! verified-token cache), and calls the inner service, refuses, or waits for a key fetch.
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -1,5 +1,5 @@
 //! Keys: the verification keys a user configures, and how a token's key is found.
-//! `Key` and JWK parsing, the key sources (static or a remote JWKS) and the trusted issuers.
+//! `Key` and JWK parsing, the prepared key set, key sources (static or remote) and issuers.
 
 pub(crate) mod issuer;
 pub(crate) mod jwk;
