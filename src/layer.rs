@@ -9,15 +9,17 @@ use tower_layer::Layer;
 
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
-use crate::issuer::{checked_values, key_source, TrustedIssuer};
+use crate::keys::issuer::{checked_values, key_source, Tenant, TrustedIssuer};
 #[cfg(feature = "jwks")]
-use crate::jwks::JwksSource;
-use crate::key::Key;
+use crate::keys::jwks::JwksSource;
+use crate::keys::key::Key;
+use crate::mode::{InvalidTokenPolicy, Mode};
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
-use crate::scope::{RequireScopeLayer, RequiredScopes};
+use crate::scope::RequireScopeLayer;
 use crate::service::JwtAuth;
 use crate::source::TokenSource;
-use crate::verify::{normalize_typ, Tenant, TokenVerifier, VerifyConfig};
+use crate::verify::scopes::RequiredScopes;
+use crate::verify::{normalize_typ, TokenVerifier, VerifyConfig};
 
 /// The default bound on the length of a token, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -27,28 +29,6 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The default maximum lifetime of a token (`exp - iat`, and `exp - now`).
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// What a present but invalid token does in [optional mode](JwtAuthLayer::optional).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum InvalidTokenPolicy {
-    /// The request is refused, as in required mode. The default.
-    #[default]
-    Reject,
-    /// The request passes on without claims, as if it carried no token: useful for public pages
-    /// that a browser visits with a stale cookie.
-    Anonymous,
-}
-
-/// The per-layer behaviour, cheap to clone.
-#[derive(Clone, Debug)]
-pub(crate) struct Mode {
-    pub(crate) sources: Arc<[TokenSource]>,
-    pub(crate) optional: bool,
-    pub(crate) invalid_token: InvalidTokenPolicy,
-    pub(crate) cors_preflight: bool,
-    pub(crate) required_scopes: Option<RequiredScopes>,
-}
 
 /// A layer that verifies the access token of each request and puts the claims, of type `C`,
 /// into the request extensions: [`JwtAuth`].
@@ -198,7 +178,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     pub async fn wait_for_keys(&self, timeout: Duration) -> Result<(), crate::AuthError> {
         let deadline = std::time::Instant::now() + timeout;
         for tenant in &self.config.tenants {
-            if let crate::key_source::KeySource::Remote(remote) = &tenant.keys {
+            if let crate::keys::source::KeySource::Remote(remote) = &tenant.keys {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 remote.wait_for_keys(left).await?;
             }

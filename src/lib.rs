@@ -35,20 +35,13 @@ mod cache;
 pub mod crypto;
 mod error;
 mod future;
-mod header;
-mod issuer;
-mod jwk;
-#[cfg(feature = "jwks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-pub mod jwks;
-mod key;
-mod key_source;
+mod keys;
 mod layer;
+mod mode;
 mod rejection;
 mod scope;
 mod service;
 mod source;
-mod tap;
 #[cfg(test)]
 mod test_helpers;
 #[cfg(feature = "tonic")]
@@ -56,25 +49,32 @@ mod test_helpers;
 pub mod tonic;
 mod verify;
 
+// Remote key sets keep their public path, `tower_jwt_auth::jwks`.
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub use crate::keys::jwks;
+
 pub use jsonwebtoken::Algorithm;
 
 pub use crate::body::ResponseBody;
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
 pub use crate::future::{RequireScopeFuture, ResponseFuture};
-pub use crate::issuer::TrustedIssuer;
+pub use crate::keys::issuer::TrustedIssuer;
 #[cfg(feature = "jwks")]
-pub use crate::jwks::JwksSource;
-pub use crate::key::Key;
+pub use crate::keys::jwks::JwksSource;
+pub use crate::keys::key::Key;
 pub use crate::layer::{
-    InvalidTokenPolicy, JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
-    DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
+    JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
+    MAX_LEEWAY,
 };
+pub use crate::mode::InvalidTokenPolicy;
 pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
-pub use crate::scope::{RequireScope, RequireScopeLayer, Scopes};
+pub use crate::scope::{RequireScope, RequireScopeLayer};
 pub use crate::service::JwtAuth;
 pub use crate::source::{TokenSource, TokenSourceKind};
+pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;
 
 #[cfg(all(doctest, feature = "axum", feature = "tonic", feature = "jwks"))]

@@ -1,13 +1,12 @@
-//! The middleware service.
+//! [`JwtAuth`], the middleware service: finds a request's token, verifies it (or finds it in the
+//! verified-token cache), and calls the inner service, refuses, or waits for a key fetch.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::header::ACCESS_CONTROL_REQUEST_METHOD;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
@@ -15,11 +14,11 @@ use crate::body::ResponseBody;
 use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
-use crate::key_source::KeyWait;
-use crate::layer::{InvalidTokenPolicy, Mode};
-use crate::rejection::{DefaultRejection, ResponseForAuthError};
-use crate::scope::Scopes;
+use crate::keys::set::KeyWait;
+use crate::mode::{is_cors_preflight, InvalidTokenPolicy, Mode};
+use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::source::{find_token, TokenSourceKind};
+use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Verified, VerifyConfig};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
@@ -98,12 +97,6 @@ enum Outcome {
     Wait(KeyWait),
 }
 
-/// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. Browsers send it without
-/// credentials, so it passes through for a CORS layer to answer.
-pub(crate) fn is_cors_preflight<B>(req: &Request<B>) -> bool {
-    req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
-}
-
 impl<S, C, R> JwtAuth<S, C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
@@ -177,26 +170,6 @@ where
     extensions.insert(claims);
     extensions.insert::<Scopes>(scopes);
     Outcome::Authenticated
-}
-
-/// Builds the rejection response and puts the error into its extensions.
-pub(crate) fn reject<R: ResponseForAuthError, B>(
-    rejection: &R,
-    error: AuthError,
-    req: Request<B>,
-) -> Response<Bytes> {
-    let (parts, _body) = req.into_parts();
-    #[cfg(feature = "tracing")]
-    tracing::debug!(
-        reason = error.reason(),
-        description = error.description(),
-        method = %parts.method,
-        path = parts.uri.path(),
-        "request refused"
-    );
-    let mut response = rejection.response(&error, &parts);
-    response.extensions_mut().insert(error);
-    response
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {

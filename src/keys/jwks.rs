@@ -80,9 +80,8 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::Algorithm;
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
-use crate::jwk::{log_skipped, parse_jwks, SkippedKey};
-use crate::key::KeySet;
-use crate::key_source::{KeyWait, Resolution, Resolved};
+use crate::keys::jwk::{log_skipped, parse_jwks, SkippedKey};
+use crate::keys::set::{KeySet, KeyWait, Resolution, Resolved};
 
 const KEY_SOURCE_UNAVAILABLE: AuthError = AuthError::new(
     ErrorKind::KeySourceUnavailable,
