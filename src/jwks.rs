@@ -14,7 +14,10 @@
 //! - A token whose `kid` is unknown starts at most one refetch per
 //!   [`cooldown`](JwksSource::cooldown) (default 30 s), and every request that needs a fetch while
 //!   one is under way waits for that one (single flight): a flood of tokens with random `kid`s
-//!   never becomes a flood of requests to the identity provider.
+//!   never becomes a flood of requests to the identity provider. A request waits for a fetch
+//!   at most twice the total timeout plus one second (discovery and key set); when the fetch
+//!   has not ended by then, the answer is 503 `key_source_unavailable`. A fetch whose task ends
+//!   early (cancelled, its runtime shut down, panicked) counts as a failed fetch.
 //! - When a fetch fails, the last good keys keep serving (stale-if-error); the failure is logged
 //!   and retried with backoff (1 s, doubling, at most 60 s).
 //! - Fetches have a connect and a total timeout (5 s and 10 s) and a bound on the response size
@@ -376,48 +379,84 @@ impl RemoteKeys {
                 return Resolution::Wait(wait);
             }
         }
+        // A fetch that may bring the key is still under way (the wait for it was cut short):
+        // nothing can be said about the token yet.
+        if self.lock_state().in_flight {
+            return Resolution::Refused(KEY_SOURCE_UNAVAILABLE);
+        }
         Resolution::Refused(refused)
     }
 
     /// A fetch for a request: joins the one under way, or starts one unless the cooldown since
     /// the last one a request started has not passed.
     fn request_fetch(self: &Arc<Self>) -> Option<KeyWait> {
-        let mut state = self.lock_state();
-        if !state.in_flight {
+        self.join_or_start(|state| {
             let now = Instant::now();
             if let Some(last) = state.last_request_fetch {
                 if now.duration_since(last) < self.source.cooldown {
-                    return None;
+                    return false;
                 }
             }
-            if !self.spawn_fetch(&mut state) {
-                return None;
-            }
             state.last_request_fetch = Some(now);
-        }
-        Some(self.waiter())
-    }
-
-    /// A future that completes when the fetch under way ends. Made while the state is locked,
-    /// so that the end of the fetch cannot be missed.
-    fn waiter(&self) -> KeyWait {
-        let mut done = self.done.subscribe();
-        KeyWait::new(async move {
-            let _ = done.changed().await;
+            true
         })
     }
 
-    /// Starts a fetch on the current Tokio runtime; `false` when there is none.
-    fn spawn_fetch(self: &Arc<Self>, state: &mut FetchState) -> bool {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+    /// Joins the fetch under way, or starts one on the current Tokio runtime when `start` says
+    /// so. `None` when there is nothing to wait for, or no runtime to wait on.
+    fn join_or_start(
+        self: &Arc<Self>,
+        start: impl FnOnce(&mut FetchState) -> bool,
+    ) -> Option<KeyWait> {
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let mut state = self.lock_state();
+        if state.in_flight {
+            runtime.as_ref()?;
+            return Some(self.waiter());
+        }
+        let Some(runtime) = runtime else {
             #[cfg(feature = "tracing")]
             tracing::error!("no tokio runtime: the key set cannot be fetched");
-            return false;
+            return None;
         };
+        if !start(&mut state) {
+            return None;
+        }
+        // Made while the state is locked, so that the end of the fetch cannot be missed.
+        let wait = self.waiter();
         state.in_flight = true;
-        let this = self.clone();
-        runtime.spawn(async move { this.fetch_and_store().await });
-        true
+        // The guard clears `in_flight` however the task ends, also when the runtime drops the
+        // task at once: so the state is unlocked before the spawn.
+        drop(state);
+        let mut guard = FetchGuard {
+            remote: self.clone(),
+            completed: false,
+        };
+        runtime.spawn(async move {
+            guard.remote.fetch_and_store().await;
+            guard.complete();
+        });
+        Some(wait)
+    }
+
+    /// A future that completes when the fetch under way ends, or when the longest a fetch can
+    /// take has passed (a fetch on a runtime that no longer runs never ends). Needs a Tokio
+    /// runtime.
+    fn waiter(&self) -> KeyWait {
+        let mut done = self.done.subscribe();
+        // Discovery and the key set, each within the total timeout, and a second to spare.
+        let bound = self
+            .source
+            .timeout
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(1));
+        // `timeout` saturates a deadline that does not fit into an `Instant`.
+        let wait = tokio::time::timeout(bound, async move {
+            let _ = done.changed().await;
+        });
+        KeyWait::new(async move {
+            let _ = wait.await;
+        })
     }
 
     /// Starts the background refresher once, when a Tokio runtime is at hand.
@@ -432,7 +471,13 @@ impl RemoteKeys {
             return;
         }
         let weak = Arc::downgrade(self);
-        runtime.spawn(refresh_loop(weak));
+        // Cleared when the task ends, also when its runtime drops it: the next runtime that sees
+        // a request starts another one.
+        let guard = RefresherGuard(weak.clone());
+        runtime.spawn(async move {
+            let _guard = guard;
+            refresh_loop(weak).await;
+        });
     }
 
     async fn fetch_and_store(&self) {
@@ -447,11 +492,10 @@ impl RemoteKeys {
                     Err(poisoned) => *poisoned.into_inner() = Some(Arc::new(keys)),
                 }
                 state.failures = 0;
-                state.next_attempt = Some(Instant::now() + ttl.mul_f64(0.8));
+                state.next_attempt = Some(later(Instant::now(), ttl - ttl / 5));
             }
             Err(_error) => {
-                state.failures = state.failures.saturating_add(1);
-                state.next_attempt = Some(Instant::now() + backoff(state.failures));
+                self.record_failure(&mut state);
                 #[cfg(feature = "tracing")]
                 if self.snapshot().is_some() {
                     tracing::warn!(
@@ -471,9 +515,11 @@ impl RemoteKeys {
                 }
             }
         }
-        state.in_flight = false;
-        self.done
-            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+
+    fn record_failure(&self, state: &mut FetchState) {
+        state.failures = state.failures.saturating_add(1);
+        state.next_attempt = Some(later(Instant::now(), backoff(state.failures)));
     }
 
     /// How long until the refresher's next fetch is due.
@@ -486,23 +532,12 @@ impl RemoteKeys {
 
     /// The refresher's fetch: joins the one under way, or starts one if it is due.
     fn refresh_if_due(self: &Arc<Self>) -> Option<KeyWait> {
-        let mut state = self.lock_state();
-        if !state.in_flight {
-            let due = state.next_attempt.is_none_or(|at| Instant::now() >= at);
-            if !due || !self.spawn_fetch(&mut state) {
-                return None;
-            }
-        }
-        Some(self.waiter())
+        self.join_or_start(|state| state.next_attempt.is_none_or(|at| Instant::now() >= at))
     }
 
     /// A fetch now: joins the one under way, or starts one.
     fn refresh_now(self: &Arc<Self>) -> Option<KeyWait> {
-        let mut state = self.lock_state();
-        if !state.in_flight && !self.spawn_fetch(&mut state) {
-            return None;
-        }
-        Some(self.waiter())
+        self.join_or_start(|_| true)
     }
 
     /// Fetches until keys are known or `timeout` passes.
@@ -510,26 +545,24 @@ impl RemoteKeys {
         self: &Arc<Self>,
         timeout: Duration,
     ) -> Result<(), AuthError> {
-        let deadline = tokio::time::Instant::now() + timeout;
         self.ensure_refresher();
-        while self.snapshot().is_none() {
-            let Some(wait) = self.refresh_now() else {
-                return Err(KEY_SOURCE_UNAVAILABLE);
-            };
-            if tokio::time::timeout_at(deadline, wait).await.is_err() {
-                return Err(KEY_SOURCE_UNAVAILABLE);
-            }
-            if self.snapshot().is_none() {
-                let backoff = self.until_due().max(Duration::from_millis(100));
-                if tokio::time::timeout_at(deadline, tokio::time::sleep(backoff))
-                    .await
-                    .is_err()
-                {
+        let fetched = async {
+            while self.snapshot().is_none() {
+                let Some(wait) = self.refresh_now() else {
                     return Err(KEY_SOURCE_UNAVAILABLE);
+                };
+                wait.await;
+                if self.snapshot().is_none() {
+                    let backoff = self.until_due().max(Duration::from_millis(100));
+                    tokio::time::sleep(backoff).await;
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        // `timeout` saturates a deadline that does not fit into an `Instant`.
+        tokio::time::timeout(timeout, fetched)
+            .await
+            .unwrap_or(Err(KEY_SOURCE_UNAVAILABLE))
     }
 
     async fn fetch(&self) -> Result<(KeySet, Duration), FetchError> {
@@ -652,6 +685,61 @@ impl RemoteKeys {
 
 const DISCOVERY_STALE: &str = "the key set named by discovery could not be fetched";
 
+/// Ends a fetch however its task ends: completed, dropped (the task cancelled, or its runtime
+/// shut down) or panicked. A fetch that did not complete counts as a failed one. Either way
+/// `in_flight` is cleared and the waiters are woken.
+struct FetchGuard {
+    remote: Arc<RemoteKeys>,
+    completed: bool,
+}
+
+impl FetchGuard {
+    fn complete(&mut self) {
+        self.completed = true;
+    }
+}
+
+impl Drop for FetchGuard {
+    fn drop(&mut self) {
+        let mut state = self.remote.lock_state();
+        if !self.completed {
+            self.remote.record_failure(&mut state);
+            #[cfg(feature = "tracing")]
+            tracing::warn!(
+                failures = state.failures,
+                "key set fetch ended before it completed (its task was dropped or panicked)"
+            );
+        }
+        state.in_flight = false;
+        drop(state);
+        self.remote
+            .done
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+}
+
+/// Marks the background refresher as gone when its task ends, however it ends.
+struct RefresherGuard(Weak<RemoteKeys>);
+
+impl Drop for RefresherGuard {
+    fn drop(&mut self) {
+        if let Some(remote) = self.0.upgrade() {
+            remote.refresher.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Far enough to stand for "never", near enough to fit into an `Instant` on every platform.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `now + after`, saturated far in the future instead of overflowing (a `max-age` from the
+/// wire, or a bound of `Duration::MAX`).
+fn later(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .or_else(|| now.checked_add(after.min(FAR_FUTURE)))
+        .unwrap_or(now)
+}
+
 /// The background refresher: sleeps until the next fetch is due, and works the schedule out
 /// again whenever any fetch ends (one a request started may have changed it).
 async fn refresh_loop(weak: Weak<RemoteKeys>) {
@@ -738,6 +826,17 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(max_age(&headers(&["max-age=abc"])), None);
+    }
+
+    #[test]
+    fn instants_saturate() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert!(later(now, Duration::MAX) >= now + FAR_FUTURE);
+        assert!(later(now, Duration::MAX - Duration::MAX / 5) > now);
     }
 
     #[test]

@@ -1251,3 +1251,140 @@ async fn plain_http_needs_the_opt_in_and_settings_are_checked() {
         .build()
         .is_err());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A fetch that never ends, and durations that do not fit into an `Instant`
+
+/// Builds a layer on a runtime of its own (`rt`, current-thread, on a blocking thread), and
+/// lets the runtime run until the key server has received the first fetch, which hangs. Gives
+/// back the layer and the runtime, which then runs nothing more.
+async fn layer_with_a_fetch_stuck_on_another_runtime(
+    provider: &Arc<Provider>,
+    source: JwksSource,
+) -> (JwtAuthLayer<Value>, tokio::runtime::Runtime) {
+    let provider = provider.clone();
+    tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let auth = rt.block_on(async {
+            let auth = layer_for(source);
+            let deadline = Instant::now() + WAIT;
+            while provider.jwks_hits() == 0 {
+                assert!(Instant::now() < deadline, "the first fetch never started");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            auth
+        });
+        (auth, rt)
+    })
+    .await
+    .unwrap()
+}
+
+/// A fetch task dropped in the middle of its fetch (its runtime shut down while the key server
+/// had not answered): the next request still gets an answer, in bounded time, and a later fetch
+/// works.
+#[tokio::test]
+async fn a_fetch_dropped_mid_fetch_does_not_block_later_requests() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    provider.behave(Behaviour::Hang(Duration::from_secs(30)));
+    let source = source(&provider)
+        .cooldown(Duration::from_secs(1))
+        .timeouts(Duration::from_secs(1), Duration::from_secs(1));
+    let (auth, rt) = layer_with_a_fetch_stuck_on_another_runtime(&provider, source).await;
+    // The runtime goes away, and the fetch task with it.
+    tokio::task::spawn_blocking(move || drop(rt)).await.unwrap();
+
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token(&k1, "alice")))
+        .await
+        .expect("a request after a dropped fetch got no answer in 10 s");
+    reply.assert_refused("the key server still hangs", 503, "key_source_unavailable");
+
+    provider.behave(Behaviour::Serve);
+    tokio::time::timeout(WAIT, auth.wait_for_keys(WAIT))
+        .await
+        .expect("wait_for_keys did not end")
+        .unwrap();
+    call(&auth, &token(&k1, "alice"))
+        .await
+        .assert_ok("after the key server recovered", "alice");
+}
+
+/// A fetch that makes no progress at all (its runtime is alive but runs nothing): a request
+/// that joins it waits a bounded time, then gets 503.
+#[tokio::test]
+async fn waiting_for_a_stalled_fetch_is_bounded_and_ends_in_503() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    provider.behave(Behaviour::Hang(Duration::from_secs(30)));
+    let source = source(&provider)
+        .cooldown(Duration::from_secs(1))
+        .timeouts(Duration::from_secs(1), Duration::from_secs(1));
+    let (auth, rt) = layer_with_a_fetch_stuck_on_another_runtime(&provider, source).await;
+
+    let started = Instant::now();
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token(&k1, "alice")))
+        .await
+        .expect("a request joining a stalled fetch got no answer in 10 s");
+    reply.assert_refused("the fetch is stalled", 503, "key_source_unavailable");
+    assert!(started.elapsed() < WAIT);
+    let error = tokio::time::timeout(WAIT, auth.verifier().verify_async(&token(&k1, "bob")))
+        .await
+        .expect("verify_async joining a stalled fetch did not end")
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable);
+    tokio::task::spawn_blocking(move || drop(rt)).await.unwrap();
+}
+
+/// `Duration::MAX` anywhere, and a `max-age` from the wire as large as it gets: nothing
+/// overflows, nothing panics, the keys work.
+#[tokio::test]
+async fn durations_of_duration_max_do_not_panic() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    provider.set_max_age(Some(u64::MAX));
+    let auth = layer_for(
+        source(&provider)
+            .cache_ttl(Duration::from_secs(1), Duration::MAX)
+            .default_ttl(Duration::MAX)
+            .timeouts(Duration::MAX, Duration::MAX),
+    );
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token(&k1, "alice")))
+        .await
+        .expect("no answer in 10 s: the fetch task died");
+    reply.assert_ok("max-age=u64::MAX within cache_ttl(1 s, MAX)", "alice");
+    tokio::time::timeout(WAIT, auth.wait_for_keys(Duration::MAX))
+        .await
+        .expect("wait_for_keys(MAX) did not end")
+        .unwrap();
+    // An unknown kid, with the largest bounds: one fetch, then a definite answer.
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token_kid(&k1, "other", "alice")))
+        .await
+        .expect("no answer in 10 s");
+    reply.assert_refused("an unknown kid", 403, "unknown_key");
+
+    // A cooldown of MAX is refused when building, with the setting named.
+    let error = JwtAuthLayer::<Value>::builder()
+        .jwks(source(&provider).cooldown(Duration::MAX))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("cooldown"), "{error}");
+}
+
+/// `wait_for_keys(Duration::MAX)` on a layer without keys yet: no overflow.
+#[tokio::test]
+async fn wait_for_keys_of_duration_max_does_not_panic() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    let auth = layer_for(source(&provider));
+    tokio::time::timeout(WAIT, auth.wait_for_keys(Duration::MAX))
+        .await
+        .expect("wait_for_keys(MAX) did not end")
+        .unwrap();
+    call(&auth, &token(&k1, "alice"))
+        .await
+        .assert_ok("after wait_for_keys(MAX)", "alice");
+}
