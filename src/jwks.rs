@@ -20,6 +20,11 @@
 //!   early (cancelled, its runtime shut down, panicked) counts as a failed fetch.
 //! - When a fetch fails, the last good keys keep serving (stale-if-error); the failure is logged
 //!   and retried with backoff (1 s, doubling, at most 60 s).
+//! - A token whose `kid` is not in the cached set is refused 403 `unknown_key` only when the set
+//!   was fetched successfully last (also within the cooldown after that fetch). When the fetch
+//!   that would decide fails, the answer is 503 `key_source_unavailable`, and so it stays until
+//!   a fetch succeeds: during an outage, a key the provider rotated to is not a reason for the
+//!   client to log out.
 //! - Fetches have a connect and a total timeout (5 s and 10 s) and a bound on the response size
 //!   (256 KiB); redirects are not followed.
 //! - Only asymmetric keys are taken from a remote set, and only for the algorithms of
@@ -314,6 +319,8 @@ struct FetchState {
     /// after a success, after the backoff after a failure, at once before any fetch.
     next_attempt: Option<Instant>,
     failures: u32,
+    /// Whether the last fetch that ended failed (or was dropped before it completed).
+    last_fetch_failed: bool,
     jwks_uri: Option<Uri>,
 }
 
@@ -379,9 +386,13 @@ impl RemoteKeys {
                 return Resolution::Wait(wait);
             }
         }
-        // A fetch that may bring the key is still under way (the wait for it was cut short):
-        // nothing can be said about the token yet.
-        if self.lock_state().in_flight {
+        // A `kid` missing from the set is `unknown_key` only when the set was fetched
+        // successfully last. When a fetch that may bring the key is still under way (the wait
+        // for it was cut short), or the last fetch failed (the provider is down, and may have
+        // rotated its keys), nothing can be said about the token: 503, never a reason for the
+        // client to log out.
+        let state = self.lock_state();
+        if state.in_flight || state.last_fetch_failed {
             return Resolution::Refused(KEY_SOURCE_UNAVAILABLE);
         }
         Resolution::Refused(refused)
@@ -492,6 +503,7 @@ impl RemoteKeys {
                     Err(poisoned) => *poisoned.into_inner() = Some(Arc::new(keys)),
                 }
                 state.failures = 0;
+                state.last_fetch_failed = false;
                 state.next_attempt = Some(later(Instant::now(), ttl - ttl / 5));
             }
             Err(_error) => {
@@ -519,6 +531,7 @@ impl RemoteKeys {
 
     fn record_failure(&self, state: &mut FetchState) {
         state.failures = state.failures.saturating_add(1);
+        state.last_fetch_failed = true;
         state.next_attempt = Some(later(Instant::now(), backoff(state.failures)));
     }
 

@@ -638,10 +638,15 @@ async fn cached_keys_keep_serving_when_the_provider_fails() {
         .assert_ok("k1", "alice");
 
     provider.behave(Behaviour::Fail);
-    // An unknown kid makes a fetch, which fails: the old keys stay.
+    // An unknown kid makes a fetch, which fails: the old keys stay, and the kid cannot be
+    // judged (503, not 403).
     call(&auth, &token_kid(&k1, "k-new", "alice"))
         .await
-        .assert_refused("unknown kid while the provider fails", 403, "unknown_key");
+        .assert_refused(
+            "unknown kid while the provider fails",
+            503,
+            "key_source_unavailable",
+        );
     assert_eq!(provider.jwks_hits(), 2);
     assert_eq!(provider.bad_answers(), 1);
     call(&auth, &token(&k1, "alice"))
@@ -792,7 +797,7 @@ async fn a_slow_provider_times_out_and_a_later_fetch_works() {
         .assert_ok("after the provider recovered", "alice");
 }
 
-/// A bad answer after a good key set: the old keys stay, the new kid is refused.
+/// A bad answer after a good key set: the old keys stay, the new kid cannot be judged (503).
 async fn bad_answer_keeps_old_keys(label: &str, behaviour: Behaviour) {
     let k1 = rsa("k1");
     let k2 = rsa2("k2");
@@ -806,7 +811,7 @@ async fn bad_answer_keeps_old_keys(label: &str, behaviour: Behaviour) {
     provider.behave(behaviour);
     call(&auth, &token(&k2, "new"))
         .await
-        .assert_refused(label, 403, "unknown_key");
+        .assert_refused(label, 503, "key_source_unavailable");
     assert_eq!(provider.jwks_hits(), 2, "{label}");
     assert_eq!(provider.bad_answers(), 1, "{label}");
     call(&auth, &token(&k1, "old"))
@@ -1250,6 +1255,131 @@ async fn plain_http_needs_the_opt_in_and_settings_are_checked() {
         .jwks(JwksSource::new(&url).unwrap().allow_http(true))
         .build()
         .is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// An outage is not the client's fault
+
+/// A rotated key during an outage: the fetch that would decide on the unknown `kid` fails, so
+/// the answer is 503 (retry), never 403 `unknown_key` (log out), and it stays 503 within the
+/// cooldown after the failed fetch. A `kid` missing from a set fetched successfully stays 403,
+/// also within the cooldown after that fetch.
+#[tokio::test]
+async fn an_unknown_kid_during_an_outage_is_503_not_unknown_key() {
+    let k1 = rsa("k1");
+    let k2 = rsa2("k2");
+    let provider = start_provider(&[&k1]).await;
+    let auth = layer_for(source(&provider).cooldown(Duration::from_secs(1)));
+    auth.wait_for_keys(WAIT).await.unwrap();
+    assert_eq!(provider.jwks_hits(), 1);
+
+    // The provider rotates to k2 and goes down (500).
+    provider.set_keys(&[&k1, &k2]);
+    provider.behave(Behaviour::Fail);
+    let rotated = token(&k2, "alice");
+    call(&auth, &rotated).await.assert_refused(
+        "a new kid, the fetch that would decide fails (500)",
+        503,
+        "key_source_unavailable",
+    );
+    assert_eq!(provider.jwks_hits(), 2, "the unknown kid made one fetch");
+    assert_eq!(provider.bad_answers(), 1);
+    call(&auth, &rotated).await.assert_refused(
+        "the same kid within the cooldown after the failed fetch",
+        503,
+        "key_source_unavailable",
+    );
+    let error = auth.verifier().verify(&rotated).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable);
+    call(&auth, &token(&k1, "bob"))
+        .await
+        .assert_ok("the cached key keeps serving", "bob");
+
+    // The provider comes back without k2: a set fetched successfully decides, 403, and so it
+    // stays within the cooldown after that fetch.
+    provider.set_keys(&[&k1]);
+    provider.behave(Behaviour::Serve);
+    eventually("a successful fetch decides on the kid", || async {
+        let reply = call(&auth, &rotated).await;
+        match reply.status.as_u16() {
+            503 => false,
+            _ => {
+                reply.assert_refused("a kid missing from a good set", 403, "unknown_key");
+                true
+            }
+        }
+    })
+    .await;
+    let hits = provider.jwks_hits();
+    call(&auth, &rotated).await.assert_refused(
+        "a kid missing from a good set, within the cooldown",
+        403,
+        "unknown_key",
+    );
+    assert_eq!(provider.jwks_hits(), hits, "no fetch within the cooldown");
+
+    // The provider goes down again, and the connection is refused: the next fetch for the kid
+    // fails, 503 again.
+    provider.behave(Behaviour::Fail);
+    eventually("the failed fetch makes the answer 503 again", || async {
+        let reply = call(&auth, &rotated).await;
+        match reply.status.as_u16() {
+            403 => false,
+            _ => {
+                reply.assert_refused("the provider down again", 503, "key_source_unavailable");
+                true
+            }
+        }
+    })
+    .await;
+}
+
+/// The same with a key server that refuses connections: the fetch for the unknown `kid` fails,
+/// 503.
+#[tokio::test]
+async fn an_unknown_kid_while_the_key_server_refuses_connections_is_503() {
+    let k1 = rsa("k1");
+    let k2 = rsa2("k2");
+    // A server that serves k1 once, on a port of its own, and then goes away.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let document = json!({ "keys": [k1.jwk.clone()] }).to_string();
+    let server = tokio::spawn(async move {
+        let app = Router::new().route("/jwks", get(move || async move { document }));
+        axum::serve(listener, app).await.unwrap();
+    });
+    let auth = layer_for(
+        JwksSource::new(&format!("http://{addr}/jwks"))
+            .unwrap()
+            .allow_http(true)
+            .cooldown(Duration::from_secs(60))
+            .timeouts(Duration::from_secs(1), Duration::from_secs(2)),
+    );
+    auth.wait_for_keys(WAIT).await.unwrap();
+    call(&auth, &token(&k1, "alice"))
+        .await
+        .assert_ok("k1", "alice");
+    server.abort();
+    let _ = server.await;
+    eventually("the port is closed", || async {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
+
+    let rotated = token(&k2, "alice");
+    call(&auth, &rotated).await.assert_refused(
+        "a new kid, connection refused",
+        503,
+        "key_source_unavailable",
+    );
+    call(&auth, &rotated).await.assert_refused(
+        "the same kid within the cooldown",
+        503,
+        "key_source_unavailable",
+    );
+    call(&auth, &token(&k1, "bob"))
+        .await
+        .assert_ok("the cached key keeps serving", "bob");
 }
 
 // ---------------------------------------------------------------------------------------------
