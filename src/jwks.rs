@@ -19,7 +19,12 @@
 //!   has not ended by then, the answer is 503 `key_source_unavailable`. A fetch whose task ends
 //!   early (cancelled, its runtime shut down, panicked) counts as a failed fetch.
 //! - When a fetch fails, the last good keys keep serving (stale-if-error); the failure is logged
-//!   and retried with backoff (1 s, doubling, at most 60 s).
+//!   and retried with backoff (1 s, doubling, at most 60 s). They serve for at most
+//!   [`max_staleness`](JwksSource::max_staleness) (default 24 h) past their cache lifetime:
+//!   once the last successful fetch is older than the cache lifetime plus `max_staleness` and
+//!   fetches keep failing, the keys are dropped (and with them what they verified in the
+//!   verified-token cache), and requests are answered 503 `key_source_unavailable` until a fetch
+//!   succeeds.
 //! - A token whose `kid` is not in the cached set is refused 403 `unknown_key` only when the set
 //!   was fetched successfully last (also within the cooldown after that fetch). When the fetch
 //!   that would decide fails, the answer is 503 `key_source_unavailable`, and so it stays until
@@ -132,6 +137,7 @@ pub struct JwksSource {
     connect_timeout: Duration,
     timeout: Duration,
     max_size: usize,
+    max_staleness: Duration,
 }
 
 fn parse_uri(url: &str) -> Result<Uri, ConfigError> {
@@ -159,6 +165,7 @@ impl JwksSource {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
             max_size: 256 * 1024,
+            max_staleness: Duration::from_secs(24 * 60 * 60),
         }
     }
 
@@ -226,6 +233,17 @@ impl JwksSource {
     pub fn timeouts(mut self, connect: Duration, total: Duration) -> Self {
         self.connect_timeout = connect;
         self.timeout = total;
+        self
+    }
+
+    /// How long past their cache lifetime the last good keys keep serving while fetches fail
+    /// (stale-if-error); default 24 h. Once the last successful fetch is older than the cache
+    /// lifetime plus this, the keys no longer verify anything (nor do the tokens they verified
+    /// in the verified-token cache): requests are answered 503 `key_source_unavailable` until a
+    /// fetch succeeds. `Duration::ZERO` keeps no key past its cache lifetime; a duration too
+    /// large for the clock keeps them for good.
+    pub fn max_staleness(mut self, max_staleness: Duration) -> Self {
+        self.max_staleness = max_staleness;
         self
     }
 
@@ -329,7 +347,7 @@ pub(crate) struct RemoteKeys {
     source: JwksSource,
     client: HttpClient,
     provider: &'static CryptoProvider,
-    keys: RwLock<Option<Arc<KeySet>>>,
+    keys: RwLock<Option<Cached>>,
     state: Mutex<FetchState>,
     /// Bumped at the end of every fetch, successful or not.
     done: tokio::sync::watch::Sender<u64>,
@@ -344,6 +362,21 @@ impl fmt::Debug for RemoteKeys {
     }
 }
 
+/// The keys of the last successful fetch, and until when they may serve.
+#[derive(Clone)]
+struct Cached {
+    keys: Arc<KeySet>,
+    /// The end of their cache lifetime plus `max_staleness`; `None` when that does not fit into
+    /// an `Instant` (for good).
+    serve_until: Option<Instant>,
+}
+
+impl Cached {
+    fn too_stale(&self, now: Instant) -> bool {
+        self.serve_until.is_some_and(|until| now >= until)
+    }
+}
+
 /// Why a fetch failed: a fixed sentence, for the logs.
 #[derive(Debug)]
 struct FetchError(&'static str);
@@ -353,10 +386,43 @@ impl RemoteKeys {
         self.source.algorithms.contains(&algorithm)
     }
 
-    fn snapshot(&self) -> Option<Arc<KeySet>> {
+    /// The keys of the last successful fetch, however old.
+    fn cached(&self) -> Option<Cached> {
         match self.keys.read() {
             Ok(keys) => keys.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The keys that may serve now: none when the last good ones are older than their cache
+    /// lifetime plus `max_staleness` (they are then dropped).
+    fn snapshot(&self) -> Option<Arc<KeySet>> {
+        let cached = self.cached()?;
+        if cached.too_stale(Instant::now()) {
+            self.drop_too_stale();
+            return None;
+        }
+        Some(cached.keys)
+    }
+
+    /// Drops keys that are past `max_staleness`, so that the tokens they verified leave the
+    /// verified-token cache too.
+    fn drop_too_stale(&self) {
+        let mut slot = self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot
+            .as_ref()
+            .is_some_and(|cached| cached.too_stale(Instant::now()))
+        {
+            *slot = None;
+            #[cfg(feature = "tracing")]
+            tracing::error!(
+                max_staleness_secs = self.source.max_staleness.as_secs(),
+                "the last good keys are older than their cache lifetime plus max_staleness; \
+                 no key serves until a fetch succeeds"
+            );
         }
     }
 
@@ -498,9 +564,16 @@ impl RemoteKeys {
             Ok((keys, ttl)) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(ttl_secs = ttl.as_secs(), "key set fetched");
+                let now = Instant::now();
+                let cached = Cached {
+                    keys: Arc::new(keys),
+                    serve_until: now
+                        .checked_add(ttl)
+                        .and_then(|expiry| expiry.checked_add(self.source.max_staleness)),
+                };
                 match self.keys.write() {
-                    Ok(mut slot) => *slot = Some(Arc::new(keys)),
-                    Err(poisoned) => *poisoned.into_inner() = Some(Arc::new(keys)),
+                    Ok(mut slot) => *slot = Some(cached),
+                    Err(poisoned) => *poisoned.into_inner() = Some(cached),
                 }
                 state.failures = 0;
                 state.last_fetch_failed = false;
@@ -535,12 +608,16 @@ impl RemoteKeys {
         state.next_attempt = Some(later(Instant::now(), backoff(state.failures)));
     }
 
-    /// How long until the refresher's next fetch is due.
+    /// How long until the refresher's next fetch is due, or the keys become too stale to serve,
+    /// whichever comes first.
     fn until_due(&self) -> Duration {
-        let state = self.lock_state();
-        state.next_attempt.map_or(Duration::ZERO, |at| {
-            at.saturating_duration_since(Instant::now())
-        })
+        let next_attempt = self.lock_state().next_attempt;
+        let now = Instant::now();
+        let due = next_attempt.map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+        match self.cached().and_then(|cached| cached.serve_until) {
+            Some(until) => due.min(until.saturating_duration_since(now)),
+            None => due,
+        }
     }
 
     /// The refresher's fetch: joins the one under way, or starts one if it is due.
@@ -625,13 +702,13 @@ impl RemoteKeys {
         }
         // Keys that did not change stay the same objects, so that what they verified stays
         // in the verified-token cache.
-        let previous = self.snapshot();
+        let previous = self.cached();
         let keys = keys
             .into_iter()
             .map(|key| {
                 previous
                     .as_ref()
-                    .and_then(|set| set.find_same(&key).cloned())
+                    .and_then(|cached| cached.keys.find_same(&key).cloned())
                     .unwrap_or_else(|| Arc::new(key))
             })
             .collect();
@@ -771,7 +848,11 @@ async fn refresh_loop(weak: Weak<RemoteKeys>) {
             }
         }
         let wait = match weak.upgrade() {
-            Some(remote) => remote.refresh_if_due(),
+            Some(remote) => {
+                // Keys past `max_staleness` are dropped now, also when no request looks.
+                let _ = remote.snapshot();
+                remote.refresh_if_due()
+            }
             None => return,
         };
         if let Some(wait) = wait {
@@ -857,6 +938,7 @@ mod tests {
         assert!(JwksSource::new("ftp://x/jwks").is_err());
         assert!(JwksSource::new("/relative").is_err());
         let http = JwksSource::new("http://127.0.0.1:1/jwks").unwrap();
+        assert_eq!(http.max_staleness, Duration::from_secs(24 * 60 * 60));
         assert!(http.check().is_err());
         assert!(http.clone().allow_http(true).check().is_ok());
         assert!(http

@@ -1518,3 +1518,65 @@ async fn wait_for_keys_of_duration_max_does_not_panic() {
         .await
         .assert_ok("after wait_for_keys(MAX)", "alice");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Stale keys are kept for a bounded time only
+
+/// While the key server fails, the last good keys keep serving, but only for `max_staleness`
+/// past their cache lifetime: then tokens get 503, also tokens in the verified-token cache, until
+/// a fetch succeeds again.
+#[tokio::test]
+async fn stale_keys_stop_serving_after_max_staleness() {
+    for cached in [false, true] {
+        let label = if cached {
+            "token cache"
+        } else {
+            "no token cache"
+        };
+        let k1 = rsa("k1");
+        let provider = start_provider(&[&k1]).await;
+        provider.set_max_age(Some(1));
+        let builder = JwtAuthLayer::<Value>::builder().jwks(
+            source(&provider)
+                .cache_ttl(Duration::from_secs(1), Duration::from_secs(60))
+                .max_staleness(Duration::from_secs(1)),
+        );
+        let builder = if cached {
+            builder.token_cache(100, 1 << 20)
+        } else {
+            builder
+        };
+        let auth = builder.build().unwrap();
+        auth.wait_for_keys(WAIT).await.unwrap();
+        let alice = token(&k1, "alice");
+        call(&auth, &alice).await.assert_ok(label, "alice");
+
+        provider.behave(Behaviour::Fail);
+        eventually(&format!("{label}: the stale keys stop serving"), || async {
+            let reply = call(&auth, &alice).await;
+            match reply.status.as_u16() {
+                200 => false,
+                _ => {
+                    reply.assert_refused(label, 503, "key_source_unavailable");
+                    true
+                }
+            }
+        })
+        .await;
+        assert!(provider.bad_answers() >= 1, "{label}");
+        call(&auth, &token(&k1, "bob")).await.assert_refused(
+            &format!("{label}: another token of the stale key"),
+            503,
+            "key_source_unavailable",
+        );
+        let error = auth.verifier().verify(&alice).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable, "{label}");
+
+        // The key server recovers: the keys serve again.
+        provider.behave(Behaviour::Serve);
+        eventually(&format!("{label}: the keys serve again"), || async {
+            call(&auth, &alice).await.status == StatusCode::OK
+        })
+        .await;
+    }
+}
