@@ -37,8 +37,11 @@
 //!   crate supports). Keys that cannot be used are left out with a warning.
 //! - When no key can be had at all (never fetched, provider down), requests are answered 503
 //!   with reason `key_source_unavailable` (gRPC `UNAVAILABLE`).
-//! - `http://` URLs are refused unless [`allow_http`](JwksSource::allow_http) is set: keys must
-//!   come over TLS (roots: the Mozilla set of `webpki-roots`).
+//! - `http://` URLs are refused: keys must come over TLS (roots: the Mozilla set of
+//!   `webpki-roots`). [`allow_http(true)`](JwksSource::allow_http) allows plain HTTP to loopback
+//!   hosts only (`127.0.0.0/8`, `[::1]`, `localhost`), and
+//!   [`allow_http_host`](JwksSource::allow_http_host) to a host named explicitly. The same rule
+//!   applies to the `jwks_uri` that OIDC discovery finds.
 //!
 //! Building the layer never waits: the first fetch starts in the background (at once when the
 //! layer is built inside a Tokio runtime, otherwise with the first request). To wait for keys at
@@ -129,6 +132,7 @@ enum Location {
 pub struct JwksSource {
     location: Location,
     allow_http: bool,
+    http_hosts: Vec<String>,
     algorithms: Vec<Algorithm>,
     min_ttl: Duration,
     max_ttl: Duration,
@@ -157,6 +161,7 @@ impl JwksSource {
         Self {
             location,
             allow_http: false,
+            http_hosts: Vec::new(),
             algorithms: ASYMMETRIC.to_vec(),
             min_ttl: Duration::from_secs(30),
             max_ttl: Duration::from_secs(24 * 60 * 60),
@@ -195,10 +200,22 @@ impl JwksSource {
         }))
     }
 
-    /// Allows plain `http://` URLs, for the key set and for discovery. Off by default; for tests
-    /// on loopback and for deployments where TLS ends elsewhere.
+    /// Allows plain `http://` URLs to loopback hosts (`127.0.0.0/8`, `[::1]`, `localhost`), for
+    /// the key set, for discovery and for the `jwks_uri` that discovery finds. Off by default;
+    /// for tests and for a key server beside the application. Other hosts are named one by one
+    /// with [`allow_http_host`](Self::allow_http_host).
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
+        self
+    }
+
+    /// Allows plain `http://` URLs to this host (a name or an IP address, compared without
+    /// regard to case; no scheme, port or path), for the key set, for discovery and for the
+    /// `jwks_uri` that discovery finds: for a deployment where TLS ends elsewhere, such as a key
+    /// server on an internal network. May be called once per host; independent of
+    /// [`allow_http`](Self::allow_http).
+    pub fn allow_http_host(mut self, host: impl Into<String>) -> Self {
+        self.http_hosts.push(host.into());
         self
     }
 
@@ -261,14 +278,33 @@ impl JwksSource {
         }
     }
 
+    /// Whether `uri` may be fetched: `https://`, or `http://` to a loopback host under
+    /// `allow_http(true)` or to a host named with `allow_http_host`.
+    fn may_fetch(&self, uri: &Uri) -> bool {
+        if uri.scheme_str() != Some("http") {
+            return true;
+        }
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        (self.allow_http && is_loopback(host))
+            || self
+                .http_hosts
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(host))
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
+        if let Some(host) = self.http_hosts.iter().find(|host| !is_bare_host(host)) {
+            return Err(ConfigError::InvalidHttpHost { host: host.clone() });
+        }
         let uri = match &self.location {
             Location::Jwks(uri) => uri,
             Location::Discovery { metadata, .. } => metadata,
         };
-        if uri.scheme_str() == Some("http") && !self.allow_http {
-            return Err(ConfigError::InvalidValue {
-                setting: "key set url (http:// needs allow_http)",
+        if !self.may_fetch(uri) {
+            return Err(ConfigError::PlainHttpNotAllowed {
+                host: uri.host().unwrap_or_default().to_owned(),
             });
         }
         if self.algorithms.is_empty() || self.algorithms.iter().any(|alg| !ASYMMETRIC.contains(alg))
@@ -735,8 +771,11 @@ impl RemoteKeys {
         }
         let uri = parse_uri(&metadata.jwks_uri)
             .map_err(|_| FetchError("the discovery document's jwks_uri is not valid"))?;
-        if uri.scheme_str() == Some("http") && !self.source.allow_http {
-            return Err(FetchError("the discovery document's jwks_uri is not https"));
+        if !self.source.may_fetch(&uri) {
+            return Err(FetchError(
+                "the discovery document's jwks_uri is plain http to a host that is neither \
+                 loopback under allow_http(true) nor named with allow_http_host",
+            ));
         }
         Ok(uri)
     }
@@ -817,6 +856,31 @@ impl Drop for RefresherGuard {
             remote.refresher.store(false, Ordering::Release);
         }
     }
+}
+
+/// `127.0.0.0/8`, `[::1]` or `localhost` (the host of a URI: IPv6 in brackets).
+fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')) {
+        Some(ip) => ip
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+    }
+}
+
+/// A host name or IP address alone: what `http://{host}/` has as its whole authority.
+fn is_bare_host(host: &str) -> bool {
+    !host.is_empty()
+        && format!("http://{host}/").parse::<Uri>().is_ok_and(|uri| {
+            uri.port().is_none()
+                && uri.host() == Some(host)
+                && uri.authority().map(|a| a.as_str()) == Some(host)
+        })
 }
 
 /// Far enough to stand for "never", near enough to fit into an `Instant` on every platform.
@@ -931,6 +995,71 @@ mod tests {
         );
         assert!(later(now, Duration::MAX) >= now + FAR_FUTURE);
         assert!(later(now, Duration::MAX - Duration::MAX / 5) > now);
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_and_named_hosts() {
+        for host in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "[::ffff:127.0.0.1]",
+            "[::]",
+            "localhost.example.com",
+            "127.0.0.1.nip.io",
+            "::1",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+        for host in ["keys.internal", "10.0.0.1", "[fd00::1]", "KEYS"] {
+            assert!(is_bare_host(host), "{host}");
+        }
+        for host in [
+            "", "a:80", "u@h", "h/p", "http://h", "a b", "[::1]:80", "h?q",
+        ] {
+            assert!(!is_bare_host(host), "{host}");
+        }
+
+        let uri = |url: &str| url.parse::<Uri>().unwrap();
+        let source = JwksSource::new("https://issuer.example/jwks").unwrap();
+        assert!(source.may_fetch(&uri("https://anywhere.example/jwks")));
+        assert!(!source.may_fetch(&uri("http://127.0.0.1/jwks")));
+        let loopback = source.clone().allow_http(true);
+        assert!(loopback.may_fetch(&uri("http://127.0.0.1:8080/jwks")));
+        assert!(loopback.may_fetch(&uri("http://localhost/jwks")));
+        assert!(loopback.may_fetch(&uri("http://[::1]:1/jwks")));
+        assert!(!loopback.may_fetch(&uri("http://keys.internal/jwks")));
+        let named = source.allow_http_host("Keys.Internal");
+        assert!(named.may_fetch(&uri("http://keys.internal:8080/jwks")));
+        assert!(!named.may_fetch(&uri("http://keys.internal.example/jwks")));
+        assert!(!named.may_fetch(&uri("http://127.0.0.1/jwks")));
+
+        let error = JwksSource::new("http://keys.example.com/jwks")
+            .unwrap()
+            .allow_http(true)
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConfigError::PlainHttpNotAllowed {
+                host: "keys.example.com".into()
+            }
+        );
+        let error = JwksSource::new("https://keys.example.com/jwks")
+            .unwrap()
+            .allow_http_host("keys.example.com:80")
+            .check()
+            .unwrap_err();
+        assert!(error.to_string().contains("allow_http_host"), "{error}");
     }
 
     #[test]

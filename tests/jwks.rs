@@ -1580,3 +1580,175 @@ async fn stale_keys_stop_serving_after_max_staleness() {
         .await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plain http: loopback, or hosts named one by one
+
+#[tokio::test]
+async fn plain_http_is_for_loopback_and_named_hosts_only() {
+    let build = |source: JwksSource| JwtAuthLayer::<Value>::builder().jwks(source).build();
+    // Loopback, with allow_http(true).
+    for url in [
+        "http://127.0.0.1:1/jwks",
+        "http://127.1.2.3:1/jwks",
+        "http://localhost:1/jwks",
+        "http://LocalHost/jwks",
+        "http://[::1]:1/jwks",
+    ] {
+        assert!(build(JwksSource::new(url).unwrap()).is_err(), "{url}");
+        let built = build(JwksSource::new(url).unwrap().allow_http(true));
+        assert!(built.is_ok(), "{url}: {:?}", built.err());
+    }
+    // Not loopback: allow_http(true) does not open it.
+    for url in [
+        "http://keys.example.com/jwks",
+        "http://10.0.0.5/jwks",
+        "http://0.0.0.0:1/jwks",
+        "http://127.0.0.1.nip.io/jwks",
+        "http://localhost.example.com/jwks",
+        "http://[::ffff:127.0.0.1]/jwks",
+        "http://[fe80::1]/jwks",
+    ] {
+        let error = build(JwksSource::new(url).unwrap().allow_http(true)).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("allow_http") && message.contains("allow_http_host"),
+            "{url}: {message}"
+        );
+        let error = build(
+            JwksSource::discover(&url.replace("/jwks", "/issuer"))
+                .unwrap()
+                .allow_http(true),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("allow_http"), "{url}: {error}");
+    }
+    // A host named explicitly, with or without allow_http(true), and only that host.
+    let named = |url: &str| {
+        JwksSource::new(url)
+            .unwrap()
+            .allow_http_host("keys.internal")
+    };
+    assert!(build(named("http://keys.internal/jwks")).is_ok());
+    assert!(build(named("http://KEYS.internal:8080/jwks")).is_ok());
+    assert!(build(named("http://keys.internal/jwks").allow_http(true)).is_ok());
+    assert!(build(named("https://keys.internal/jwks")).is_ok());
+    assert!(build(named("http://other.internal/jwks")).is_err());
+    assert!(build(named("http://keys.internal.evil.example/jwks")).is_err());
+    assert!(
+        build(named("http://127.0.0.1:1/jwks")).is_err(),
+        "loopback needs allow_http"
+    );
+    assert!(build(
+        JwksSource::discover("http://keys.internal/realms/a")
+            .unwrap()
+            .allow_http_host("keys.internal")
+    )
+    .is_ok());
+    // A named host must be a host.
+    for bad in [
+        "",
+        "keys.internal/jwks",
+        "user@keys.internal",
+        "keys.internal:80",
+        "a b",
+    ] {
+        let error = build(
+            JwksSource::new("https://keys.example.com/jwks")
+                .unwrap()
+                .allow_http_host(bad),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("allow_http_host"),
+            "{bad:?}: {error}"
+        );
+    }
+}
+
+/// Real fetches over plain http to loopback, by address and by the name `localhost`.
+#[tokio::test]
+async fn plain_http_to_loopback_fetches() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    for url in [
+        provider.jwks_url(),
+        format!("http://localhost:{}/jwks", provider.addr.port()),
+    ] {
+        let auth = layer_for(JwksSource::new(&url).unwrap().allow_http(true));
+        auth.wait_for_keys(WAIT).await.unwrap();
+        call(&auth, &token(&k1, "alice"))
+            .await
+            .assert_ok(&url, "alice");
+    }
+}
+
+/// The `jwks_uri` found by discovery follows the same rule: a loopback one is fetched, a
+/// non-loopback one is refused at discovery under `allow_http(true)` and fetched when its host
+/// is named. The non-loopback address is `0.0.0.0`, which Linux connects to the local host, so
+/// that the key server is reached when the rule lets it.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_discovered_plain_http_jwks_uri_follows_the_same_rule() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    let issuer = provider.issuer();
+    let port = provider.addr.port();
+    let alice = token_with(&k1, Some("k1"), "alice", json!({ "iss": issuer }));
+    let discover = |uri: String| {
+        *provider.metadata.lock().unwrap() = json!({ "issuer": issuer, "jwks_uri": uri });
+        JwtAuthLayer::<Value>::builder()
+            .jwks(JwksSource::discover(&issuer).unwrap().allow_http(true))
+            .issuer(&issuer)
+    };
+
+    // Loopback, by name.
+    let auth = discover(format!("http://localhost:{port}/jwks"))
+        .build()
+        .unwrap();
+    auth.wait_for_keys(WAIT).await.unwrap();
+    call(&auth, &alice)
+        .await
+        .assert_ok("a loopback jwks_uri", "alice");
+    let hits = provider.jwks_hits();
+    assert_eq!(hits, 1);
+
+    // Not loopback: refused at discovery, the key set is never fetched.
+    let auth = discover(format!("http://0.0.0.0:{port}/jwks"))
+        .build()
+        .unwrap();
+    let error = auth
+        .wait_for_keys(Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable);
+    call(&auth, &alice).await.assert_refused(
+        "a non-loopback http jwks_uri under allow_http(true)",
+        503,
+        "key_source_unavailable",
+    );
+    assert_eq!(
+        provider.jwks_hits(),
+        hits,
+        "the non-loopback jwks_uri was fetched"
+    );
+
+    // The same host, named: fetched.
+    *provider.metadata.lock().unwrap() =
+        json!({ "issuer": issuer, "jwks_uri": format!("http://0.0.0.0:{port}/jwks") });
+    let auth = JwtAuthLayer::<Value>::builder()
+        .jwks(
+            JwksSource::discover(&issuer)
+                .unwrap()
+                .allow_http(true)
+                .allow_http_host("0.0.0.0"),
+        )
+        .issuer(&issuer)
+        .build()
+        .unwrap();
+    auth.wait_for_keys(WAIT).await.unwrap();
+    call(&auth, &alice)
+        .await
+        .assert_ok("a named jwks_uri host", "alice");
+    assert_eq!(provider.jwks_hits(), hits + 1);
+}
