@@ -527,14 +527,14 @@ impl RemoteKeys {
             runtime.as_ref()?;
             return Some(self.waiter());
         }
+        if !start(&mut state) {
+            return None;
+        }
         let Some(runtime) = runtime else {
             #[cfg(feature = "tracing")]
             tracing::error!("no tokio runtime: the key set cannot be fetched");
             return None;
         };
-        if !start(&mut state) {
-            return None;
-        }
         // Made while the state is locked, so that the end of the fetch cannot be missed.
         let wait = self.waiter();
         state.in_flight = true;
