@@ -266,6 +266,18 @@ pub enum ConfigError {
     },
     /// No jsonwebtoken `CryptoProvider` could be installed or found.
     NoCryptoProvider,
+    /// A key set or discovery URL is plain `http://` to a host that is not allowed: plain HTTP is
+    /// allowed to loopback hosts with `JwksSource::allow_http(true)`, and to hosts named with
+    /// `JwksSource::allow_http_host`.
+    PlainHttpNotAllowed {
+        /// The URL's host.
+        host: String,
+    },
+    /// A host given to `JwksSource::allow_http_host` is not a host name or IP address alone.
+    InvalidHttpHost {
+        /// The host as given.
+        host: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -310,6 +322,17 @@ impl fmt::Display for ConfigError {
             ConfigError::NoCryptoProvider => {
                 f.write_str("no jsonwebtoken crypto provider could be installed")
             }
+            ConfigError::PlainHttpNotAllowed { host } => write!(
+                f,
+                "key set url: plain http to {host:?} is not allowed; use https, or \
+                 JwksSource::allow_http(true) for a loopback host (127.0.0.0/8, [::1], \
+                 localhost), or JwksSource::allow_http_host({host:?}) to name this host"
+            ),
+            ConfigError::InvalidHttpHost { host } => write!(
+                f,
+                "JwksSource::allow_http_host: {host:?} is not a host name or ip address alone \
+                 (no scheme, user, port or path)"
+            ),
         }
     }
 }

@@ -176,10 +176,13 @@ impl<C, R> JwtAuthLayer<C, R> {
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub async fn wait_for_keys(&self, timeout: Duration) -> Result<(), crate::AuthError> {
-        let deadline = std::time::Instant::now() + timeout;
+        // No deadline when it does not fit into an `Instant`: each set gets all of `timeout`.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         for tenant in &self.config.tenants {
             if let crate::keys::source::KeySource::Remote(remote) = &tenant.keys {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let left = deadline.map_or(timeout, |deadline| {
+                    deadline.saturating_duration_since(std::time::Instant::now())
+                });
                 remote.wait_for_keys(left).await?;
             }
         }
