@@ -52,8 +52,9 @@ use super::{checked_public_key, CheckedKey, Prepared, RING_PROVIDER};
 /// `(DALEK_PROVIDER.verifier_factory)(&Algorithm::EdDSA, &key)`, whatever is installed.
 ///
 /// Ed25519 signatures are checked with `verify_strict`, and a public key must be the canonical
-/// encoding of a point of large order ([`ErrorKind::InvalidEddsaKey`] otherwise); the
-/// [module source](self) says exactly which checks that makes and why.
+/// encoding of a point of large order ([`ErrorKind::InvalidEddsaKey`] otherwise): RFC 8032's
+/// canonical `S`, `R` and `A`, the cofactorless group equation that ring and aws-lc-rs check
+/// too, and no point of small order (see the [module docs](super#ed25519-dalek)).
 pub static DALEK_PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,
     verifier_factory: new_verifier,
