@@ -29,6 +29,8 @@ fn providers() -> Vec<(&'static str, &'static CryptoProvider)> {
     let mut providers = vec![("ring", &RING_PROVIDER)];
     #[cfg(feature = "aws-lc-rs")]
     providers.push(("aws-lc-rs", &AWS_LC_PROVIDER));
+    #[cfg(feature = "ed25519-dalek")]
+    providers.push(("ed25519-dalek", &tower_jwt_auth::crypto::DALEK_PROVIDER));
     providers
 }
 
