@@ -599,14 +599,14 @@ mod differential {
             .chain([long_plain]);
         for scope in all {
             scopes_agree(Some(&scope), None, &queries).unwrap();
-            scopes_agree(None, Some(&[scope.clone()]), &queries).unwrap();
+            scopes_agree(None, Some(std::slice::from_ref(&scope)), &queries).unwrap();
             scopes_agree(
                 Some("read"),
                 Some(&[scope.clone(), "write".into()]),
                 &queries,
             )
             .unwrap();
-            scopes_agree(Some(&scope), Some(&[scope.clone()]), &queries).unwrap();
+            scopes_agree(Some(&scope), Some(std::slice::from_ref(&scope)), &queries).unwrap();
             space_separated_agrees(&scope, &queries).unwrap();
         }
     }
