@@ -185,10 +185,9 @@ impl SigningKey {
         check_family(algorithm, AlgorithmFamily::Rsa)?;
         let encoding = EncodingKey::from_rsa_pem(pem.as_ref())
             .map_err(|_| invalid_key("not an rsa private key in pem"))?;
-        let (n, e) = (RING_PROVIDER.key_utils.rsa_pub_components_from_private_key)(
-            encoding.as_bytes(),
-        )
-        .map_err(|err| invalid_key(format!("rsa private key refused: {err}")))?;
+        let (n, e) =
+            (RING_PROVIDER.key_utils.rsa_pub_components_from_private_key)(encoding.as_bytes())
+                .map_err(|err| invalid_key(format!("rsa private key refused: {err}")))?;
         let bits = bit_length(&n);
         if bits < RSA_MIN_BITS {
             return Err(ConfigError::WeakRsaKey { bits });
@@ -383,8 +382,8 @@ impl SigningKey {
 
     /// Signs `message` with the key's provider.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignFailed> {
-        let signer =
-            (self.provider.signer_factory)(&self.algorithm, &self.encoding).map_err(|_| SignFailed)?;
+        let signer = (self.provider.signer_factory)(&self.algorithm, &self.encoding)
+            .map_err(|_| SignFailed)?;
         if signer.algorithm() != self.algorithm {
             return Err(SignFailed);
         }
@@ -609,6 +608,26 @@ mod tests {
             let verifier = key.verifier(alg).unwrap();
             assert!(verifier.verifies(b"header.payload", &signature), "{alg:?}");
             assert!(!verifier.verifies(b"header.payloaD", &signature), "{alg:?}");
+        }
+    }
+
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn another_provider_signs_what_ring_verifies() {
+        for signing in all_keys() {
+            let alg = signing.algorithm();
+            let signing = signing
+                .with_crypto_provider(&crate::crypto::AWS_LC_PROVIDER)
+                .unwrap();
+            let signature = signing.sign(b"header.payload").unwrap();
+            let mut key = signing.verification_key();
+            key.prepare(&RING_PROVIDER).unwrap();
+            assert!(
+                key.verifier(alg)
+                    .unwrap()
+                    .verifies(b"header.payload", &signature),
+                "{alg:?}"
+            );
         }
     }
 

@@ -128,7 +128,11 @@ impl Grant {
                 scope: scope.clone(),
             });
         }
-        if let Some(name) = self.claims.keys().find(|n| RESERVED_CLAIMS.contains(&n.as_str())) {
+        if let Some(name) = self
+            .claims
+            .keys()
+            .find(|n| RESERVED_CLAIMS.contains(&n.as_str()))
+        {
             return Err(IssueError::ReservedClaim { name: name.clone() });
         }
         Ok(())
@@ -168,7 +172,10 @@ impl fmt::Display for IssueError {
                 write!(f, "the scope {scope:?} is not an rfc 6749 scope-token")
             }
             IssueError::ReservedClaim { name } => {
-                write!(f, "the custom claim {name:?} has the name of a registered claim")
+                write!(
+                    f,
+                    "the custom claim {name:?} has the name of a registered claim"
+                )
             }
             IssueError::Clock => f.write_str("the clock is out of the range of a NumericDate"),
             IssueError::Random => f.write_str("the system random number generator failed"),
@@ -516,7 +523,10 @@ impl AccessTokenMinterBuilder {
         let issuer = match self.issuer {
             None => return Err(invalid("issuer", "is required")),
             Some(issuer) if !is_claim_value(&issuer) => {
-                return Err(invalid("issuer", "must not be empty or hold control characters"))
+                return Err(invalid(
+                    "issuer",
+                    "must not be empty or hold control characters",
+                ))
             }
             Some(issuer) => issuer.into_boxed_str(),
         };
@@ -527,7 +537,10 @@ impl AccessTokenMinterBuilder {
             ));
         }
         if self.at_jwt && self.audiences.is_empty() {
-            return Err(invalid("audience", "is required for at+jwt tokens (RFC 9068)"));
+            return Err(invalid(
+                "audience",
+                "is required for at+jwt tokens (RFC 9068)",
+            ));
         }
         let ttl = self.ttl.as_secs();
         if ttl == 0 || self.ttl > MAX_ACCESS_TTL {
@@ -546,7 +559,10 @@ impl AccessTokenMinterBuilder {
         let active = self.keys.active();
         let mut header = Map::new();
         header.insert("alg".into(), active.alg_name().into());
-        header.insert("typ".into(), if self.at_jwt { "at+jwt" } else { "JWT" }.into());
+        header.insert(
+            "typ".into(),
+            if self.at_jwt { "at+jwt" } else { "JWT" }.into(),
+        );
         if let Some(kid) = active.kid() {
             header.insert("kid".into(), kid.into());
         }
@@ -606,7 +622,10 @@ mod tests {
             .claim("groups", json!(["staff"]));
         let token = minter(true).mint(&grant).unwrap();
         let (header, claims) = parts(&token);
-        assert_eq!(header, json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}));
+        assert_eq!(
+            header,
+            json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"})
+        );
         assert_eq!(claims["iss"], "https://issuer.example");
         assert_eq!(claims["aud"], "api");
         assert_eq!(claims["sub"], "user-1");
@@ -688,7 +707,9 @@ mod tests {
         let key = || SigningKey::hmac(Algorithm::HS256, SECRET).unwrap();
         let issuing = |err| matches!(err, Err(ConfigError::InvalidIssuing { .. }));
         assert!(issuing(AccessTokenMinter::builder(key()).build()));
-        assert!(issuing(AccessTokenMinter::builder(key()).issuer("").build()));
+        assert!(issuing(
+            AccessTokenMinter::builder(key()).issuer("").build()
+        ));
         assert!(issuing(
             AccessTokenMinter::builder(key())
                 .issuer("i")
@@ -701,7 +722,11 @@ mod tests {
                 .at_jwt_typ(true)
                 .build()
         ));
-        for ttl in [Duration::ZERO, Duration::from_millis(999), MAX_ACCESS_TTL * 2] {
+        for ttl in [
+            Duration::ZERO,
+            Duration::from_millis(999),
+            MAX_ACCESS_TTL * 2,
+        ] {
             assert!(issuing(
                 AccessTokenMinter::builder(key())
                     .issuer("i")
@@ -721,7 +746,9 @@ mod tests {
         assert_eq!(claims["aud"], json!(["a", "b"]));
         assert_eq!(header, json!({"alg": "HS256", "typ": "JWT"}));
         assert!(matches!(
-            AccessTokenMinter::builder(key().with_kid("")).issuer("i").build(),
+            AccessTokenMinter::builder(key().with_kid(""))
+                .issuer("i")
+                .build(),
             Err(ConfigError::InvalidKid)
         ));
     }
@@ -731,7 +758,9 @@ mod tests {
         let minter = minter(false);
         let before_1970 = UNIX_EPOCH - Duration::from_secs(1);
         assert_eq!(
-            minter.mint_at(&Grant::new("u"), "s", before_1970).unwrap_err(),
+            minter
+                .mint_at(&Grant::new("u"), "s", before_1970)
+                .unwrap_err(),
             IssueError::Clock
         );
     }
