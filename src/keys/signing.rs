@@ -504,13 +504,12 @@ impl SigningKeys {
         for (at, key) in self.iter().enumerate() {
             match key.kid() {
                 Some(kid) if !kid_is_valid(kid) => return Err(ConfigError::InvalidKid),
-                Some(kid) => {
-                    if self.iter().take(at).any(|k| k.kid() == Some(kid)) {
-                        return Err(ConfigError::DuplicateKid {
-                            kid: kid.to_owned(),
-                        });
-                    }
+                Some(kid) if self.iter().take(at).any(|k| k.kid() == Some(kid)) => {
+                    return Err(ConfigError::DuplicateKid {
+                        kid: kid.to_owned(),
+                    })
                 }
+                Some(_) => {}
                 None if several => {
                     return Err(ConfigError::InvalidIssuing {
                         setting: "signing keys",
