@@ -10,6 +10,7 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::EllipticCurve;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use serde_json::{Map, Value};
+use simple_asn1::ASN1Block;
 
 use crate::crypto::RING_PROVIDER;
 use crate::error::ConfigError;
@@ -117,6 +118,22 @@ fn check_family(algorithm: Algorithm, family: AlgorithmFamily) -> Result<(), Con
     })
 }
 
+/// `(n, e)` of a PKCS#1 `RSAPrivateKey` DER (`SEQUENCE { version, modulus, publicExponent,
+/// .. }`), big-endian without leading zeros; jsonwebtoken's PEM loader unwraps PKCS#8 into it.
+fn rsa_public_components(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let blocks = simple_asn1::from_der(der).ok()?;
+    let [ASN1Block::Sequence(_, items)] = blocks.as_slice() else {
+        return None;
+    };
+    let [ASN1Block::Integer(_, _version), ASN1Block::Integer(_, n), ASN1Block::Integer(_, e), ..] =
+        items.as_slice()
+    else {
+        return None;
+    };
+    // `to_biguint` is `None` for a negative value.
+    Some((n.to_biguint()?.to_bytes_be(), e.to_biguint()?.to_bytes_be()))
+}
+
 /// Bit length of a big-endian unsigned integer (0 for zero).
 fn bit_length(big_endian: &[u8]) -> usize {
     let mut bytes = big_endian;
@@ -174,20 +191,22 @@ impl SigningKey {
     }
 
     /// An RSA private key in PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`), for
-    /// `RS256`, `RS384`, `RS512`, `PS256`, `PS384` or `PS512`. The modulus must have 2048 to
-    /// 8192 bits (ring signs with keys of up to 4096 bits).
+    /// `RS256`, `RS384`, `RS512`, `PS256`, `PS384` or `PS512`.
+    ///
+    /// The modulus may have 2048 to 8192 bits, but ring, which the key is checked with when it
+    /// is made (and signs with by default), signs with keys of at most 4096 bits.
     ///
     /// # Errors
     ///
     /// If the algorithm is not an RSA one, the PEM is not an RSA private key, the modulus is
-    /// shorter than 2048 bits or longer than 8192, or the crypto provider refuses the key.
+    /// shorter than 2048 bits ([`ConfigError::WeakRsaKey`]) or longer than ring takes, or the
+    /// crypto provider refuses the key.
     pub fn rsa_pem(algorithm: Algorithm, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         check_family(algorithm, AlgorithmFamily::Rsa)?;
         let encoding = EncodingKey::from_rsa_pem(pem.as_ref())
             .map_err(|_| invalid_key("not an rsa private key in pem"))?;
-        let (n, e) =
-            (RING_PROVIDER.key_utils.rsa_pub_components_from_private_key)(encoding.as_bytes())
-                .map_err(|err| invalid_key(format!("rsa private key refused: {err}")))?;
+        let (n, e) = rsa_public_components(encoding.as_bytes())
+            .ok_or_else(|| invalid_key("not a pkcs#1 rsa private key"))?;
         let bits = bit_length(&n);
         if bits < RSA_MIN_BITS {
             return Err(ConfigError::WeakRsaKey { bits });
@@ -668,6 +687,39 @@ mod tests {
         assert!(SigningKey::ed25519_pem(pem("ed25519_public.pem")).is_err());
         assert!(SigningKey::ed25519_pem(b"").is_err());
         assert!(SigningKey::rsa_pem(Algorithm::RS256, b"-----BEGIN PRIVATE KEY-----\n").is_err());
+    }
+
+    /// A 1024-bit RSA key made for this test only (`openssl genpkey -algorithm RSA -pkeyopt
+    /// rsa_keygen_bits:1024`): too weak to sign with.
+    const RSA_1024_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAKdoaQK9nMDqwiSV
+vrIIp3O2hnf42157N/ZgqgNfxpAaoWHi21U0YJWkE+QcDIfyAOpVYE88I3wF9Op5
+WJN7rVAayTIHp8S6yNkraSu8ikvlo9HwYCFowzPWBEGXB1p1qnoo7fXUUMqApxlQ
+XomU1Ob1b4kaGLxnkioi/+JdVcrxAgMBAAECgYEAgxjWs1i9eq3c3z2NGmqAh7M2
+VplBYRnpVz2XphDItGzGWJuI246q3ESjdw0oGwW/BcNaKnKT7znS9BOW89f0ffPq
++SwzN5fdRXoGeF5no/MjVI4TZH2hr/p7XkrPRbF/nurarCGQesK7w+aT0rZC5hNt
+qEgOsfFTFZZcagTWCoECQQDaSHBYSjZJjmzZPqSGSGzQAFwL3pWrWSr4oqICyX26
+gamcvhHPZtVQ4kNmkuwp3WwWA45v45DQ3XxdNvDG3B6ZAkEAxFWN17oyWzdiN/Lo
+oqs/oW3UcLZTxzMyfqZ8QygzilbVOV3Q+74hbNSsuD6snwZNjx/cqvN3gfhVQZwg
+6zP+GQJBANKmJ2y8qWkQvjBkSIeiKwgL4Mg/lHZYRaTN5cUEx4WODa3KqwtYtLEq
+uVqqnKfGG8Geyv1lQeKea57VH0T5NbkCQEfZx38bdTJMonU3QEvHwBGj0AsvrplH
+80LGStOI8tO902qbGtAGVNUvP8ZtqV7JP7kRQACP+TxnVUwdhy6MaIECQHQt7QYE
+nh7p8xTS6+NQjeV/VJ3d/MSvX1F0HvjYROc5e2KNlTE3D/1k17MhqfjFUauckaQt
++FFinPg+2uSGLFI=
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn weak_rsa_keys_are_refused() {
+        assert_eq!(
+            SigningKey::rsa_pem(Algorithm::RS256, RSA_1024_PRIVATE).unwrap_err(),
+            ConfigError::WeakRsaKey { bits: 1024 }
+        );
+        let der = EncodingKey::from_rsa_pem(pem("rsa_private.pem").as_slice()).unwrap();
+        let (n, e) = rsa_public_components(der.as_bytes()).unwrap();
+        assert_eq!((bit_length(&n), e.as_slice()), (2048, &[1, 0, 1][..]));
+        assert!(rsa_public_components(b"").is_none());
+        assert!(rsa_public_components(&der.as_bytes()[..100]).is_none());
     }
 
     #[test]
