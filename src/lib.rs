@@ -41,6 +41,7 @@ mod mode;
 mod rejection;
 mod scope;
 mod service;
+mod session;
 mod source;
 #[cfg(test)]
 mod test_helpers;
@@ -63,6 +64,7 @@ pub use crate::keys::issuer::TrustedIssuer;
 #[cfg(feature = "jwks")]
 pub use crate::keys::jwks::JwksSource;
 pub use crate::keys::key::Key;
+pub use crate::keys::signing::{SigningKey, SigningKeys};
 pub use crate::layer::{
     JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
     MAX_LEEWAY,
@@ -73,6 +75,10 @@ pub use crate::rejection::{
 };
 pub use crate::scope::{RequireScope, RequireScopeLayer};
 pub use crate::service::JwtAuth;
+pub use crate::session::{
+    AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
+    DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
+};
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;
