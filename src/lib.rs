@@ -41,6 +41,7 @@ mod mode;
 mod rejection;
 mod scope;
 mod service;
+pub mod session;
 mod source;
 #[cfg(test)]
 mod test_helpers;
