@@ -420,7 +420,9 @@ impl MemoryStore {
         }
         // Reuse: the whole session ends.
         let sid = rotation.sid().clone();
-        let sub = remove_session(state, &sid).map(|s| s.sub).unwrap_or_default();
+        let sub = remove_session(state, &sid)
+            .map(|s| s.sub)
+            .unwrap_or_default();
         // Recorded before the sessions' lock is released: no moment where the session is gone
         // but its access tokens still pass.
         self.record_revocations(now, [sid.as_str()], None, limits.token_lifetime);
@@ -601,5 +603,152 @@ impl SessionStore for MemoryStore {
     ) -> StoreFuture<'a, usize> {
         let ended = self.end_subject_sync(sub, limits);
         Box::pin(std::future::ready(Ok(ended)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::refresh::{RefreshToken, SuccessorPair};
+
+    fn store() -> (MemoryStore, Clock) {
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let store = MemoryStore::builder()
+            .clock(clock.clone())
+            .sweep_interval(Duration::from_secs(1))
+            .build();
+        (store, clock)
+    }
+
+    fn open(store: &MemoryStore, sub: &str, limits: &SessionLimits) -> (SessionId, RefreshToken) {
+        let sid = SessionId::generate().unwrap();
+        let token = RefreshToken::generate().unwrap();
+        store
+            .create_sync(
+                NewSession::new(sid.clone(), sub, token.hash(), Vec::new()),
+                limits,
+            )
+            .unwrap();
+        (sid, token)
+    }
+
+    fn rotate_to(
+        store: &MemoryStore,
+        token: &RefreshToken,
+        limits: &SessionLimits,
+    ) -> (RotateOutcome, RefreshToken) {
+        let Lookup::Found(info) = store.lookup_sync(&token.hash()) else {
+            panic!("live")
+        };
+        let pair = SuccessorPair {
+            access_token: "a".into(),
+            access_expires_at: 0,
+            refresh_token: RefreshToken::generate().unwrap(),
+        };
+        let sealed = SealedSuccessor::seal(token, &pair).unwrap();
+        let outcome = store.rotate_sync(
+            Rotation::new(&info, pair.refresh_token.hash(), sealed),
+            limits,
+        );
+        (outcome, pair.refresh_token)
+    }
+
+    fn rotate(store: &MemoryStore, token: &RefreshToken, limits: &SessionLimits) -> RotateOutcome {
+        rotate_to(store, token, limits).0
+    }
+
+    #[test]
+    fn session_memory_sweep_drops_only_what_expired() {
+        let (store, clock) = store();
+        let limits = SessionLimits::default();
+        let (_, a) = open(&store, "alice", &limits);
+        let (_, b) = open(&store, "bob", &limits);
+        let (outcome, a2) = rotate_to(&store, &a, &limits);
+        assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
+        let stats = store.stats();
+        assert_eq!(
+            (
+                stats.sessions,
+                stats.refresh_tokens,
+                stats.sealed_successors
+            ),
+            (2, 3, 1)
+        );
+
+        // The grace state goes after its window; the sessions stay.
+        clock.advance(limits.refresh_grace + Duration::from_secs(1));
+        store.sweep();
+        let stats = store.stats();
+        assert_eq!(
+            (
+                stats.sessions,
+                stats.refresh_tokens,
+                stats.sealed_successors
+            ),
+            (2, 3, 0)
+        );
+
+        // Alice refreshes again; bob idles out. Alice's used tokens stay until they would have
+        // expired, so that their reuse is detected until then.
+        let (outcome, _a3) = rotate_to(&store, &a2, &limits);
+        assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
+        clock.advance(limits.idle_timeout - limits.refresh_grace - Duration::from_secs(2));
+        store.sweep();
+        let stats = store.stats();
+        assert_eq!((stats.sessions, stats.refresh_tokens), (2, 4));
+        clock.advance(Duration::from_secs(1));
+        store.sweep();
+        let stats = store.stats();
+        assert_eq!((stats.sessions, stats.refresh_tokens), (1, 1));
+        assert!(matches!(store.lookup_sync(&b.hash()), Lookup::Unknown));
+        assert!(matches!(store.lookup_sync(&a.hash()), Lookup::Unknown));
+    }
+
+    #[test]
+    fn session_memory_revocations_expire_and_are_swept() {
+        let (store, clock) = store();
+        let query = RevocationQuery {
+            jti: Some("j"),
+            sid: Some("s"),
+            sub: Some("u"),
+        };
+        assert_eq!(store.status_sync(query), RevocationStatus::default());
+        let limits = SessionLimits::default();
+        assert!(!store.end_session_sync("s", &limits));
+        store.record_revocations(store.now(), [], Some("u"), limits.token_lifetime);
+        let status = store.status_sync(query);
+        assert!(status.session_ended && status.subject_cutoff == Some(1_700_000_000));
+        assert_eq!(store.stats().revocations, 2);
+        clock.advance(limits.token_lifetime);
+        assert_eq!(store.status_sync(query), RevocationStatus::default());
+        store.sweep();
+        assert_eq!(store.stats().revocations, 0);
+    }
+
+    #[test]
+    fn session_memory_concurrent_rotations_rotate_once() {
+        let (store, _) = store();
+        let limits = SessionLimits::default();
+        let (_, token) = open(&store, "alice", &limits);
+        let outcomes: Vec<RotateOutcome> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| scope.spawn(|| rotate(&store, &token, &limits)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let rotated = outcomes
+            .iter()
+            .filter(|o| matches!(o, RotateOutcome::Rotated { .. }))
+            .count();
+        assert_eq!(rotated, 1);
+        let sealed: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                RotateOutcome::Grace(sealed) => Some(sealed.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sealed.len(), 15);
+        assert!(sealed.windows(2).all(|w| w[0] == w[1]));
     }
 }

@@ -17,7 +17,7 @@ pub mod store;
 
 pub use self::memory::{MemoryStats, MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisStore, RedisStoreBuilder};
+pub use self::redis::{RedisConfigError, RedisStore, RedisStoreBuilder};
 pub use self::refresh::{
     InvalidRefreshToken, RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair,
     TokenHash, MAX_REFRESH_TOKEN_LEN,

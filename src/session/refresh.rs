@@ -357,7 +357,10 @@ mod tests {
     fn session_refresh_parse_refuses_empty_oversized_and_foreign_characters() {
         assert_eq!(RefreshToken::parse(""), Err(InvalidRefreshToken::Empty));
         let long = "A".repeat(MAX_REFRESH_TOKEN_LEN + 1);
-        assert_eq!(RefreshToken::parse(&long), Err(InvalidRefreshToken::TooLong));
+        assert_eq!(
+            RefreshToken::parse(&long),
+            Err(InvalidRefreshToken::TooLong)
+        );
         assert!(RefreshToken::parse(&"A".repeat(MAX_REFRESH_TOKEN_LEN)).is_ok());
         for bad in ["abc=", "a+b", "a/b", "a b", "a.b.c", "é", "a\0"] {
             assert_eq!(
@@ -393,7 +396,10 @@ mod tests {
 
         // Neither token appears in the sealed bytes.
         let bytes = sealed.as_bytes();
-        for secret in [successor.refresh_token.as_str(), successor.access_token.as_str()] {
+        for secret in [
+            successor.refresh_token.as_str(),
+            successor.access_token.as_str(),
+        ] {
             assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
         }
         // Random nonces: two seals differ.

@@ -772,7 +772,10 @@ mod tests {
         assert!(status.revokes(99, false));
         assert!(status.revokes(100, false), "iat == cutoff is refused");
         assert!(!status.revokes(101, false));
-        assert!(!status.revokes(50, true), "sid tokens are judged by their session");
+        assert!(
+            !status.revokes(50, true),
+            "sid tokens are judged by their session"
+        );
         assert!(RevocationStatus::new(true, false, None).revokes(1, true));
         assert!(RevocationStatus::new(false, true, None).revokes(1, true));
         assert!(!RevocationStatus::default().revokes(1, false));
