@@ -176,7 +176,7 @@ async fn store_failure_answers_unavailable_and_recovers() {
     let started = Instant::now();
     let err = store.status(query).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
-    assert!(started.elapsed() < timeout + Duration::from_millis(200));
+    assert!(started.elapsed() < timeout + Duration::from_millis(500));
 
     // Up: calls succeed.
     redis.start();
@@ -191,7 +191,7 @@ async fn store_failure_answers_unavailable_and_recovers() {
         let err = store.status(query).await.unwrap_err();
         assert!(err.is_unavailable(), "{err}");
         assert!(
-            started.elapsed() < timeout + Duration::from_millis(200),
+            started.elapsed() < timeout + Duration::from_millis(500),
             "{:?}",
             started.elapsed()
         );
@@ -207,7 +207,7 @@ async fn store_failure_answers_unavailable_and_recovers() {
         .await
         .unwrap_err()
         .is_unavailable());
-    assert!(started.elapsed() < 2 * (timeout + Duration::from_millis(200)));
+    assert!(started.elapsed() < 2 * (timeout + Duration::from_millis(500)));
 
     // Back (an empty server on the same port): calls succeed without a new store.
     redis.start();
@@ -227,7 +227,7 @@ async fn store_failure_answers_unavailable_and_recovers() {
     assert!(err.is_unavailable(), "{err}");
     assert!(
         hung_for >= timeout - Duration::from_millis(10)
-            && hung_for < timeout + Duration::from_millis(200),
+            && hung_for < timeout + Duration::from_millis(500),
         "{hung_for:?}"
     );
     redis.signal("-CONT");
