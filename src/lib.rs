@@ -41,7 +41,7 @@ mod mode;
 mod rejection;
 mod scope;
 mod service;
-mod session;
+pub mod session;
 mod source;
 #[cfg(test)]
 mod test_helpers;

@@ -1,9 +1,36 @@
-//! Sessions: the lifecycle of a login, from the access tokens it is issued to its end.
-//! Minting access tokens (`issue`); refresh tokens, their stores and revocation live beside it.
+//! Sessions: staying logged in and logging out.
+//!
+//! - `issue`: minting access tokens ([`AccessTokenMinter`], [`Grant`], [`AccessToken`]), signed with
+//!   the [`SigningKeys`](crate::SigningKeys) of `keys`.
+//! - [`refresh`]: opaque refresh tokens ([`RefreshToken`]), their SHA-256 ([`TokenHash`], the only
+//!   form a store keeps) and the successor pair sealed for the grace window ([`SealedSuccessor`]).
+//! - [`store`]: the store traits ([`SessionStore`] with its atomic [`rotate`](SessionStore::rotate)
+//!   step, [`RevocationStore`] for the layer's check), their values, the [`Clock`] and
+//!   [`StoreError`].
+//! - [`memory`]: [`MemoryStore`], the default in-memory store.
+//! - `redis` (feature `redis`): `RedisStore`, shared by every instance of a service.
 
 mod issue;
+pub mod memory;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
+pub mod refresh;
+pub mod store;
 
 pub use self::issue::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
+};
+pub use self::memory::{MemoryStats, MemoryStore, MemoryStoreBuilder};
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisConfigError, RedisStore, RedisStoreBuilder};
+pub use self::refresh::{
+    InvalidRefreshToken, RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair,
+    TokenHash, MAX_REFRESH_TOKEN_LEN,
+};
+pub use self::store::{
+    Clock, Lookup, NewSession, RevocationQuery, RevocationStatus, RevocationStore, RotateOutcome,
+    Rotation, SessionId, SessionInfo, SessionLimits, SessionStore, StoreError, StoreErrorKind,
+    StoreFuture, MAX_SESSION_ID_LEN,
 };

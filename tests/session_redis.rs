@@ -1,0 +1,296 @@
+//! `RedisStore` beyond the shared behaviour suite (`tests/session_store.rs`): two instances
+//! racing on one refresh token, a Redis that stops, hangs and comes back, and the memory one
+//! session takes. Uses `REDIS_URL` (default `redis://127.0.0.1:6379`), skipping with a message
+//! when it cannot be reached unless `REQUIRE_REDIS=1`; the failure test starts its own
+//! `redis-server` on a free port of its own.
+
+mod session_support;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use session_support::{
+    open, random_prefix, redis_connection, redis_delete_prefix, redis_keys, redis_url, refresh,
+    start_time, Refreshed,
+};
+use tower_jwt_auth::session::{
+    Clock, RedisStore, RevocationQuery, RevocationStore, SessionLimits, SessionStore,
+};
+
+/// Two store instances (two connections) on one Redis race to rotate the same token, many
+/// times: exactly one rotation each time, and every racer gets the same successor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_rotate_a_token_exactly_once() {
+    let Some(url) = redis_url().await else { return };
+    let prefix = random_prefix();
+    let instance = |clock: Clock| {
+        Arc::new(
+            RedisStore::builder(url.clone())
+                .prefix(prefix.clone())
+                .clock(clock)
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+    };
+    let a = instance(Clock::system());
+    let b = instance(Clock::system());
+    let limits = SessionLimits::default();
+
+    for round in 0..50 {
+        let (_, token) = open(&*a, "alice", &limits).await;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store: Arc<dyn SessionStore> = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let token = token.as_str().to_owned();
+            tasks.push(tokio::spawn(async move {
+                refresh(&*store, &token, &limits).await
+            }));
+        }
+        let mut rotations = 0;
+        let mut successors = HashSet::new();
+        for task in tasks {
+            let outcome = task.await.unwrap();
+            if matches!(outcome, Refreshed::Rotated(_)) {
+                rotations += 1;
+            }
+            successors.insert(outcome.refresh_token().as_str().to_owned());
+        }
+        assert_eq!(rotations, 1, "round {round}: exactly one rotation");
+        assert_eq!(successors.len(), 1, "round {round}: one successor");
+    }
+    redis_delete_prefix(&url, &prefix).await;
+}
+
+/// A `redis-server` of the test's own, on a free port (never the shared one).
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    fn free_port() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn start(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Waits until `store` answers, or panics after `within`.
+async fn until_answers(store: &RedisStore, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if store.ping().await.is_ok() {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "the store did not recover within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Down at startup: the store builds and answers `Unavailable`; up: calls succeed; stopped:
+/// `Unavailable` within the timeout; hung (SIGSTOP): `Unavailable` within the timeout; back:
+/// calls succeed again, without a new store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_failure_answers_unavailable_and_recovers() {
+    if Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        if std::env::var("REQUIRE_REDIS").as_deref() == Ok("1") {
+            panic!("REQUIRE_REDIS=1 but redis-server is not installed");
+        }
+        eprintln!("skipping: redis-server is not installed");
+        return;
+    }
+    let mut redis = OwnRedis {
+        port: OwnRedis::free_port(),
+        child: None,
+    };
+    assert_ne!(redis.port, 6379);
+    let timeout = Duration::from_millis(250);
+    let limits = SessionLimits::default();
+
+    // Down at startup: building (and connecting) succeeds; calls answer Unavailable.
+    let with_defaults = RedisStore::connect(&redis.url()).await.unwrap();
+    assert!(with_defaults.ping().await.unwrap_err().is_unavailable());
+    let store = RedisStore::builder(redis.url())
+        .prefix(random_prefix())
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    let query = RevocationQuery {
+        jti: Some("j"),
+        sid: Some("s"),
+        sub: Some("u"),
+    };
+    let started = Instant::now();
+    let err = store.status(query).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(started.elapsed() < timeout + Duration::from_millis(500));
+
+    // Up: calls succeed.
+    redis.start();
+    until_answers(&store, Duration::from_secs(10)).await;
+    let (sid, token) = open(&store, "alice", &limits).await;
+    assert!(!store.status(query).await.unwrap().session_ended);
+
+    // Stopped: Unavailable within the timeout, for every kind of call.
+    redis.stop();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = store.status(query).await.unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+        assert!(
+            started.elapsed() < timeout + Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let started = Instant::now();
+    assert!(store
+        .lookup(&token.hash())
+        .await
+        .unwrap_err()
+        .is_unavailable());
+    assert!(store
+        .end_session(sid.as_str(), &limits)
+        .await
+        .unwrap_err()
+        .is_unavailable());
+    assert!(started.elapsed() < 2 * (timeout + Duration::from_millis(500)));
+
+    // Back (an empty server on the same port): calls succeed without a new store.
+    redis.start();
+    let recovered = until_answers(&store, Duration::from_secs(10)).await;
+    eprintln!("recovered after a restart in {recovered:?}");
+    let (_, token) = open(&store, "alice", &limits).await;
+    assert!(matches!(
+        refresh(&store, token.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+
+    // Hung (SIGSTOP): the per-call timeout turns it into Unavailable.
+    redis.signal("-STOP");
+    let started = Instant::now();
+    let err = store.status(query).await.unwrap_err();
+    let hung_for = started.elapsed();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(
+        hung_for >= timeout - Duration::from_millis(10)
+            && hung_for < timeout + Duration::from_millis(500),
+        "{hung_for:?}"
+    );
+    redis.signal("-CONT");
+    until_answers(&store, Duration::from_secs(10)).await;
+    assert!(!store.status(query).await.unwrap().jti_revoked);
+    redis.stop();
+}
+
+/// `MEMORY USAGE` over one live session's keys outside the grace window: at most 1 KiB.
+#[tokio::test]
+async fn memory_usage_of_one_live_session() {
+    let Some(url) = redis_url().await else { return };
+    let prefix = random_prefix();
+    let clock = Clock::manual(start_time());
+    let store = RedisStore::builder(url.clone())
+        .prefix(prefix.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let limits = SessionLimits {
+        refresh_grace: Duration::from_millis(100),
+        ..SessionLimits::default()
+    };
+    // A session after one rotation: a used token, the current one, the session, its subject.
+    let (_, token) = open(&store, "user-1234567890", &limits).await;
+    let next = refresh(&store, token.as_str(), &limits).await;
+    assert!(matches!(next, Refreshed::Rotated(_)));
+    // Outside the grace window (Redis drops the sealed successor by its TTL).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let keys = redis_keys(&url, &prefix).await;
+    assert!(
+        keys.iter().all(|k| !k.ends_with(":g")),
+        "the grace state is gone: {keys:?}"
+    );
+    let mut con = redis_connection(&url).await;
+    let mut total = 0;
+    for key in &keys {
+        let bytes: i64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        eprintln!("MEMORY USAGE {key}: {bytes} bytes");
+        total += bytes;
+    }
+    let version: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let version = version
+        .lines()
+        .find(|l| l.starts_with("redis_version:"))
+        .unwrap_or("redis_version:?")
+        .to_owned();
+    eprintln!(
+        "one live session after one rotation: {} keys, {total} bytes ({version})",
+        keys.len()
+    );
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert!(total <= 1024, "{total} bytes");
+    redis_delete_prefix(&url, &prefix).await;
+}

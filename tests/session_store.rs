@@ -1,0 +1,659 @@
+//! One behaviour suite for the session stores, written once and run against `MemoryStore` and
+//! (feature `redis`) against `RedisStore` at `REDIS_URL` with a random key prefix per test.
+//! Without a reachable Redis the Redis half is skipped with a message, unless `REQUIRE_REDIS=1`.
+//! Expiry is driven by an injected clock, never by sleeping.
+
+mod session_support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use session_support::{open, refresh, Harness, Refreshed};
+use tower_jwt_auth::session::{
+    Lookup, NewSession, RefreshToken, RevocationQuery, RotateOutcome, Rotation, SealedSuccessor,
+    SessionId, SessionInfo, SessionLimits, SessionStore, SuccessorPair, TokenHash,
+    MAX_REFRESH_TOKEN_LEN,
+};
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn limits() -> SessionLimits {
+    SessionLimits::default()
+}
+
+fn now_secs(h: &Harness) -> u64 {
+    h.clock.now_millis() / 1000
+}
+
+// -------------------------------------------------------------------------------------------
+// The behaviours, each written once.
+
+/// A refresh rotates: the successor becomes current, the presented token is used, and the
+/// chain goes on.
+async fn rotation(h: &Harness) {
+    let limits = limits();
+    let (sid, r1) = open(&*h.store, "alice", &limits).await;
+    let Lookup::Found(info) = h.store.lookup(&r1.hash()).await.unwrap() else {
+        panic!("the first token is live")
+    };
+    assert_eq!(info.sid(), &sid);
+    assert_eq!(info.sub(), "alice");
+    assert_eq!(info.data(), b"scope=read");
+    assert!(info.is_current());
+    assert_eq!(
+        info.absolute_expires_at(),
+        h.clock.now() + limits.absolute_lifetime
+    );
+
+    h.clock.advance(MINUTE);
+    let r2 = refresh(&*h.store, r1.as_str(), &limits).await;
+    let Refreshed::Rotated(pair) = &r2 else {
+        panic!("rotated, got {r2:?}")
+    };
+    let r2 = pair.refresh_token.clone();
+    let Lookup::Found(old) = h.store.lookup(&r1.hash()).await.unwrap() else {
+        panic!("a used token is still known (for reuse detection)")
+    };
+    assert!(!old.is_current());
+    let Lookup::Found(new) = h.store.lookup(&r2.hash()).await.unwrap() else {
+        panic!("the successor is live")
+    };
+    assert!(new.is_current());
+    assert_eq!(new.sid(), &sid);
+    // Rotation never extends the absolute lifetime.
+    assert_eq!(new.absolute_expires_at(), info.absolute_expires_at());
+
+    h.clock.advance(MINUTE);
+    let r3 = refresh(&*h.store, r2.as_str(), &limits).await;
+    assert!(matches!(r3, Refreshed::Rotated(_)), "{r3:?}");
+
+    // The rotation's reported expiry is the new idle window.
+    let (_, t) = open(&*h.store, "alice", &limits).await;
+    let presented = RefreshToken::parse(t.as_str()).unwrap();
+    let Lookup::Found(info) = h.store.lookup(&presented.hash()).await.unwrap() else {
+        panic!()
+    };
+    let next = pair_for();
+    let sealed = SealedSuccessor::seal(&presented, &next).unwrap();
+    let outcome = h
+        .store
+        .rotate(
+            Rotation::new(&info, next.refresh_token.hash(), sealed),
+            &limits,
+        )
+        .await
+        .unwrap();
+    let RotateOutcome::Rotated { refresh_expires_at } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(refresh_expires_at, h.clock.now() + limits.idle_timeout);
+    h.cleanup().await;
+}
+
+fn pair_for() -> SuccessorPair {
+    SuccessorPair {
+        access_token: "a.b.c".to_owned(),
+        access_expires_at: 1,
+        refresh_token: RefreshToken::generate().unwrap(),
+    }
+}
+
+/// A used token presented after the grace window ends the whole session, its newest refresh
+/// token and its access tokens included; so does a token older than the direct predecessor,
+/// even inside the window.
+async fn reuse_after_the_window_ends_the_session(h: &Harness) {
+    let limits = limits();
+    let (sid, r1) = open(&*h.store, "alice", &limits).await;
+    let r2 = refresh(&*h.store, r1.as_str(), &limits)
+        .await
+        .refresh_token();
+    h.clock
+        .advance(limits.refresh_grace + Duration::from_secs(1));
+
+    let reused = refresh(&*h.store, r1.as_str(), &limits).await;
+    assert_eq!(
+        reused,
+        Refreshed::Reused {
+            sid: sid.as_str().to_owned(),
+            sub: "alice".to_owned()
+        }
+    );
+    // The newest token is dead, and the session's access tokens are revoked.
+    assert!(matches!(
+        h.store.lookup(&r2.hash()).await.unwrap(),
+        Lookup::Unknown
+    ));
+    assert_eq!(
+        refresh(&*h.store, r2.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    let status = h
+        .store
+        .status(RevocationQuery {
+            jti: Some("any"),
+            sid: Some(sid.as_str()),
+            sub: Some("alice"),
+        })
+        .await
+        .unwrap();
+    assert!(status.session_ended);
+    assert!(status.revokes(now_secs(h), true));
+
+    // Grace only for the direct predecessor: R1 -> R2 -> R3, then R1 inside the window.
+    let (sid, r1) = open(&*h.store, "bob", &limits).await;
+    let r2 = refresh(&*h.store, r1.as_str(), &limits)
+        .await
+        .refresh_token();
+    let r3 = refresh(&*h.store, r2.as_str(), &limits)
+        .await
+        .refresh_token();
+    assert!(matches!(
+        refresh(&*h.store, r1.as_str(), &limits).await,
+        Refreshed::Reused { .. }
+    ));
+    assert_eq!(
+        refresh(&*h.store, r3.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    assert!(
+        h.store
+            .status(RevocationQuery {
+                sid: Some(sid.as_str()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .session_ended
+    );
+    h.cleanup().await;
+}
+
+/// Many concurrent refreshes of one token: exactly one rotation, every caller gets the same
+/// successor, and the session continues.
+async fn grace_window_gives_every_racer_the_same_successor(h: &Harness) {
+    let limits = limits();
+    let (sid, r1) = open(&*h.store, "alice", &limits).await;
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let store = Arc::clone(&h.store);
+        let token = r1.as_str().to_owned();
+        tasks.push(tokio::spawn(async move {
+            refresh(&*store, &token, &limits).await
+        }));
+    }
+    let mut rotated = 0;
+    let mut successors = HashSet::new();
+    let mut access_tokens = HashSet::new();
+    for task in tasks {
+        let outcome = task.await.unwrap();
+        match &outcome {
+            Refreshed::Rotated(_) => rotated += 1,
+            Refreshed::Grace(_) => {}
+            other => panic!("every racer gets a successor, got {other:?}"),
+        }
+        let pair = outcome.pair().unwrap();
+        successors.insert(pair.refresh_token.as_str().to_owned());
+        access_tokens.insert(pair.access_token.clone());
+    }
+    assert_eq!(rotated, 1, "exactly one rotation");
+    assert_eq!(successors.len(), 1, "one successor for all");
+    assert_eq!(access_tokens.len(), 1, "one successor pair for all");
+
+    // Still inside the window, a late retry gets the same pair too.
+    h.clock
+        .advance(limits.refresh_grace - Duration::from_secs(1));
+    let late = refresh(&*h.store, r1.as_str(), &limits).await;
+    assert!(matches!(late, Refreshed::Grace(_)), "{late:?}");
+    assert!(successors.contains(late.refresh_token().as_str()));
+
+    // The session lives on.
+    let successor = RefreshToken::parse(successors.iter().next().unwrap()).unwrap();
+    let next = refresh(&*h.store, successor.as_str(), &limits).await;
+    assert!(matches!(next, Refreshed::Rotated(_)), "{next:?}");
+    assert!(
+        !h.store
+            .status(RevocationQuery {
+                sid: Some(sid.as_str()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .session_ended
+    );
+    h.cleanup().await;
+}
+
+/// The idle timeout ends a token unused for too long; the absolute lifetime ends the session
+/// however often it is refreshed. Judged by the injected clock.
+async fn idle_and_absolute_expiry(h: &Harness) {
+    let limits = SessionLimits {
+        idle_timeout: HOUR,
+        absolute_lifetime: 3 * HOUR,
+        ..limits()
+    };
+
+    // Idle: refreshing within the window keeps it going; an hour unused ends it.
+    let (_, r1) = open(&*h.store, "alice", &limits).await;
+    h.clock.advance(59 * MINUTE);
+    let r2 = refresh(&*h.store, r1.as_str(), &limits)
+        .await
+        .refresh_token();
+    h.clock.advance(59 * MINUTE);
+    let r3 = refresh(&*h.store, r2.as_str(), &limits)
+        .await
+        .refresh_token();
+    let before = h.snapshot().await;
+    h.clock.advance(HOUR);
+    assert!(matches!(
+        h.store.lookup(&r3.hash()).await.unwrap(),
+        Lookup::Expired
+    ));
+    assert_eq!(
+        refresh(&*h.store, r3.as_str(), &limits).await,
+        Refreshed::Expired
+    );
+    // An old token of the expired session is not reuse: it expired too.
+    assert_eq!(
+        refresh(&*h.store, r1.as_str(), &limits).await,
+        Refreshed::Expired
+    );
+    assert_eq!(h.snapshot().await, before, "expired tokens change nothing");
+
+    // Absolute: refreshing every 50 minutes does not get past 3 hours.
+    let (_, mut token) = open(&*h.store, "bob", &limits).await;
+    let opened = h.clock.now();
+    let mut refreshes = 0;
+    loop {
+        h.clock.advance(50 * MINUTE);
+        match refresh(&*h.store, token.as_str(), &limits).await {
+            Refreshed::Rotated(pair) => {
+                token = pair.refresh_token;
+                refreshes += 1;
+            }
+            Refreshed::Expired => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(refreshes, 3, "rotations at 50, 100 and 150 minutes");
+    assert!(h.clock.now() >= opened + limits.absolute_lifetime);
+    assert!(h.clock.now() < opened + limits.absolute_lifetime + 50 * MINUTE);
+    h.cleanup().await;
+}
+
+/// Logout ends the session: its refresh tokens stop working and its access tokens are revoked
+/// for as long as they could be accepted, then the entry goes.
+async fn end_session(h: &Harness) {
+    let limits = limits();
+    let (sid, r1) = open(&*h.store, "alice", &limits).await;
+    let (other_sid, other) = open(&*h.store, "alice", &limits).await;
+    assert!(h.store.end_session(sid.as_str(), &limits).await.unwrap());
+    assert!(matches!(
+        h.store.lookup(&r1.hash()).await.unwrap(),
+        Lookup::Unknown
+    ));
+    assert_eq!(
+        refresh(&*h.store, r1.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    let query = RevocationQuery {
+        jti: Some("j"),
+        sid: Some(sid.as_str()),
+        sub: Some("alice"),
+    };
+    let status = h.store.status(query).await.unwrap();
+    assert!(status.session_ended && !status.jti_revoked);
+    assert_eq!(
+        status.subject_cutoff, None,
+        "logout is not logout everywhere"
+    );
+
+    // The other session of the subject is untouched.
+    assert!(matches!(
+        refresh(&*h.store, other.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+    assert!(
+        !h.store
+            .status(RevocationQuery {
+                sid: Some(other_sid.as_str()),
+                ..query
+            })
+            .await
+            .unwrap()
+            .session_ended
+    );
+
+    // Ending it again: nothing live was ended.
+    assert!(!h.store.end_session(sid.as_str(), &limits).await.unwrap());
+    // The revocation lives as long as an access token of the session can.
+    h.clock
+        .advance(limits.token_lifetime - Duration::from_secs(1));
+    assert!(h.store.status(query).await.unwrap().session_ended);
+    h.clock.advance(Duration::from_secs(2));
+    assert!(!h.store.status(query).await.unwrap().session_ended);
+    h.cleanup().await;
+}
+
+/// Logout everywhere ends every session of the subject (by `sid`) and sets the cutoff that
+/// covers its tokens without a `sid`.
+async fn end_all_sessions_of_a_subject(h: &Harness) {
+    let limits = limits();
+    let mut alice = Vec::new();
+    for _ in 0..3 {
+        alice.push(open(&*h.store, "alice", &limits).await);
+    }
+    let (bob_sid, bob) = open(&*h.store, "bob", &limits).await;
+    let cutoff = now_secs(h);
+    assert_eq!(h.store.end_subject("alice", &limits).await.unwrap(), 3);
+    for (sid, token) in &alice {
+        assert_eq!(
+            refresh(&*h.store, token.as_str(), &limits).await,
+            Refreshed::Unknown
+        );
+        let status = h
+            .store
+            .status(RevocationQuery {
+                jti: None,
+                sid: Some(sid.as_str()),
+                sub: Some("alice"),
+            })
+            .await
+            .unwrap();
+        assert!(status.session_ended);
+        assert_eq!(status.subject_cutoff, Some(cutoff));
+    }
+    // Tokens without a sid (an outside identity provider): iat <= cutoff is refused.
+    let status = h
+        .store
+        .status(RevocationQuery {
+            sub: Some("alice"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(status.revokes(cutoff - 100, false));
+    assert!(status.revokes(cutoff, false));
+    assert!(!status.revokes(cutoff + 1, false));
+
+    // Bob is untouched; a new login of alice works.
+    assert!(matches!(
+        refresh(&*h.store, bob.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+    let bob_status = h
+        .store
+        .status(RevocationQuery {
+            sid: Some(bob_sid.as_str()),
+            sub: Some("bob"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!bob_status.session_ended && bob_status.subject_cutoff.is_none());
+    let (_, again) = open(&*h.store, "alice", &limits).await;
+    assert!(matches!(
+        refresh(&*h.store, again.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+    // Nothing left to end for a subject without sessions.
+    assert_eq!(h.store.end_subject("nobody", &limits).await.unwrap(), 0);
+    h.cleanup().await;
+}
+
+/// The layer's query: `jti`, `sid` and the subject's cutoff in one call, each kept only as
+/// long as asked.
+async fn revocation_query(h: &Harness) {
+    let none = RevocationQuery::default();
+    assert_eq!(h.store.status(none).await.unwrap(), Default::default());
+
+    h.store.revoke_token("jti-1", MINUTE).await.unwrap();
+    // A jti that is not a plain id is fine too.
+    h.store
+        .revoke_token("urn:jti:{weird}/ü", MINUTE)
+        .await
+        .unwrap();
+    let q = |jti| RevocationQuery {
+        jti: Some(jti),
+        sid: Some("sid-x"),
+        sub: Some("carol"),
+    };
+    let status = h.store.status(q("jti-1")).await.unwrap();
+    assert!(status.jti_revoked && !status.session_ended && status.subject_cutoff.is_none());
+    assert!(
+        h.store
+            .status(q("urn:jti:{weird}/ü"))
+            .await
+            .unwrap()
+            .jti_revoked
+    );
+    assert!(!h.store.status(q("jti-2")).await.unwrap().jti_revoked);
+
+    let cutoff = now_secs(h);
+    h.store
+        .set_subject_cutoff("carol", 2 * MINUTE)
+        .await
+        .unwrap();
+    let status = h.store.status(q("jti-1")).await.unwrap();
+    assert!(status.jti_revoked);
+    assert_eq!(status.subject_cutoff, Some(cutoff));
+
+    // A later cutoff replaces an earlier one; a shorter life never shortens it.
+    h.clock.advance(Duration::from_secs(5));
+    h.store
+        .set_subject_cutoff("carol", Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.status(q("jti-1")).await.unwrap().subject_cutoff,
+        Some(cutoff + 5)
+    );
+
+    h.clock.advance(MINUTE);
+    let status = h.store.status(q("jti-1")).await.unwrap();
+    assert!(!status.jti_revoked, "kept only as long as asked");
+    assert_eq!(status.subject_cutoff, Some(cutoff + 5));
+    h.clock.advance(MINUTE);
+    assert_eq!(
+        h.store.status(q("jti-1")).await.unwrap(),
+        Default::default()
+    );
+
+    // The synchronous answer, where a store has one, agrees.
+    if let Some(now) = h.store.status_now(q("jti-1")) {
+        assert_eq!(now.unwrap(), Default::default());
+    }
+    h.cleanup().await;
+}
+
+/// Malformed, oversized and unknown tokens are refused and change nothing in the store.
+async fn bad_tokens_change_nothing(h: &Harness) {
+    let limits = limits();
+    let (sid, r1) = open(&*h.store, "alice", &limits).await;
+    let r2 = refresh(&*h.store, r1.as_str(), &limits)
+        .await
+        .refresh_token();
+    let before = h.snapshot().await;
+
+    // Refused before any store access.
+    let oversized = "A".repeat(MAX_REFRESH_TOKEN_LEN + 1);
+    for bad in ["", "abc=", "a.b.c", "a b", "tök", oversized.as_str()] {
+        assert!(RefreshToken::parse(bad).is_err(), "{bad:?}");
+    }
+
+    // Well-formed but unknown: looked up by hash, unknown, nothing changes.
+    let unknown = RefreshToken::generate().unwrap();
+    assert!(matches!(
+        h.store.lookup(&unknown.hash()).await.unwrap(),
+        Lookup::Unknown
+    ));
+    assert_eq!(
+        refresh(&*h.store, unknown.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    // A rotation that names the session but presents a token it never issued.
+    let forged = SessionInfo::new(
+        sid.clone(),
+        "alice".to_owned(),
+        Vec::new(),
+        h.clock.now() + HOUR,
+        unknown.hash(),
+        true,
+    );
+    let sealed = SealedSuccessor::seal(&unknown, &pair_for()).unwrap();
+    let outcome = h
+        .store
+        .rotate(
+            Rotation::new(&forged, TokenHash::from_bytes([7; 32]), sealed),
+            &limits,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RotateOutcome::Unknown), "{outcome:?}");
+    // A session id nobody has.
+    let stranger = SessionInfo::new(
+        SessionId::generate().unwrap(),
+        "alice".to_owned(),
+        Vec::new(),
+        h.clock.now() + HOUR,
+        r2.hash(),
+        true,
+    );
+    let sealed = SealedSuccessor::seal(&r2, &pair_for()).unwrap();
+    let outcome = h
+        .store
+        .rotate(
+            Rotation::new(&stranger, TokenHash::from_bytes([8; 32]), sealed),
+            &limits,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RotateOutcome::Unknown), "{outcome:?}");
+
+    assert_eq!(h.snapshot().await, before, "nothing in the store changed");
+    // And the session still works.
+    assert!(matches!(
+        refresh(&*h.store, r2.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+    h.cleanup().await;
+}
+
+/// The store never holds a refresh token or a successor pair in the clear.
+async fn store_holds_only_hashes(h: &Harness) {
+    let limits = limits();
+    let (_, r1) = open(&*h.store, "alice", &limits).await;
+    let outcome = refresh(&*h.store, r1.as_str(), &limits).await;
+    let pair = outcome.pair().unwrap();
+    let dump = h.snapshot().await;
+    for secret in [
+        r1.as_str(),
+        pair.refresh_token.as_str(),
+        pair.access_token.as_str(),
+    ] {
+        assert!(!dump.contains(secret), "a token in the clear");
+    }
+    h.cleanup().await;
+}
+
+/// The behaviours, as tests for one store.
+macro_rules! suite {
+    ($store:ident, $harness:expr) => {
+        mod $store {
+            use super::*;
+
+            macro_rules! behaviour {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() {
+                        let Some(h) = $harness else { return };
+                        super::$name(&h).await;
+                    }
+                };
+            }
+
+            behaviour!(rotation);
+            behaviour!(reuse_after_the_window_ends_the_session);
+            behaviour!(grace_window_gives_every_racer_the_same_successor);
+            behaviour!(idle_and_absolute_expiry);
+            behaviour!(end_session);
+            behaviour!(end_all_sessions_of_a_subject);
+            behaviour!(revocation_query);
+            behaviour!(bad_tokens_change_nothing);
+            behaviour!(store_holds_only_hashes);
+        }
+    };
+}
+
+suite!(memory, Some(Harness::memory()));
+#[cfg(feature = "redis")]
+suite!(redis, Harness::redis().await);
+
+// -------------------------------------------------------------------------------------------
+// The in-memory store's capacity.
+
+/// A full store refuses new sessions (503), evicts nothing, keeps serving the sessions it has,
+/// and makes room once sessions end or expire.
+#[tokio::test]
+async fn memory_full_store_refuses_new_sessions() {
+    let h = Harness::memory_with_capacity(2);
+    let limits = limits();
+    let (sid, a) = open(&*h.store, "alice", &limits).await;
+    let (_, b) = open(&*h.store, "bob", &limits).await;
+    let err = h
+        .store
+        .create(
+            NewSession::new(
+                SessionId::generate().unwrap(),
+                "carol",
+                RefreshToken::generate().unwrap().hash(),
+                Vec::new(),
+            ),
+            &limits,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_full() && !err.is_unavailable(), "{err}");
+
+    // The live sessions still refresh and log out.
+    let a2 = refresh(&*h.store, a.as_str(), &limits)
+        .await
+        .refresh_token();
+    assert!(matches!(
+        refresh(&*h.store, b.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+    assert!(h.store.end_session(sid.as_str(), &limits).await.unwrap());
+    assert_eq!(
+        refresh(&*h.store, a2.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    // Room again.
+    let (_, c) = open(&*h.store, "carol", &limits).await;
+    // Full again; once the sessions expire, the sweep before refusing makes room.
+    assert!(h
+        .store
+        .create(
+            NewSession::new(
+                SessionId::generate().unwrap(),
+                "dave",
+                RefreshToken::generate().unwrap().hash(),
+                Vec::new(),
+            ),
+            &limits,
+        )
+        .await
+        .unwrap_err()
+        .is_full());
+    h.clock.advance(limits.idle_timeout + MINUTE);
+    let (_, d) = open(&*h.store, "dave", &limits).await;
+    assert_eq!(
+        refresh(&*h.store, c.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    assert!(matches!(
+        refresh(&*h.store, d.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+}
