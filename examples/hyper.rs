@@ -15,7 +15,12 @@
 //! The token comes from `Authorization: Bearer <token>` or the cookie `access_token`.
 //! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
 //! without it a public demo secret is used, and a demo token is printed), `JWT_ISSUER` and
-//! `JWT_AUDIENCE` (checked when set). See `examples/common/mod.rs`.
+//! `JWT_AUDIENCE` (checked when set), `CORS_ORIGIN` (the browser origin allowed to call the API,
+//! default `http://localhost:5173`). See `examples/common/mod.rs`.
+//!
+//! CORS: tower-http's `CorsLayer` wraps the whole application, outside the authentication layer,
+//! so it answers every preflight (`OPTIONS`) itself; a preflight never reaches the
+//! authentication layer or a handler.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -34,6 +39,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::util::BoxCloneService;
 use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
+use tower_http::cors::CorsLayer;
 use tower_jwt_auth::{BoxError, ConfigError, JwtAuthLayer, Scopes};
 
 #[path = "common/mod.rs"]
@@ -56,7 +62,9 @@ pub type App = BoxCloneService<Request<Incoming>, Response<ResponseBody>, Infall
 /// layer answers every refusal itself (status, challenge, JSON body). The alternative, one
 /// optional layer in front of everything and handlers that refuse requests without claims,
 /// would leave each handler to rebuild those answers.
-pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<App, ConfigError> {
+///
+/// `cors` wraps the router, outside every authentication layer, and answers preflights itself.
+pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<App, ConfigError> {
     // `/private` is the handler of `/public` behind the required layer.
     let private = boxed(ServiceBuilder::new().layer(auth.clone()).service_fn(public));
     let public = boxed(service_fn(public));
@@ -74,19 +82,18 @@ pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<App, ConfigError> {
     );
     let not_found = boxed(service_fn(not_found));
 
-    Ok(BoxCloneService::new(service_fn(
-        move |req: Request<Incoming>| {
-            let route = match req.uri().path() {
-                "/public" => &public,
-                "/me" => &me,
-                "/private" => &private,
-                "/maybe" => &maybe,
-                "/admin" => &admin,
-                _ => &not_found,
-            };
-            route.clone().oneshot(req)
-        },
-    )))
+    let router = service_fn(move |req: Request<Incoming>| {
+        let route = match req.uri().path() {
+            "/public" => &public,
+            "/me" => &me,
+            "/private" => &private,
+            "/maybe" => &maybe,
+            "/admin" => &admin,
+            _ => &not_found,
+        };
+        route.clone().oneshot(req)
+    });
+    Ok(boxed(ServiceBuilder::new().layer(cors).service(router)))
 }
 
 /// Erases a route's service and body types.
@@ -112,7 +119,6 @@ async fn public(req: Request<Incoming>) -> HandlerResult {
 }
 
 async fn me(req: Request<Incoming>) -> HandlerResult {
-    // A CORS preflight passes through the layer and gets here without claims.
     if req.method() != Method::GET {
         return Ok(method_not_allowed());
     }
@@ -215,7 +221,7 @@ async fn run() -> Result<(), BoxError> {
     let (settings, auth) = common::auth_from_env()?;
     let listener = TcpListener::bind(settings.addr).await?;
     common::print_startup(&settings, listener.local_addr()?)?;
-    serve(listener, app(auth)?).await;
+    serve(listener, app(auth, common::cors_layer(&settings))?).await;
     Ok(())
 }
 

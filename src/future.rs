@@ -110,6 +110,7 @@ where
 impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: http_body::Body,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ResponseForAuthError,
 {

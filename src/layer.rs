@@ -13,6 +13,7 @@ use crate::issuer::{checked_values, key_source, TrustedIssuer};
 #[cfg(feature = "jwks")]
 use crate::jwks::JwksSource;
 use crate::key::Key;
+use crate::mode::{InvalidTokenPolicy, Mode};
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
 use crate::scope::{RequireScopeLayer, RequiredScopes};
 use crate::service::JwtAuth;
@@ -27,28 +28,6 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The default maximum lifetime of a token (`exp - iat`, and `exp - now`).
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// What a present but invalid token does in [optional mode](JwtAuthLayer::optional).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum InvalidTokenPolicy {
-    /// The request is refused, as in required mode. The default.
-    #[default]
-    Reject,
-    /// The request passes on without claims, as if it carried no token: useful for public pages
-    /// that a browser visits with a stale cookie.
-    Anonymous,
-}
-
-/// The per-layer behaviour, cheap to clone.
-#[derive(Clone, Debug)]
-pub(crate) struct Mode {
-    pub(crate) sources: Arc<[TokenSource]>,
-    pub(crate) optional: bool,
-    pub(crate) invalid_token: InvalidTokenPolicy,
-    pub(crate) cors_preflight: bool,
-    pub(crate) required_scopes: Option<RequiredScopes>,
-}
 
 /// A layer that verifies the access token of each request and puts the claims, of type `C`,
 /// into the request extensions: [`JwtAuth`].
@@ -115,13 +94,6 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// What a present but invalid token does in optional mode.
     pub fn on_invalid_token(mut self, policy: InvalidTokenPolicy) -> Self {
         self.mode.invalid_token = policy;
-        self
-    }
-
-    /// Whether CORS preflight requests (`OPTIONS` with `Access-Control-Request-Method`) pass
-    /// through untouched, so that a CORS layer can answer them. On by default.
-    pub fn cors_preflight(mut self, pass_through: bool) -> Self {
-        self.mode.cors_preflight = pass_through;
         self
     }
 
@@ -247,6 +219,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 /// | [`max_token_len`](Self::max_token_len) | 8 KiB |
 /// | [`realm`](Self::realm) | none |
 /// | [`status_policy`](Self::status_policy) | [`StatusPolicy::RefreshOrRefuse`] |
+/// | [`pass_cors_preflight`](Self::pass_cors_preflight) | `false`: a CORS preflight needs a token like any request |
 #[must_use]
 pub struct JwtAuthBuilder<C> {
     keys: Vec<Key>,
@@ -267,6 +240,7 @@ pub struct JwtAuthBuilder<C> {
     clock: Option<crate::verify::Clock>,
     cache: Option<(usize, usize)>,
     provider: Option<&'static jsonwebtoken::crypto::CryptoProvider>,
+    pass_cors_preflight: bool,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -286,6 +260,7 @@ impl<C> fmt::Debug for JwtAuthBuilder<C> {
             .field("max_token_len", &self.max_token_len)
             .field("realm", &self.realm)
             .field("policy", &self.policy)
+            .field("pass_cors_preflight", &self.pass_cors_preflight)
             .finish_non_exhaustive()
     }
 }
@@ -318,6 +293,7 @@ impl<C> JwtAuthBuilder<C> {
             clock: None,
             cache: None,
             provider: None,
+            pass_cors_preflight: false,
             _claims: PhantomData,
         }
     }
@@ -486,6 +462,22 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// Whether a CORS preflight may pass to the inner service without a token. Off by default,
+    /// and best left off: put a CORS layer (such as tower-http's `CorsLayer`) *outside* this
+    /// layer, so that it answers preflights before authentication runs.
+    ///
+    /// When on, a request passes only if it is a browser's preflight and nothing more:
+    /// `OPTIONS` with `Access-Control-Request-Method`, no `application/grpc…` content type (a
+    /// gRPC server routes by path, whatever the method), and no body (the body reports its end,
+    /// no `Content-Length` other than 0, no `Transfer-Encoding`). A layer that
+    /// [requires scopes](JwtAuthLayer::require_scopes) never lets one pass. The inner service
+    /// then sees the request without claims, so it must answer it without doing the route's
+    /// work.
+    pub fn pass_cors_preflight(mut self, pass: bool) -> Self {
+        self.pass_cors_preflight = pass;
+        self
+    }
+
     /// Checks the configuration and builds the layer.
     ///
     /// Unless [`crypto_provider`](Self::crypto_provider) names one, it also makes sure the
@@ -605,7 +597,7 @@ impl<C> JwtAuthBuilder<C> {
                 sources: self.sources.into(),
                 optional: false,
                 invalid_token: InvalidTokenPolicy::Reject,
-                cors_preflight: true,
+                pass_cors_preflight: self.pass_cors_preflight,
                 required_scopes: None,
             },
             rejection,

@@ -42,7 +42,7 @@
 //! }
 //!
 //! async fn handler(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
-//!     // The layer put the verified claims here (a CORS preflight passes without any).
+//!     // The layer put the verified claims here.
 //!     let greeting = match req.extensions().get::<Claims>() {
 //!         Some(claims) => format!("hello {}", claims.sub),
 //!         None => "hello".to_owned(),
@@ -124,6 +124,7 @@ pub mod jwks;
 mod key;
 mod key_source;
 mod layer;
+mod mode;
 mod rejection;
 mod scope;
 mod service;
@@ -146,9 +147,10 @@ pub use crate::issuer::TrustedIssuer;
 pub use crate::jwks::JwksSource;
 pub use crate::key::Key;
 pub use crate::layer::{
-    InvalidTokenPolicy, JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
-    DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
+    JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
+    MAX_LEEWAY,
 };
+pub use crate::mode::InvalidTokenPolicy;
 pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };

@@ -369,9 +369,6 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        if crate::service::is_cors_preflight(&req) {
-            return RequireScopeFuture::future(self.inner.call(req));
-        }
         match self.required.check(req.extensions().get::<Scopes>()) {
             Ok(()) => RequireScopeFuture::future(self.inner.call(req)),
             Err(error) => {

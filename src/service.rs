@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::ACCESS_CONTROL_REQUEST_METHOD;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
@@ -16,7 +15,7 @@ use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::key_source::KeyWait;
-use crate::layer::{InvalidTokenPolicy, Mode};
+use crate::mode::{InvalidTokenPolicy, Mode};
 use crate::rejection::{DefaultRejection, ResponseForAuthError};
 use crate::scope::Scopes;
 use crate::source::{find_token, TokenSourceKind};
@@ -96,12 +95,6 @@ enum Outcome {
     Refused(AuthError),
     /// The token's key may arrive with a fetch that is under way.
     Wait(KeyWait),
-}
-
-/// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. Browsers send it without
-/// credentials, so it passes through for a CORS layer to answer.
-pub(crate) fn is_cors_preflight<B>(req: &Request<B>) -> bool {
-    req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 impl<S, C, R> JwtAuth<S, C, R>
@@ -209,10 +202,12 @@ impl<S, C, R> JwtAuth<S, C, R> {
     ) -> ResponseFuture<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>> + Clone,
+        ReqBody: http_body::Body,
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        if self.shared.mode.cors_preflight && is_cors_preflight(&req) {
+        // Only when opted in, and only a bodiless, non-gRPC preflight on a layer without scopes.
+        if self.shared.mode.passes_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
         let refuse = |this: &Self, error, req| {
@@ -239,6 +234,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
 impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: http_body::Body,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ResponseForAuthError,
 {
@@ -528,27 +524,69 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn cors_preflight_passes_through_unless_disabled() {
+    async fn an_opted_in_pass_through_lets_only_a_bare_preflight_pass() {
+        let layer = builder().pass_cors_preflight(true).build().unwrap();
+        let preflight = || {
+            Request::builder()
+                .method("OPTIONS")
+                .uri("/x")
+                .header("origin", "https://app.example")
+                .header("access-control-request-method", "POST")
+        };
+        let (status, _, _, body) = call(&layer, preflight().body(Full::default()).unwrap()).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+        // Never a gRPC call, never a request with a body.
+        let refused = [
+            preflight()
+                .header(CONTENT_TYPE, "application/grpc")
+                .body(Full::default())
+                .unwrap(),
+            preflight()
+                .body(Full::new(Bytes::from_static(b"{}")))
+                .unwrap(),
+            preflight()
+                .header("transfer-encoding", "chunked")
+                .body(Full::default())
+                .unwrap(),
+            preflight()
+                .header("content-length", "2")
+                .body(Full::default())
+                .unwrap(),
+        ];
+        for req in refused {
+            let (_, _, error, body) = call(&layer, req).await;
+            assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Missing), "{body}");
+        }
+        // Never past a scope requirement.
+        let admin = layer.require_scopes(["admin"]).unwrap();
+        let (status, _, error, _) = call(&admin, preflight().body(Full::default()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.unwrap().kind(), ErrorKind::Missing);
+    }
+
+    /// A CORS preflight carries no credentials: by default it is refused like any other request
+    /// without a token, and never reaches the inner service.
+    #[tokio::test]
+    async fn a_cors_preflight_without_a_token_does_not_reach_the_inner_service() {
         let layer = builder().build().unwrap();
         let preflight = || {
             Request::builder()
                 .method("OPTIONS")
                 .uri("/x")
+                .header("origin", "https://app.example")
                 .header("access-control-request-method", "POST")
                 .body(Full::default())
                 .unwrap()
         };
-        let (status, _, _, body) = call(&layer, preflight()).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
-        // A scope layer behind it lets the preflight through too.
-        let svc = ServiceBuilder::new()
-            .layer(layer.clone())
-            .layer(layer.scope_layer(["admin"]).unwrap())
-            .service_fn(echo);
-        let response = svc.oneshot(preflight()).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let (status, ..) = call(&layer.cors_preflight(false), preflight()).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, error, body) = call(&layer, preflight()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(reason(&body), "missing");
+        assert_eq!(error.unwrap().kind(), ErrorKind::Missing);
+        // Nor with a scope requirement.
+        let admin = layer.require_scopes(["admin"]).unwrap();
+        let (status, _, _, body) = call(&admin, preflight()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(reason(&body), "missing");
     }
 
     #[tokio::test]
