@@ -505,6 +505,37 @@ async fn a_cors_preflight_is_answered_by_the_cors_layer_outside_authentication()
     assert_eq!(reply.headers["access-control-allow-origin"], CORS_ORIGIN);
 }
 
+/// Any client can ask for a gRPC-style refusal with its content type, on any route: that answer
+/// (HTTP 200) must not be stored by a shared cache any more than the JSON one.
+#[tokio::test]
+async fn a_grpc_style_refusal_on_an_http_route_is_not_cacheable() {
+    let server = server().await;
+    for path in ["/me", "/admin", "/maybe", "/private"] {
+        let headers: &[(&str, &str)] = if path == "/maybe" {
+            &[
+                ("content-type", "application/grpc"),
+                ("authorization", "Bearer not-a-jwt"),
+            ]
+        } else {
+            &[("content-type", "application/grpc")]
+        };
+        let reply = server.get(path, headers).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        assert_eq!(reply.headers["grpc-status"], "16", "{path}: {reply:?}");
+        assert_eq!(
+            reply
+                .headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{path}: {reply:?}"
+        );
+    }
+    // The JSON refusal too.
+    let reply = server.get("/me", &[]).await;
+    assert_eq!(reply.headers["cache-control"], "no-store", "{reply:?}");
+}
+
 #[tokio::test]
 async fn issuer_and_audience_are_checked_when_configured() {
     let server = Server::start(settings(Some(ISSUER), Some(AUDIENCE))).await;
