@@ -39,7 +39,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
-use tower_jwt_auth::{BoxError, ConfigError, JwtAuthLayer, Scopes};
+use tower_jwt_auth::{AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Scopes};
 
 #[path = "common/mod.rs"]
 pub mod common;
@@ -47,18 +47,24 @@ pub mod common;
 use common::UserClaims;
 
 /// The application, with the authentication each route needs, behind `cors`.
+///
+/// `/me`, `/maybe` and `/admin` use variants of the one layer `auth`: one configuration, one
+/// verified-token cache, one key fetcher.
 pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<Router, ConfigError> {
-    let admin_only = auth.scope_layer(["admin"])?;
+    let optional = auth
+        .clone()
+        .mode(AuthMode::Optional(InvalidTokenPolicy::Reject));
+    // The scope is checked right after the token, by the authentication layer itself.
+    let admin_only = auth.clone().require_scopes(["admin"])?;
     Ok(Router::new()
         .route("/public", get(public))
         // Each route gets its own layer with `MethodRouter::layer`, which also wraps the
         // route's 405 answer: a request without a token is refused whatever its method.
         .route("/me", get(me).layer(auth.clone()))
         // A route that only needs a verified token; its handler is the one of `/public`.
-        .route("/private", get(public).layer(auth.clone()))
-        .route("/maybe", get(maybe).layer(auth.clone().optional()))
-        // The scope check runs inside the authentication layer, which verified the token.
-        .route("/admin", get(admin).route_layer(admin_only).layer(auth))
+        .route("/private", get(public).layer(auth))
+        .route("/maybe", get(maybe).layer(optional))
+        .route("/admin", get(admin).layer(admin_only))
         // Outside every authentication layer: it answers preflights before they get there.
         .layer(cors))
 }

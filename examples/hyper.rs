@@ -40,7 +40,7 @@ use tokio::net::TcpListener;
 use tower::util::BoxCloneService;
 use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
 use tower_http::cors::CorsLayer;
-use tower_jwt_auth::{BoxError, ConfigError, JwtAuthLayer, Scopes};
+use tower_jwt_auth::{AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Scopes};
 
 #[path = "common/mod.rs"]
 pub mod common;
@@ -57,8 +57,9 @@ pub type App = BoxCloneService<Request<Incoming>, Response<ResponseBody>, Infall
 /// The application, with the authentication each route needs.
 ///
 /// Requests are routed by path first, and each route is its own stack with the layer it needs:
-/// the required layer for `/me`, an optional one for `/maybe`, one that also requires the scope
-/// `admin` for `/admin`, none for `/public`. That is the structure of the axum example, and the
+/// the required layer for `/me`, an optional variant of it for `/maybe`, a variant that also
+/// requires the scope `admin` for `/admin`, none for `/public`. The variants share the one
+/// layer's configuration, verified-token cache and key fetcher. That is the structure of the axum example, and the
 /// layer answers every refusal itself (status, challenge, JSON body). The alternative, one
 /// optional layer in front of everything and handlers that refuse requests without claims,
 /// would leave each handler to rebuild those answers.
@@ -71,7 +72,10 @@ pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<App, Confi
     let me = boxed(ServiceBuilder::new().layer(auth.clone()).service_fn(me));
     let maybe = boxed(
         ServiceBuilder::new()
-            .layer(auth.clone().optional())
+            .layer(
+                auth.clone()
+                    .mode(AuthMode::Optional(InvalidTokenPolicy::Reject)),
+            )
             .service_fn(maybe),
     );
     // The authentication layer checks the scope itself, right after the token.

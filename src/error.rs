@@ -275,6 +275,13 @@ pub enum ConfigError {
     },
     /// No jsonwebtoken `CryptoProvider` could be installed or found.
     NoCryptoProvider,
+    /// The builder's `realm` or `status_policy`, settings of the
+    /// [`DefaultRejection`](crate::DefaultRejection), next to a custom
+    /// [`rejection`](crate::JwtAuthBuilder::rejection), which would ignore them.
+    DefaultRejectionSettingsWithCustomRejection {
+        /// `"realm"` or `"status_policy"`.
+        setting: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -319,6 +326,11 @@ impl fmt::Display for ConfigError {
             ConfigError::NoCryptoProvider => {
                 f.write_str("no jsonwebtoken crypto provider could be installed")
             }
+            ConfigError::DefaultRejectionSettingsWithCustomRejection { setting } => write!(
+                f,
+                "{setting} is a setting of the default rejection, and a custom rejection is \
+                 configured: set it on the custom rejection instead"
+            ),
         }
     }
 }

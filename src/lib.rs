@@ -141,7 +141,7 @@ pub use jsonwebtoken::Algorithm;
 
 pub use crate::body::ResponseBody;
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
-pub use crate::future::{RequireScopeFuture, ResponseFuture};
+pub use crate::future::ResponseFuture;
 pub use crate::issuer::TrustedIssuer;
 #[cfg(feature = "jwks")]
 pub use crate::jwks::JwksSource;
@@ -150,11 +150,11 @@ pub use crate::layer::{
     JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
     MAX_LEEWAY,
 };
-pub use crate::mode::InvalidTokenPolicy;
+pub use crate::mode::{AuthMode, InvalidTokenPolicy};
 pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
-pub use crate::scope::{RequireScope, RequireScopeLayer, Scopes};
+pub use crate::scope::Scopes;
 pub use crate::service::JwtAuth;
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::TokenVerifier;

@@ -11,7 +11,21 @@ use http_body::Body;
 use crate::scope::RequiredScopes;
 use crate::source::TokenSource;
 
-/// What a present but invalid token does in [optional mode](crate::JwtAuthLayer::optional).
+/// Whether a layer requires a token: the [builder](crate::JwtAuthBuilder::mode)'s setting, and
+/// that of a [variant](crate::JwtAuthLayer::mode) of a built layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMode {
+    /// Every request needs a valid token; any other is refused. The default.
+    #[default]
+    Required,
+    /// A request without a token passes on without claims; what a present but invalid token
+    /// does is the [`InvalidTokenPolicy`]. Ambiguous credentials (`invalid_request`) and a key
+    /// source that is down (`key_source_unavailable`) are refused whatever the policy.
+    Optional(InvalidTokenPolicy),
+}
+
+/// What a present but invalid token does in [`AuthMode::Optional`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InvalidTokenPolicy {
@@ -27,14 +41,23 @@ pub enum InvalidTokenPolicy {
 #[derive(Clone, Debug)]
 pub(crate) struct Mode {
     pub(crate) sources: Arc<[TokenSource]>,
-    pub(crate) optional: bool,
-    pub(crate) invalid_token: InvalidTokenPolicy,
+    pub(crate) auth: AuthMode,
     /// Whether a bodiless, non-gRPC CORS preflight may pass without a token (off by default).
     pub(crate) pass_cors_preflight: bool,
     pub(crate) required_scopes: Option<RequiredScopes>,
 }
 
 impl Mode {
+    /// `true` when a request without a token passes on.
+    pub(crate) fn is_optional(&self) -> bool {
+        matches!(self.auth, AuthMode::Optional(_))
+    }
+
+    /// `true` when a request with an invalid token passes on as anonymous.
+    pub(crate) fn invalid_is_anonymous(&self) -> bool {
+        self.auth == AuthMode::Optional(InvalidTokenPolicy::Anonymous)
+    }
+
     /// `true` when `req` may pass to the inner service without authentication: only with
     /// [`pass_cors_preflight`](crate::JwtAuthBuilder::pass_cors_preflight) on, never when the
     /// layer requires scopes, and only for a request that is a browser's CORS preflight and
@@ -154,8 +177,7 @@ mod tests {
     fn a_preflight_passes_only_when_opted_in_and_no_scope_is_required() {
         let mut mode = Mode {
             sources: Arc::from([]),
-            optional: false,
-            invalid_token: InvalidTokenPolicy::Reject,
+            auth: AuthMode::Required,
             pass_cors_preflight: false,
             required_scopes: None,
         };

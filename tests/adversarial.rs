@@ -2015,15 +2015,19 @@ async fn custom_rejection_is_called_only_on_failures() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen_paths = Arc::new(Mutex::new(Vec::<String>::new()));
     let (counter, paths) = (calls.clone(), seen_paths.clone());
-    let layer = hs256_layer().with_rejection(move |error: &AuthError, request: &Parts| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        paths.lock().unwrap().push(request.uri.path().to_owned());
-        Response::builder()
-            .status(StatusCode::IM_A_TEAPOT)
-            .header("x-reason", error.reason())
-            .body(Bytes::from(format!("custom: {}", error.reason())))
-            .unwrap()
-    });
+    let layer = builder()
+        .key(hmac_key())
+        .rejection(move |error: &AuthError, request: &Parts| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            paths.lock().unwrap().push(request.uri.path().to_owned());
+            Response::builder()
+                .status(StatusCode::IM_A_TEAPOT)
+                .header("x-reason", error.reason())
+                .body(Bytes::from(format!("custom: {}", error.reason())))
+                .unwrap()
+        })
+        .build()
+        .unwrap();
     let h = Harness::new(layer);
 
     let reply = h.bearer("a.b").await;

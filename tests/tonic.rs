@@ -290,15 +290,13 @@ impl Greeter for ProbeGreeter {
 }
 
 #[tokio::test]
-async fn route_level_scope_layer_and_claims_in_extensions() {
-    let auth = auth();
-    let admin = auth.scope_layer(["admin"]).unwrap();
+async fn a_scoped_variant_and_claims_in_extensions() {
+    let admin = auth().require_scopes(["admin"]).unwrap();
     let probe = ProbeGreeter::default();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         Server::builder()
-            .layer(auth)
             .layer(admin)
             .add_service(GreeterServer::new(probe.clone()))
             .serve_with_incoming(TcpIncoming::from(listener)),
