@@ -9,7 +9,9 @@ use tower_layer::Layer;
 
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
-use crate::issuer::{checked_values, key_source, TrustedIssuer};
+use crate::issuer::{
+    checked_values, invalid_audience, invalid_claim_name, invalid_issuer, key_source, TrustedIssuer,
+};
 #[cfg(feature = "jwks")]
 use crate::jwks::JwksSource;
 use crate::key::Key;
@@ -120,7 +122,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] if a scope is not an RFC 6749 scope token.
+    /// [`ConfigError::InvalidScope`] if a scope is not an RFC 6749 scope token.
     pub fn require_scopes<I, S>(mut self, scopes: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
@@ -628,53 +630,50 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let mut tenants = Vec::with_capacity(self.trusted.len() + 1);
         if !self.keys.is_empty() || jwks.is_some() || self.trusted.is_empty() {
             #[allow(unused_mut)]
-            let mut issuers = checked_values(self.issuers, "issuer")?;
+            let mut issuers = checked_values(self.issuers, invalid_issuer)?;
             #[cfg(feature = "jwks")]
             if let Some(issuer) = jwks.as_ref().and_then(JwksSource::discovery_issuer) {
                 // Keys found by discovery are the keys of that issuer only.
                 if issuers.is_empty() {
                     issuers.push(issuer.into());
-                } else if issuers.iter().any(|i| **i != *issuer) {
-                    return Err(ConfigError::InvalidValue {
-                        setting: "issuer (it must be the one keys are discovered for)",
+                } else if let Some(other) = issuers.iter().find(|i| ***i != *issuer) {
+                    return Err(ConfigError::DiscoveryIssuerMismatch {
+                        configured: other.to_string(),
+                        discovered: issuer.to_owned(),
                     });
                 }
             }
             if !self.trusted.is_empty() && issuers.is_empty() {
-                return Err(ConfigError::InvalidValue {
-                    setting: "issuer (the layer's own keys need one next to trusted issuers)",
-                });
+                return Err(ConfigError::IssuerRequiredNextToTrustedIssuers);
             }
             tenants.push(Tenant {
                 issuers,
                 keys: key_source(self.keys, jwks, provider)?,
-                audiences: checked_values(self.audiences, "audience")?,
+                audiences: checked_values(self.audiences, invalid_audience)?,
             });
         } else if !self.issuers.is_empty() || !self.audiences.is_empty() {
-            return Err(ConfigError::InvalidValue {
-                setting: "issuer or audience (set them on each trusted issuer)",
-            });
+            return Err(ConfigError::IssuerOrAudienceWithoutOwnKeys);
         }
         for trusted in self.trusted {
             let tenant = trusted.into_tenant(provider)?;
-            let taken = tenants.iter().any(|t: &Tenant| {
+            let taken = tenants.iter().find_map(|t: &Tenant| {
                 t.issuers
                     .iter()
-                    .any(|i| tenant.issuers.iter().any(|j| i == j))
+                    .find(|i| tenant.issuers.iter().any(|j| i == &j))
             });
-            if taken {
-                return Err(ConfigError::InvalidValue {
-                    setting: "issuer (trusted twice)",
+            if let Some(issuer) = taken {
+                return Err(ConfigError::IssuerConflict {
+                    issuer: issuer.to_string(),
                 });
             }
             tenants.push(tenant);
         }
-        let required_claims = checked_values(self.required_claims, "claim name")?;
+        let required_claims = checked_values(self.required_claims, invalid_claim_name)?;
         let typ = match self.typ {
             Some(typ) if is_quotable(&typ) && !typ.is_empty() => {
                 Some(normalize_typ(&typ).into_boxed_str())
             }
-            Some(_) => return Err(ConfigError::InvalidValue { setting: "typ" }),
+            Some(typ) => return Err(ConfigError::InvalidTyp { typ }),
             None => None,
         };
         let rejection = (self.finish_rejection)(self.rejection, self.realm, self.policy)?;
@@ -789,5 +788,73 @@ mod tests {
             .unwrap();
         assert_eq!(layer.rejection().realm(), Some("api"));
         assert_eq!(layer.rejection().policy(), StatusPolicy::Rfc6750);
+    }
+
+    #[test]
+    fn build_errors_name_the_setting() {
+        let err = |b: crate::JwtAuthBuilder<TestClaims>| b.build().err();
+        assert_eq!(
+            err(builder().issuer("")),
+            Some(ConfigError::InvalidIssuer {
+                issuer: String::new(),
+                reason: "it is empty"
+            })
+        );
+        assert_eq!(
+            err(builder().audience("a\u{7}")),
+            Some(ConfigError::InvalidAudience {
+                audience: "a\u{7}".into(),
+                reason: "it has control characters"
+            })
+        );
+        assert_eq!(
+            err(builder().require_claims([""])),
+            Some(ConfigError::InvalidClaimName {
+                name: String::new(),
+                reason: "it is empty"
+            })
+        );
+        assert_eq!(
+            err(builder().typ("")),
+            Some(ConfigError::InvalidTyp { typ: String::new() })
+        );
+        assert_eq!(
+            err(builder().realm("a\"b")),
+            Some(ConfigError::InvalidRealm {
+                realm: "a\"b".into()
+            })
+        );
+        assert_eq!(
+            err(builder().require_scopes(["read", "a b"])),
+            Some(ConfigError::InvalidScope {
+                scope: "a b".into()
+            })
+        );
+        assert_eq!(
+            err(builder().token_cache(0, 1 << 20)),
+            Some(ConfigError::InvalidCacheBound {
+                max_entries: 0,
+                max_bytes: 1 << 20
+            })
+        );
+        let key = || crate::Key::hmac(crate::Algorithm::HS256, SECRET).unwrap();
+        let trusted = || crate::TrustedIssuer::new("https://a.example").key(key());
+        assert_eq!(
+            err(builder()
+                .issuer("https://a.example")
+                .trusted_issuer(trusted())),
+            Some(ConfigError::IssuerConflict {
+                issuer: "https://a.example".into()
+            })
+        );
+        assert_eq!(
+            err(builder().trusted_issuer(trusted())),
+            Some(ConfigError::IssuerRequiredNextToTrustedIssuers)
+        );
+        let only_trusted = JwtAuthLayer::<TestClaims>::builder().trusted_issuer(trusted());
+        assert_eq!(
+            err(only_trusted.audience("api")),
+            Some(ConfigError::IssuerOrAudienceWithoutOwnKeys)
+        );
     }
 }

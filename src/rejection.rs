@@ -111,7 +111,7 @@ impl DefaultRejection {
     pub fn with_realm(mut self, realm: impl Into<String>) -> Result<Self, ConfigError> {
         let realm = realm.into();
         if !is_quotable(&realm) {
-            return Err(ConfigError::InvalidValue { setting: "realm" });
+            return Err(ConfigError::InvalidRealm { realm });
         }
         self.realm = Some(Arc::from(realm));
         Ok(self)
