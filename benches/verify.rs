@@ -150,7 +150,7 @@ impl Case for PlumbingCase {
 }
 
 fn main() {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     let Settings {
         rounds,
         batch_time,

@@ -105,6 +105,8 @@
 //!     .as_secs()
 //!     + 600;
 //! let user = User { sub: "alice".into(), exp };
+//! // Signing with jsonwebtoken needs a process-wide provider; the layer itself needs none.
+//! let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
 //! let token = jsonwebtoken::encode(
 //!     &jsonwebtoken::Header::new(Algorithm::HS256),
 //!     &user,

@@ -596,7 +596,7 @@ mod tests {
 
     #[test]
     fn broken_public_keys_are_refused_when_loaded() {
-        crate::crypto::ensure_default_provider();
+        let _ = crate::crypto::RING_PROVIDER.install_default();
         let ec =
             DecodingKey::from_ec_pem(include_bytes!("../tests/keys/ec256_public.pem")).unwrap();
         let mut point = ec.try_get_as_bytes().unwrap().to_vec();

@@ -505,11 +505,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
-    /// The crypto provider this layer verifies with, instead of the process-wide one: for
-    /// example `&tower_jwt_auth::crypto::AWS_LC_PROVIDER` for one layer while the rest of the
-    /// process uses another. With the crate's own providers, verifiers are prepared once per
-    /// key; with any other, the layer asks it for a verifier on each request. The process-wide
-    /// provider is left alone.
+    /// The crypto provider this layer verifies with; [`RING_PROVIDER`] by default, for example
+    /// `&tower_jwt_auth::crypto::AWS_LC_PROVIDER` instead. The provider installed as
+    /// jsonwebtoken's process default (if any) plays no part, and is left alone. With the
+    /// crate's own providers, verifiers are prepared once per key; with any other, the layer asks
+    /// it for a verifier on each request.
+    ///
+    /// [`RING_PROVIDER`]: crate::crypto::RING_PROVIDER
     pub fn crypto_provider(
         mut self,
         provider: &'static jsonwebtoken::crypto::CryptoProvider,
@@ -588,12 +590,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
         }
     }
 
-    /// Checks the configuration and builds the layer.
-    ///
-    /// Unless [`crypto_provider`](Self::crypto_provider) names one, it also makes sure the
-    /// process has a jsonwebtoken `CryptoProvider`: when the application has installed none, the
-    /// crate's own ring provider is installed (see [`crypto`](crate::crypto)); one the
-    /// application installed is kept.
+    /// Checks the configuration and builds the layer. It has no effect on the process: no
+    /// jsonwebtoken `CryptoProvider` is installed (see [`crypto`](crate::crypto)).
     ///
     /// # Errors
     ///
@@ -618,10 +616,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 len: self.max_token_len,
             });
         }
-        let provider = match self.provider {
-            Some(provider) => provider,
-            None => crate::crypto::ensure_default_provider(),
-        };
+        // The crate's own provider, used directly: nothing is installed in the process.
+        let provider = self.provider.unwrap_or(&crate::crypto::RING_PROVIDER);
 
         #[cfg(feature = "jwks")]
         let jwks = self.jwks;

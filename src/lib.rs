@@ -80,9 +80,14 @@
 //!
 //! # Crypto provider
 //!
-//! `jsonwebtoken` 12 does its cryptography through a process-wide `CryptoProvider`. This crate
-//! ships one built on `ring` ([`crypto`]) and installs it when the layer is built, unless the
-//! application has installed its own, which is then used and never overridden.
+//! The crate verifies through its own `jsonwebtoken` `CryptoProvider`, built on `ring`
+//! ([`crypto::RING_PROVIDER`]), or one given to
+//! [`crypto_provider`](JwtAuthBuilder::crypto_provider) (such as `AWS_LC_PROVIDER` with the
+//! feature `aws-lc-rs`), and calls it directly. It never installs a process-wide provider, and
+//! the one an application installs for its own `jsonwebtoken::encode`/`decode` calls does not
+//! change what a layer verifies with. An application that signs tokens with `jsonwebtoken`
+//! installs a provider itself, for example `let _ = RING_PROVIDER.install_default();`. See
+//! [`crypto`] for how the two relate.
 //!
 //! # Feature flags
 //!

@@ -56,7 +56,7 @@ fn now() -> u64 {
 
 /// An HS256 token over `claims`, signed with `secret`.
 fn sign(claims: serde_json::Value, secret: &[u8]) -> String {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,

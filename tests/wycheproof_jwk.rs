@@ -78,7 +78,6 @@ fn run(layer: &Result<JwtAuthLayer<Value>, String>, jws: &str) -> Outcome {
 
 #[test]
 fn json_web_key_test() {
-    tower_jwt_auth::crypto::ensure_default_provider();
     let Some(file) = common::read_vectors(FILE) else {
         return;
     };
@@ -143,7 +142,6 @@ fn json_web_key_test() {
 /// trailing bits); the set has no usable key and is refused.
 #[test]
 fn duplicate_kids_with_both_keys_loadable_are_left_out() {
-    tower_jwt_auth::crypto::ensure_default_provider();
     let Ok(text) = std::fs::read_to_string(FILE) else {
         println!("skipped: {FILE} cannot be read");
         return;

@@ -415,7 +415,7 @@ pub fn demo_token(settings: &Settings) -> Result<Option<String>, BoxError> {
     if settings.secret != Secret::Demo {
         return Ok(None);
     }
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let claims = UserClaims {
         sub: "demo-user".to_owned(),
@@ -502,7 +502,7 @@ mod tests {
 
     /// A token of "alice", valid for ten minutes, signed with the private key `name`.
     fn token(algorithm: Algorithm, name: &str) -> String {
-        tower_jwt_auth::crypto::ensure_default_provider();
+        let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
         let pem = std::fs::read(key_path(name)).unwrap();
         let key = match algorithm {
             Algorithm::ES256 | Algorithm::ES384 => {

@@ -44,7 +44,7 @@ fn now() -> u64 {
 }
 
 fn sign_with(secret: &[u8], claims: &Value) -> String {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
