@@ -137,7 +137,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::request::Parts;
 use http::StatusCode;
 
-use crate::scope::Scopes;
+use crate::verify::scopes::Scopes;
 
 /// Extracts the claims that [`JwtAuthLayer`](crate::JwtAuthLayer) verified, cloned from the
 /// request extensions.

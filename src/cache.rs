@@ -6,8 +6,9 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
 use crate::error::ConfigError;
-use crate::key::Key;
-use crate::scope::Scopes;
+use crate::keys::key::Key;
+use crate::verify::scopes::Scopes;
+use crate::verify::Times;
 
 /// What a verified token left in the cache.
 pub(crate) struct Entry<C> {
@@ -17,25 +18,6 @@ pub(crate) struct Entry<C> {
     /// The key that verified it: when it leaves the key set, the entry is dead.
     key: Weak<Key>,
     weight: u64,
-}
-
-/// The time claims of a token, judged again on every hit.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Times {
-    pub(crate) exp: Option<f64>,
-    pub(crate) nbf: Option<f64>,
-    pub(crate) iat: Option<f64>,
-}
-
-impl Times {
-    /// The checks of the verification that depend on the current time (RFC 7519 §4.1.4,
-    /// §4.1.5; `iat` not in the future). The lifetime bound does not need repeating: `exp - now`
-    /// only shrinks.
-    pub(crate) fn valid_at(&self, now: f64, leeway: f64) -> bool {
-        self.exp.is_none_or(|exp| now < exp + leeway)
-            && self.nbf.is_none_or(|nbf| now + leeway >= nbf)
-            && self.iat.is_none_or(|iat| now + leeway >= iat)
-    }
 }
 
 #[derive(Clone)]

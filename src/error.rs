@@ -11,19 +11,9 @@ use jsonwebtoken::Algorithm;
 /// the default rejection, in `grpc-message` and in the `tracing` events. The codes are part of
 /// the crate's API: they do not change between versions, and new kinds only add new codes.
 ///
-/// | kind | reason | RFC 6750 `error` |
-/// |---|---|---|
-/// | [`Missing`](ErrorKind::Missing) | `missing` | none |
-/// | [`InvalidRequest`](ErrorKind::InvalidRequest) | `invalid_request` | `invalid_request` |
-/// | [`Malformed`](ErrorKind::Malformed) | `malformed` | `invalid_token` |
-/// | [`InvalidSignature`](ErrorKind::InvalidSignature) | `invalid_signature` | `invalid_token` |
-/// | [`AlgorithmNotAllowed`](ErrorKind::AlgorithmNotAllowed) | `algorithm_not_allowed` | `invalid_token` |
-/// | [`UnknownKey`](ErrorKind::UnknownKey) | `unknown_key` | `invalid_token` |
-/// | [`Expired`](ErrorKind::Expired) | `expired` | `invalid_token` |
-/// | [`NotYetValid`](ErrorKind::NotYetValid) | `not_yet_valid` | `invalid_token` |
-/// | [`InvalidClaims`](ErrorKind::InvalidClaims) | `invalid_claims` | `invalid_token` |
-/// | [`InsufficientScope`](ErrorKind::InsufficientScope) | `insufficient_scope` | `insufficient_scope` |
-/// | [`KeySourceUnavailable`](ErrorKind::KeySourceUnavailable) | `key_source_unavailable` | none |
+/// The [table of reasons](crate#errors) gives, for every kind, when it happens, its HTTP status
+/// under each [`StatusPolicy`](crate::StatusPolicy), its challenge and its gRPC code; the
+/// [errors guide](crate::guide::errors) tells the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -53,13 +43,14 @@ pub enum ErrorKind {
     InvalidClaims,
     /// The token is valid but does not grant a scope the route requires.
     InsufficientScope,
-    /// No key could be had to verify the token: the key source was never reached, or is down
-    /// and nothing is cached. Not the client's fault: 503, gRPC `UNAVAILABLE`.
+    /// No key could be had to verify the token: the key source was never reached, is down with
+    /// nothing usable cached, or the fetch that would decide the token's `kid` failed. Not the
+    /// client's fault: 503, gRPC `UNAVAILABLE`.
     KeySourceUnavailable,
 }
 
 impl ErrorKind {
-    /// The stable machine code of this kind, as listed in the table above.
+    /// The stable machine code of this kind, as listed in the [table of reasons](crate#errors).
     pub const fn reason(self) -> &'static str {
         match self {
             ErrorKind::Missing => "missing",
@@ -340,11 +331,6 @@ pub enum ConfigError {
         /// The URL.
         url: String,
     },
-    /// A key set or discovery URL is plain `http://` and plain HTTP was not allowed.
-    PlainHttpNotAllowed {
-        /// The URL.
-        url: String,
-    },
     /// The algorithms of a remote key set are empty or include a symmetric one.
     InvalidJwksAlgorithms,
     /// A timing or size setting of a remote key set is out of range.
@@ -366,6 +352,18 @@ pub enum ConfigError {
     DefaultRejectionSettingsWithCustomRejection {
         /// `"realm"` or `"status_policy"`.
         setting: &'static str,
+    },
+    /// A key set or discovery URL is plain `http://` to a host that is not allowed: plain HTTP is
+    /// allowed to loopback hosts with `JwksSource::allow_http(true)`, and to hosts named with
+    /// `JwksSource::allow_http_host`.
+    PlainHttpNotAllowed {
+        /// The URL's host.
+        host: String,
+    },
+    /// A host given to `JwksSource::allow_http_host` is not a host name or IP address alone.
+    InvalidHttpHost {
+        /// The host as given.
+        host: String,
     },
 }
 
@@ -462,10 +460,6 @@ impl fmt::Display for ConfigError {
                 f,
                 "invalid key set url {url:?}: an absolute https:// url with a host is required"
             ),
-            ConfigError::PlainHttpNotAllowed { url } => write!(
-                f,
-                "key set url {url:?} is plain http, which is not allowed: use https://"
-            ),
             ConfigError::InvalidJwksAlgorithms => f.write_str(
                 "invalid key set algorithms: one or more asymmetric algorithms are required \
                  (RS*, PS*, ES*, EdDSA)",
@@ -484,6 +478,17 @@ impl fmt::Display for ConfigError {
                 f,
                 "{setting} is a setting of the default rejection, and a custom rejection is \
                  configured: set it on the custom rejection instead"
+            ),
+            ConfigError::PlainHttpNotAllowed { host } => write!(
+                f,
+                "key set url: plain http to {host:?} is not allowed; use https, or \
+                 JwksSource::allow_http(true) for a loopback host (127.0.0.0/8, [::1], \
+                 localhost), or JwksSource::allow_http_host({host:?}) to name this host"
+            ),
+            ConfigError::InvalidHttpHost { host } => write!(
+                f,
+                "invalid plain-http host {host:?} for JwksSource::allow_http_host: it must be a \
+                 host name or ip address alone (no scheme, user, port or path)"
             ),
         }
     }
@@ -701,9 +706,18 @@ mod tests {
             ),
             (
                 ConfigError::PlainHttpNotAllowed {
-                    url: "http://keys/".into(),
+                    host: "keys.internal".into(),
                 },
-                "key set url \"http://keys/\" is plain http, which is not allowed: use https://",
+                "key set url: plain http to \"keys.internal\" is not allowed; use https, or \
+                 JwksSource::allow_http(true) for a loopback host (127.0.0.0/8, [::1], \
+                 localhost), or JwksSource::allow_http_host(\"keys.internal\") to name this host",
+            ),
+            (
+                ConfigError::InvalidHttpHost {
+                    host: "http://x".into(),
+                },
+                "invalid plain-http host \"http://x\" for JwksSource::allow_http_host: it must \
+                 be a host name or ip address alone (no scheme, user, port or path)",
             ),
             (
                 ConfigError::InvalidJwksAlgorithms,

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::key_source::KeyWait;
+use crate::keys::set::KeyWait;
 use crate::rejection::ResponseForAuthError;
 use crate::service::JwtAuth;
 

@@ -9,18 +9,19 @@ use tower_layer::Layer;
 
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
-use crate::issuer::{
-    checked_values, invalid_audience, invalid_claim_name, invalid_issuer, key_source, TrustedIssuer,
+use crate::keys::issuer::{
+    checked_values, invalid_audience, invalid_claim_name, invalid_issuer, key_source, Tenant,
+    TrustedIssuer,
 };
 #[cfg(feature = "jwks")]
-use crate::jwks::JwksSource;
-use crate::key::Key;
+use crate::keys::jwks::JwksSource;
+use crate::keys::key::Key;
 use crate::mode::{AuthMode, Mode};
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
-use crate::scope::RequiredScopes;
 use crate::service::JwtAuth;
 use crate::source::TokenSource;
-use crate::verify::{normalize_typ, Tenant, TokenVerifier, VerifyConfig};
+use crate::verify::scopes::RequiredScopes;
+use crate::verify::{normalize_typ, TokenVerifier, VerifyConfig};
 
 /// The default bound on the length of a token, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -153,10 +154,13 @@ impl<C, R> JwtAuthLayer<C, R> {
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub async fn wait_for_keys(&self, timeout: Duration) -> Result<(), crate::AuthError> {
-        let deadline = std::time::Instant::now() + timeout;
+        // No deadline when it does not fit into an `Instant`: each set gets all of `timeout`.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         for tenant in &self.config.tenants {
-            if let crate::key_source::KeySource::Remote(remote) = &tenant.keys {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if let crate::keys::source::KeySource::Remote(remote) = &tenant.keys {
+                let left = deadline.map_or(timeout, |deadline| {
+                    deadline.saturating_duration_since(std::time::Instant::now())
+                });
                 remote.wait_for_keys(left).await?;
             }
         }

@@ -8,8 +8,8 @@ use http::header::{
 use http::{Method, Request};
 use http_body::Body;
 
-use crate::scope::RequiredScopes;
 use crate::source::TokenSource;
+use crate::verify::scopes::RequiredScopes;
 
 /// Whether a layer requires a token: the [builder](crate::JwtAuthBuilder::mode)'s setting, and
 /// that of a [variant](crate::JwtAuthLayer::mode) of a built layer.

@@ -1,11 +1,12 @@
-//! The response to a refused request: HTTP with an RFC 6750 challenge and a JSON body, or gRPC.
+//! The response to a refused request: HTTP with an RFC 6750 challenge and a JSON body, or gRPC;
+//! and [`reject`], which builds it and puts the error into its extensions.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
@@ -249,6 +250,26 @@ impl ResponseForAuthError for DefaultRejection {
             None => self.http_response(error),
         }
     }
+}
+
+/// Builds the rejection response and puts the error into its extensions.
+pub(crate) fn reject<R: ResponseForAuthError, B>(
+    rejection: &R,
+    error: AuthError,
+    req: Request<B>,
+) -> Response<Bytes> {
+    let (parts, _body) = req.into_parts();
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        reason = error.reason(),
+        description = error.description(),
+        method = %parts.method,
+        path = parts.uri.path(),
+        "request refused"
+    );
+    let mut response = rejection.response(&error, &parts);
+    response.extensions_mut().insert(error);
+    response
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
-//! The middleware service.
+//! [`JwtAuth`], the middleware service: finds a request's token, verifies it (or finds it in the
+//! verified-token cache), and calls the inner service, refuses, or waits for a key fetch.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
@@ -14,11 +14,11 @@ use crate::body::ResponseBody;
 use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
-use crate::key_source::KeyWait;
+use crate::keys::set::KeyWait;
 use crate::mode::Mode;
-use crate::rejection::{DefaultRejection, ResponseForAuthError};
-use crate::scope::Scopes;
+use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::source::{find_token, TokenSourceKind};
+use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Verified, VerifyConfig};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
@@ -169,26 +169,6 @@ where
     extensions.insert(claims);
     extensions.insert::<Scopes>(scopes);
     Outcome::Authenticated
-}
-
-/// Builds the rejection response and puts the error into its extensions.
-pub(crate) fn reject<R: ResponseForAuthError, B>(
-    rejection: &R,
-    error: AuthError,
-    req: Request<B>,
-) -> Response<Bytes> {
-    let (parts, _body) = req.into_parts();
-    #[cfg(feature = "tracing")]
-    tracing::debug!(
-        reason = error.reason(),
-        description = error.description(),
-        method = %parts.method,
-        path = parts.uri.path(),
-        "request refused"
-    );
-    let mut response = rejection.response(&error, &parts);
-    response.extensions_mut().insert(error);
-    response
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {

@@ -110,7 +110,7 @@ use tonic::{Code, Status};
 
 use crate::error::{AuthError, ErrorKind};
 use crate::rejection::DefaultRejection;
-use crate::scope::Scopes;
+use crate::verify::scopes::Scopes;
 
 mod sealed {
     pub trait Sealed {}

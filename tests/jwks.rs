@@ -638,10 +638,15 @@ async fn cached_keys_keep_serving_when_the_provider_fails() {
         .assert_ok("k1", "alice");
 
     provider.behave(Behaviour::Fail);
-    // An unknown kid makes a fetch, which fails: the old keys stay.
+    // An unknown kid makes a fetch, which fails: the old keys stay, and the kid cannot be
+    // judged (503, not 403).
     call(&auth, &token_kid(&k1, "k-new", "alice"))
         .await
-        .assert_refused("unknown kid while the provider fails", 403, "unknown_key");
+        .assert_refused(
+            "unknown kid while the provider fails",
+            503,
+            "key_source_unavailable",
+        );
     assert_eq!(provider.jwks_hits(), 2);
     assert_eq!(provider.bad_answers(), 1);
     call(&auth, &token(&k1, "alice"))
@@ -792,7 +797,7 @@ async fn a_slow_provider_times_out_and_a_later_fetch_works() {
         .assert_ok("after the provider recovered", "alice");
 }
 
-/// A bad answer after a good key set: the old keys stay, the new kid is refused.
+/// A bad answer after a good key set: the old keys stay, the new kid cannot be judged (503).
 async fn bad_answer_keeps_old_keys(label: &str, behaviour: Behaviour) {
     let k1 = rsa("k1");
     let k2 = rsa2("k2");
@@ -806,7 +811,7 @@ async fn bad_answer_keeps_old_keys(label: &str, behaviour: Behaviour) {
     provider.behave(behaviour);
     call(&auth, &token(&k2, "new"))
         .await
-        .assert_refused(label, 403, "unknown_key");
+        .assert_refused(label, 503, "key_source_unavailable");
     assert_eq!(provider.jwks_hits(), 2, "{label}");
     assert_eq!(provider.bad_answers(), 1, "{label}");
     call(&auth, &token(&k1, "old"))
@@ -1250,4 +1255,500 @@ async fn plain_http_needs_the_opt_in_and_settings_are_checked() {
         .jwks(JwksSource::new(&url).unwrap().allow_http(true))
         .build()
         .is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// An outage is not the client's fault
+
+/// A rotated key during an outage: the fetch that would decide on the unknown `kid` fails, so
+/// the answer is 503 (retry), never 403 `unknown_key` (log out), and it stays 503 within the
+/// cooldown after the failed fetch. A `kid` missing from a set fetched successfully stays 403,
+/// also within the cooldown after that fetch.
+#[tokio::test]
+async fn an_unknown_kid_during_an_outage_is_503_not_unknown_key() {
+    let k1 = rsa("k1");
+    let k2 = rsa2("k2");
+    let provider = start_provider(&[&k1]).await;
+    let auth = layer_for(source(&provider).cooldown(Duration::from_secs(1)));
+    auth.wait_for_keys(WAIT).await.unwrap();
+    assert_eq!(provider.jwks_hits(), 1);
+
+    // The provider rotates to k2 and goes down (500).
+    provider.set_keys(&[&k1, &k2]);
+    provider.behave(Behaviour::Fail);
+    let rotated = token(&k2, "alice");
+    call(&auth, &rotated).await.assert_refused(
+        "a new kid, the fetch that would decide fails (500)",
+        503,
+        "key_source_unavailable",
+    );
+    assert_eq!(provider.jwks_hits(), 2, "the unknown kid made one fetch");
+    assert_eq!(provider.bad_answers(), 1);
+    call(&auth, &rotated).await.assert_refused(
+        "the same kid within the cooldown after the failed fetch",
+        503,
+        "key_source_unavailable",
+    );
+    let error = auth.verifier().verify(&rotated).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable);
+    call(&auth, &token(&k1, "bob"))
+        .await
+        .assert_ok("the cached key keeps serving", "bob");
+
+    // The provider comes back without k2: a set fetched successfully decides, 403, and so it
+    // stays within the cooldown after that fetch.
+    provider.set_keys(&[&k1]);
+    provider.behave(Behaviour::Serve);
+    eventually("a successful fetch decides on the kid", || async {
+        let reply = call(&auth, &rotated).await;
+        match reply.status.as_u16() {
+            503 => false,
+            _ => {
+                reply.assert_refused("a kid missing from a good set", 403, "unknown_key");
+                true
+            }
+        }
+    })
+    .await;
+    let hits = provider.jwks_hits();
+    call(&auth, &rotated).await.assert_refused(
+        "a kid missing from a good set, within the cooldown",
+        403,
+        "unknown_key",
+    );
+    assert_eq!(provider.jwks_hits(), hits, "no fetch within the cooldown");
+
+    // The provider goes down again, and the connection is refused: the next fetch for the kid
+    // fails, 503 again.
+    provider.behave(Behaviour::Fail);
+    eventually("the failed fetch makes the answer 503 again", || async {
+        let reply = call(&auth, &rotated).await;
+        match reply.status.as_u16() {
+            403 => false,
+            _ => {
+                reply.assert_refused("the provider down again", 503, "key_source_unavailable");
+                true
+            }
+        }
+    })
+    .await;
+}
+
+/// The same with a key server that refuses connections: the fetch for the unknown `kid` fails,
+/// 503.
+#[tokio::test]
+async fn an_unknown_kid_while_the_key_server_refuses_connections_is_503() {
+    let k1 = rsa("k1");
+    let k2 = rsa2("k2");
+    // A server that serves k1 once, on a port of its own, and then goes away.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let document = json!({ "keys": [k1.jwk.clone()] }).to_string();
+    let server = tokio::spawn(async move {
+        let app = Router::new().route("/jwks", get(move || async move { document }));
+        axum::serve(listener, app).await.unwrap();
+    });
+    let auth = layer_for(
+        JwksSource::new(&format!("http://{addr}/jwks"))
+            .unwrap()
+            .allow_http(true)
+            .cooldown(Duration::from_secs(60))
+            .timeouts(Duration::from_secs(1), Duration::from_secs(2)),
+    );
+    auth.wait_for_keys(WAIT).await.unwrap();
+    call(&auth, &token(&k1, "alice"))
+        .await
+        .assert_ok("k1", "alice");
+    server.abort();
+    let _ = server.await;
+    eventually("the port is closed", || async {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
+
+    let rotated = token(&k2, "alice");
+    call(&auth, &rotated).await.assert_refused(
+        "a new kid, connection refused",
+        503,
+        "key_source_unavailable",
+    );
+    call(&auth, &rotated).await.assert_refused(
+        "the same kid within the cooldown",
+        503,
+        "key_source_unavailable",
+    );
+    call(&auth, &token(&k1, "bob"))
+        .await
+        .assert_ok("the cached key keeps serving", "bob");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fetch that never ends, and durations that do not fit into an `Instant`
+
+/// Builds a layer on a runtime of its own (`rt`, current-thread, on a blocking thread), and
+/// lets the runtime run until the key server has received the first fetch, which hangs. Gives
+/// back the layer and the runtime, which then runs nothing more.
+async fn layer_with_a_fetch_stuck_on_another_runtime(
+    provider: &Arc<Provider>,
+    source: JwksSource,
+) -> (JwtAuthLayer<Value>, tokio::runtime::Runtime) {
+    let provider = provider.clone();
+    tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let auth = rt.block_on(async {
+            let auth = layer_for(source);
+            let deadline = Instant::now() + WAIT;
+            while provider.jwks_hits() == 0 {
+                assert!(Instant::now() < deadline, "the first fetch never started");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            auth
+        });
+        (auth, rt)
+    })
+    .await
+    .unwrap()
+}
+
+/// A fetch task dropped in the middle of its fetch (its runtime shut down while the key server
+/// had not answered): the next request still gets an answer, in bounded time, and a later fetch
+/// works.
+#[tokio::test]
+async fn a_fetch_dropped_mid_fetch_does_not_block_later_requests() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    provider.behave(Behaviour::Hang(Duration::from_secs(30)));
+    let source = source(&provider)
+        .cooldown(Duration::from_secs(1))
+        .timeouts(Duration::from_secs(1), Duration::from_secs(1));
+    let (auth, rt) = layer_with_a_fetch_stuck_on_another_runtime(&provider, source).await;
+    // The runtime goes away, and the fetch task with it.
+    tokio::task::spawn_blocking(move || drop(rt)).await.unwrap();
+
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token(&k1, "alice")))
+        .await
+        .expect("a request after a dropped fetch got no answer in 10 s");
+    reply.assert_refused("the key server still hangs", 503, "key_source_unavailable");
+
+    provider.behave(Behaviour::Serve);
+    tokio::time::timeout(WAIT, auth.wait_for_keys(WAIT))
+        .await
+        .expect("wait_for_keys did not end")
+        .unwrap();
+    call(&auth, &token(&k1, "alice"))
+        .await
+        .assert_ok("after the key server recovered", "alice");
+}
+
+/// A fetch that makes no progress at all (its runtime is alive but runs nothing): a request
+/// that joins it waits a bounded time, then gets 503.
+#[tokio::test]
+async fn waiting_for_a_stalled_fetch_is_bounded_and_ends_in_503() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    provider.behave(Behaviour::Hang(Duration::from_secs(30)));
+    let source = source(&provider)
+        .cooldown(Duration::from_secs(1))
+        .timeouts(Duration::from_secs(1), Duration::from_secs(1));
+    let (auth, rt) = layer_with_a_fetch_stuck_on_another_runtime(&provider, source).await;
+
+    let started = Instant::now();
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token(&k1, "alice")))
+        .await
+        .expect("a request joining a stalled fetch got no answer in 10 s");
+    reply.assert_refused("the fetch is stalled", 503, "key_source_unavailable");
+    assert!(started.elapsed() < WAIT);
+    let error = tokio::time::timeout(WAIT, auth.verifier().verify_async(&token(&k1, "bob")))
+        .await
+        .expect("verify_async joining a stalled fetch did not end")
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable);
+    tokio::task::spawn_blocking(move || drop(rt)).await.unwrap();
+}
+
+/// `Duration::MAX` anywhere, and a `max-age` from the wire as large as it gets: nothing
+/// overflows, nothing panics, the keys work.
+#[tokio::test]
+async fn durations_of_duration_max_do_not_panic() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    provider.set_max_age(Some(u64::MAX));
+    let auth = layer_for(
+        source(&provider)
+            .cache_ttl(Duration::from_secs(1), Duration::MAX)
+            .default_ttl(Duration::MAX)
+            .timeouts(Duration::MAX, Duration::MAX),
+    );
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token(&k1, "alice")))
+        .await
+        .expect("no answer in 10 s: the fetch task died");
+    reply.assert_ok("max-age=u64::MAX within cache_ttl(1 s, MAX)", "alice");
+    tokio::time::timeout(WAIT, auth.wait_for_keys(Duration::MAX))
+        .await
+        .expect("wait_for_keys(MAX) did not end")
+        .unwrap();
+    // An unknown kid, with the largest bounds: one fetch, then a definite answer.
+    let reply = tokio::time::timeout(WAIT, call(&auth, &token_kid(&k1, "other", "alice")))
+        .await
+        .expect("no answer in 10 s");
+    reply.assert_refused("an unknown kid", 403, "unknown_key");
+
+    // A cooldown of MAX is refused when building, with the setting named.
+    let error = JwtAuthLayer::<Value>::builder()
+        .jwks(source(&provider).cooldown(Duration::MAX))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("cooldown"), "{error}");
+}
+
+/// `wait_for_keys(Duration::MAX)` on a layer without keys yet: no overflow.
+#[tokio::test]
+async fn wait_for_keys_of_duration_max_does_not_panic() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    let auth = layer_for(source(&provider));
+    tokio::time::timeout(WAIT, auth.wait_for_keys(Duration::MAX))
+        .await
+        .expect("wait_for_keys(MAX) did not end")
+        .unwrap();
+    call(&auth, &token(&k1, "alice"))
+        .await
+        .assert_ok("after wait_for_keys(MAX)", "alice");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stale keys are kept for a bounded time only
+
+/// While the key server fails, the last good keys keep serving, but only for `max_staleness`
+/// past their cache lifetime: then tokens get 503, also tokens in the verified-token cache, until
+/// a fetch succeeds again.
+#[tokio::test]
+async fn stale_keys_stop_serving_after_max_staleness() {
+    for cached in [false, true] {
+        let label = if cached {
+            "token cache"
+        } else {
+            "no token cache"
+        };
+        let k1 = rsa("k1");
+        let provider = start_provider(&[&k1]).await;
+        provider.set_max_age(Some(1));
+        let builder = JwtAuthLayer::<Value>::builder().jwks(
+            source(&provider)
+                .cache_ttl(Duration::from_secs(1), Duration::from_secs(60))
+                .max_staleness(Duration::from_secs(1)),
+        );
+        let builder = if cached {
+            builder.token_cache(100, 1 << 20)
+        } else {
+            builder
+        };
+        let auth = builder.build().unwrap();
+        auth.wait_for_keys(WAIT).await.unwrap();
+        let alice = token(&k1, "alice");
+        call(&auth, &alice).await.assert_ok(label, "alice");
+
+        provider.behave(Behaviour::Fail);
+        eventually(&format!("{label}: the stale keys stop serving"), || async {
+            let reply = call(&auth, &alice).await;
+            match reply.status.as_u16() {
+                200 => false,
+                _ => {
+                    reply.assert_refused(label, 503, "key_source_unavailable");
+                    true
+                }
+            }
+        })
+        .await;
+        assert!(provider.bad_answers() >= 1, "{label}");
+        call(&auth, &token(&k1, "bob")).await.assert_refused(
+            &format!("{label}: another token of the stale key"),
+            503,
+            "key_source_unavailable",
+        );
+        let error = auth.verifier().verify(&alice).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable, "{label}");
+
+        // The key server recovers: the keys serve again.
+        provider.behave(Behaviour::Serve);
+        eventually(&format!("{label}: the keys serve again"), || async {
+            call(&auth, &alice).await.status == StatusCode::OK
+        })
+        .await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain http: loopback, or hosts named one by one
+
+#[tokio::test]
+async fn plain_http_is_for_loopback_and_named_hosts_only() {
+    let build = |source: JwksSource| JwtAuthLayer::<Value>::builder().jwks(source).build();
+    // Loopback, with allow_http(true).
+    for url in [
+        "http://127.0.0.1:1/jwks",
+        "http://127.1.2.3:1/jwks",
+        "http://localhost:1/jwks",
+        "http://LocalHost/jwks",
+        "http://[::1]:1/jwks",
+    ] {
+        assert!(build(JwksSource::new(url).unwrap()).is_err(), "{url}");
+        let built = build(JwksSource::new(url).unwrap().allow_http(true));
+        assert!(built.is_ok(), "{url}: {:?}", built.err());
+    }
+    // Not loopback: allow_http(true) does not open it.
+    for url in [
+        "http://keys.example.com/jwks",
+        "http://10.0.0.5/jwks",
+        "http://0.0.0.0:1/jwks",
+        "http://127.0.0.1.nip.io/jwks",
+        "http://localhost.example.com/jwks",
+        "http://[::ffff:127.0.0.1]/jwks",
+        "http://[fe80::1]/jwks",
+    ] {
+        let error = build(JwksSource::new(url).unwrap().allow_http(true)).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("allow_http") && message.contains("allow_http_host"),
+            "{url}: {message}"
+        );
+        let error = build(
+            JwksSource::discover(&url.replace("/jwks", "/issuer"))
+                .unwrap()
+                .allow_http(true),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("allow_http"), "{url}: {error}");
+    }
+    // A host named explicitly, with or without allow_http(true), and only that host.
+    let named = |url: &str| {
+        JwksSource::new(url)
+            .unwrap()
+            .allow_http_host("keys.internal")
+    };
+    assert!(build(named("http://keys.internal/jwks")).is_ok());
+    assert!(build(named("http://KEYS.internal:8080/jwks")).is_ok());
+    assert!(build(named("http://keys.internal/jwks").allow_http(true)).is_ok());
+    assert!(build(named("https://keys.internal/jwks")).is_ok());
+    assert!(build(named("http://other.internal/jwks")).is_err());
+    assert!(build(named("http://keys.internal.evil.example/jwks")).is_err());
+    assert!(
+        build(named("http://127.0.0.1:1/jwks")).is_err(),
+        "loopback needs allow_http"
+    );
+    assert!(build(
+        JwksSource::discover("http://keys.internal/realms/a")
+            .unwrap()
+            .allow_http_host("keys.internal")
+    )
+    .is_ok());
+    // A named host must be a host.
+    for bad in [
+        "",
+        "keys.internal/jwks",
+        "user@keys.internal",
+        "keys.internal:80",
+        "a b",
+    ] {
+        let error = build(
+            JwksSource::new("https://keys.example.com/jwks")
+                .unwrap()
+                .allow_http_host(bad),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("allow_http_host"),
+            "{bad:?}: {error}"
+        );
+    }
+}
+
+/// Real fetches over plain http to loopback, by address and by the name `localhost`.
+#[tokio::test]
+async fn plain_http_to_loopback_fetches() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    for url in [
+        provider.jwks_url(),
+        format!("http://localhost:{}/jwks", provider.addr.port()),
+    ] {
+        let auth = layer_for(JwksSource::new(&url).unwrap().allow_http(true));
+        auth.wait_for_keys(WAIT).await.unwrap();
+        call(&auth, &token(&k1, "alice"))
+            .await
+            .assert_ok(&url, "alice");
+    }
+}
+
+/// The `jwks_uri` found by discovery follows the same rule: a loopback one is fetched, a
+/// non-loopback one is refused at discovery under `allow_http(true)` and fetched when its host
+/// is named. The non-loopback address is `0.0.0.0`, which Linux connects to the local host, so
+/// that the key server is reached when the rule lets it.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_discovered_plain_http_jwks_uri_follows_the_same_rule() {
+    let k1 = rsa("k1");
+    let provider = start_provider(&[&k1]).await;
+    let issuer = provider.issuer();
+    let port = provider.addr.port();
+    let alice = token_with(&k1, Some("k1"), "alice", json!({ "iss": issuer }));
+    let discover = |uri: String| {
+        *provider.metadata.lock().unwrap() = json!({ "issuer": issuer, "jwks_uri": uri });
+        JwtAuthLayer::<Value>::builder()
+            .jwks(JwksSource::discover(&issuer).unwrap().allow_http(true))
+            .issuer(&issuer)
+    };
+
+    // Loopback, by name.
+    let auth = discover(format!("http://localhost:{port}/jwks"))
+        .build()
+        .unwrap();
+    auth.wait_for_keys(WAIT).await.unwrap();
+    call(&auth, &alice)
+        .await
+        .assert_ok("a loopback jwks_uri", "alice");
+    let hits = provider.jwks_hits();
+    assert_eq!(hits, 1);
+
+    // Not loopback: refused at discovery, the key set is never fetched.
+    let auth = discover(format!("http://0.0.0.0:{port}/jwks"))
+        .build()
+        .unwrap();
+    let error = auth
+        .wait_for_keys(Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeySourceUnavailable);
+    call(&auth, &alice).await.assert_refused(
+        "a non-loopback http jwks_uri under allow_http(true)",
+        503,
+        "key_source_unavailable",
+    );
+    assert_eq!(
+        provider.jwks_hits(),
+        hits,
+        "the non-loopback jwks_uri was fetched"
+    );
+
+    // The same host, named: fetched.
+    *provider.metadata.lock().unwrap() =
+        json!({ "issuer": issuer, "jwks_uri": format!("http://0.0.0.0:{port}/jwks") });
+    let auth = JwtAuthLayer::<Value>::builder()
+        .jwks(
+            JwksSource::discover(&issuer)
+                .unwrap()
+                .allow_http(true)
+                .allow_http_host("0.0.0.0"),
+        )
+        .issuer(&issuer)
+        .build()
+        .unwrap();
+    auth.wait_for_keys(WAIT).await.unwrap();
+    call(&auth, &alice)
+        .await
+        .assert_ok("a named jwks_uri host", "alice");
+    assert_eq!(provider.jwks_hits(), hits + 1);
 }

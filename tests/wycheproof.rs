@@ -1,9 +1,10 @@
 //! Wycheproof primitive test vectors against `tower_jwt_auth::crypto::RING_PROVIDER` and, with
 //! the crate feature `aws-lc-rs`, `tower_jwt_auth::crypto::AWS_LC_PROVIDER`.
 //!
-//! The vectors are read in place from `../shared/testdata/wycheproof/` (relative to the crate
-//! root); they are never copied into the crate. Where that folder is absent, every test prints
-//! that it skipped and passes.
+//! The vectors come from the `wycheproof` crate (a dev-dependency, Apache-2.0), which embeds the
+//! upstream C2SP/wycheproof JSON files and checks each file's `numberOfTests` as it loads it.
+//! Only its `ecdsa`, `eddsa`, `mac` and `rsa_sig` features are enabled: the sets read here are
+//! the primitives of the JWS algorithms, in their JWS signature formats.
 //!
 //! The verifiers come from each provider's `verifier_factory` directly, not from the
 //! process-wide default provider, so these tests check our providers whatever else is installed.
@@ -11,122 +12,115 @@
 //! For each file and each provider: every `valid` case must verify, every `invalid` case must
 //! be rejected, and `acceptable` cases are counted but not asserted.
 
-use std::path::Path;
-
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, DecodingKey};
-use serde_json::Value;
 #[cfg(feature = "aws-lc-rs")]
 use tower_jwt_auth::crypto::AWS_LC_PROVIDER;
 use tower_jwt_auth::crypto::RING_PROVIDER;
+use wycheproof::{
+    ecdsa, eddsa, mac, rsa_pkcs1_verify, rsa_pss_verify, EdwardsCurve, EllipticCurve, HashFunction,
+    Mgf, TestResult, WycheproofError,
+};
 
-/// The providers under test, by name.
+/// The providers under test, by name. Every provider runs every file; a new one (behind its
+/// feature) is one more `push` here.
 fn providers() -> Vec<(&'static str, &'static CryptoProvider)> {
     #[allow(unused_mut)]
     let mut providers = vec![("ring", &RING_PROVIDER)];
     #[cfg(feature = "aws-lc-rs")]
     providers.push(("aws-lc-rs", &AWS_LC_PROVIDER));
+    #[cfg(feature = "ed25519-dalek")]
+    providers.push(("ed25519-dalek", &tower_jwt_auth::crypto::DALEK_PROVIDER));
     providers
 }
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/wycheproof");
-
-/// Reads a vector file, or `None` (after printing why) when the vector folder is absent.
-fn load(file: &str) -> Option<Value> {
-    let dir = Path::new(VECTORS);
-    if !dir.is_dir() {
-        println!("skipped: Wycheproof vectors not found at {}", dir.display());
-        return None;
-    }
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: bad JSON: {e}")))
+/// One vector file, in the shape the runner needs (the `wycheproof` crate has one set of types
+/// per primitive; each test below maps its set into this).
+struct Vectors {
+    /// The upstream file name, for the messages.
+    file: &'static str,
+    /// The file's `numberOfTests`.
+    declared: usize,
+    groups: Vec<Group>,
 }
 
-fn hex(text: &str) -> Vec<u8> {
-    fn nibble(c: u8) -> u8 {
-        match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => panic!("not a hex digit: {:?}", c as char),
+struct Group {
+    /// The algorithm to run the group's cases with, or why the group does not apply.
+    algorithm: Result<Algorithm, &'static str>,
+    cases: Vec<Case>,
+}
+
+struct Case {
+    tc_id: usize,
+    comment: String,
+    msg: Vec<u8>,
+    /// The signature, or the tag for MACs.
+    sig: Vec<u8>,
+    result: TestResult,
+    /// The key(s) to verify the case with. With several (e.g. RSA as DER and as n/e), every one
+    /// must give the same answer. Empty in a group that does not apply.
+    keys: Vec<DecodingKey>,
+}
+
+impl Case {
+    fn new(
+        tc_id: usize,
+        comment: &str,
+        msg: &[u8],
+        sig: &[u8],
+        result: TestResult,
+        keys: Vec<DecodingKey>,
+    ) -> Self {
+        Self {
+            tc_id,
+            comment: comment.to_owned(),
+            msg: msg.to_vec(),
+            sig: sig.to_vec(),
+            result,
+            keys,
         }
     }
-    let bytes = text.as_bytes();
-    assert!(bytes.len().is_multiple_of(2), "odd-length hex: {text}");
-    bytes
-        .chunks_exact(2)
-        .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
-        .collect()
 }
 
-fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("missing string field {field:?} in {value}"))
+/// A test set of the `wycheproof` crate, or a panic naming the file when it cannot be loaded.
+fn load<T>(file: &str, set: Result<T, WycheproofError>) -> T {
+    set.unwrap_or_else(|e| panic!("Wycheproof vectors {file} (wycheproof crate): {e}"))
 }
 
-/// What to do with a test group.
-enum Group {
-    /// Run its cases with this algorithm.
-    Run(Algorithm),
-    /// Skip all its cases, for the reason given.
-    Skip(&'static str),
-}
-
-struct Spec {
-    file: &'static str,
-    /// Decides per group whether it applies and with which algorithm.
-    group: fn(&Value) -> Group,
-    /// The key(s) to verify a case with. With several (e.g. RSA as DER and as n/e), every one
-    /// must give the same answer.
-    keys: fn(&Value, &Value) -> Vec<DecodingKey>,
-    /// Name of the signature field in a test case (`sig`, or `tag` for MACs).
-    signature_field: &'static str,
-}
-
-fn run(spec: &Spec) {
-    let Some(data) = load(spec.file) else {
-        return;
-    };
+fn run(vectors: &Vectors) {
     for (backend, provider) in providers() {
-        run_with(spec, &data, backend, provider);
+        run_with(vectors, backend, provider);
     }
 }
 
-/// Runs every case of `data` (the file of `spec`) against `provider`.
-fn run_with(spec: &Spec, data: &Value, backend: &str, provider: &CryptoProvider) {
-    let groups = data["testGroups"].as_array().expect("testGroups");
-    let declared = data["numberOfTests"].as_u64().expect("numberOfTests");
-
-    let (mut valid_ok, mut invalid_rejected, mut acceptable, mut skipped) = (0, 0, 0, 0);
+/// Runs every case of `vectors` against `provider`.
+fn run_with(vectors: &Vectors, backend: &str, provider: &CryptoProvider) {
+    let file = vectors.file;
+    let (mut valid_ok, mut invalid_rejected, mut acceptable, mut not_applicable) = (0, 0, 0, 0);
     let mut acceptable_verified = 0;
-    let mut skip_reasons: Vec<&str> = Vec::new();
+    let mut reasons: Vec<&str> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
-    let mut total = 0u64;
+    let mut total = 0;
 
-    for group in groups {
-        let cases = group["tests"].as_array().expect("tests");
-        total += cases.len() as u64;
-        let algorithm = match (spec.group)(group) {
-            Group::Run(algorithm) => algorithm,
-            Group::Skip(reason) => {
-                skipped += cases.len();
-                if !skip_reasons.contains(&reason) {
-                    skip_reasons.push(reason);
+    for group in &vectors.groups {
+        total += group.cases.len();
+        let algorithm = match group.algorithm {
+            Ok(algorithm) => algorithm,
+            Err(reason) => {
+                not_applicable += group.cases.len();
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
                 }
                 continue;
             }
         };
-        for case in cases {
-            let id = case["tcId"].as_u64().expect("tcId");
-            let msg = hex(str_field(case, "msg"));
-            let sig = hex(str_field(case, spec.signature_field));
-            let outcomes: Vec<bool> = (spec.keys)(group, case)
+        for case in &group.cases {
+            let id = case.tc_id;
+            let outcomes: Vec<bool> = case
+                .keys
                 .iter()
                 .map(|key| match (provider.verifier_factory)(&algorithm, key) {
-                    Ok(verifier) => verifier.verify(&msg, &sig).is_ok(),
+                    Ok(verifier) => verifier.verify(&case.msg, &case.sig).is_ok(),
                     // A key the factory refuses verifies nothing.
                     Err(_) => false,
                 })
@@ -135,166 +129,277 @@ fn run_with(spec: &Spec, data: &Value, backend: &str, provider: &CryptoProvider)
             if outcomes.iter().any(|&o| o != verified) {
                 failures.push(format!("tcId {id}: key encodings disagree: {outcomes:?}"));
             }
-            let comment = str_field(case, "comment");
-            match str_field(case, "result") {
-                "valid" if verified => valid_ok += 1,
-                "valid" => failures.push(format!("tcId {id} ({comment}): valid, not verified")),
-                "invalid" if !verified => invalid_rejected += 1,
-                "invalid" => failures.push(format!("tcId {id} ({comment}): invalid, verified")),
-                "acceptable" => {
+            let comment = &case.comment;
+            match case.result {
+                TestResult::Valid if verified => valid_ok += 1,
+                TestResult::Valid => {
+                    failures.push(format!("tcId {id} ({comment}): valid, not verified"))
+                }
+                TestResult::Invalid if !verified => invalid_rejected += 1,
+                TestResult::Invalid => {
+                    failures.push(format!("tcId {id} ({comment}): invalid, verified"))
+                }
+                TestResult::Acceptable => {
                     acceptable += 1;
                     acceptable_verified += usize::from(verified);
                 }
-                other => panic!("tcId {id}: unknown result {other:?}"),
             }
         }
     }
 
     println!(
-        "{} [{backend}]: {valid_ok} valid ok, {invalid_rejected} invalid rejected, \
-         {acceptable} acceptable, {skipped} skipped",
-        spec.file
+        "{file} [{backend}]: {valid_ok} valid ok, {invalid_rejected} invalid rejected, \
+         {acceptable} acceptable, {not_applicable} not applicable ({total} cases)"
     );
     if acceptable > 0 {
         println!("  acceptable cases that verified: {acceptable_verified} of {acceptable}");
     }
-    for reason in &skip_reasons {
-        println!("  skipped: {reason}");
+    for reason in &reasons {
+        println!("  not applicable: {reason}");
     }
 
     assert!(
         failures.is_empty(),
-        "{} [{backend}]:\n{}",
-        spec.file,
+        "{file} [{backend}]:\n{}",
         failures.join("\n")
     );
-    assert_eq!(total, declared, "{} [{backend}]: numberOfTests", spec.file);
-    let counted = valid_ok + invalid_rejected + acceptable + skipped;
+    assert_eq!(total, vectors.declared, "{file} [{backend}]: numberOfTests");
+    let counted = valid_ok + invalid_rejected + acceptable + not_applicable;
     assert_eq!(
-        counted as u64, total,
-        "{} [{backend}]: every case accounted for",
-        spec.file
+        counted, total,
+        "{file} [{backend}]: every case accounted for"
     );
     assert!(
-        counted - skipped > 0,
-        "{} [{backend}]: no case was run",
-        spec.file
+        counted - not_applicable > 0,
+        "{file} [{backend}]: no case was run"
     );
 }
 
-fn ecdsa_group(curve: &str, sha: &str, algorithm: Algorithm, group: &Value) -> Group {
-    assert_eq!(str_field(group, "type"), "EcdsaP1363Verify");
-    assert_eq!(str_field(&group["publicKey"], "curve"), curve);
-    assert_eq!(str_field(group, "sha"), sha);
-    Group::Run(algorithm)
+/// An ECDSA file in the IEEE P1363 signature encoding (`r || s`, as JWS carries it).
+fn ecdsa_p1363(
+    file: &'static str,
+    name: ecdsa::TestName,
+    curve: EllipticCurve,
+    sha: HashFunction,
+    algorithm: Algorithm,
+) -> Vectors {
+    let set = load(file, ecdsa::TestSet::load(name));
+    let groups = set
+        .test_groups
+        .iter()
+        .map(|g| {
+            assert_eq!(g.test_type, ecdsa::TestGroupTypeId::EcdsaP1363, "{file}");
+            assert_eq!(g.key.curve, curve, "{file}");
+            assert_eq!(g.hash, sha, "{file}");
+            // jsonwebtoken's EC DecodingKey holds the uncompressed SEC1 point.
+            let key = DecodingKey::from_ec_der(&g.key.key);
+            Group {
+                algorithm: Ok(algorithm),
+                cases: g
+                    .tests
+                    .iter()
+                    .map(|t| {
+                        Case::new(
+                            t.tc_id,
+                            &t.comment,
+                            &t.msg,
+                            &t.sig,
+                            t.result,
+                            vec![key.clone()],
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Vectors {
+        file,
+        declared: set.number_of_tests,
+        groups,
+    }
 }
 
-fn ecdsa_keys(group: &Value, _case: &Value) -> Vec<DecodingKey> {
-    // jsonwebtoken's EC DecodingKey holds the uncompressed SEC1 point.
-    let point = hex(str_field(&group["publicKey"], "uncompressed"));
-    vec![DecodingKey::from_ec_der(&point)]
-}
-
-fn rsa_keys(group: &Value, _case: &Value) -> Vec<DecodingKey> {
-    let public = &group["publicKey"];
+/// An RSA key as jsonwebtoken takes it: from n/e and from the PKCS#1 `RSAPublicKey` DER.
+fn rsa_keys(public: &wycheproof::RsaPublic, pkcs1: &[u8]) -> Vec<DecodingKey> {
     // `modulus` has a leading 00 byte (ASN.1 sign); the provider ignores leading zeros.
-    let n = hex(str_field(public, "modulus"));
-    let e = hex(str_field(public, "publicExponent"));
     // `publicKeyAsn` is the PKCS#1 RSAPublicKey, what `DecodingKey::from_rsa_pem` stores.
-    let pkcs1 = hex(str_field(group, "publicKeyAsn"));
     vec![
-        DecodingKey::from_rsa_raw_components(&n, &e),
-        DecodingKey::from_rsa_der(&pkcs1),
+        DecodingKey::from_rsa_raw_components(&public.n, &public.e),
+        DecodingKey::from_rsa_der(pkcs1),
     ]
 }
 
 #[test]
 fn ecdsa_p256_sha256_p1363_es256() {
-    run(&Spec {
-        file: "ecdsa_secp256r1_sha256_p1363_test.json",
-        group: |g| ecdsa_group("secp256r1", "SHA-256", Algorithm::ES256, g),
-        keys: ecdsa_keys,
-        signature_field: "sig",
-    });
+    run(&ecdsa_p1363(
+        "ecdsa_secp256r1_sha256_p1363_test.json",
+        ecdsa::TestName::EcdsaSecp256r1Sha256P1363,
+        EllipticCurve::Secp256r1,
+        HashFunction::Sha2_256,
+        Algorithm::ES256,
+    ));
 }
 
 #[test]
 fn ecdsa_p384_sha384_p1363_es384() {
-    run(&Spec {
-        file: "ecdsa_secp384r1_sha384_p1363_test.json",
-        group: |g| ecdsa_group("secp384r1", "SHA-384", Algorithm::ES384, g),
-        keys: ecdsa_keys,
-        signature_field: "sig",
-    });
+    run(&ecdsa_p1363(
+        "ecdsa_secp384r1_sha384_p1363_test.json",
+        ecdsa::TestName::EcdsaSecp384r1Sha384P1363,
+        EllipticCurve::Secp384r1,
+        HashFunction::Sha2_384,
+        Algorithm::ES384,
+    ));
 }
 
 #[test]
 fn ed25519_eddsa() {
-    run(&Spec {
-        file: "ed25519_test.json",
-        group: |g| {
-            assert_eq!(str_field(g, "type"), "EddsaVerify");
-            assert_eq!(str_field(&g["publicKey"], "curve"), "edwards25519");
-            Group::Run(Algorithm::EdDSA)
-        },
-        keys: |g, _| {
-            vec![DecodingKey::from_ed_der(&hex(str_field(
-                &g["publicKey"],
-                "pk",
-            )))]
-        },
-        signature_field: "sig",
+    let file = "ed25519_test.json";
+    let set = load(file, eddsa::TestSet::load(eddsa::TestName::Ed25519));
+    let groups = set
+        .test_groups
+        .iter()
+        .map(|g| {
+            assert_eq!(g.test_type, eddsa::TestGroupTypeId::Eddsa, "{file}");
+            assert_eq!(g.key.curve, EdwardsCurve::Ed25519, "{file}");
+            // jsonwebtoken's EdDSA DecodingKey holds the 32 raw public key bytes.
+            let key = DecodingKey::from_ed_der(&g.key.pk);
+            Group {
+                algorithm: Ok(Algorithm::EdDSA),
+                cases: g
+                    .tests
+                    .iter()
+                    .map(|t| {
+                        Case::new(
+                            t.tc_id,
+                            &t.comment,
+                            &t.msg,
+                            &t.sig,
+                            t.result,
+                            vec![key.clone()],
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    run(&Vectors {
+        file,
+        declared: set.number_of_tests,
+        groups,
     });
 }
 
 #[test]
 fn rsa_pkcs1_2048_sha256_rs256() {
-    run(&Spec {
-        file: "rsa_signature_2048_sha256_test.json",
-        group: |g| {
-            assert_eq!(str_field(g, "type"), "RsassaPkcs1Verify");
-            assert_eq!(str_field(g, "sha"), "SHA-256");
-            Group::Run(Algorithm::RS256)
-        },
-        keys: rsa_keys,
-        signature_field: "sig",
+    let file = "rsa_signature_2048_sha256_test.json";
+    let set = load(
+        file,
+        rsa_pkcs1_verify::TestSet::load(rsa_pkcs1_verify::TestName::Rsa2048Sha256),
+    );
+    let groups = set
+        .test_groups
+        .iter()
+        .map(|g| {
+            assert_eq!(
+                g.test_type,
+                rsa_pkcs1_verify::TestGroupTypeId::RsaPkcs1Verify,
+                "{file}"
+            );
+            assert_eq!(g.hash, HashFunction::Sha2_256, "{file}");
+            let keys = rsa_keys(&g.key, &g.asn_key);
+            Group {
+                algorithm: Ok(Algorithm::RS256),
+                cases: g
+                    .tests
+                    .iter()
+                    .map(|t| Case::new(t.tc_id, &t.comment, &t.msg, &t.sig, t.result, keys.clone()))
+                    .collect(),
+            }
+        })
+        .collect();
+    run(&Vectors {
+        file,
+        declared: set.number_of_tests,
+        groups,
     });
 }
 
 #[test]
 fn rsa_pss_2048_sha256_mgf1_32_ps256() {
-    run(&Spec {
-        file: "rsa_pss_2048_sha256_mgf1_32_test.json",
-        group: |g| {
+    let file = "rsa_pss_2048_sha256_mgf1_32_test.json";
+    let set = load(
+        file,
+        rsa_pss_verify::TestSet::load(rsa_pss_verify::TestName::RsaPss2048Sha256Mgf1SaltLen32),
+    );
+    let groups = set
+        .test_groups
+        .iter()
+        .map(|g| {
             // PS256 is PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt (RFC 7518 3.5).
-            assert_eq!(str_field(g, "type"), "RsassaPssVerify");
-            assert_eq!(str_field(g, "sha"), "SHA-256");
-            assert_eq!(str_field(g, "mgf"), "MGF1");
-            assert_eq!(str_field(g, "mgfSha"), "SHA-256");
-            assert_eq!(g["sLen"].as_u64(), Some(32));
-            Group::Run(Algorithm::PS256)
-        },
-        keys: rsa_keys,
-        signature_field: "sig",
+            assert_eq!(
+                g.test_type,
+                rsa_pss_verify::TestGroupTypeId::RsaPssVerify,
+                "{file}"
+            );
+            assert_eq!(g.hash, HashFunction::Sha2_256, "{file}");
+            assert_eq!(g.mgf, Mgf::Mgf1, "{file}");
+            assert_eq!(g.mgf_hash, Some(HashFunction::Sha2_256), "{file}");
+            assert_eq!(g.salt_size, 32, "{file}");
+            let keys = rsa_keys(&g.key, &g.asn_key);
+            Group {
+                algorithm: Ok(Algorithm::PS256),
+                cases: g
+                    .tests
+                    .iter()
+                    .map(|t| Case::new(t.tc_id, &t.comment, &t.msg, &t.sig, t.result, keys.clone()))
+                    .collect(),
+            }
+        })
+        .collect();
+    run(&Vectors {
+        file,
+        declared: set.number_of_tests,
+        groups,
     });
 }
 
 #[test]
 fn hmac_sha256_hs256() {
-    run(&Spec {
-        file: "hmac_sha256_test.json",
-        group: |g| {
-            assert_eq!(str_field(g, "type"), "MacTest");
+    let file = "hmac_sha256_test.json";
+    let set = load(file, mac::TestSet::load(mac::TestName::HmacSha256));
+    let groups = set
+        .test_groups
+        .iter()
+        .map(|g| {
+            assert_eq!(g.test_type, mac::TestGroupTypeId::Mac, "{file}");
             // HS256 carries the full 256-bit tag; truncated-tag groups are not JWS.
-            match g["tagSize"].as_u64() {
-                Some(256) => Group::Run(Algorithm::HS256),
-                _ => Group::Skip("HMAC groups with a tag size other than 256 bits (not HS256)"),
+            if g.tag_size != 256 {
+                return Group {
+                    algorithm: Err("HMAC groups with a tag size other than 256 bits (not HS256)"),
+                    cases: g
+                        .tests
+                        .iter()
+                        .map(|t| Case::new(t.tc_id, &t.comment, &t.msg, &t.tag, t.result, vec![]))
+                        .collect(),
+                };
             }
-        },
-        // The key is per test case; every key in these files is non-empty.
-        keys: |_, case| {
-            vec![DecodingKey::from_secret(&hex(str_field(case, "key"))).expect("non-empty key")]
-        },
-        signature_field: "tag",
+            Group {
+                algorithm: Ok(Algorithm::HS256),
+                cases: g
+                    .tests
+                    .iter()
+                    .map(|t| {
+                        // The key is per test case; every key in these groups is non-empty.
+                        let key = DecodingKey::from_secret(&t.key).expect("non-empty key");
+                        Case::new(t.tc_id, &t.comment, &t.msg, &t.tag, t.result, vec![key])
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    run(&Vectors {
+        file,
+        declared: set.number_of_tests,
+        groups,
     });
 }

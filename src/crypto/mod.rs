@@ -110,6 +110,27 @@
 //! or `AWS_LC_PROVIDER` as the layer's provider, that verifier is the provider's own, ready to
 //! use (with aws-lc-rs it holds the parsed public key, so a verification parses nothing); with
 //! any other provider, the provider's factory is asked for a verifier on each call.
+//!
+//! # ed25519-dalek
+//!
+//! With the crate feature `ed25519-dalek`, `DALEK_PROVIDER` verifies Ed25519 (`EdDSA`) through
+//! [ed25519-dalek](https://docs.rs/ed25519-dalek/3) 3 and everything else (the other algorithms,
+//! all signing, the key utilities) through ring, with the same key checks and errors. Give it to
+//! a layer with `.crypto_provider(&DALEK_PROVIDER)`; the layer keeps one ed25519-dalek verifier
+//! per Ed25519 key, with the point decompressed once. Signatures are checked with
+//! `verify_strict`: RFC 8032's canonical `S` and `R`, the cofactorless group equation (as ring
+//! and aws-lc-rs check it), and no point of small order; a public key that is not the canonical
+//! encoding of a point of large order is refused with [`ErrorKind::InvalidEddsaKey`] when the
+//! verifier is made.
+//!
+//! # Which backend for which algorithm
+//!
+//! Measured with the three side by side in one run (BENCHMARKS.md, section 2b): RSA (RS*/PS*)
+//! verifies fastest on aws-lc-rs (about 0.77 of ring's time), Ed25519 on aws-lc-rs or
+//! ed25519-dalek (about 0.75 of ring's, level with each other), and HS256 and ES256 cost the
+//! same on all three, so ring, the default, serves them. Pick `AWS_LC_PROVIDER` when RSA or
+//! Ed25519 dominates, `DALEK_PROVIDER` for fast Ed25519 without aws-lc-rs's C build; the gain
+//! depends on the CPU (on another machine ring and ed25519-dalek were level for Ed25519).
 
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::errors::{new_error, ErrorKind, Result};
@@ -118,6 +139,8 @@ use simple_asn1::ASN1Block;
 
 #[cfg(feature = "aws-lc-rs")]
 mod aws_lc;
+#[cfg(feature = "ed25519-dalek")]
+mod dalek;
 mod ring;
 #[cfg(test)]
 mod tests;
@@ -125,6 +148,9 @@ mod tests;
 #[cfg(feature = "aws-lc-rs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws-lc-rs")))]
 pub use self::aws_lc::AWS_LC_PROVIDER;
+#[cfg(feature = "ed25519-dalek")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519-dalek")))]
+pub use self::dalek::DALEK_PROVIDER;
 pub(crate) use self::ring::ec_point_is_valid;
 pub use self::ring::RING_PROVIDER;
 
@@ -134,8 +160,8 @@ pub use self::ring::RING_PROVIDER;
 
 /// A verifier for one key and one algorithm, made once when the key set is built.
 ///
-/// With one of the crate's own providers installed it holds that provider's verifier, ready to
-/// use. With an application's provider, whose verifier objects cannot be shared between threads,
+/// With one of the crate's own providers as the layer's it holds that provider's verifier, ready
+/// to use. With an application's provider, whose verifier objects cannot be shared between threads,
 /// it keeps the key and asks the provider for a verifier on each call.
 pub(crate) struct PreparedVerifier {
     inner: Prepared,
@@ -145,6 +171,8 @@ enum Prepared {
     Ring(ring::RingVerifier),
     #[cfg(feature = "aws-lc-rs")]
     AwsLc(aws_lc::AwsLcVerifier),
+    #[cfg(feature = "ed25519-dalek")]
+    Dalek(dalek::DalekVerifier),
     Provider {
         provider: &'static CryptoProvider,
         algorithm: Algorithm,
@@ -179,6 +207,12 @@ impl PreparedVerifier {
                 inner: Prepared::AwsLc(aws_lc::AwsLcVerifier::new(algorithm, key)?),
             });
         }
+        #[cfg(feature = "ed25519-dalek")]
+        if std::ptr::eq(provider, &DALEK_PROVIDER) {
+            return Ok(Self {
+                inner: dalek::prepared(algorithm, key)?,
+            });
+        }
         // Ask once now, so that a key the provider refuses fails at build time.
         (provider.verifier_factory)(&algorithm, key)?;
         Ok(Self {
@@ -196,6 +230,8 @@ impl PreparedVerifier {
             Prepared::Ring(verifier) => verifier.verifies(message, signature),
             #[cfg(feature = "aws-lc-rs")]
             Prepared::AwsLc(verifier) => verifier.verifies(message, signature),
+            #[cfg(feature = "ed25519-dalek")]
+            Prepared::Dalek(verifier) => verifier.verifies(message, signature),
             Prepared::Provider {
                 provider,
                 algorithm,
@@ -207,13 +243,15 @@ impl PreparedVerifier {
         }
     }
 
-    /// Which backend verifies: `"ring"`, `"aws-lc-rs"` or `"provider"` (the installed one's
-    /// factory, on each call).
+    /// Which backend verifies: `"ring"`, `"aws-lc-rs"`, `"ed25519-dalek"` or `"provider"` (the
+    /// layer's provider's factory, on each call).
     fn backend(&self) -> &'static str {
         match &self.inner {
             Prepared::Ring(_) => "ring",
             #[cfg(feature = "aws-lc-rs")]
             Prepared::AwsLc(_) => "aws-lc-rs",
+            #[cfg(feature = "ed25519-dalek")]
+            Prepared::Dalek(_) => "ed25519-dalek",
             Prepared::Provider { .. } => "provider",
         }
     }
@@ -223,6 +261,8 @@ impl PreparedVerifier {
             Prepared::Ring(verifier) => verifier.algorithm(),
             #[cfg(feature = "aws-lc-rs")]
             Prepared::AwsLc(verifier) => verifier.algorithm(),
+            #[cfg(feature = "ed25519-dalek")]
+            Prepared::Dalek(_) => Algorithm::EdDSA,
             Prepared::Provider { algorithm, .. } => *algorithm,
         }
     }

@@ -1,12 +1,12 @@
-//! Tests of both providers.
+//! Tests of the crate's providers.
 //!
 //! The process-wide provider is shared by every unit test of the crate, and they rely on it
 //! being [`RING_PROVIDER`]: tests that go through `jsonwebtoken::encode`/`decode` use it, and
-//! `AWS_LC_PROVIDER` is only ever called directly (its factories, its key utilities and
-//! `PreparedVerifier::new(&AWS_LC_PROVIDER, ..)`), never installed.
+//! `AWS_LC_PROVIDER` and `DALEK_PROVIDER` are only ever called directly (their factories, their
+//! key utilities and `PreparedVerifier::new(&AWS_LC_PROVIDER, ..)`), never installed.
 //!
 //! The checks every provider must pass are written once, taking the provider, and run for each
-//! one by the `ring_provider` and `aws_lc_provider` modules at the end.
+//! one by the `ring_provider`, `aws_lc_provider` and `dalek_provider` modules at the end.
 
 use super::*;
 use base64::Engine as _;
@@ -607,6 +607,8 @@ macro_rules! provider_tests {
 provider_tests!(ring_provider, RING_PROVIDER);
 #[cfg(feature = "aws-lc-rs")]
 provider_tests!(aws_lc_provider, AWS_LC_PROVIDER);
+#[cfg(feature = "ed25519-dalek")]
+provider_tests!(dalek_provider, DALEK_PROVIDER);
 
 // ---------------------------------------------------------------------------------------------
 // The installed provider (ring) through jsonwebtoken
@@ -733,11 +735,18 @@ fn prepared_verifier_picks_the_backend_of_the_provider() {
     let mut providers = vec![(&RING_PROVIDER, "ring"), (other, "provider")];
     #[cfg(feature = "aws-lc-rs")]
     providers.push((&AWS_LC_PROVIDER, "aws-lc-rs"));
+    #[cfg(feature = "ed25519-dalek")]
+    providers.push((&DALEK_PROVIDER, "ed25519-dalek"));
     for (provider, backend) in providers {
         for algorithm in ALL {
             let (encoding, decoding) = keys_for(algorithm);
             let prepared = PreparedVerifier::new(provider, algorithm, &decoding).expect("prepared");
             let printed = format!("{prepared:?}");
+            // DALEK_PROVIDER verifies every algorithm but Ed25519 with ring.
+            let backend = match backend {
+                "ed25519-dalek" if algorithm != Algorithm::EdDSA => "ring",
+                other => other,
+            };
             assert!(
                 printed.contains(&format!("backend: \"{backend}\"")),
                 "{printed}"
@@ -948,5 +957,204 @@ mod cross_backend {
             ErrorKind::InvalidEcdsaKey
         ));
         assert!(PreparedVerifier::new(&AWS_LC_PROVIDER, Algorithm::ES256, &off_curve).is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ed25519-dalek against ring
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(feature = "ed25519-dalek")]
+mod dalek_backend {
+    use super::*;
+
+    /// 2^255 - 19 + `v` (`v` < 19) in little-endian: a non-canonical encoding of `y = v`.
+    fn non_canonical_y(v: u8) -> [u8; 32] {
+        let mut bytes = [0xff; 32];
+        bytes[0] = 237 + v;
+        bytes[31] = 0x7f;
+        bytes
+    }
+
+    fn eddsa_kind(key: &[u8]) -> ErrorKind {
+        kind_of((DALEK_PROVIDER.verifier_factory)(
+            &Algorithm::EdDSA,
+            &DecodingKey::from_ed_der(key),
+        ))
+    }
+
+    /// Tokens signed by ring verify with ed25519-dalek, through the factory and the prepared
+    /// verifier, and the two backends agree on damaged signatures.
+    #[test]
+    fn ring_tokens_verify_with_dalek() {
+        setup();
+        let (encoding, decoding) = keys_for(Algorithm::EdDSA);
+        let signer = (RING_PROVIDER.signer_factory)(&Algorithm::EdDSA, &encoding).expect("signer");
+        let token = sign_token(&*signer);
+        let (message, signature) = split_token(&token);
+        let prepared =
+            PreparedVerifier::new(&DALEK_PROVIDER, Algorithm::EdDSA, &decoding).expect("prepared");
+        let ring =
+            PreparedVerifier::new(&RING_PROVIDER, Algorithm::EdDSA, &decoding).expect("ring");
+        assert!(prepared.verifies(message.as_bytes(), &signature));
+        assert!(factory_verifies(
+            &DALEK_PROVIDER,
+            Algorithm::EdDSA,
+            &decoding,
+            message.as_bytes(),
+            &signature
+        ));
+        // Every single-bit flip of the signature, and of the message's first bytes.
+        for bit in 0..signature.len() * 8 {
+            let mut flipped = signature.clone();
+            if let Some(byte) = flipped.get_mut(bit / 8) {
+                *byte ^= 1 << (bit % 8);
+            }
+            assert!(
+                !prepared.verifies(message.as_bytes(), &flipped),
+                "bit {bit}"
+            );
+            assert!(!ring.verifies(message.as_bytes(), &flipped), "bit {bit}");
+        }
+        // A token made by jsonwebtoken (ring installed) verifies too.
+        let token = encode(&Header::new(Algorithm::EdDSA), &claims(), &encoding).expect("encode");
+        let (message, signature) = split_token(&token);
+        assert!(prepared.verifies(message.as_bytes(), &signature));
+    }
+
+    /// RFC 8032 5.1.7: `S` must be below the group order `L`. `S + L` verifies the same group
+    /// equation and is refused by both backends.
+    #[test]
+    fn non_canonical_s_is_refused() {
+        // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let (encoding, decoding) = keys_for(Algorithm::EdDSA);
+        let signer = (RING_PROVIDER.signer_factory)(&Algorithm::EdDSA, &encoding).expect("signer");
+        // Sign messages until S + L still fits in 253 bits (S < 2^253 - L), then add L.
+        for i in 0u32..64 {
+            let message = format!("message {i}");
+            let signature = signer.try_sign(message.as_bytes()).expect("sign");
+            let (r, s) = signature.split_at(32);
+            let mut sum = [0u8; 32];
+            let mut carry = 0u16;
+            for (k, (a, b)) in s.iter().zip(L).enumerate() {
+                let total = u16::from(*a) + u16::from(b) + carry;
+                sum[k] = (total & 0xff) as u8;
+                carry = total >> 8;
+            }
+            if carry != 0 || sum[31] & 0xe0 != 0 {
+                continue;
+            }
+            let malleated = [r, &sum[..]].concat();
+            for provider in [&RING_PROVIDER, &DALEK_PROVIDER] {
+                let prepared =
+                    PreparedVerifier::new(provider, Algorithm::EdDSA, &decoding).expect("prepared");
+                assert!(prepared.verifies(message.as_bytes(), &signature));
+                assert!(!prepared.verifies(message.as_bytes(), &malleated));
+            }
+            return;
+        }
+        panic!("no signature with a small enough S in 64 tries");
+    }
+
+    /// A public key must be the canonical encoding of a point of large order.
+    #[test]
+    fn weak_and_non_canonical_public_keys_are_refused() {
+        // The identity (y = 1), and a point of order 4 (y = 0).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(matches!(eddsa_kind(&identity), ErrorKind::InvalidEddsaKey));
+        assert!(matches!(eddsa_kind(&[0u8; 32]), ErrorKind::InvalidEddsaKey));
+        // The same with the sign bit set ("negative zero" x), and `y = p + 1`.
+        let mut negative_identity = identity;
+        negative_identity[31] |= 0x80;
+        assert!(matches!(
+            eddsa_kind(&negative_identity),
+            ErrorKind::InvalidEddsaKey
+        ));
+        assert!(matches!(
+            eddsa_kind(&non_canonical_y(1)),
+            ErrorKind::InvalidEddsaKey
+        ));
+        // For every `y` below 19 that is a point of large order, its encoding as `y + p` is
+        // refused while `y` itself is accepted.
+        let mut checked = 0;
+        for v in 2..19u8 {
+            let mut canonical = [0u8; 32];
+            canonical[0] = v;
+            if (DALEK_PROVIDER.verifier_factory)(
+                &Algorithm::EdDSA,
+                &DecodingKey::from_ed_der(&canonical),
+            )
+            .is_err()
+            {
+                continue;
+            }
+            checked += 1;
+            assert!(
+                matches!(eddsa_kind(&non_canonical_y(v)), ErrorKind::InvalidEddsaKey),
+                "y = {v} + p"
+            );
+        }
+        assert!(checked > 0, "no small y on the curve");
+        // Not a point at all: y = 2 has no x on the curve, or some other small y has none.
+        let not_on_curve = (2..19u8).find_map(|v| {
+            let mut bytes = [0u8; 32];
+            bytes[0] = v;
+            ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                .is_err()
+                .then_some(bytes)
+        });
+        let not_on_curve = not_on_curve.expect("some small y is not on the curve");
+        assert!(matches!(
+            eddsa_kind(&not_on_curve),
+            ErrorKind::InvalidEddsaKey
+        ));
+        // The prepared verifier refuses the same keys, and a wrong length.
+        for key in [&identity[..], &non_canonical_y(1), &[7u8; 31], &[7u8; 33]] {
+            assert!(matches!(
+                kind_of(PreparedVerifier::new(
+                    &DALEK_PROVIDER,
+                    Algorithm::EdDSA,
+                    &DecodingKey::from_ed_der(key)
+                )),
+                ErrorKind::InvalidEddsaKey
+            ));
+        }
+    }
+
+    /// Every algorithm but Ed25519 is ring's: the same verifier, the same signer, the same key
+    /// utilities.
+    #[test]
+    fn other_algorithms_are_rings() {
+        for algorithm in ALL {
+            let (encoding, decoding) = keys_for(algorithm);
+            let signer = (DALEK_PROVIDER.signer_factory)(&algorithm, &encoding).expect("signer");
+            let token = sign_token(&*signer);
+            let (message, signature) = split_token(&token);
+            assert!(factory_verifies(
+                &RING_PROVIDER,
+                algorithm,
+                &decoding,
+                message.as_bytes(),
+                &signature
+            ));
+        }
+        let (ed, _) = keys_for(Algorithm::EdDSA);
+        assert_eq!(
+            (DALEK_PROVIDER.key_utils.ed_pub_components_from_private_key)(
+                ed.as_bytes(),
+                &EllipticCurve::Ed25519
+            )
+            .expect("dalek"),
+            (RING_PROVIDER.key_utils.ed_pub_components_from_private_key)(
+                ed.as_bytes(),
+                &EllipticCurve::Ed25519
+            )
+            .expect("ring"),
+        );
     }
 }

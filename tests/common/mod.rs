@@ -479,14 +479,21 @@ pub fn assert_deviations(
     );
 }
 
-/// A Wycheproof file, read in place; `None`, after printing that the test skipped, when it cannot
-/// be read.
-pub fn read_vectors(path: &str) -> Option<serde_json::Value> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("a Wycheproof JSON file")),
-        Err(e) => {
-            println!("skipped: {path} cannot be read ({e})");
-            None
-        }
-    }
+/// The folder of the Wycheproof JWS and JWK vector files that ship with the crate (see the
+/// README.md there for their provenance and license).
+pub const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/wycheproof");
+
+/// The Wycheproof file `file` of [`VECTORS`], parsed. A missing or unreadable file fails the
+/// test, naming the path: nothing skips.
+pub fn read_vectors(file: &str) -> serde_json::Value {
+    let path = std::path::Path::new(VECTORS).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "Wycheproof vector file {} cannot be read ({e}); it ships with the crate under \
+             tests/data/wycheproof/",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("Wycheproof vector file {}: bad JSON: {e}", path.display()))
 }

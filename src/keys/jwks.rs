@@ -14,9 +14,22 @@
 //! - A token whose `kid` is unknown starts at most one refetch per
 //!   [`cooldown`](JwksSource::cooldown) (default 30 s), and every request that needs a fetch while
 //!   one is under way waits for that one (single flight): a flood of tokens with random `kid`s
-//!   never becomes a flood of requests to the identity provider.
+//!   never becomes a flood of requests to the identity provider. A request waits for a fetch
+//!   at most twice the total timeout plus one second (discovery and key set); when the fetch
+//!   has not ended by then, the answer is 503 `key_source_unavailable`. A fetch whose task ends
+//!   early (cancelled, its runtime shut down, panicked) counts as a failed fetch.
 //! - When a fetch fails, the last good keys keep serving (stale-if-error); the failure is logged
-//!   and retried with backoff (1 s, doubling, at most 60 s).
+//!   and retried with backoff (1 s, doubling, at most 60 s). They serve for at most
+//!   [`max_staleness`](JwksSource::max_staleness) (default 24 h) past their cache lifetime:
+//!   once the last successful fetch is older than the cache lifetime plus `max_staleness` and
+//!   fetches keep failing, the keys are dropped (and with them what they verified in the
+//!   verified-token cache), and requests are answered 503 `key_source_unavailable` until a fetch
+//!   succeeds.
+//! - A token whose `kid` is not in the cached set is refused 403 `unknown_key` only when the set
+//!   was fetched successfully last (also within the cooldown after that fetch). When the fetch
+//!   that would decide fails, the answer is 503 `key_source_unavailable`, and so it stays until
+//!   a fetch succeeds: during an outage, a key the provider rotated to is not a reason for the
+//!   client to log out.
 //! - Fetches have a connect and a total timeout (5 s and 10 s) and a bound on the response size
 //!   (256 KiB); redirects are not followed.
 //! - Only asymmetric keys are taken from a remote set, and only for the algorithms of
@@ -24,8 +37,11 @@
 //!   crate supports). Keys that cannot be used are left out with a warning.
 //! - When no key can be had at all (never fetched, provider down), requests are answered 503
 //!   with reason `key_source_unavailable` (gRPC `UNAVAILABLE`).
-//! - `http://` URLs are refused unless [`allow_http`](JwksSource::allow_http) is set: keys must
-//!   come over TLS (roots: the Mozilla set of `webpki-roots`).
+//! - `http://` URLs are refused: keys must come over TLS (roots: the Mozilla set of
+//!   `webpki-roots`). [`allow_http(true)`](JwksSource::allow_http) allows plain HTTP to loopback
+//!   hosts only (`127.0.0.0/8`, `[::1]`, `localhost`), and
+//!   [`allow_http_host`](JwksSource::allow_http_host) to a host named explicitly. The same rule
+//!   applies to the `jwks_uri` that OIDC discovery finds.
 //!
 //! Building the layer never waits: the first fetch starts in the background (at once when the
 //! layer is built inside a Tokio runtime, otherwise with the first request). To wait for keys at
@@ -80,9 +96,8 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::Algorithm;
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
-use crate::jwk::{log_skipped, parse_jwks, SkippedKey};
-use crate::key::KeySet;
-use crate::key_source::{KeyWait, Resolution, Resolved};
+use crate::keys::jwk::{log_skipped, parse_jwks, SkippedKey};
+use crate::keys::set::{KeySet, KeyWait, Resolution, Resolved};
 
 const KEY_SOURCE_UNAVAILABLE: AuthError = AuthError::new(
     ErrorKind::KeySourceUnavailable,
@@ -116,6 +131,7 @@ enum Location {
 pub struct JwksSource {
     location: Location,
     allow_http: bool,
+    http_hosts: Vec<String>,
     algorithms: Vec<Algorithm>,
     min_ttl: Duration,
     max_ttl: Duration,
@@ -124,6 +140,7 @@ pub struct JwksSource {
     connect_timeout: Duration,
     timeout: Duration,
     max_size: usize,
+    max_staleness: Duration,
 }
 
 fn parse_uri(url: &str) -> Result<Uri, ConfigError> {
@@ -143,6 +160,7 @@ impl JwksSource {
         Self {
             location,
             allow_http: false,
+            http_hosts: Vec::new(),
             algorithms: ASYMMETRIC.to_vec(),
             min_ttl: Duration::from_secs(30),
             max_ttl: Duration::from_secs(24 * 60 * 60),
@@ -151,6 +169,7 @@ impl JwksSource {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
             max_size: 256 * 1024,
+            max_staleness: Duration::from_secs(24 * 60 * 60),
         }
     }
 
@@ -180,10 +199,22 @@ impl JwksSource {
         }))
     }
 
-    /// Allows plain `http://` URLs, for the key set and for discovery. Off by default; for tests
-    /// on loopback and for deployments where TLS ends elsewhere.
+    /// Allows plain `http://` URLs to loopback hosts (`127.0.0.0/8`, `[::1]`, `localhost`), for
+    /// the key set, for discovery and for the `jwks_uri` that discovery finds. Off by default;
+    /// for tests and for a key server beside the application. Other hosts are named one by one
+    /// with [`allow_http_host`](Self::allow_http_host).
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
+        self
+    }
+
+    /// Allows plain `http://` URLs to this host (a name or an IP address, compared without
+    /// regard to case; no scheme, port or path), for the key set, for discovery and for the
+    /// `jwks_uri` that discovery finds: for a deployment where TLS ends elsewhere, such as a key
+    /// server on an internal network. May be called once per host; independent of
+    /// [`allow_http`](Self::allow_http).
+    pub fn allow_http_host(mut self, host: impl Into<String>) -> Self {
+        self.http_hosts.push(host.into());
         self
     }
 
@@ -221,6 +252,17 @@ impl JwksSource {
         self
     }
 
+    /// How long past their cache lifetime the last good keys keep serving while fetches fail
+    /// (stale-if-error); default 24 h. Once the last successful fetch is older than the cache
+    /// lifetime plus this, the keys no longer verify anything (nor do the tokens they verified
+    /// in the verified-token cache): requests are answered 503 `key_source_unavailable` until a
+    /// fetch succeeds. `Duration::ZERO` keeps no key past its cache lifetime; a duration too
+    /// large for the clock keeps them for good.
+    pub fn max_staleness(mut self, max_staleness: Duration) -> Self {
+        self.max_staleness = max_staleness;
+        self
+    }
+
     /// The largest response accepted, in bytes (default 256 KiB).
     pub fn max_response_size(mut self, bytes: usize) -> Self {
         self.max_size = bytes;
@@ -235,14 +277,33 @@ impl JwksSource {
         }
     }
 
+    /// Whether `uri` may be fetched: `https://`, or `http://` to a loopback host under
+    /// `allow_http(true)` or to a host named with `allow_http_host`.
+    fn may_fetch(&self, uri: &Uri) -> bool {
+        if uri.scheme_str() != Some("http") {
+            return true;
+        }
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        (self.allow_http && is_loopback(host))
+            || self
+                .http_hosts
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(host))
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
+        if let Some(host) = self.http_hosts.iter().find(|host| !is_bare_host(host)) {
+            return Err(ConfigError::InvalidHttpHost { host: host.clone() });
+        }
         let uri = match &self.location {
             Location::Jwks(uri) => uri,
             Location::Discovery { metadata, .. } => metadata,
         };
-        if uri.scheme_str() == Some("http") && !self.allow_http {
+        if !self.may_fetch(uri) {
             return Err(ConfigError::PlainHttpNotAllowed {
-                url: uri.to_string(),
+                host: uri.host().unwrap_or_default().to_owned(),
             });
         }
         if self.algorithms.is_empty() || self.algorithms.iter().any(|alg| !ASYMMETRIC.contains(alg))
@@ -320,6 +381,8 @@ struct FetchState {
     /// after a success, after the backoff after a failure, at once before any fetch.
     next_attempt: Option<Instant>,
     failures: u32,
+    /// Whether the last fetch that ended failed (or was dropped before it completed).
+    last_fetch_failed: bool,
     jwks_uri: Option<Uri>,
 }
 
@@ -328,7 +391,7 @@ pub(crate) struct RemoteKeys {
     source: JwksSource,
     client: HttpClient,
     provider: &'static CryptoProvider,
-    keys: RwLock<Option<Arc<KeySet>>>,
+    keys: RwLock<Option<Cached>>,
     state: Mutex<FetchState>,
     /// Bumped at the end of every fetch, successful or not.
     done: tokio::sync::watch::Sender<u64>,
@@ -343,6 +406,21 @@ impl fmt::Debug for RemoteKeys {
     }
 }
 
+/// The keys of the last successful fetch, and until when they may serve.
+#[derive(Clone)]
+struct Cached {
+    keys: Arc<KeySet>,
+    /// The end of their cache lifetime plus `max_staleness`; `None` when that does not fit into
+    /// an `Instant` (for good).
+    serve_until: Option<Instant>,
+}
+
+impl Cached {
+    fn too_stale(&self, now: Instant) -> bool {
+        self.serve_until.is_some_and(|until| now >= until)
+    }
+}
+
 /// Why a fetch failed: a fixed sentence, for the logs.
 #[derive(Debug)]
 struct FetchError(&'static str);
@@ -352,10 +430,43 @@ impl RemoteKeys {
         self.source.algorithms.contains(&algorithm)
     }
 
-    fn snapshot(&self) -> Option<Arc<KeySet>> {
+    /// The keys of the last successful fetch, however old.
+    fn cached(&self) -> Option<Cached> {
         match self.keys.read() {
             Ok(keys) => keys.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The keys that may serve now: none when the last good ones are older than their cache
+    /// lifetime plus `max_staleness` (they are then dropped).
+    fn snapshot(&self) -> Option<Arc<KeySet>> {
+        let cached = self.cached()?;
+        if cached.too_stale(Instant::now()) {
+            self.drop_too_stale();
+            return None;
+        }
+        Some(cached.keys)
+    }
+
+    /// Drops keys that are past `max_staleness`, so that the tokens they verified leave the
+    /// verified-token cache too.
+    fn drop_too_stale(&self) {
+        let mut slot = self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot
+            .as_ref()
+            .is_some_and(|cached| cached.too_stale(Instant::now()))
+        {
+            *slot = None;
+            #[cfg(feature = "tracing")]
+            tracing::error!(
+                max_staleness_secs = self.source.max_staleness.as_secs(),
+                "the last good keys are older than their cache lifetime plus max_staleness; \
+                 no key serves until a fetch succeeds"
+            );
         }
     }
 
@@ -385,48 +496,88 @@ impl RemoteKeys {
                 return Resolution::Wait(wait);
             }
         }
+        // A `kid` missing from the set is `unknown_key` only when the set was fetched
+        // successfully last. When a fetch that may bring the key is still under way (the wait
+        // for it was cut short), or the last fetch failed (the provider is down, and may have
+        // rotated its keys), nothing can be said about the token: 503, never a reason for the
+        // client to log out.
+        let state = self.lock_state();
+        if state.in_flight || state.last_fetch_failed {
+            return Resolution::Refused(KEY_SOURCE_UNAVAILABLE);
+        }
         Resolution::Refused(refused)
     }
 
     /// A fetch for a request: joins the one under way, or starts one unless the cooldown since
     /// the last one a request started has not passed.
     fn request_fetch(self: &Arc<Self>) -> Option<KeyWait> {
-        let mut state = self.lock_state();
-        if !state.in_flight {
+        self.join_or_start(|state| {
             let now = Instant::now();
             if let Some(last) = state.last_request_fetch {
                 if now.duration_since(last) < self.source.cooldown {
-                    return None;
+                    return false;
                 }
             }
-            if !self.spawn_fetch(&mut state) {
-                return None;
-            }
             state.last_request_fetch = Some(now);
-        }
-        Some(self.waiter())
-    }
-
-    /// A future that completes when the fetch under way ends. Made while the state is locked,
-    /// so that the end of the fetch cannot be missed.
-    fn waiter(&self) -> KeyWait {
-        let mut done = self.done.subscribe();
-        KeyWait::new(async move {
-            let _ = done.changed().await;
+            true
         })
     }
 
-    /// Starts a fetch on the current Tokio runtime; `false` when there is none.
-    fn spawn_fetch(self: &Arc<Self>, state: &mut FetchState) -> bool {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+    /// Joins the fetch under way, or starts one on the current Tokio runtime when `start` says
+    /// so. `None` when there is nothing to wait for, or no runtime to wait on.
+    fn join_or_start(
+        self: &Arc<Self>,
+        start: impl FnOnce(&mut FetchState) -> bool,
+    ) -> Option<KeyWait> {
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let mut state = self.lock_state();
+        if state.in_flight {
+            runtime.as_ref()?;
+            return Some(self.waiter());
+        }
+        if !start(&mut state) {
+            return None;
+        }
+        let Some(runtime) = runtime else {
             #[cfg(feature = "tracing")]
             tracing::error!("no tokio runtime: the key set cannot be fetched");
-            return false;
+            return None;
         };
+        // Made while the state is locked, so that the end of the fetch cannot be missed.
+        let wait = self.waiter();
         state.in_flight = true;
-        let this = self.clone();
-        runtime.spawn(async move { this.fetch_and_store().await });
-        true
+        // The guard clears `in_flight` however the task ends, also when the runtime drops the
+        // task at once: so the state is unlocked before the spawn.
+        drop(state);
+        let mut guard = FetchGuard {
+            remote: self.clone(),
+            completed: false,
+        };
+        runtime.spawn(async move {
+            guard.remote.fetch_and_store().await;
+            guard.complete();
+        });
+        Some(wait)
+    }
+
+    /// A future that completes when the fetch under way ends, or when the longest a fetch can
+    /// take has passed (a fetch on a runtime that no longer runs never ends). Needs a Tokio
+    /// runtime.
+    fn waiter(&self) -> KeyWait {
+        let mut done = self.done.subscribe();
+        // Discovery and the key set, each within the total timeout, and a second to spare.
+        let bound = self
+            .source
+            .timeout
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(1));
+        // `timeout` saturates a deadline that does not fit into an `Instant`.
+        let wait = tokio::time::timeout(bound, async move {
+            let _ = done.changed().await;
+        });
+        KeyWait::new(async move {
+            let _ = wait.await;
+        })
     }
 
     /// Starts the background refresher once, when a Tokio runtime is at hand.
@@ -441,7 +592,13 @@ impl RemoteKeys {
             return;
         }
         let weak = Arc::downgrade(self);
-        runtime.spawn(refresh_loop(weak));
+        // Cleared when the task ends, also when its runtime drops it: the next runtime that sees
+        // a request starts another one.
+        let guard = RefresherGuard(weak.clone());
+        runtime.spawn(async move {
+            let _guard = guard;
+            refresh_loop(weak).await;
+        });
     }
 
     async fn fetch_and_store(&self) {
@@ -451,16 +608,23 @@ impl RemoteKeys {
             Ok((keys, ttl)) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(ttl_secs = ttl.as_secs(), "key set fetched");
+                let now = Instant::now();
+                let cached = Cached {
+                    keys: Arc::new(keys),
+                    serve_until: now
+                        .checked_add(ttl)
+                        .and_then(|expiry| expiry.checked_add(self.source.max_staleness)),
+                };
                 match self.keys.write() {
-                    Ok(mut slot) => *slot = Some(Arc::new(keys)),
-                    Err(poisoned) => *poisoned.into_inner() = Some(Arc::new(keys)),
+                    Ok(mut slot) => *slot = Some(cached),
+                    Err(poisoned) => *poisoned.into_inner() = Some(cached),
                 }
                 state.failures = 0;
-                state.next_attempt = Some(Instant::now() + ttl.mul_f64(0.8));
+                state.last_fetch_failed = false;
+                state.next_attempt = Some(later(Instant::now(), ttl - ttl / 5));
             }
             Err(_error) => {
-                state.failures = state.failures.saturating_add(1);
-                state.next_attempt = Some(Instant::now() + backoff(state.failures));
+                self.record_failure(&mut state);
                 #[cfg(feature = "tracing")]
                 if self.snapshot().is_some() {
                     tracing::warn!(
@@ -480,38 +644,34 @@ impl RemoteKeys {
                 }
             }
         }
-        state.in_flight = false;
-        self.done
-            .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
-    /// How long until the refresher's next fetch is due.
+    fn record_failure(&self, state: &mut FetchState) {
+        state.failures = state.failures.saturating_add(1);
+        state.last_fetch_failed = true;
+        state.next_attempt = Some(later(Instant::now(), backoff(state.failures)));
+    }
+
+    /// How long until the refresher's next fetch is due, or the keys become too stale to serve,
+    /// whichever comes first.
     fn until_due(&self) -> Duration {
-        let state = self.lock_state();
-        state.next_attempt.map_or(Duration::ZERO, |at| {
-            at.saturating_duration_since(Instant::now())
-        })
+        let next_attempt = self.lock_state().next_attempt;
+        let now = Instant::now();
+        let due = next_attempt.map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+        match self.cached().and_then(|cached| cached.serve_until) {
+            Some(until) => due.min(until.saturating_duration_since(now)),
+            None => due,
+        }
     }
 
     /// The refresher's fetch: joins the one under way, or starts one if it is due.
     fn refresh_if_due(self: &Arc<Self>) -> Option<KeyWait> {
-        let mut state = self.lock_state();
-        if !state.in_flight {
-            let due = state.next_attempt.is_none_or(|at| Instant::now() >= at);
-            if !due || !self.spawn_fetch(&mut state) {
-                return None;
-            }
-        }
-        Some(self.waiter())
+        self.join_or_start(|state| state.next_attempt.is_none_or(|at| Instant::now() >= at))
     }
 
     /// A fetch now: joins the one under way, or starts one.
     fn refresh_now(self: &Arc<Self>) -> Option<KeyWait> {
-        let mut state = self.lock_state();
-        if !state.in_flight && !self.spawn_fetch(&mut state) {
-            return None;
-        }
-        Some(self.waiter())
+        self.join_or_start(|_| true)
     }
 
     /// Fetches until keys are known or `timeout` passes.
@@ -519,26 +679,24 @@ impl RemoteKeys {
         self: &Arc<Self>,
         timeout: Duration,
     ) -> Result<(), AuthError> {
-        let deadline = tokio::time::Instant::now() + timeout;
         self.ensure_refresher();
-        while self.snapshot().is_none() {
-            let Some(wait) = self.refresh_now() else {
-                return Err(KEY_SOURCE_UNAVAILABLE);
-            };
-            if tokio::time::timeout_at(deadline, wait).await.is_err() {
-                return Err(KEY_SOURCE_UNAVAILABLE);
-            }
-            if self.snapshot().is_none() {
-                let backoff = self.until_due().max(Duration::from_millis(100));
-                if tokio::time::timeout_at(deadline, tokio::time::sleep(backoff))
-                    .await
-                    .is_err()
-                {
+        let fetched = async {
+            while self.snapshot().is_none() {
+                let Some(wait) = self.refresh_now() else {
                     return Err(KEY_SOURCE_UNAVAILABLE);
+                };
+                wait.await;
+                if self.snapshot().is_none() {
+                    let backoff = self.until_due().max(Duration::from_millis(100));
+                    tokio::time::sleep(backoff).await;
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        // `timeout` saturates a deadline that does not fit into an `Instant`.
+        tokio::time::timeout(timeout, fetched)
+            .await
+            .unwrap_or(Err(KEY_SOURCE_UNAVAILABLE))
     }
 
     async fn fetch(&self) -> Result<(KeySet, Duration), FetchError> {
@@ -588,13 +746,13 @@ impl RemoteKeys {
         }
         // Keys that did not change stay the same objects, so that what they verified stays
         // in the verified-token cache.
-        let previous = self.snapshot();
+        let previous = self.cached();
         let keys = keys
             .into_iter()
             .map(|key| {
                 previous
                     .as_ref()
-                    .and_then(|set| set.find_same(&key).cloned())
+                    .and_then(|cached| cached.keys.find_same(&key).cloned())
                     .unwrap_or_else(|| Arc::new(key))
             })
             .collect();
@@ -621,8 +779,11 @@ impl RemoteKeys {
         }
         let uri = parse_uri(&metadata.jwks_uri)
             .map_err(|_| FetchError("the discovery document's jwks_uri is not valid"))?;
-        if uri.scheme_str() == Some("http") && !self.source.allow_http {
-            return Err(FetchError("the discovery document's jwks_uri is not https"));
+        if !self.source.may_fetch(&uri) {
+            return Err(FetchError(
+                "the discovery document's jwks_uri is plain http to a host that is neither \
+                 loopback under allow_http(true) nor named with allow_http_host",
+            ));
         }
         Ok(uri)
     }
@@ -661,6 +822,86 @@ impl RemoteKeys {
 
 const DISCOVERY_STALE: &str = "the key set named by discovery could not be fetched";
 
+/// Ends a fetch however its task ends: completed, dropped (the task cancelled, or its runtime
+/// shut down) or panicked. A fetch that did not complete counts as a failed one. Either way
+/// `in_flight` is cleared and the waiters are woken.
+struct FetchGuard {
+    remote: Arc<RemoteKeys>,
+    completed: bool,
+}
+
+impl FetchGuard {
+    fn complete(&mut self) {
+        self.completed = true;
+    }
+}
+
+impl Drop for FetchGuard {
+    fn drop(&mut self) {
+        let mut state = self.remote.lock_state();
+        if !self.completed {
+            self.remote.record_failure(&mut state);
+            #[cfg(feature = "tracing")]
+            tracing::warn!(
+                failures = state.failures,
+                "key set fetch ended before it completed (its task was dropped or panicked)"
+            );
+        }
+        state.in_flight = false;
+        drop(state);
+        self.remote
+            .done
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+}
+
+/// Marks the background refresher as gone when its task ends, however it ends.
+struct RefresherGuard(Weak<RemoteKeys>);
+
+impl Drop for RefresherGuard {
+    fn drop(&mut self) {
+        if let Some(remote) = self.0.upgrade() {
+            remote.refresher.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// `127.0.0.0/8`, `[::1]` or `localhost` (the host of a URI: IPv6 in brackets).
+fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')) {
+        Some(ip) => ip
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+    }
+}
+
+/// A host name or IP address alone: what `http://{host}/` has as its whole authority.
+fn is_bare_host(host: &str) -> bool {
+    !host.is_empty()
+        && format!("http://{host}/").parse::<Uri>().is_ok_and(|uri| {
+            uri.port().is_none()
+                && uri.host() == Some(host)
+                && uri.authority().map(|a| a.as_str()) == Some(host)
+        })
+}
+
+/// Far enough to stand for "never", near enough to fit into an `Instant` on every platform.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `now + after`, saturated far in the future instead of overflowing (a `max-age` from the
+/// wire, or a bound of `Duration::MAX`).
+fn later(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .or_else(|| now.checked_add(after.min(FAR_FUTURE)))
+        .unwrap_or(now)
+}
+
 /// The background refresher: sleeps until the next fetch is due, and works the schedule out
 /// again whenever any fetch ends (one a request started may have changed it).
 async fn refresh_loop(weak: Weak<RemoteKeys>) {
@@ -679,7 +920,11 @@ async fn refresh_loop(weak: Weak<RemoteKeys>) {
             }
         }
         let wait = match weak.upgrade() {
-            Some(remote) => remote.refresh_if_due(),
+            Some(remote) => {
+                // Keys past `max_staleness` are dropped now, also when no request looks.
+                let _ = remote.snapshot();
+                remote.refresh_if_due()
+            }
             None => return,
         };
         if let Some(wait) = wait {
@@ -750,10 +995,87 @@ mod tests {
     }
 
     #[test]
+    fn instants_saturate() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert!(later(now, Duration::MAX) >= now + FAR_FUTURE);
+        assert!(later(now, Duration::MAX - Duration::MAX / 5) > now);
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_and_named_hosts() {
+        for host in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "[::ffff:127.0.0.1]",
+            "[::]",
+            "localhost.example.com",
+            "127.0.0.1.nip.io",
+            "::1",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+        for host in ["keys.internal", "10.0.0.1", "[fd00::1]", "KEYS"] {
+            assert!(is_bare_host(host), "{host}");
+        }
+        for host in [
+            "", "a:80", "u@h", "h/p", "http://h", "a b", "[::1]:80", "h?q",
+        ] {
+            assert!(!is_bare_host(host), "{host}");
+        }
+
+        let uri = |url: &str| url.parse::<Uri>().unwrap();
+        let source = JwksSource::new("https://issuer.example/jwks").unwrap();
+        assert!(source.may_fetch(&uri("https://anywhere.example/jwks")));
+        assert!(!source.may_fetch(&uri("http://127.0.0.1/jwks")));
+        let loopback = source.clone().allow_http(true);
+        assert!(loopback.may_fetch(&uri("http://127.0.0.1:8080/jwks")));
+        assert!(loopback.may_fetch(&uri("http://localhost/jwks")));
+        assert!(loopback.may_fetch(&uri("http://[::1]:1/jwks")));
+        assert!(!loopback.may_fetch(&uri("http://keys.internal/jwks")));
+        let named = source.allow_http_host("Keys.Internal");
+        assert!(named.may_fetch(&uri("http://keys.internal:8080/jwks")));
+        assert!(!named.may_fetch(&uri("http://keys.internal.example/jwks")));
+        assert!(!named.may_fetch(&uri("http://127.0.0.1/jwks")));
+
+        let error = JwksSource::new("http://keys.example.com/jwks")
+            .unwrap()
+            .allow_http(true)
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConfigError::PlainHttpNotAllowed {
+                host: "keys.example.com".into()
+            }
+        );
+        let error = JwksSource::new("https://keys.example.com/jwks")
+            .unwrap()
+            .allow_http_host("keys.example.com:80")
+            .check()
+            .unwrap_err();
+        assert!(error.to_string().contains("allow_http_host"), "{error}");
+    }
+
+    #[test]
     fn sources_are_checked() {
         assert!(JwksSource::new("ftp://x/jwks").is_err());
         assert!(JwksSource::new("/relative").is_err());
         let http = JwksSource::new("http://127.0.0.1:1/jwks").unwrap();
+        assert_eq!(http.max_staleness, Duration::from_secs(24 * 60 * 60));
         assert!(http.check().is_err());
         assert!(http.clone().allow_http(true).check().is_ok());
         assert!(http

@@ -1,6 +1,6 @@
-//! Verification keys, each bound to the algorithms it may verify, and the set they form.
+//! [`Key`]: a verification key bound to the algorithms it may verify, its constructors, and the
+//! rules for a `kid`.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 use crate::crypto::PreparedVerifier;
 
-use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::error::ConfigError;
 
 /// The longest `kid` accepted, in bytes, in a configuration and in a token.
 pub(crate) const MAX_KID_LEN: usize = 256;
@@ -40,8 +40,8 @@ pub(crate) const MAX_KID_LEN: usize = 256;
 /// ```
 #[derive(Clone)]
 pub struct Key {
-    kid: Option<Arc<str>>,
-    algorithms: Vec<Algorithm>,
+    pub(super) kid: Option<Arc<str>>,
+    pub(super) algorithms: Vec<Algorithm>,
     decoding: DecodingKey,
     /// One verifier per algorithm, made when the layer is built.
     prepared: Vec<(Algorithm, Arc<PreparedVerifier>)>,
@@ -373,117 +373,6 @@ pub(crate) fn kid_is_valid(kid: &str) -> bool {
     !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-/// The configured keys, looked up by `kid`.
-#[derive(Clone, Debug)]
-pub(crate) struct KeySet {
-    keys: Vec<Arc<Key>>,
-    by_kid: HashMap<Arc<str>, usize>,
-    algorithms: Vec<Algorithm>,
-}
-
-impl KeySet {
-    pub(crate) fn new(keys: Vec<Key>) -> Result<Self, ConfigError> {
-        Self::from_shared(keys.into_iter().map(Arc::new).collect())
-    }
-
-    /// A set of keys some of which may be shared with an earlier set.
-    pub(crate) fn from_shared(keys: Vec<Arc<Key>>) -> Result<Self, ConfigError> {
-        if keys.is_empty() {
-            return Err(ConfigError::NoKeys);
-        }
-        let mut by_kid = HashMap::new();
-        let mut algorithms = Vec::new();
-        for (index, key) in keys.iter().enumerate() {
-            if let Some(kid) = &key.kid {
-                if !kid_is_valid(kid) {
-                    return Err(ConfigError::InvalidKid);
-                }
-                if by_kid.insert(kid.clone(), index).is_some() {
-                    return Err(ConfigError::DuplicateKid {
-                        kid: kid.to_string(),
-                    });
-                }
-            }
-            for alg in &key.algorithms {
-                if !algorithms.contains(alg) {
-                    algorithms.push(*alg);
-                }
-            }
-        }
-        Ok(Self {
-            keys,
-            by_kid,
-            algorithms,
-        })
-    }
-
-    /// The key of this set that is the same as `key`, if any.
-    #[cfg(feature = "jwks")]
-    pub(crate) fn find_same(&self, key: &Key) -> Option<&Arc<Key>> {
-        self.keys.iter().find(|k| k.same_as(key))
-    }
-
-    /// `true` when some key may verify `algorithm`: the allow-list.
-    pub(crate) fn allows(&self, algorithm: Algorithm) -> bool {
-        self.algorithms.contains(&algorithm)
-    }
-
-    /// Selects the key for a token. A `kid` is looked up exactly; a key without a `kid` is used
-    /// only when it is the one key that may verify the token's algorithm. No key is ever tried
-    /// after another.
-    pub(crate) fn select(
-        &self,
-        kid: Option<&str>,
-        algorithm: Algorithm,
-    ) -> Result<&Arc<Key>, AuthError> {
-        if let Some(kid) = kid {
-            // A short set is searched directly: cheaper than hashing the kid.
-            let named = if self.keys.len() <= 8 {
-                self.keys.iter().find(|key| key.kid.as_deref() == Some(kid))
-            } else {
-                self.by_kid.get(kid).and_then(|i| self.keys.get(*i))
-            };
-            if let Some(key) = named {
-                return if key.allows(algorithm) {
-                    Ok(key)
-                } else {
-                    Err(AuthError::new(
-                        ErrorKind::AlgorithmNotAllowed,
-                        "The key named by the token does not verify its algorithm",
-                    ))
-                };
-            }
-            // An unnamed key takes tokens with any kid only when it is the one candidate.
-            return self
-                .only_candidate(algorithm, |key| key.kid.is_none())
-                .ok_or(AuthError::new(
-                    ErrorKind::UnknownKey,
-                    "No key matches the token's key id",
-                ));
-        }
-        self.only_candidate(algorithm, |_| true)
-            .ok_or(AuthError::new(
-                ErrorKind::UnknownKey,
-                "The token names no key and the choice of key is ambiguous",
-            ))
-    }
-
-    fn only_candidate(
-        &self,
-        algorithm: Algorithm,
-        filter: impl Fn(&Key) -> bool,
-    ) -> Option<&Arc<Key>> {
-        let mut candidates = self
-            .keys
-            .iter()
-            .filter(|key| filter(key) && key.allows(algorithm));
-        match (candidates.next(), candidates.next()) {
-            (Some(key), None) => Some(key),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,68 +429,10 @@ mod tests {
     }
 
     #[test]
-    fn selection_by_kid_is_exact_and_never_falls_back() {
-        let a = Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid("a");
-        let b = Key::hmac(Algorithm::HS256, b"another secret of thirty-two b!!")
-            .unwrap()
-            .with_kid("b");
-        let set = KeySet::new(vec![a, b]).unwrap();
-        assert_eq!(
-            set.select(Some("b"), Algorithm::HS256).unwrap().kid(),
-            Some("b")
-        );
-        assert_eq!(
-            set.select(Some("c"), Algorithm::HS256).unwrap_err().kind(),
-            ErrorKind::UnknownKey
-        );
-        assert_eq!(
-            set.select(None, Algorithm::HS256).unwrap_err().kind(),
-            ErrorKind::UnknownKey
-        );
-        assert_eq!(
-            set.select(Some("a"), Algorithm::HS384).unwrap_err().kind(),
-            ErrorKind::AlgorithmNotAllowed
-        );
-    }
-
-    #[test]
-    fn a_single_key_is_unambiguous() {
-        let set = KeySet::new(vec![Key::hmac(Algorithm::HS256, SECRET).unwrap()]).unwrap();
-        assert!(set.select(None, Algorithm::HS256).is_ok());
-        assert!(set.select(Some("anything"), Algorithm::HS256).is_ok());
-        let named = KeySet::new(vec![Key::hmac(Algorithm::HS256, SECRET)
-            .unwrap()
-            .with_kid("k")])
-        .unwrap();
-        assert!(named.select(None, Algorithm::HS256).is_ok());
-        assert_eq!(
-            named
-                .select(Some("other"), Algorithm::HS256)
-                .unwrap_err()
-                .kind(),
-            ErrorKind::UnknownKey
-        );
-    }
-
-    #[test]
-    fn duplicate_and_bad_kids_are_refused() {
-        let k = || Key::hmac(Algorithm::HS256, SECRET).unwrap();
-        assert!(matches!(
-            KeySet::new(vec![k().with_kid("x"), k().with_kid("x")]),
-            Err(ConfigError::DuplicateKid { .. })
-        ));
-        assert_eq!(
-            KeySet::new(vec![k().with_kid("bad\nkid")]).unwrap_err(),
-            ConfigError::InvalidKid
-        );
-        assert_eq!(KeySet::new(vec![]).unwrap_err(), ConfigError::NoKeys);
-    }
-
-    #[test]
     fn broken_public_keys_are_refused_when_loaded() {
         let _ = crate::crypto::RING_PROVIDER.install_default();
         let ec =
-            DecodingKey::from_ec_pem(include_bytes!("../tests/keys/ec256_public.pem")).unwrap();
+            DecodingKey::from_ec_pem(include_bytes!("../../tests/keys/ec256_public.pem")).unwrap();
         let mut point = ec.try_get_as_bytes().unwrap().to_vec();
         assert!(Key::ec_point(Algorithm::ES256, &point).is_ok());
         // Off the curve: the last byte of y changed.
@@ -616,8 +447,8 @@ mod tests {
         assert!(Key::ec_point(Algorithm::ES384, ec.try_get_as_bytes().unwrap()).is_err());
 
         // Ed25519: the 32 raw bytes, nothing else.
-        let ed =
-            DecodingKey::from_ed_pem(include_bytes!("../tests/keys/ed25519_public.pem")).unwrap();
+        let ed = DecodingKey::from_ed_pem(include_bytes!("../../tests/keys/ed25519_public.pem"))
+            .unwrap();
         let raw = ed.try_get_as_bytes().unwrap();
         assert_eq!(raw.len(), 32);
         assert!(Key::ed25519_raw(raw).is_ok());
@@ -627,7 +458,7 @@ mod tests {
         assert!(Key::ed25519_raw(&longer).is_err());
 
         let rsa =
-            DecodingKey::from_rsa_pem(include_bytes!("../tests/keys/rsa_public.pem")).unwrap();
+            DecodingKey::from_rsa_pem(include_bytes!("../../tests/keys/rsa_public.pem")).unwrap();
         let jsonwebtoken::DecodingKeyKind::SecretOrDer(der) = rsa.kind() else {
             panic!("der expected");
         };
@@ -644,40 +475,5 @@ mod tests {
         }
         assert!(Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(&[1, 0, 1])).is_ok());
         assert!(Key::rsa_components(Algorithm::RS256, &b64(&n), &b64(&[1, 0, 0, 0, 1])).is_ok());
-    }
-
-    #[cfg(feature = "jwks")]
-    #[test]
-    fn unchanged_keys_are_recognised_across_sets() {
-        let a = || Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid("a");
-        let set = KeySet::new(vec![a()]).unwrap();
-        assert!(set.find_same(&a()).is_some());
-        assert!(set.find_same(&a().with_kid("b")).is_none());
-        let other = Key::hmac(Algorithm::HS256, b"another secret of thirty-two b!!")
-            .unwrap()
-            .with_kid("a");
-        assert!(set.find_same(&other).is_none());
-    }
-
-    #[test]
-    fn large_sets_are_searched_by_kid_too() {
-        let keys: Vec<Key> = (0..12)
-            .map(|i| {
-                Key::hmac(Algorithm::HS256, [i as u8 + 1; 32])
-                    .unwrap()
-                    .with_kid(format!("k{i}"))
-            })
-            .collect();
-        let set = KeySet::new(keys).unwrap();
-        assert_eq!(
-            set.select(Some("k11"), Algorithm::HS256).unwrap().kid(),
-            Some("k11")
-        );
-        assert_eq!(
-            set.select(Some("k12"), Algorithm::HS256)
-                .unwrap_err()
-                .kind(),
-            ErrorKind::UnknownKey
-        );
     }
 }

@@ -1,4 +1,5 @@
-//! Scopes granted by a token, and the scopes a layer requires.
+//! [`Scopes`], the scopes a verified token grants (its `scope` and `scp` claims), and
+//! [`RequiredScopes`], the scopes a route requires.
 
 use std::fmt;
 use std::sync::Arc;

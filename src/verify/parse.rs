@@ -13,50 +13,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::verify::{OneOrMany, Registered};
-
-/// Which registered claim a member is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Claim {
-    Exp,
-    Nbf,
-    Iat,
-    Iss,
-    Sub,
-    Aud,
-    Jti,
-    ClientId,
-    Scope,
-    Scp,
-    Other,
-}
-
-impl Claim {
-    /// The claim's bit in [`Registered::seen`](crate::verify::Registered); `None` for a name
-    /// that is not one of the registered claims the layer reads.
-    pub(crate) fn bit(self) -> Option<u16> {
-        match self {
-            Claim::Other => None,
-            claim => Some(1 << (claim as u16)),
-        }
-    }
-}
-
-pub(crate) fn classify(name: &str) -> Claim {
-    match name {
-        "exp" => Claim::Exp,
-        "nbf" => Claim::Nbf,
-        "iat" => Claim::Iat,
-        "iss" => Claim::Iss,
-        "sub" => Claim::Sub,
-        "aud" => Claim::Aud,
-        "jti" => Claim::Jti,
-        "client_id" => Claim::ClientId,
-        "scope" => Claim::Scope,
-        "scp" => Claim::Scp,
-        _ => Claim::Other,
-    }
-}
+use crate::verify::claims::{classify, Claim, OneOrMany, Registered};
 
 /// What the watch saw.
 #[derive(Debug, Default)]
@@ -709,7 +666,6 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::verify::Registered;
 
     #[derive(Debug, Deserialize, PartialEq)]
     struct Typed {
@@ -835,38 +791,6 @@ mod tests {
                 serde_json::from_str::<Registered<'_>>(json).is_err(),
                 "{json}"
             );
-        }
-    }
-
-    #[test]
-    fn registered_names_are_classified_exactly() {
-        for (name, claim) in [
-            ("exp", Claim::Exp),
-            ("nbf", Claim::Nbf),
-            ("iat", Claim::Iat),
-            ("iss", Claim::Iss),
-            ("sub", Claim::Sub),
-            ("aud", Claim::Aud),
-            ("jti", Claim::Jti),
-            ("scp", Claim::Scp),
-            ("scope", Claim::Scope),
-            ("client_id", Claim::ClientId),
-        ] {
-            assert_eq!(classify(name), claim, "{name}");
-        }
-        for other in [
-            "",
-            "e",
-            "ex",
-            "exq",
-            "Exp",
-            "exp\0",
-            "expp",
-            "scopes",
-            "client-id",
-            "é",
-        ] {
-            assert_eq!(classify(other), Claim::Other, "{other:?}");
         }
     }
 

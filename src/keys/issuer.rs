@@ -1,11 +1,22 @@
-//! Issuers a layer trusts, each with its own keys and audiences.
+//! The issuers a layer trusts: [`TrustedIssuer`] as the user configures it, and [`Tenant`] (its
+//! `iss` values, key source and audiences) as verification uses it.
 
 use crate::error::ConfigError;
 #[cfg(feature = "jwks")]
-use crate::jwks::JwksSource;
-use crate::key::{Key, KeySet};
-use crate::key_source::KeySource;
-use crate::verify::Tenant;
+use crate::keys::jwks::JwksSource;
+use crate::keys::key::Key;
+use crate::keys::set::KeySet;
+use crate::keys::source::KeySource;
+
+/// One issuer a layer trusts, as verification uses it: the accepted `iss` values, the keys and
+/// the audiences. A single-issuer layer has one, built from the builder's own settings.
+#[derive(Debug)]
+pub(crate) struct Tenant {
+    /// The accepted `iss` values; empty: `iss` is not checked (single-issuer layers only).
+    pub(crate) issuers: Vec<Box<str>>,
+    pub(crate) keys: KeySource,
+    pub(crate) audiences: Vec<Box<str>>,
+}
 
 /// One issuer a multi-issuer layer trusts, with its own keys and audiences.
 ///

@@ -1,4 +1,5 @@
-//! The JOSE header of a compact JWS: the parameters the layer reads, parsed once into a borrowed
+//! The compact JWS (RFC 7515 §7.1) as bytes: its framing (three base64url segments, the size
+//! bounds, the decoding into a scratch buffer) and its JOSE header, parsed once into a borrowed
 //! struct.
 //!
 //! Almost every header on the wire is a flat object of short strings without escapes
@@ -11,10 +12,81 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::Algorithm;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::verify::{Names, Str};
+use crate::error::AuthError;
+use crate::verify::claims::{Names, Str};
+
+// ---------------------------------------------------------------------------------------------
+// Framing: the three segments, their bounds, and their base64url decoding.
+
+/// The longest encoded header accepted, in bytes.
+pub(crate) const MAX_HEADER_LEN: usize = 1024;
+/// The longest signature: RSA with an 8192-bit modulus.
+pub(crate) const MAX_SIGNATURE_LEN: usize = 1024;
+/// Tokens whose decoded segments fit in this many bytes are decoded on the stack: most in the
+/// small buffer, larger ones (long claims sets, RSA-4096 signatures) in the larger one.
+pub(crate) const SMALL_SCRATCH_LEN: usize = 768;
+pub(crate) const STACK_SCRATCH_LEN: usize = 2048;
+
+pub(crate) const NOT_A_JWS: AuthError =
+    AuthError::malformed("The token is not a compact JWS of three segments");
+
+const BAD_BASE64: AuthError = AuthError::malformed("The token is not valid base64url");
+
+/// Decodes base64url into `buf`, which must hold `base64::decoded_len_estimate(segment.len())`
+/// bytes.
+pub(crate) fn b64_decode_into<'b>(
+    segment: &[u8],
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], AuthError> {
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(segment, buf)
+        .map_err(|_| BAD_BASE64)?;
+    buf.get(..len).ok_or(BAD_BASE64)
+}
+
+/// The three base64url segments of a compact JWS.
+#[derive(Clone, Copy)]
+pub(crate) struct Segments<'t> {
+    pub(crate) header: &'t [u8],
+    pub(crate) payload: &'t [u8],
+    pub(crate) signature: &'t [u8],
+}
+
+impl Segments<'_> {
+    /// Room for each of the three decoded segments.
+    pub(crate) fn decoded_lens(&self) -> [usize; 3] {
+        [self.header, self.payload, self.signature]
+            .map(|segment| base64::decoded_len_estimate(segment.len()))
+    }
+}
+
+/// The algorithm a header's `alg` names, of those the crate supports.
+pub(crate) fn algorithm_from_name(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JOSE header.
 
 /// The header parameters the layer reads. Every name may appear once; an unknown parameter is
 /// ignored (RFC 7515 §4), a parameter the layer refuses to act on is flagged.

@@ -6,7 +6,7 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::error::ConfigError;
-use crate::key::{kid_is_valid, Key};
+use crate::keys::key::{kid_is_valid, Key};
 
 /// A key of a JWK set that was left out, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,404 @@
+//! The registered claims of a claims set (RFC 7519 §4.1) as the layer reads them: which claim a
+//! member name is ([`classify`]), the claims themselves ([`Registered`]), and the serde helper
+//! types they are read with ([`Names`], [`Str`], [`OneOrMany`], [`NumericDate`]).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::error::AuthError;
+use crate::verify::scopes::Scopes;
+
+pub(crate) const NOT_A_CLAIMS_SET: AuthError =
+    AuthError::malformed("The token's claims are not a valid claims set");
+
+/// Which registered claim a member is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    Exp,
+    Nbf,
+    Iat,
+    Iss,
+    Sub,
+    Aud,
+    Jti,
+    ClientId,
+    Scope,
+    Scp,
+    Other,
+}
+
+impl Claim {
+    /// The claim's bit in [`Registered::seen`](crate::verify::Registered); `None` for a name
+    /// that is not one of the registered claims the layer reads.
+    pub(crate) fn bit(self) -> Option<u16> {
+        match self {
+            Claim::Other => None,
+            claim => Some(1 << (claim as u16)),
+        }
+    }
+}
+
+pub(crate) fn classify(name: &str) -> Claim {
+    match name {
+        "exp" => Claim::Exp,
+        "nbf" => Claim::Nbf,
+        "iat" => Claim::Iat,
+        "iss" => Claim::Iss,
+        "sub" => Claim::Sub,
+        "aud" => Claim::Aud,
+        "jti" => Claim::Jti,
+        "client_id" => Claim::ClientId,
+        "scope" => Claim::Scope,
+        "scp" => Claim::Scp,
+        _ => Claim::Other,
+    }
+}
+
+/// The registered claims the layer judges, read in one pass that also refuses duplicate names
+/// (RFC 7519 §4) and claims of the wrong type.
+#[derive(Debug, Default)]
+pub(crate) struct Registered<'a> {
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) aud: Option<OneOrMany<'a>>,
+    pub(crate) scopes: Scopes,
+    /// The registered claim names seen, one bit each ([`Claim::bit`]).
+    pub(crate) seen: u16,
+    /// Every other name seen.
+    pub(crate) names: Names<'a>,
+}
+
+impl<'a> Registered<'a> {
+    /// Records a member name classified as `claim`: a registered claim name as a bit, without
+    /// hashing or storing it, any other name in `names`. A name seen before is refused.
+    pub(crate) fn record(&mut self, claim: Claim, name: Cow<'a, str>) -> Result<(), &'static str> {
+        match claim.bit() {
+            Some(bit) if self.seen & bit != 0 => Err("duplicate name"),
+            Some(bit) => {
+                self.seen |= bit;
+                Ok(())
+            }
+            None => self.names.insert(name),
+        }
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        match classify(name).bit() {
+            Some(bit) => self.seen & bit != 0,
+            None => self.names.contains(name),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimsVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ClaimsVisitor<'a> {
+            type Value = Registered<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JWT claims set object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Registered<'a>, A::Error> {
+                let mut claims = Registered::default();
+                let mut scope = None;
+                let mut scp = None;
+                while let Some(name) = map.next_key::<Str<'de>>()? {
+                    let claim = classify(&name.0);
+                    match claim {
+                        Claim::Exp => claims.exp = Some(map.next_value::<NumericDate>()?.0),
+                        Claim::Nbf => claims.nbf = Some(map.next_value::<NumericDate>()?.0),
+                        Claim::Iat => claims.iat = Some(map.next_value::<NumericDate>()?.0),
+                        Claim::Iss => claims.iss = Some(map.next_value::<Str<'de>>()?.0),
+                        Claim::Sub => claims.sub = Some(map.next_value::<Str<'de>>()?.0),
+                        Claim::Jti | Claim::ClientId => {
+                            map.next_value::<Str<'de>>()?;
+                        }
+                        Claim::Aud => claims.aud = Some(map.next_value::<OneOrMany<'de>>()?),
+                        Claim::Scope => scope = Some(map.next_value::<Str<'de>>()?.0),
+                        Claim::Scp => scp = Some(map.next_value::<OneOrMany<'de>>()?),
+                        Claim::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                    claims.record(claim, name.0).map_err(de::Error::custom)?;
+                }
+                claims.scopes =
+                    Scopes::from_claims(scope.as_deref(), scp.as_ref().map(OneOrMany::as_slice))
+                        .map_err(de::Error::custom)?;
+                Ok(claims)
+            }
+        }
+        deserializer.deserialize_map(ClaimsVisitor(PhantomData))
+    }
+}
+
+/// The names seen in a JSON object, to refuse duplicates: the first borrowed ones inline,
+/// without allocating, the rest (and names with escapes) in a sorted vector. A 64-bit filter of their
+/// hashes answers most look-ups without comparing strings.
+#[derive(Debug)]
+pub(crate) struct Names<'a> {
+    filter: u64,
+    inline: [&'a str; INLINE_NAMES],
+    len: usize,
+    overflow: Vec<Cow<'a, str>>,
+}
+
+const INLINE_NAMES: usize = 16;
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Self {
+            filter: 0,
+            inline: [""; INLINE_NAMES],
+            len: 0,
+            overflow: Vec::new(),
+        }
+    }
+}
+
+/// One bit of the filter for `name`: its first and last bytes (overlapping for short names)
+/// and its length, mixed by one multiplication, without a loop over the bytes.
+fn filter_bit(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let len = bytes.len();
+    let word = |at: usize| -> u64 {
+        bytes
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let half = |at: usize| -> u64 {
+        bytes
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
+    };
+    let byte = |at: usize| -> u64 { bytes.get(at).map_or(0, |b| u64::from(*b)) };
+    let mixed = if len >= 8 {
+        word(0) ^ word(len - 8).rotate_left(29)
+    } else if len >= 4 {
+        half(0) | half(len - 4) << 32
+    } else {
+        byte(0) | byte(len / 2) << 8 | byte(len.saturating_sub(1)) << 16
+    };
+    let hash = (mixed ^ (len as u64).rotate_right(8)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    1u64 << (hash >> 58)
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn insert(&mut self, name: Cow<'a, str>) -> Result<(), &'static str> {
+        let bit = filter_bit(&name);
+        if self.filter & bit != 0 && self.scan(&name) {
+            return Err("duplicate name");
+        }
+        self.filter |= bit;
+        match name {
+            Cow::Borrowed(name) if self.len < INLINE_NAMES => {
+                if let Some(slot) = self.inline.get_mut(self.len) {
+                    *slot = name;
+                    self.len += 1;
+                }
+            }
+            name => {
+                let at = self.overflow.binary_search(&name).unwrap_or_else(|at| at);
+                self.overflow.insert(at, name);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.filter & filter_bit(name) != 0 && self.scan(name)
+    }
+
+    fn scan(&self, name: &str) -> bool {
+        self.inline.iter().take(self.len).any(|n| *n == name)
+            || self.overflow.binary_search_by(|n| (**n).cmp(name)).is_ok()
+    }
+}
+
+/// A JSON string, borrowed from the input when it has no escapes.
+pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// A string or an array of strings (`aud`, `scp`); a single string needs no allocation.
+#[derive(Debug)]
+pub(crate) enum OneOrMany<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> OneOrMany<'a> {
+    pub(crate) fn as_slice(&self) -> &[Cow<'a, str>] {
+        match self {
+            OneOrMany::One(one) => std::slice::from_ref(one),
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OneOrMany<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(OneOrMany::One(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(OneOrMany::One(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(item) = seq.next_element::<Str<'de>>()? {
+                    all.push(item.0);
+                }
+                Ok(OneOrMany::Many(all))
+            }
+        }
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// RFC 7519 §2 NumericDate: a non-negative JSON number of seconds, fractions allowed.
+struct NumericDate(f64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DateVisitor;
+        impl Visitor<'_> for DateVisitor {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative number of seconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                Ok(NumericDate(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                u64::try_from(v)
+                    .map(|v| NumericDate(v as f64))
+                    .map_err(|_| E::custom("negative date"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                if v.is_finite() && v >= 0.0 {
+                    Ok(NumericDate(v))
+                } else {
+                    Err(E::custom("date out of range"))
+                }
+            }
+        }
+        deserializer.deserialize_any(DateVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_names_are_classified_exactly() {
+        for (name, claim) in [
+            ("exp", Claim::Exp),
+            ("nbf", Claim::Nbf),
+            ("iat", Claim::Iat),
+            ("iss", Claim::Iss),
+            ("sub", Claim::Sub),
+            ("aud", Claim::Aud),
+            ("jti", Claim::Jti),
+            ("scp", Claim::Scp),
+            ("scope", Claim::Scope),
+            ("client_id", Claim::ClientId),
+        ] {
+            assert_eq!(classify(name), claim, "{name}");
+        }
+        for other in [
+            "",
+            "e",
+            "ex",
+            "exq",
+            "Exp",
+            "exp\0",
+            "expp",
+            "scopes",
+            "client-id",
+            "é",
+        ] {
+            assert_eq!(classify(other), Claim::Other, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_every_repeat_and_only_repeats() {
+        let mut names = Names::default();
+        // Names sharing their first eight bytes, or differing only in length, or long.
+        let distinct = [
+            "a",
+            "a\0",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghj",
+            "",
+            "exp",
+            "https://x.example/a",
+            "https://x.example/b",
+            "é",
+            "e",
+        ];
+        for name in distinct {
+            assert!(names.insert(Cow::Borrowed(name)).is_ok(), "{name:?}");
+        }
+        for name in distinct {
+            assert!(names.contains(name), "{name:?}");
+            assert!(names.insert(Cow::Borrowed(name)).is_err(), "{name:?}");
+            assert!(
+                names.insert(Cow::Owned(name.to_owned())).is_err(),
+                "{name:?}"
+            );
+        }
+        assert!(!names.contains("abcdefgz"));
+        assert!(!names.contains("https://x.example/c"));
+        // Past the inline slots, and names that came with escapes (owned), still count.
+        let many: Vec<String> = (0..40).map(|i| format!("claim-{i}")).collect();
+        for name in &many {
+            assert!(names.insert(Cow::Borrowed(name)).is_ok(), "{name}");
+        }
+        assert!(names.insert(Cow::Owned("late".to_owned())).is_ok());
+        for name in &many {
+            assert!(names.insert(Cow::Borrowed(name)).is_err(), "{name}");
+        }
+        assert!(names.insert(Cow::Borrowed("late")).is_err());
+        assert!(names.insert(Cow::Borrowed("a")).is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! What a layer's verification is configured with ([`VerifyConfig`]), and the clock it reads the
+//! time from ([`Clock`], [`now`]).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::keys::issuer::Tenant;
+
+/// The clock the time claims are judged against.
+pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Everything the verification needs, built once with the layer.
+pub(crate) struct VerifyConfig {
+    /// One tenant, or several chosen by the token's `iss`.
+    pub(crate) tenants: Vec<Tenant>,
+    pub(crate) leeway: u64,
+    pub(crate) max_lifetime: Option<u64>,
+    pub(crate) exp_required: bool,
+    pub(crate) required_claims: Vec<Box<str>>,
+    pub(crate) typ: Option<Box<str>>,
+    pub(crate) max_token_len: usize,
+    pub(crate) clock: Option<Clock>,
+    /// Whether the layer caches verified tokens.
+    pub(crate) cache: bool,
+}
+
+impl fmt::Debug for VerifyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyConfig")
+            .field("tenants", &self.tenants)
+            .field("leeway", &self.leeway)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("exp_required", &self.exp_required)
+            .field("required_claims", &self.required_claims)
+            .field("typ", &self.typ)
+            .field("max_token_len", &self.max_token_len)
+            .field("clock", &self.clock.as_ref().map(|_| "<fn>"))
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now(config: &VerifyConfig) -> u64 {
+    let now = match &config.clock {
+        Some(clock) => clock(),
+        None => SystemTime::now(),
+    };
+    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
