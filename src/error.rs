@@ -365,6 +365,14 @@ pub enum ConfigError {
         /// The host as given.
         host: String,
     },
+    /// A setting of access token issuing is missing or out of range (an issuer, an audience, a
+    /// lifetime, the `kid`s of several signing keys).
+    InvalidIssuing {
+        /// Which setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -490,6 +498,9 @@ impl fmt::Display for ConfigError {
                 "invalid plain-http host {host:?} for JwksSource::allow_http_host: it must be a \
                  host name or ip address alone (no scheme, user, port or path)"
             ),
+            ConfigError::InvalidIssuing { setting, problem } => {
+                write!(f, "token issuing: {setting} {problem}")
+            }
         }
     }
 }

@@ -40,6 +40,7 @@ mod layer;
 mod mode;
 mod rejection;
 mod service;
+mod session;
 mod source;
 #[cfg(test)]
 mod test_helpers;
@@ -62,6 +63,7 @@ pub use crate::keys::issuer::TrustedIssuer;
 #[cfg(feature = "jwks")]
 pub use crate::keys::jwks::JwksSource;
 pub use crate::keys::key::Key;
+pub use crate::keys::signing::{SigningKey, SigningKeys};
 pub use crate::layer::{
     JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
     MAX_LEEWAY,
@@ -71,6 +73,10 @@ pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
 pub use crate::service::JwtAuth;
+pub use crate::session::{
+    AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
+    DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
+};
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;

@@ -200,7 +200,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
         (Some(value), None) => value.as_bytes(),
     };
     // credentials = auth-scheme [ 1*SP token68 ]; the scheme is case-insensitive.
-    let (scheme, rest) = match memchr_space(value) {
+    let (scheme, rest) = match memchr::memchr(b' ', value) {
         Some(at) => value.split_at(at),
         None => (value, &[][..]),
     };
@@ -221,35 +221,9 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
     Ok(Some(token))
 }
 
-/// The first space: the scheme is short, so only its first bytes are looked at before falling
-/// back to a full search.
-fn memchr_space(value: &[u8]) -> Option<usize> {
-    value.iter().take(16).position(|b| *b == b' ').or_else(|| {
-        let rest = value.get(16..)?;
-        std::str::from_utf8(rest)
-            .ok()
-            .and_then(|s| s.find(' '))
-            .or_else(|| rest.iter().position(|b| *b == b' '))
-            .map(|at| at + 16)
-    })
-}
-
-/// `true` when `bytes` holds a space, a tab or a comma. This runs over every token, so it first
-/// looks eight bytes at a time for any byte below `-` (0x2D): the three separators are, and no
-/// character of a JWS is. Only then does it look for the separators themselves.
+/// `true` when `bytes` holds a space, a tab or a comma.
 fn has_separator(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Some byte of `v` is below `n` (for `n` up to 0x80).
-    let has_less = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    let low_byte = chunks.by_ref().any(|chunk| {
-        has_less(
-            u64::from_le_bytes(chunk.try_into().unwrap_or([0x41; 8])),
-            b'-',
-        )
-    }) || chunks.remainder().iter().any(|b| *b < b'-');
-    low_byte && bytes.iter().any(|b| matches!(*b, b' ' | b'\t' | b','))
+    memchr::memchr3(b' ', b'\t', b',', bytes).is_some()
 }
 
 fn trim_leading_spaces(mut bytes: &[u8]) -> &[u8] {

@@ -402,3 +402,154 @@ mod tests {
         assert!(names.insert(Cow::Borrowed("a")).is_err());
     }
 }
+
+/// [`Names`] (the 64-bit filter, the inline slots, the sorted overflow) and the registered-claim
+/// bits of [`Registered::record`] against a plain `HashSet<String>`, on random sequences of
+/// inserts and look-ups: names drawn from small pools so that repeats are frequent, long
+/// sequences that fill the filter and spill past the inline slots, borrowed and owned names
+/// mixed, and families of names that share their filter bit.
+#[cfg(test)]
+mod differential {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+    use proptest::sample::{select, Index};
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    /// One step: a name, whether it comes owned (as a name with escapes does), and whether it
+    /// is inserted (or only looked up).
+    type Step = (String, bool, bool);
+
+    /// Names of 17 bytes or more that differ only in their middle: the filter reads their
+    /// first and last eight bytes and their length, so all of one length share one bit.
+    fn colliding(middle: &str) -> String {
+        format!("https://a.example/{middle}/claim-x")
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[ab]{0,3}",
+            3 => "[a-c]{1,3}".prop_map(|middle| colliding(&middle)),
+            2 => select(&[
+                "exp", "nbf", "iat", "iss", "sub", "aud", "jti", "client_id", "scope", "scp",
+                "Exp", "exp\0", "scopes", "", "\0", "é", "e\u{301}", "abcdefgh", "abcdefghi",
+            ][..])
+            .prop_map(str::to_owned),
+            3 => (0u16..400).prop_map(|n| format!("claim-{n}")),
+            1 => "\\PC{0,12}",
+        ]
+    }
+
+    /// Steps over a pool of names, so that repeats are frequent; the pool is up to 64 names,
+    /// enough to fill the filter's bits and spill past the inline slots.
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        let pool = prop::collection::vec(name(), 1..64);
+        let picks = prop::collection::vec(
+            (any::<Index>(), any::<bool>(), prop::bool::weighted(0.8)),
+            0..192,
+        );
+        (pool, picks).prop_map(|(pool, picks)| {
+            picks
+                .into_iter()
+                .map(|(at, owned, insert)| (at.get(&pool).clone(), owned, insert))
+                .collect()
+        })
+    }
+
+    fn cow(name: &str, owned: bool) -> Cow<'_, str> {
+        if owned {
+            Cow::Owned(name.to_owned())
+        } else {
+            Cow::Borrowed(name)
+        }
+    }
+
+    fn names_agree(steps: &[Step]) -> Result<(), TestCaseError> {
+        let mut names = Names::default();
+        let mut plain = HashSet::new();
+        for (i, (name, owned, insert)) in steps.iter().enumerate() {
+            if *insert {
+                let fresh = plain.insert(name.clone());
+                prop_assert_eq!(
+                    names.insert(cow(name, *owned)).is_ok(),
+                    fresh,
+                    "step {} {:?}",
+                    i,
+                    name
+                );
+            }
+            prop_assert_eq!(
+                names.contains(name),
+                plain.contains(name),
+                "step {} {:?}",
+                i,
+                name
+            );
+        }
+        for (name, ..) in steps {
+            prop_assert_eq!(names.contains(name), plain.contains(name), "end {:?}", name);
+        }
+        Ok(())
+    }
+
+    fn registered_agree(steps: &[Step]) -> Result<(), TestCaseError> {
+        let mut claims = Registered::default();
+        let mut plain = HashSet::new();
+        for (i, (name, owned, insert)) in steps.iter().enumerate() {
+            if *insert {
+                let fresh = plain.insert(name.clone());
+                let recorded = claims.record(classify(name), cow(name, *owned));
+                prop_assert_eq!(recorded.is_ok(), fresh, "step {} {:?}", i, name);
+            }
+            prop_assert_eq!(
+                claims.has(name),
+                plain.contains(name),
+                "step {} {:?}",
+                i,
+                name
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(Config {
+            cases: 1024,
+            failure_persistence: None,
+            ..Config::default()
+        })]
+
+        #[test]
+        fn names_match_a_hash_set(steps in steps()) {
+            names_agree(&steps)?;
+        }
+
+        #[test]
+        fn registered_names_match_a_hash_set(steps in steps()) {
+            registered_agree(&steps)?;
+        }
+    }
+
+    #[test]
+    fn colliding_names_share_a_filter_bit_and_stay_apart() {
+        let family: Vec<String> = ["a", "b", "c", "aa", "ab", "ba"]
+            .iter()
+            .map(|m| colliding(m))
+            .collect();
+        assert_eq!(filter_bit(&family[0]), filter_bit(&family[1]));
+        assert_eq!(filter_bit(&family[0]), filter_bit(&family[2]));
+        assert_eq!(filter_bit(&family[3]), filter_bit(&family[5]));
+        // Every one of the 64 bits set, then inline slots and overflow full of near misses.
+        let many: Vec<String> = (0..300).map(|i| format!("claim-{i}")).collect();
+        let mut steps: Vec<Step> = Vec::new();
+        for (owned, insert) in [(false, true), (true, true), (false, false)] {
+            for name in family.iter().chain(&many) {
+                steps.push((name.clone(), owned, insert));
+            }
+        }
+        names_agree(&steps).unwrap();
+        registered_agree(&steps).unwrap();
+    }
+}

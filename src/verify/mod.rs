@@ -17,6 +17,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 
 pub(crate) use self::config::{now, Clock, VerifyConfig};
@@ -26,8 +27,8 @@ use crate::keys::key::{kid_is_valid, Key};
 use crate::keys::set::{KeyWait, Resolution};
 use crate::verify::claims::{OneOrMany, Registered, NOT_A_CLAIMS_SET};
 use crate::verify::jws::{
-    algorithm_from_name, b64_decode_into, Header, Segments, MAX_HEADER_LEN, MAX_SIGNATURE_LEN,
-    NOT_A_JWS, SMALL_SCRATCH_LEN, STACK_SCRATCH_LEN,
+    b64_decode_into, Header, Segments, MAX_HEADER_LEN, MAX_SIGNATURE_LEN, NOT_A_JWS,
+    SMALL_SCRATCH_LEN, STACK_SCRATCH_LEN,
 };
 use crate::verify::policy::{check_claims, select_tenant};
 use crate::verify::scopes::Scopes;
@@ -254,7 +255,7 @@ fn verify_segments<C: DeserializeOwned>(
         .ok_or(AuthError::malformed(
             "The token header is not a valid JOSE header",
         ))?;
-    let algorithm = algorithm_from_name(&header.alg).ok_or(ALGORITHM_NOT_ALLOWED)?;
+    let algorithm: Algorithm = header.alg.parse().map_err(|_| ALGORITHM_NOT_ALLOWED)?;
     let payload = std::str::from_utf8(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
 
     // 3. The issuer's keys: with several issuers, the one the token names, before any key is
