@@ -749,6 +749,13 @@ mod tests {
                 "the tls client of the key set cannot be set up: no roots",
             ),
             (
+                ConfigError::InvalidIssuing {
+                    setting: "issuer",
+                    problem: "is empty",
+                },
+                "token issuing: issuer is empty",
+            ),
+            (
                 ConfigError::DefaultRejectionSettingsWithCustomRejection { setting: "realm" },
                 "realm is a setting of the default rejection, and a custom rejection is \
                  configured: set it on the custom rejection instead",
