@@ -115,7 +115,7 @@ async fn serve() -> Result<(), BoxError> {
     });
     let handoff = MapRequestLayer::new(handoff(fixed));
     let floor = MapRequestLayer::new(floor_layer(key, expected));
-    let app = example::app(auth)?.merge(
+    let app = example::app(auth, common::cors_layer(&settings))?.merge(
         Router::new()
             .route("/handoff", get(example::public).layer(handoff.clone()))
             .route("/handoff/me", get(example::me).layer(handoff))

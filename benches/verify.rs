@@ -81,10 +81,14 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
 // ---------------------------------------------------------------------------------------------
 // Measurement
 
-type NoOp =
-    tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>>;
+/// The request body of the cases: none (a zero-sized body that reports its end).
+type NoBody = http_body_util::Empty<bytes::Bytes>;
 
-fn no_op(_req: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
+type NoOp = tower::util::ServiceFn<
+    fn(Request<NoBody>) -> std::future::Ready<Result<Response<()>, Infallible>>,
+>;
+
+fn no_op(_req: Request<NoBody>) -> std::future::Ready<Result<Response<()>, Infallible>> {
     std::future::ready(Ok(Response::new(())))
 }
 
@@ -95,22 +99,23 @@ struct LayerCase {
 
 impl LayerCase {
     fn new(layer: &JwtAuthLayer<Claims>, token: &str) -> Self {
-        let service = tower::Layer::layer(layer, tower::service_fn(no_op as fn(Request<()>) -> _));
+        let service =
+            tower::Layer::layer(layer, tower::service_fn(no_op as fn(Request<NoBody>) -> _));
         Self {
             service,
             header: format!("Bearer {token}").parse().expect("header"),
         }
     }
 
-    fn request(&self) -> Request<()> {
-        let mut request = Request::new(());
+    fn request(&self) -> Request<NoBody> {
+        let mut request = Request::new(NoBody::new());
         request
             .headers_mut()
             .insert(http::header::AUTHORIZATION, self.header.clone());
         request
     }
 
-    fn call(&mut self, request: Request<()>) {
+    fn call(&mut self, request: Request<NoBody>) {
         let response = poll_now(self.service.call(request)).expect("infallible");
         assert_eq!(response.status(), 200);
         black_box(response);
@@ -135,7 +140,7 @@ struct PlumbingCase {
 
 impl Case for PlumbingCase {
     fn run(&mut self) {
-        let mut request = Request::new(());
+        let mut request = Request::new(NoBody::new());
         request
             .headers_mut()
             .insert(http::header::AUTHORIZATION, self.header.clone());
@@ -145,7 +150,7 @@ impl Case for PlumbingCase {
 }
 
 fn main() {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     let Settings {
         rounds,
         batch_time,
@@ -233,7 +238,7 @@ fn main() {
             (
                 5,
                 Box::new(PlumbingCase {
-                    service: tower::service_fn(no_op as fn(Request<()>) -> _),
+                    service: tower::service_fn(no_op as fn(Request<NoBody>) -> _),
                     header: format!("Bearer {}", fx.token).parse().expect("header"),
                 }),
             ),

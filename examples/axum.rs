@@ -15,7 +15,12 @@
 //! The token comes from `Authorization: Bearer <token>` or the cookie `access_token`.
 //! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
 //! without it a public demo secret is used, and a demo token is printed), `JWT_ISSUER` and
-//! `JWT_AUDIENCE` (checked when set). See `examples/common/mod.rs`.
+//! `JWT_AUDIENCE` (checked when set), `CORS_ORIGIN` (the browser origin allowed to call the API,
+//! default `http://localhost:5173`). See `examples/common/mod.rs`.
+//!
+//! CORS: tower-http's `CorsLayer` wraps the whole application, outside the authentication layer,
+//! so it answers every preflight (`OPTIONS`) itself; a preflight never reaches the
+//! authentication layer or a handler.
 //!
 //! With a public key instead of the HS256 secret, `JWT_ALGORITHM` names the one algorithm
 //! (`RS256`, `PS256`, `ES256`, `ES384` or `EdDSA`) and `JWT_PUBLIC_KEY` the PEM file; `JWT_CACHE`
@@ -32,28 +37,36 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
-use tower_jwt_auth::{BoxError, ConfigError, JwtAuthLayer, Scopes};
+use tower_jwt_auth::{AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Scopes};
 
 #[path = "common/mod.rs"]
 pub mod common;
 
 use common::UserClaims;
 
-/// The application, with the authentication each route needs.
-pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<Router, ConfigError> {
-    let admin_only = auth.scope_layer(["admin"])?;
+/// The application, with the authentication each route needs, behind `cors`.
+///
+/// `/me`, `/maybe` and `/admin` use variants of the one layer `auth`: one configuration, one
+/// verified-token cache, one key fetcher.
+pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<Router, ConfigError> {
+    let optional = auth
+        .clone()
+        .mode(AuthMode::Optional(InvalidTokenPolicy::Reject));
+    // The scope is checked right after the token, by the authentication layer itself.
+    let admin_only = auth.clone().require_scopes(["admin"])?;
     Ok(Router::new()
         .route("/public", get(public))
         // Each route gets its own layer with `MethodRouter::layer`, which also wraps the
-        // route's 405 answer: a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`)
-        // passes through the layer untouched, where a CORS layer would answer it.
+        // route's 405 answer: a request without a token is refused whatever its method.
         .route("/me", get(me).layer(auth.clone()))
         // A route that only needs a verified token; its handler is the one of `/public`.
-        .route("/private", get(public).layer(auth.clone()))
-        .route("/maybe", get(maybe).layer(auth.clone().optional()))
-        // The scope check runs inside the authentication layer, which verified the token.
-        .route("/admin", get(admin).route_layer(admin_only).layer(auth)))
+        .route("/private", get(public).layer(auth))
+        .route("/maybe", get(maybe).layer(optional))
+        .route("/admin", get(admin).layer(admin_only))
+        // Outside every authentication layer: it answers preflights before they get there.
+        .layer(cors))
 }
 
 /// The answer of `/public` and `/private`.
@@ -82,7 +95,7 @@ async fn run() -> Result<(), BoxError> {
     let (settings, auth) = common::auth_from_env()?;
     let listener = TcpListener::bind(settings.addr).await?;
     common::print_startup(&settings, listener.local_addr()?)?;
-    axum::serve(listener, app(auth)?).await?;
+    axum::serve(listener, app(auth, common::cors_layer(&settings))?).await?;
     Ok(())
 }
 

@@ -15,7 +15,12 @@
 //! The token comes from `Authorization: Bearer <token>` or the cookie `access_token`.
 //! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
 //! without it a public demo secret is used, and a demo token is printed), `JWT_ISSUER` and
-//! `JWT_AUDIENCE` (checked when set). See `examples/common/mod.rs`.
+//! `JWT_AUDIENCE` (checked when set), `CORS_ORIGIN` (the browser origin allowed to call the API,
+//! default `http://localhost:5173`). See `examples/common/mod.rs`.
+//!
+//! CORS: tower-http's `CorsLayer` wraps the whole application, outside the authentication layer,
+//! so it answers every preflight (`OPTIONS`) itself; a preflight never reaches the
+//! authentication layer or a handler.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -34,7 +39,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::util::BoxCloneService;
 use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
-use tower_jwt_auth::{BoxError, ConfigError, JwtAuthLayer, Scopes};
+use tower_http::cors::CorsLayer;
+use tower_jwt_auth::{AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Scopes};
 
 #[path = "common/mod.rs"]
 pub mod common;
@@ -51,19 +57,25 @@ pub type App = BoxCloneService<Request<Incoming>, Response<ResponseBody>, Infall
 /// The application, with the authentication each route needs.
 ///
 /// Requests are routed by path first, and each route is its own stack with the layer it needs:
-/// the required layer for `/me`, an optional one for `/maybe`, one that also requires the scope
-/// `admin` for `/admin`, none for `/public`. That is the structure of the axum example, and the
+/// the required layer for `/me`, an optional variant of it for `/maybe`, a variant that also
+/// requires the scope `admin` for `/admin`, none for `/public`. The variants share the one
+/// layer's configuration, verified-token cache and key fetcher. That is the structure of the axum example, and the
 /// layer answers every refusal itself (status, challenge, JSON body). The alternative, one
 /// optional layer in front of everything and handlers that refuse requests without claims,
 /// would leave each handler to rebuild those answers.
-pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<App, ConfigError> {
+///
+/// `cors` wraps the router, outside every authentication layer, and answers preflights itself.
+pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<App, ConfigError> {
     // `/private` is the handler of `/public` behind the required layer.
     let private = boxed(ServiceBuilder::new().layer(auth.clone()).service_fn(public));
     let public = boxed(service_fn(public));
     let me = boxed(ServiceBuilder::new().layer(auth.clone()).service_fn(me));
     let maybe = boxed(
         ServiceBuilder::new()
-            .layer(auth.clone().optional())
+            .layer(
+                auth.clone()
+                    .mode(AuthMode::Optional(InvalidTokenPolicy::Reject)),
+            )
             .service_fn(maybe),
     );
     // The authentication layer checks the scope itself, right after the token.
@@ -74,19 +86,18 @@ pub fn app(auth: JwtAuthLayer<UserClaims>) -> Result<App, ConfigError> {
     );
     let not_found = boxed(service_fn(not_found));
 
-    Ok(BoxCloneService::new(service_fn(
-        move |req: Request<Incoming>| {
-            let route = match req.uri().path() {
-                "/public" => &public,
-                "/me" => &me,
-                "/private" => &private,
-                "/maybe" => &maybe,
-                "/admin" => &admin,
-                _ => &not_found,
-            };
-            route.clone().oneshot(req)
-        },
-    )))
+    let router = service_fn(move |req: Request<Incoming>| {
+        let route = match req.uri().path() {
+            "/public" => &public,
+            "/me" => &me,
+            "/private" => &private,
+            "/maybe" => &maybe,
+            "/admin" => &admin,
+            _ => &not_found,
+        };
+        route.clone().oneshot(req)
+    });
+    Ok(boxed(ServiceBuilder::new().layer(cors).service(router)))
 }
 
 /// Erases a route's service and body types.
@@ -112,7 +123,6 @@ async fn public(req: Request<Incoming>) -> HandlerResult {
 }
 
 async fn me(req: Request<Incoming>) -> HandlerResult {
-    // A CORS preflight passes through the layer and gets here without claims.
     if req.method() != Method::GET {
         return Ok(method_not_allowed());
     }
@@ -215,7 +225,7 @@ async fn run() -> Result<(), BoxError> {
     let (settings, auth) = common::auth_from_env()?;
     let listener = TcpListener::bind(settings.addr).await?;
     common::print_startup(&settings, listener.local_addr()?)?;
-    serve(listener, app(auth)?).await;
+    serve(listener, app(auth, common::cors_layer(&settings))?).await;
     Ok(())
 }
 

@@ -201,7 +201,8 @@ async fn run(config: Config) -> Result<(), BoxError> {
     }
     let listener = TcpListener::bind(config.settings.addr).await?;
     print_startup(&config, listener.local_addr()?);
-    axum::serve(listener, axum_example::app(auth)?).await?;
+    let cors = common::cors_layer(&config.settings);
+    axum::serve(listener, axum_example::app(auth, cors)?).await?;
     Ok(())
 }
 

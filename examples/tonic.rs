@@ -150,8 +150,9 @@ pub async fn serve(
 /// A token for `sub`, valid for `ttl_secs`, signed with `config`'s secret, with the issuer and
 /// audience the server expects.
 pub fn mint_token(config: &Config, sub: &str, ttl_secs: u64) -> Result<String, BoxError> {
-    // Signing needs a jsonwebtoken crypto provider; building the layer installs the crate's.
-    tower_jwt_auth::crypto::ensure_default_provider();
+    // Signing with jsonwebtoken needs a process-wide crypto provider, which the application
+    // installs (the layer verifies through the crate's provider directly, and installs none).
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let mut claims = serde_json::json!({ "sub": sub, "iat": now, "exp": now + ttl_secs });
     if let Some(issuer) = &config.issuer {

@@ -5,7 +5,7 @@
 //! These extractors take them out again:
 //!
 //! - [`Claims<C>`] clones the claims. On a route where the layer is not installed, or where it
-//!   is [optional](crate::JwtAuthLayer::optional) and the request carried no token, there are
+//!   is [optional](crate::AuthMode::Optional) and the request carried no token, there are
 //!   none: the extractor then refuses with [`MissingClaims`], a `500 Internal Server Error`,
 //!   because a handler that requires claims on a route that does not require a token is a
 //!   server bug, not a client error (axum's `Extension` does the same).
@@ -26,7 +26,7 @@
 //! use axum::{routing::get, Json, Router};
 //! use serde::{Deserialize, Serialize};
 //! use tower_jwt_auth::axum::Claims;
-//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Scopes};
+//! use tower_jwt_auth::{Algorithm, AuthMode, InvalidTokenPolicy, JwtAuthLayer, Key, Scopes};
 //!
 //! #[derive(Clone, Deserialize, Serialize)]
 //! struct User {
@@ -55,15 +55,14 @@
 //!     .key(Key::hmac(Algorithm::HS256, secret)?)
 //!     .build()?;
 //!
+//! // Variants of one layer: one configuration, one cache, one key fetcher.
+//! let optional = auth.clone().mode(AuthMode::Optional(InvalidTokenPolicy::Reject));
+//! let admin_only = auth.clone().require_scopes(["admin"])?;
+//!
 //! let app: Router = Router::new()
-//!     .route("/me", get(me).layer(auth.clone()))
-//!     .route("/", get(home).layer(auth.clone().optional()))
-//!     .route(
-//!         "/admin",
-//!         get(admin)
-//!             .route_layer(auth.scope_layer(["admin"])?)
-//!             .layer(auth),
-//!     );
+//!     .route("/me", get(me).layer(auth))
+//!     .route("/", get(home).layer(optional))
+//!     .route("/admin", get(admin).layer(admin_only));
 //! # let _ = app;
 //! # Ok(())
 //! # }
@@ -78,7 +77,7 @@
 //! use axum::{body::Body, http::Request, routing::get, Router};
 //! use tower::ServiceExt;
 //! use tower_jwt_auth::axum::Claims;
-//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+//! use tower_jwt_auth::{Algorithm, AuthMode, InvalidTokenPolicy, JwtAuthLayer, Key};
 //!
 //! #[derive(Clone, serde::Deserialize, serde::Serialize)]
 //! struct User {
@@ -97,7 +96,7 @@
 //!     get(|user: Option<Claims<User>>| async move {
 //!         user.map_or_else(|| "nobody".to_owned(), |user| user.sub.clone())
 //!     })
-//!     .layer(auth.optional()),
+//!     .layer(auth.mode(AuthMode::Optional(InvalidTokenPolicy::Reject))),
 //! );
 //!
 //! // A token, as an identity provider would issue it.
@@ -106,6 +105,8 @@
 //!     .as_secs()
 //!     + 600;
 //! let user = User { sub: "alice".into(), exp };
+//! // Signing with jsonwebtoken needs a process-wide provider; the layer itself needs none.
+//! let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
 //! let token = jsonwebtoken::encode(
 //!     &jsonwebtoken::Header::new(Algorithm::HS256),
 //!     &user,

@@ -8,9 +8,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// The body of a response from [`JwtAuth`](crate::JwtAuth) or
-    /// [`RequireScope`](crate::RequireScope): the inner service's body, or the bytes of a
-    /// rejection. It needs no `Default` from the inner body.
+    /// The body of a response from [`JwtAuth`](crate::JwtAuth): the inner service's body, or
+    /// the bytes of a rejection. It needs no `Default` from the inner body.
     pub struct ResponseBody<B> {
         #[pin]
         inner: Inner<B>,

@@ -54,8 +54,9 @@ impl<C> TokenCache<C> {
     /// A cache of at most `max_entries` tokens and about `max_bytes` of memory.
     pub(crate) fn new(max_entries: usize, max_bytes: usize) -> Result<Self, ConfigError> {
         if max_entries == 0 || max_entries > MAX_CACHE_ENTRIES || max_bytes < 1024 {
-            return Err(ConfigError::InvalidValue {
-                setting: "token cache bounds (1 to 2^24 entries, at least 1 KiB)",
+            return Err(ConfigError::InvalidCacheBound {
+                max_entries,
+                max_bytes,
             });
         }
         let min = (max_bytes as u64).div_ceil(max_entries as u64).max(1);

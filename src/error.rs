@@ -258,14 +258,101 @@ pub enum ConfigError {
         /// The length asked for.
         len: usize,
     },
-    /// A realm, issuer, audience, `typ` or scope has characters that cannot be put into a
-    /// `WWW-Authenticate` challenge or compared safely.
-    InvalidValue {
-        /// Which setting.
+    /// An [`issuer`](crate::JwtAuthBuilder::issuer) is not acceptable.
+    InvalidIssuer {
+        /// The issuer.
+        issuer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An [`audience`](crate::JwtAuthBuilder::audience) is not acceptable.
+    InvalidAudience {
+        /// The audience.
+        audience: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A [required claim](crate::JwtAuthBuilder::require_claims) name is not acceptable.
+    InvalidClaimName {
+        /// The name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The [`typ`](crate::JwtAuthBuilder::typ) is empty, or has characters outside printable
+    /// ASCII, `"` or `\`.
+    InvalidTyp {
+        /// The `typ`.
+        typ: String,
+    },
+    /// The [`realm`](crate::JwtAuthBuilder::realm) has characters outside printable ASCII, `"`
+    /// or `\`, which cannot stand in a `WWW-Authenticate` challenge.
+    InvalidRealm {
+        /// The realm.
+        realm: String,
+    },
+    /// A [required scope](crate::JwtAuthBuilder::require_scopes) is not an RFC 6749 scope-token:
+    /// empty, or with a space, `"`, `\` or a character outside printable ASCII.
+    InvalidScope {
+        /// The scope.
+        scope: String,
+    },
+    /// The bounds of the [verified-token cache](crate::JwtAuthBuilder::token_cache) are out of
+    /// range: 1 to 2^24 entries and at least 1 KiB are required.
+    InvalidCacheBound {
+        /// The most entries asked for.
+        max_entries: usize,
+        /// The most bytes asked for.
+        max_bytes: usize,
+    },
+    /// An issuer is configured twice (on the builder and a trusted issuer, or on two trusted
+    /// issuers), so a token's `iss` would not select exactly one key set.
+    IssuerConflict {
+        /// The issuer.
+        issuer: String,
+    },
+    /// The issuer set next to OIDC discovery is not the issuer whose keys are discovered.
+    DiscoveryIssuerMismatch {
+        /// The issuer configured.
+        configured: String,
+        /// The issuer discovery was asked for.
+        discovered: String,
+    },
+    /// The layer has keys of its own next to [trusted issuers](crate::TrustedIssuer) but no
+    /// [`issuer`](crate::JwtAuthBuilder::issuer) for them.
+    IssuerRequiredNextToTrustedIssuers,
+    /// An issuer or audience is set on the builder, which has no keys of its own: they belong on
+    /// each [trusted issuer](crate::TrustedIssuer).
+    IssuerOrAudienceWithoutOwnKeys,
+    /// Static keys and a remote key set were configured together.
+    KeysAndJwksTogether,
+    /// A key set or discovery URL is not an absolute `https://` (or `http://`) URL with a host.
+    InvalidJwksUrl {
+        /// The URL.
+        url: String,
+    },
+    /// The algorithms of a remote key set are empty or include a symmetric one.
+    InvalidJwksAlgorithms,
+    /// A timing or size setting of a remote key set is out of range.
+    InvalidJwksSetting {
+        /// Which setting (`min_ttl`, `max_ttl`, `cooldown`, `timeout`, `connect_timeout`,
+        /// `max_size`).
+        setting: &'static str,
+        /// What it must be.
+        requirement: &'static str,
+    },
+    /// The TLS client of a remote key set could not be set up.
+    TlsSetup {
+        /// Why.
+        reason: String,
+    },
+    /// The builder's `realm` or `status_policy`, settings of the
+    /// [`DefaultRejection`](crate::DefaultRejection), next to a custom
+    /// [`rejection`](crate::JwtAuthBuilder::rejection), which would ignore them.
+    DefaultRejectionSettingsWithCustomRejection {
+        /// `"realm"` or `"status_policy"`.
         setting: &'static str,
     },
-    /// No jsonwebtoken `CryptoProvider` could be installed or found.
-    NoCryptoProvider,
     /// A key set or discovery URL is plain `http://` to a host that is not allowed: plain HTTP is
     /// allowed to loopback hosts with `JwksSource::allow_http(true)`, and to hosts named with
     /// `JwksSource::allow_http_host`.
@@ -321,15 +408,85 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidMaxTokenLength { len } => {
                 write!(f, "maximum token length {len} is not between 1 and 65536")
             }
-            ConfigError::InvalidValue { setting } => {
+            ConfigError::InvalidIssuer { issuer, reason } => {
+                write!(f, "invalid issuer {issuer:?}: {reason}")
+            }
+            ConfigError::InvalidAudience { audience, reason } => {
+                write!(f, "invalid audience {audience:?}: {reason}")
+            }
+            ConfigError::InvalidClaimName { name, reason } => {
+                write!(f, "invalid required claim name {name:?}: {reason}")
+            }
+            ConfigError::InvalidTyp { typ } => write!(
+                f,
+                "invalid typ {typ:?}: it must be a non-empty media type of printable ascii \
+                 without quotes or backslashes"
+            ),
+            ConfigError::InvalidRealm { realm } => write!(
+                f,
+                "invalid realm {realm:?}: a challenge can only carry printable ascii without \
+                 quotes or backslashes"
+            ),
+            ConfigError::InvalidScope { scope } => write!(
+                f,
+                "invalid required scope {scope:?}: a scope is one rfc 6749 scope-token, \
+                 non-empty printable ascii without spaces, quotes or backslashes"
+            ),
+            ConfigError::InvalidCacheBound {
+                max_entries,
+                max_bytes,
+            } => write!(
+                f,
+                "invalid token cache bounds of {max_entries} entries and {max_bytes} bytes: \
+                 1 to 16777216 entries and at least 1024 bytes are required"
+            ),
+            ConfigError::IssuerConflict { issuer } => write!(
+                f,
+                "issuer {issuer:?} is configured twice: each issuer must select exactly one \
+                 key set"
+            ),
+            ConfigError::DiscoveryIssuerMismatch {
+                configured,
+                discovered,
+            } => write!(
+                f,
+                "issuer {configured:?} is not the issuer {discovered:?} whose keys are \
+                 discovered: keys found by discovery verify that issuer's tokens only"
+            ),
+            ConfigError::IssuerRequiredNextToTrustedIssuers => f.write_str(
+                "the layer's own keys need an issuer when trusted issuers are configured, so \
+                 that each token's iss selects exactly one key set",
+            ),
+            ConfigError::IssuerOrAudienceWithoutOwnKeys => f.write_str(
+                "an issuer or audience is set on the builder, which has no keys of its own: \
+                 set them on each trusted issuer",
+            ),
+            ConfigError::KeysAndJwksTogether => f.write_str(
+                "static keys and a remote key set cannot be combined: use one or the other",
+            ),
+            ConfigError::InvalidJwksUrl { url } => write!(
+                f,
+                "invalid key set url {url:?}: an absolute https:// url with a host is required"
+            ),
+            ConfigError::InvalidJwksAlgorithms => f.write_str(
+                "invalid key set algorithms: one or more asymmetric algorithms are required \
+                 (RS*, PS*, ES*, EdDSA)",
+            ),
+            ConfigError::InvalidJwksSetting {
+                setting,
+                requirement,
+            } => write!(f, "invalid key set {setting}: {requirement}"),
+            ConfigError::TlsSetup { reason } => {
                 write!(
                     f,
-                    "invalid {setting}: use printable ascii without quotes or backslashes"
+                    "the tls client of the key set cannot be set up: {reason}"
                 )
             }
-            ConfigError::NoCryptoProvider => {
-                f.write_str("no jsonwebtoken crypto provider could be installed")
-            }
+            ConfigError::DefaultRejectionSettingsWithCustomRejection { setting } => write!(
+                f,
+                "{setting} is a setting of the default rejection, and a custom rejection is \
+                 configured: set it on the custom rejection instead"
+            ),
             ConfigError::PlainHttpNotAllowed { host } => write!(
                 f,
                 "key set url: plain http to {host:?} is not allowed; use https, or \
@@ -338,8 +495,8 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::InvalidHttpHost { host } => write!(
                 f,
-                "JwksSource::allow_http_host: {host:?} is not a host name or ip address alone \
-                 (no scheme, user, port or path)"
+                "invalid plain-http host {host:?} for JwksSource::allow_http_host: it must be a \
+                 host name or ip address alone (no scheme, user, port or path)"
             ),
             ConfigError::InvalidIssuing { setting, problem } => {
                 write!(f, "token issuing: {setting} {problem}")
@@ -423,5 +580,206 @@ mod tests {
         assert_eq!(err.to_string(), "expired: The access token expired");
         assert!(err.kind().is_refreshable());
         assert!(!AuthError::malformed("x").kind().is_refreshable());
+    }
+
+    /// One case per variant: each message names the setting and what is wrong with it, in
+    /// lowercase, without a final period.
+    #[test]
+    fn config_error_messages_name_the_setting_and_the_fault() {
+        let cases: Vec<(ConfigError, &str)> = vec![
+            (ConfigError::NoKeys, "no verification key configured"),
+            (
+                ConfigError::WeakHmacSecret {
+                    algorithm: Algorithm::HS256,
+                    len: 16,
+                    min: 32,
+                },
+                "hmac secret for HS256 is 16 bytes, at least 32 are required",
+            ),
+            (
+                ConfigError::WeakRsaKey { bits: 1024 },
+                "rsa key has 1024 bits, at least 2048 are required",
+            ),
+            (
+                ConfigError::InvalidKey {
+                    reason: "bad pem".into(),
+                },
+                "invalid key: bad pem",
+            ),
+            (
+                ConfigError::AlgorithmMismatch {
+                    algorithm: Algorithm::HS256,
+                    key: "an rsa",
+                },
+                "algorithm HS256 cannot be used with an rsa key",
+            ),
+            (
+                ConfigError::DuplicateKid { kid: "k1".into() },
+                "two keys share the kid \"k1\"",
+            ),
+            (
+                ConfigError::InvalidKid,
+                "a kid must be 1 to 256 characters of printable ascii",
+            ),
+            (
+                ConfigError::LeewayTooLarge { secs: 600 },
+                "leeway of 600 s is above the 300 s allowed",
+            ),
+            (ConfigError::NoTokenSources, "no token source configured"),
+            (
+                ConfigError::InvalidSourceName { name: "a b".into() },
+                "invalid cookie or parameter name \"a b\"",
+            ),
+            (
+                ConfigError::InvalidMaxTokenLength { len: 0 },
+                "maximum token length 0 is not between 1 and 65536",
+            ),
+            (
+                ConfigError::InvalidIssuer {
+                    issuer: String::new(),
+                    reason: "it is empty",
+                },
+                "invalid issuer \"\": it is empty",
+            ),
+            (
+                ConfigError::InvalidAudience {
+                    audience: "a\nb".into(),
+                    reason: "it has control characters",
+                },
+                "invalid audience \"a\\nb\": it has control characters",
+            ),
+            (
+                ConfigError::InvalidClaimName {
+                    name: String::new(),
+                    reason: "it is empty",
+                },
+                "invalid required claim name \"\": it is empty",
+            ),
+            (
+                ConfigError::InvalidTyp { typ: "a\"b".into() },
+                "invalid typ \"a\\\"b\": it must be a non-empty media type of printable ascii \
+                 without quotes or backslashes",
+            ),
+            (
+                ConfigError::InvalidRealm {
+                    realm: "caf\u{e9}".into(),
+                },
+                "invalid realm \"caf\u{e9}\": a challenge can only carry printable ascii \
+                 without quotes or backslashes",
+            ),
+            (
+                ConfigError::InvalidScope {
+                    scope: "a b".into(),
+                },
+                "invalid required scope \"a b\": a scope is one rfc 6749 scope-token, \
+                 non-empty printable ascii without spaces, quotes or backslashes",
+            ),
+            (
+                ConfigError::InvalidCacheBound {
+                    max_entries: 0,
+                    max_bytes: 10,
+                },
+                "invalid token cache bounds of 0 entries and 10 bytes: 1 to 16777216 entries \
+                 and at least 1024 bytes are required",
+            ),
+            (
+                ConfigError::IssuerConflict {
+                    issuer: "https://a".into(),
+                },
+                "issuer \"https://a\" is configured twice: each issuer must select exactly one \
+                 key set",
+            ),
+            (
+                ConfigError::DiscoveryIssuerMismatch {
+                    configured: "https://a".into(),
+                    discovered: "https://b".into(),
+                },
+                "issuer \"https://a\" is not the issuer \"https://b\" whose keys are \
+                 discovered: keys found by discovery verify that issuer's tokens only",
+            ),
+            (
+                ConfigError::IssuerRequiredNextToTrustedIssuers,
+                "the layer's own keys need an issuer when trusted issuers are configured, so \
+                 that each token's iss selects exactly one key set",
+            ),
+            (
+                ConfigError::IssuerOrAudienceWithoutOwnKeys,
+                "an issuer or audience is set on the builder, which has no keys of its own: \
+                 set them on each trusted issuer",
+            ),
+            (
+                ConfigError::KeysAndJwksTogether,
+                "static keys and a remote key set cannot be combined: use one or the other",
+            ),
+            (
+                ConfigError::InvalidJwksUrl { url: "keys".into() },
+                "invalid key set url \"keys\": an absolute https:// url with a host is required",
+            ),
+            (
+                ConfigError::PlainHttpNotAllowed {
+                    host: "keys.internal".into(),
+                },
+                "key set url: plain http to \"keys.internal\" is not allowed; use https, or \
+                 JwksSource::allow_http(true) for a loopback host (127.0.0.0/8, [::1], \
+                 localhost), or JwksSource::allow_http_host(\"keys.internal\") to name this host",
+            ),
+            (
+                ConfigError::InvalidHttpHost {
+                    host: "http://x".into(),
+                },
+                "invalid plain-http host \"http://x\" for JwksSource::allow_http_host: it must \
+                 be a host name or ip address alone (no scheme, user, port or path)",
+            ),
+            (
+                ConfigError::InvalidJwksAlgorithms,
+                "invalid key set algorithms: one or more asymmetric algorithms are required \
+                 (RS*, PS*, ES*, EdDSA)",
+            ),
+            (
+                ConfigError::InvalidJwksSetting {
+                    setting: "cooldown",
+                    requirement: "it must be between 1 s and 600 s",
+                },
+                "invalid key set cooldown: it must be between 1 s and 600 s",
+            ),
+            (
+                ConfigError::TlsSetup {
+                    reason: "no roots".into(),
+                },
+                "the tls client of the key set cannot be set up: no roots",
+            ),
+            (
+                ConfigError::InvalidIssuing {
+                    setting: "issuer",
+                    problem: "is empty",
+                },
+                "token issuing: issuer is empty",
+            ),
+            (
+                ConfigError::DefaultRejectionSettingsWithCustomRejection { setting: "realm" },
+                "realm is a setting of the default rejection, and a custom rejection is \
+                 configured: set it on the custom rejection instead",
+            ),
+        ];
+        for (error, message) in &cases {
+            let shown = error.to_string();
+            assert_eq!(shown, *message, "{error:?}");
+            assert!(!shown.ends_with('.'), "{shown}");
+            let first = shown.chars().next().unwrap();
+            assert!(!first.is_ascii_uppercase(), "{shown}");
+            // The catch-all advice is gone: only settings it fits mention printable ascii.
+            if shown.contains("printable ascii") {
+                assert!(
+                    matches!(
+                        error,
+                        ConfigError::InvalidKid
+                            | ConfigError::InvalidTyp { .. }
+                            | ConfigError::InvalidRealm { .. }
+                            | ConfigError::InvalidScope { .. }
+                    ),
+                    "{shown}"
+                );
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The response futures of [`JwtAuth`](crate::JwtAuth) and [`RequireScope`](crate::RequireScope).
+//! The response future of [`JwtAuth`](crate::JwtAuth).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -110,6 +110,7 @@ where
 impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: http_body::Body,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ResponseForAuthError,
 {
@@ -142,75 +143,6 @@ where
                     let next = service.decide(request, false);
                     self.as_mut().project().state.set(next.state);
                 }
-            }
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`RequireScope`](crate::RequireScope): the inner service's future,
-    /// or a rejection that is ready at once.
-    pub struct RequireScopeFuture<F> {
-        #[pin]
-        kind: Kind<F>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F> {
-        Future {
-            #[pin]
-            future: F,
-        },
-        Rejected {
-            response: Option<Response<Bytes>>,
-        },
-    }
-}
-
-impl<F> RequireScopeFuture<F> {
-    pub(crate) fn future(future: F) -> Self {
-        Self {
-            kind: Kind::Future { future },
-        }
-    }
-
-    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
-        Self {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-}
-
-impl<F> std::fmt::Debug for RequireScopeFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.kind {
-            Kind::Future { .. } => f.write_str("RequireScopeFuture::Future"),
-            Kind::Rejected { .. } => f.write_str("RequireScopeFuture::Rejected"),
-        }
-    }
-}
-
-impl<F, B, E> Future for RequireScopeFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Future { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(ResponseBody::new)))
-            }
-            KindProj::Rejected { response } => {
-                let response = response
-                    .take()
-                    .expect("RequireScopeFuture polled after completion");
-                Poll::Ready(Ok(response.map(ResponseBody::rejection)))
             }
         }
     }

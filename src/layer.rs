@@ -9,13 +9,15 @@ use tower_layer::Layer;
 
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
-use crate::keys::issuer::{checked_values, key_source, Tenant, TrustedIssuer};
+use crate::keys::issuer::{
+    checked_values, invalid_audience, invalid_claim_name, invalid_issuer, key_source, Tenant,
+    TrustedIssuer,
+};
 #[cfg(feature = "jwks")]
 use crate::keys::jwks::JwksSource;
 use crate::keys::key::Key;
-use crate::mode::{InvalidTokenPolicy, Mode};
+use crate::mode::{AuthMode, Mode};
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
-use crate::scope::RequireScopeLayer;
 use crate::service::JwtAuth;
 use crate::source::TokenSource;
 use crate::verify::scopes::RequiredScopes;
@@ -33,11 +35,36 @@ pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// A layer that verifies the access token of each request and puts the claims, of type `C`,
 /// into the request extensions: [`JwtAuth`].
 ///
-/// Build one with [`JwtAuthLayer::builder`]; see the [crate docs](crate) for examples. Clones
-/// share the configuration, so the layer and its services are cheap to clone. The methods on
-/// the layer itself return a copy that behaves differently for a group of routes: an
-/// [optional](JwtAuthLayer::optional) one for public pages, one that
-/// [requires scopes](JwtAuthLayer::require_scopes) for an admin area.
+/// Build one with [`JwtAuthLayer::builder`]; every setting is made there, and checked by
+/// [`build`](JwtAuthBuilder::build). Clones share the configuration, so the layer and its
+/// services are cheap to clone.
+///
+/// For groups of routes that need something else, the layer makes *variants* of itself: the
+/// same configuration, the same verified-token cache and the same key fetcher (nothing is
+/// copied or fetched twice), with another [`mode`](JwtAuthLayer::mode) or other
+/// [required scopes](JwtAuthLayer::require_scopes):
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, AuthMode, InvalidTokenPolicy, JwtAuthLayer, Key};
+///
+/// #[derive(Clone, serde::Deserialize)]
+/// struct Claims {
+///     sub: String,
+/// }
+///
+/// let auth = JwtAuthLayer::<Claims>::builder()
+///     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
+///     .build()?;
+/// // `/me`: `auth` itself, a token required.
+/// // `/maybe`: a token optional, a bad one treated as none.
+/// let maybe = auth
+///     .clone()
+///     .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
+/// // `/admin`: a token with the scope `admin`.
+/// let admin = auth.clone().require_scopes(["admin"])?;
+/// # let _ = (maybe, admin);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 #[must_use]
 pub struct JwtAuthLayer<C, R = DefaultRejection> {
     config: Arc<VerifyConfig>,
@@ -78,81 +105,32 @@ impl<C> JwtAuthLayer<C> {
 }
 
 impl<C, R> JwtAuthLayer<C, R> {
-    /// Optional authentication: a request without a token passes on without claims. What a
-    /// present but invalid token does is [`on_invalid_token`](Self::on_invalid_token): by
-    /// default it is refused.
-    pub fn optional(mut self) -> Self {
-        self.mode.optional = true;
+    /// A variant of this layer with another [`AuthMode`]: required (a request without a valid
+    /// token is refused) or optional (a request without a token passes on without claims, and
+    /// one with a bad token is refused or passes as anonymous, as the [`InvalidTokenPolicy`]
+    /// says).
+    ///
+    /// [`InvalidTokenPolicy`]: crate::InvalidTokenPolicy
+    pub fn mode(mut self, mode: AuthMode) -> Self {
+        self.mode.auth = mode;
         self
     }
 
-    /// Required authentication, the default: a request without a token is refused.
-    pub fn required(mut self) -> Self {
-        self.mode.optional = false;
-        self
-    }
-
-    /// What a present but invalid token does in optional mode.
-    pub fn on_invalid_token(mut self, policy: InvalidTokenPolicy) -> Self {
-        self.mode.invalid_token = policy;
-        self
-    }
-
-    /// Whether CORS preflight requests (`OPTIONS` with `Access-Control-Request-Method`) pass
-    /// through untouched, so that a CORS layer can answer them. On by default.
-    pub fn cors_preflight(mut self, pass_through: bool) -> Self {
-        self.mode.cors_preflight = pass_through;
-        self
-    }
-
-    /// Requires every scope in `scopes` of each token, on top of a valid signature and claims.
-    /// A token without them is refused with `insufficient_scope` (403, gRPC
-    /// `PERMISSION_DENIED`). An empty list requires none.
+    /// A variant of this layer that requires every scope in `scopes` of each token, on top of a
+    /// valid signature and claims, in place of the scopes it required so far. A token without
+    /// them is refused with `insufficient_scope` (403, gRPC `PERMISSION_DENIED`), a request
+    /// without a token with `missing` (401), even in optional mode. An empty list requires none.
     ///
     /// # Errors
     ///
-    /// If a scope is not an RFC 6749 scope token.
+    /// [`ConfigError::InvalidScope`] if a scope is not an RFC 6749 scope token.
     pub fn require_scopes<I, S>(mut self, scopes: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let required = RequiredScopes::new(scopes)?;
-        self.mode.required_scopes = if required.is_empty() {
-            None
-        } else {
-            Some(required)
-        };
+        self.mode.required_scopes = required_scopes(scopes)?;
         Ok(self)
-    }
-
-    /// A [`RequireScopeLayer`] that answers like this layer, for routes that need scopes: in
-    /// axum, `.route_layer(auth.scope_layer(["admin"])?)`.
-    ///
-    /// # Errors
-    ///
-    /// If a scope is not an RFC 6749 scope token.
-    pub fn scope_layer<I, S>(&self, scopes: I) -> Result<RequireScopeLayer<R>, ConfigError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-        R: Clone,
-    {
-        Ok(RequireScopeLayer::from_parts(
-            RequiredScopes::new(scopes)?,
-            self.rejection.clone(),
-        ))
-    }
-
-    /// Answers refusals with `rejection` instead of the [`DefaultRejection`].
-    pub fn with_rejection<R2: ResponseForAuthError>(self, rejection: R2) -> JwtAuthLayer<C, R2> {
-        JwtAuthLayer {
-            config: self.config,
-            cache: self.cache,
-            mode: self.mode,
-            rejection,
-            _claims: PhantomData,
-        }
     }
 
     #[cfg(test)]
@@ -230,8 +208,14 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 /// | [`max_token_len`](Self::max_token_len) | 8 KiB |
 /// | [`realm`](Self::realm) | none |
 /// | [`status_policy`](Self::status_policy) | [`StatusPolicy::RefreshOrRefuse`] |
+/// | [`pass_cors_preflight`](Self::pass_cors_preflight) | `false`: a CORS preflight needs a token like any request |
+/// | [`mode`](Self::mode) | [`AuthMode::Required`] |
+/// | [`require_scopes`](Self::require_scopes) | none |
+/// | [`rejection`](Self::rejection) | [`DefaultRejection`], with the realm and status policy above |
+///
+/// `R` is the type of the [rejection](Self::rejection): how refusals are answered.
 #[must_use]
-pub struct JwtAuthBuilder<C> {
+pub struct JwtAuthBuilder<C, R = DefaultRejection> {
     keys: Vec<Key>,
     #[cfg(feature = "jwks")]
     jwks: Option<JwksSource>,
@@ -246,14 +230,69 @@ pub struct JwtAuthBuilder<C> {
     sources: Vec<TokenSource>,
     max_token_len: usize,
     realm: Option<String>,
-    policy: StatusPolicy,
+    policy: Option<StatusPolicy>,
     clock: Option<crate::verify::Clock>,
     cache: Option<(usize, usize)>,
     provider: Option<&'static jsonwebtoken::crypto::CryptoProvider>,
+    pass_cors_preflight: bool,
+    mode: AuthMode,
+    scopes: Vec<String>,
+    rejection: R,
+    /// Turns the rejection into the layer's, with the realm and status policy: applies them to
+    /// the default rejection, and refuses them next to a custom one.
+    finish_rejection: FinishRejection<R>,
     _claims: PhantomData<fn() -> C>,
 }
 
-impl<C> fmt::Debug for JwtAuthBuilder<C> {
+type FinishRejection<R> = fn(R, Option<String>, Option<StatusPolicy>) -> Result<R, ConfigError>;
+
+/// The default rejection with the builder's realm and status policy.
+fn default_rejection(
+    rejection: DefaultRejection,
+    realm: Option<String>,
+    policy: Option<StatusPolicy>,
+) -> Result<DefaultRejection, ConfigError> {
+    let mut rejection = rejection.with_policy(policy.unwrap_or_default());
+    if let Some(realm) = realm {
+        rejection = rejection.with_realm(realm)?;
+    }
+    Ok(rejection)
+}
+
+/// A custom rejection: the realm and status policy are settings of the default rejection, and
+/// are refused rather than silently dropped.
+fn custom_rejection<R>(
+    rejection: R,
+    realm: Option<String>,
+    policy: Option<StatusPolicy>,
+) -> Result<R, ConfigError> {
+    if realm.is_some() || policy.is_some() {
+        return Err(ConfigError::DefaultRejectionSettingsWithCustomRejection {
+            setting: if realm.is_some() {
+                "realm"
+            } else {
+                "status_policy"
+            },
+        });
+    }
+    Ok(rejection)
+}
+
+/// The scopes a layer requires: `None` for none.
+fn required_scopes<I, S>(scopes: I) -> Result<Option<RequiredScopes>, ConfigError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let required = RequiredScopes::new(scopes)?;
+    Ok(if required.is_empty() {
+        None
+    } else {
+        Some(required)
+    })
+}
+
+impl<C, R: fmt::Debug> fmt::Debug for JwtAuthBuilder<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthBuilder")
             .field("keys", &self.keys)
@@ -269,6 +308,10 @@ impl<C> fmt::Debug for JwtAuthBuilder<C> {
             .field("max_token_len", &self.max_token_len)
             .field("realm", &self.realm)
             .field("policy", &self.policy)
+            .field("pass_cors_preflight", &self.pass_cors_preflight)
+            .field("mode", &self.mode)
+            .field("scopes", &self.scopes)
+            .field("rejection", &self.rejection)
             .finish_non_exhaustive()
     }
 }
@@ -297,14 +340,21 @@ impl<C> JwtAuthBuilder<C> {
             sources: vec![TokenSource::bearer(), TokenSource::cookie("access_token")],
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             realm: None,
-            policy: StatusPolicy::default(),
+            policy: None,
             clock: None,
             cache: None,
             provider: None,
+            pass_cors_preflight: false,
+            mode: AuthMode::Required,
+            scopes: Vec::new(),
+            rejection: DefaultRejection::new(),
+            finish_rejection: default_rejection,
             _claims: PhantomData,
         }
     }
+}
 
+impl<C, R> JwtAuthBuilder<C, R> {
     /// Adds a verification key. Keys are chosen by the token's `kid`; see [`Key`].
     pub fn key(mut self, key: Key) -> Self {
         self.keys.push(key);
@@ -427,15 +477,18 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
-    /// The `realm` of the `WWW-Authenticate` challenges.
+    /// The `realm` of the `WWW-Authenticate` challenges. A setting of the [`DefaultRejection`]:
+    /// with a custom [`rejection`](Self::rejection), [`build`](Self::build) refuses it.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
         self
     }
 
-    /// Which HTTP status each failure gets; see [`StatusPolicy`].
+    /// Which HTTP status each failure gets; see [`StatusPolicy`]. A setting of the
+    /// [`DefaultRejection`]: with a custom [`rejection`](Self::rejection), [`build`](Self::build)
+    /// refuses it.
     pub fn status_policy(mut self, policy: StatusPolicy) -> Self {
-        self.policy = policy;
+        self.policy = Some(policy);
         self
     }
 
@@ -456,11 +509,13 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
-    /// The crypto provider this layer verifies with, instead of the process-wide one: for
-    /// example `&tower_jwt_auth::crypto::AWS_LC_PROVIDER` for one layer while the rest of the
-    /// process uses another. With the crate's own providers, verifiers are prepared once per
-    /// key; with any other, the layer asks it for a verifier on each request. The process-wide
-    /// provider is left alone.
+    /// The crypto provider this layer verifies with; [`RING_PROVIDER`] by default, for example
+    /// `&tower_jwt_auth::crypto::AWS_LC_PROVIDER` instead. The provider installed as
+    /// jsonwebtoken's process default (if any) plays no part, and is left alone. With the
+    /// crate's own providers, verifiers are prepared once per key; with any other, the layer asks
+    /// it for a verifier on each request.
+    ///
+    /// [`RING_PROVIDER`]: crate::crypto::RING_PROVIDER
     pub fn crypto_provider(
         mut self,
         provider: &'static jsonwebtoken::crypto::CryptoProvider,
@@ -469,19 +524,86 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
-    /// Checks the configuration and builds the layer.
+    /// Whether a CORS preflight may pass to the inner service without a token. Off by default,
+    /// and best left off: put a CORS layer (such as tower-http's `CorsLayer`) *outside* this
+    /// layer, so that it answers preflights before authentication runs.
     ///
-    /// Unless [`crypto_provider`](Self::crypto_provider) names one, it also makes sure the
-    /// process has a jsonwebtoken `CryptoProvider`: when the application has installed none, the
-    /// crate's own ring provider is installed (see [`crypto`](crate::crypto)); one the
-    /// application installed is kept.
+    /// When on, a request passes only if it is a browser's preflight and nothing more:
+    /// `OPTIONS` with `Access-Control-Request-Method`, no `application/grpc…` content type (a
+    /// gRPC server routes by path, whatever the method), and no body (the body reports its end,
+    /// no `Content-Length` other than 0, no `Transfer-Encoding`). A layer that
+    /// [requires scopes](JwtAuthLayer::require_scopes) never lets one pass. The inner service
+    /// then sees the request without claims, so it must answer it without doing the route's
+    /// work.
+    pub fn pass_cors_preflight(mut self, pass: bool) -> Self {
+        self.pass_cors_preflight = pass;
+        self
+    }
+
+    /// Required or optional authentication; [`AuthMode::Required`] by default. Variants of the
+    /// built layer for other routes come from [`JwtAuthLayer::mode`].
+    pub fn mode(mut self, mode: AuthMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Requires every scope in `scopes` of each token (replacing any required so far): a token
+    /// without them is refused with `insufficient_scope` (403, gRPC `PERMISSION_DENIED`). The
+    /// scopes are checked by [`build`](Self::build). Variants of the built layer that require
+    /// other scopes come from [`JwtAuthLayer::require_scopes`].
+    pub fn require_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Answers refusals with `rejection` instead of the [`DefaultRejection`]: a closure
+    /// `Fn(&AuthError, &http::request::Parts) -> http::Response<Bytes> + Clone`, or any
+    /// [`ResponseForAuthError`]. The [`realm`](Self::realm) and
+    /// [`status_policy`](Self::status_policy) are settings of the default rejection; with a
+    /// custom one, [`build`](Self::build) refuses them instead of dropping them.
+    pub fn rejection<R2: ResponseForAuthError>(self, rejection: R2) -> JwtAuthBuilder<C, R2> {
+        JwtAuthBuilder {
+            keys: self.keys,
+            #[cfg(feature = "jwks")]
+            jwks: self.jwks,
+            trusted: self.trusted,
+            issuers: self.issuers,
+            audiences: self.audiences,
+            leeway: self.leeway,
+            max_lifetime: self.max_lifetime,
+            exp_required: self.exp_required,
+            required_claims: self.required_claims,
+            typ: self.typ,
+            sources: self.sources,
+            max_token_len: self.max_token_len,
+            realm: self.realm,
+            policy: self.policy,
+            clock: self.clock,
+            cache: self.cache,
+            provider: self.provider,
+            pass_cors_preflight: self.pass_cors_preflight,
+            mode: self.mode,
+            scopes: self.scopes,
+            rejection,
+            finish_rejection: custom_rejection::<R2>,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Checks the configuration and builds the layer. It has no effect on the process: no
+    /// jsonwebtoken `CryptoProvider` is installed (see [`crypto`](crate::crypto)).
     ///
     /// # Errors
     ///
     /// A [`ConfigError`]: no key, a leeway above 300 s, an invalid source, realm, issuer,
-    /// audience, `typ` or claim name, a maximum token length out of range, or a key the crypto
-    /// provider refuses.
-    pub fn build(self) -> Result<JwtAuthLayer<C>, ConfigError> {
+    /// audience, `typ`, claim name or scope, a maximum token length out of range, a key the
+    /// crypto provider refuses, or a realm or status policy next to a custom
+    /// [`rejection`](Self::rejection).
+    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge {
                 secs: self.leeway.as_secs(),
@@ -498,10 +620,8 @@ impl<C> JwtAuthBuilder<C> {
                 len: self.max_token_len,
             });
         }
-        let provider = match self.provider {
-            Some(provider) => provider,
-            None => crate::crypto::ensure_default_provider(),
-        };
+        // The crate's own provider, used directly: nothing is installed in the process.
+        let provider = self.provider.unwrap_or(&crate::crypto::RING_PROVIDER);
 
         #[cfg(feature = "jwks")]
         let jwks = self.jwks;
@@ -510,59 +630,54 @@ impl<C> JwtAuthBuilder<C> {
         let mut tenants = Vec::with_capacity(self.trusted.len() + 1);
         if !self.keys.is_empty() || jwks.is_some() || self.trusted.is_empty() {
             #[allow(unused_mut)]
-            let mut issuers = checked_values(self.issuers, "issuer")?;
+            let mut issuers = checked_values(self.issuers, invalid_issuer)?;
             #[cfg(feature = "jwks")]
             if let Some(issuer) = jwks.as_ref().and_then(JwksSource::discovery_issuer) {
                 // Keys found by discovery are the keys of that issuer only.
                 if issuers.is_empty() {
                     issuers.push(issuer.into());
-                } else if issuers.iter().any(|i| **i != *issuer) {
-                    return Err(ConfigError::InvalidValue {
-                        setting: "issuer (it must be the one keys are discovered for)",
+                } else if let Some(other) = issuers.iter().find(|i| ***i != *issuer) {
+                    return Err(ConfigError::DiscoveryIssuerMismatch {
+                        configured: other.to_string(),
+                        discovered: issuer.to_owned(),
                     });
                 }
             }
             if !self.trusted.is_empty() && issuers.is_empty() {
-                return Err(ConfigError::InvalidValue {
-                    setting: "issuer (the layer's own keys need one next to trusted issuers)",
-                });
+                return Err(ConfigError::IssuerRequiredNextToTrustedIssuers);
             }
             tenants.push(Tenant {
                 issuers,
                 keys: key_source(self.keys, jwks, provider)?,
-                audiences: checked_values(self.audiences, "audience")?,
+                audiences: checked_values(self.audiences, invalid_audience)?,
             });
         } else if !self.issuers.is_empty() || !self.audiences.is_empty() {
-            return Err(ConfigError::InvalidValue {
-                setting: "issuer or audience (set them on each trusted issuer)",
-            });
+            return Err(ConfigError::IssuerOrAudienceWithoutOwnKeys);
         }
         for trusted in self.trusted {
             let tenant = trusted.into_tenant(provider)?;
-            let taken = tenants.iter().any(|t: &Tenant| {
+            let taken = tenants.iter().find_map(|t: &Tenant| {
                 t.issuers
                     .iter()
-                    .any(|i| tenant.issuers.iter().any(|j| i == j))
+                    .find(|i| tenant.issuers.iter().any(|j| i == &j))
             });
-            if taken {
-                return Err(ConfigError::InvalidValue {
-                    setting: "issuer (trusted twice)",
+            if let Some(issuer) = taken {
+                return Err(ConfigError::IssuerConflict {
+                    issuer: issuer.to_string(),
                 });
             }
             tenants.push(tenant);
         }
-        let required_claims = checked_values(self.required_claims, "claim name")?;
+        let required_claims = checked_values(self.required_claims, invalid_claim_name)?;
         let typ = match self.typ {
             Some(typ) if is_quotable(&typ) && !typ.is_empty() => {
                 Some(normalize_typ(&typ).into_boxed_str())
             }
-            Some(_) => return Err(ConfigError::InvalidValue { setting: "typ" }),
+            Some(typ) => return Err(ConfigError::InvalidTyp { typ }),
             None => None,
         };
-        let mut rejection = DefaultRejection::new().with_policy(self.policy);
-        if let Some(realm) = self.realm {
-            rejection = rejection.with_realm(realm)?;
-        }
+        let rejection = (self.finish_rejection)(self.rejection, self.realm, self.policy)?;
+        let required_scopes = required_scopes(self.scopes)?;
 
         let config = VerifyConfig {
             tenants,
@@ -586,13 +701,160 @@ impl<C> JwtAuthBuilder<C> {
             cache,
             mode: Mode {
                 sources: self.sources.into(),
-                optional: false,
-                invalid_token: InvalidTokenPolicy::Reject,
-                cors_preflight: true,
-                required_scopes: None,
+                auth: self.mode,
+                pass_cors_preflight: self.pass_cors_preflight,
+                required_scopes,
             },
             rejection,
             _claims: PhantomData,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http::{Request, StatusCode};
+    use http_body_util::Full;
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use crate::test_helpers::*;
+    use crate::{AuthError, AuthMode, ConfigError, InvalidTokenPolicy, JwtAuthLayer, StatusPolicy};
+
+    async fn status_of(layer: &JwtAuthLayer<TestClaims>, token: &str) -> StatusCode {
+        let req = Request::builder()
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::<Bytes>::default())
+            .unwrap();
+        let svc = ServiceBuilder::new().layer(layer.clone()).service_fn(echo);
+        svc.oneshot(req).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn variants_share_one_configuration_cache_and_key_fetcher() {
+        let layer = builder().token_cache(16, 1 << 16).build().unwrap();
+        let maybe = layer
+            .clone()
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
+        let reader = layer.clone().require_scopes(["read"]).unwrap();
+        for variant in [&maybe, &reader] {
+            // The configuration holds the key sets, and with them the key fetchers.
+            assert!(std::sync::Arc::ptr_eq(&layer.config, &variant.config));
+            assert!(std::sync::Arc::ptr_eq(
+                layer.cache.as_ref().unwrap(),
+                variant.cache.as_ref().unwrap()
+            ));
+        }
+        // A token verified through one variant is a cache hit on the others.
+        let token = good_token();
+        assert_eq!(status_of(&maybe, &token).await, StatusCode::OK);
+        assert_eq!(layer.cache_len(), 1);
+        assert_eq!(reader.cache_len(), 1);
+        let cache = reader.cache.as_ref().unwrap();
+        let hit = cache.get(token.as_bytes(), now() as f64, reader.config.leeway as f64);
+        assert_eq!(hit.unwrap().claims.sub, "alice");
+        assert_eq!(status_of(&reader, &token).await, StatusCode::OK);
+        assert_eq!(status_of(&layer, &token).await, StatusCode::OK);
+        assert_eq!(layer.cache_len(), 1);
+    }
+
+    #[test]
+    fn default_rejection_settings_next_to_a_custom_rejection_are_refused() {
+        let custom = |error: &AuthError, _: &http::request::Parts| {
+            http::Response::new(Bytes::from(error.reason()))
+        };
+        let err = builder().realm("api").rejection(custom).build().err();
+        assert_eq!(
+            err,
+            Some(ConfigError::DefaultRejectionSettingsWithCustomRejection { setting: "realm" })
+        );
+        let err = builder()
+            .rejection(custom)
+            .status_policy(StatusPolicy::Rfc6750)
+            .build()
+            .err();
+        assert_eq!(
+            err,
+            Some(ConfigError::DefaultRejectionSettingsWithCustomRejection {
+                setting: "status_policy"
+            })
+        );
+        assert!(builder().rejection(custom).build().is_ok());
+        // The default rejection takes both.
+        let layer = builder()
+            .realm("api")
+            .status_policy(StatusPolicy::Rfc6750)
+            .build()
+            .unwrap();
+        assert_eq!(layer.rejection().realm(), Some("api"));
+        assert_eq!(layer.rejection().policy(), StatusPolicy::Rfc6750);
+    }
+
+    #[test]
+    fn build_errors_name_the_setting() {
+        let err = |b: crate::JwtAuthBuilder<TestClaims>| b.build().err();
+        assert_eq!(
+            err(builder().issuer("")),
+            Some(ConfigError::InvalidIssuer {
+                issuer: String::new(),
+                reason: "it is empty"
+            })
+        );
+        assert_eq!(
+            err(builder().audience("a\u{7}")),
+            Some(ConfigError::InvalidAudience {
+                audience: "a\u{7}".into(),
+                reason: "it has control characters"
+            })
+        );
+        assert_eq!(
+            err(builder().require_claims([""])),
+            Some(ConfigError::InvalidClaimName {
+                name: String::new(),
+                reason: "it is empty"
+            })
+        );
+        assert_eq!(
+            err(builder().typ("")),
+            Some(ConfigError::InvalidTyp { typ: String::new() })
+        );
+        assert_eq!(
+            err(builder().realm("a\"b")),
+            Some(ConfigError::InvalidRealm {
+                realm: "a\"b".into()
+            })
+        );
+        assert_eq!(
+            err(builder().require_scopes(["read", "a b"])),
+            Some(ConfigError::InvalidScope {
+                scope: "a b".into()
+            })
+        );
+        assert_eq!(
+            err(builder().token_cache(0, 1 << 20)),
+            Some(ConfigError::InvalidCacheBound {
+                max_entries: 0,
+                max_bytes: 1 << 20
+            })
+        );
+        let key = || crate::Key::hmac(crate::Algorithm::HS256, SECRET).unwrap();
+        let trusted = || crate::TrustedIssuer::new("https://a.example").key(key());
+        assert_eq!(
+            err(builder()
+                .issuer("https://a.example")
+                .trusted_issuer(trusted())),
+            Some(ConfigError::IssuerConflict {
+                issuer: "https://a.example".into()
+            })
+        );
+        assert_eq!(
+            err(builder().trusted_issuer(trusted())),
+            Some(ConfigError::IssuerRequiredNextToTrustedIssuers)
+        );
+        let only_trusted = JwtAuthLayer::<TestClaims>::builder().trusted_issuer(trusted());
+        assert_eq!(
+            err(only_trusted.audience("api")),
+            Some(ConfigError::IssuerOrAudienceWithoutOwnKeys)
+        );
     }
 }

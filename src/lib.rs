@@ -39,7 +39,6 @@ mod keys;
 mod layer;
 mod mode;
 mod rejection;
-mod scope;
 mod service;
 pub mod session;
 mod source;
@@ -59,7 +58,7 @@ pub use jsonwebtoken::Algorithm;
 
 pub use crate::body::ResponseBody;
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
-pub use crate::future::{RequireScopeFuture, ResponseFuture};
+pub use crate::future::ResponseFuture;
 pub use crate::keys::issuer::TrustedIssuer;
 #[cfg(feature = "jwks")]
 pub use crate::keys::jwks::JwksSource;
@@ -69,11 +68,10 @@ pub use crate::layer::{
     JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
     MAX_LEEWAY,
 };
-pub use crate::mode::InvalidTokenPolicy;
+pub use crate::mode::{AuthMode, InvalidTokenPolicy};
 pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
-pub use crate::scope::{RequireScope, RequireScopeLayer};
 pub use crate::service::JwtAuth;
 pub use crate::session::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,

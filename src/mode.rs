@@ -1,15 +1,31 @@
-//! How a layer treats a request before and around verification: [`InvalidTokenPolicy`], the
-//! per-layer [`Mode`] (token sources, optional or required, scopes), and CORS preflights.
+//! What a layer does with a request before and around verification: the per-layer mode.
 
 use std::sync::Arc;
 
-use http::header::ACCESS_CONTROL_REQUEST_METHOD;
+use http::header::{
+    ACCESS_CONTROL_REQUEST_METHOD, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
 use http::{Method, Request};
+use http_body::Body;
 
 use crate::source::TokenSource;
 use crate::verify::scopes::RequiredScopes;
 
-/// What a present but invalid token does in [optional mode](crate::JwtAuthLayer::optional).
+/// Whether a layer requires a token: the [builder](crate::JwtAuthBuilder::mode)'s setting, and
+/// that of a [variant](crate::JwtAuthLayer::mode) of a built layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMode {
+    /// Every request needs a valid token; any other is refused. The default.
+    #[default]
+    Required,
+    /// A request without a token passes on without claims; what a present but invalid token
+    /// does is the [`InvalidTokenPolicy`]. Ambiguous credentials (`invalid_request`) and a key
+    /// source that is down (`key_source_unavailable`) are refused whatever the policy.
+    Optional(InvalidTokenPolicy),
+}
+
+/// What a present but invalid token does in [`AuthMode::Optional`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InvalidTokenPolicy {
@@ -25,14 +41,151 @@ pub enum InvalidTokenPolicy {
 #[derive(Clone, Debug)]
 pub(crate) struct Mode {
     pub(crate) sources: Arc<[TokenSource]>,
-    pub(crate) optional: bool,
-    pub(crate) invalid_token: InvalidTokenPolicy,
-    pub(crate) cors_preflight: bool,
+    pub(crate) auth: AuthMode,
+    /// Whether a bodiless, non-gRPC CORS preflight may pass without a token (off by default).
+    pub(crate) pass_cors_preflight: bool,
     pub(crate) required_scopes: Option<RequiredScopes>,
 }
 
-/// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. Browsers send it without
-/// credentials, so it passes through for a CORS layer to answer.
-pub(crate) fn is_cors_preflight<B>(req: &Request<B>) -> bool {
-    req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+impl Mode {
+    /// `true` when a request without a token passes on.
+    pub(crate) fn is_optional(&self) -> bool {
+        matches!(self.auth, AuthMode::Optional(_))
+    }
+
+    /// `true` when a request with an invalid token passes on as anonymous.
+    pub(crate) fn invalid_is_anonymous(&self) -> bool {
+        self.auth == AuthMode::Optional(InvalidTokenPolicy::Anonymous)
+    }
+
+    /// `true` when `req` may pass to the inner service without authentication: only with
+    /// [`pass_cors_preflight`](crate::JwtAuthBuilder::pass_cors_preflight) on, never when the
+    /// layer requires scopes, and only for a request that is a browser's CORS preflight and
+    /// nothing more (see [`is_bare_cors_preflight`]).
+    pub(crate) fn passes_preflight<B: Body>(&self, req: &Request<B>) -> bool {
+        self.pass_cors_preflight && self.required_scopes.is_none() && is_bare_cors_preflight(req)
+    }
+}
+
+/// A CORS preflight as a browser sends it, and nothing else: `OPTIONS` with
+/// `Access-Control-Request-Method`, no gRPC content type (tonic routes by path and ignores the
+/// method, so a gRPC call sent as `OPTIONS` would run its handler), and no body: the body reports
+/// its end, no `Content-Length` other than 0, and no `Transfer-Encoding` at all.
+pub(crate) fn is_bare_cors_preflight<B: Body>(req: &Request<B>) -> bool {
+    let headers = req.headers();
+    req.method() == Method::OPTIONS
+        && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+        && !headers
+            .get_all(CONTENT_TYPE)
+            .iter()
+            .any(|value| is_grpc_media_type(value.as_bytes()))
+        && headers
+            .get_all(CONTENT_LENGTH)
+            .iter()
+            .all(|value| value.as_bytes() == b"0")
+        && !headers.contains_key(TRANSFER_ENCODING)
+        && req.body().is_end_stream()
+}
+
+/// `application/grpc` and everything that starts like it (`+proto`, `-web`, …), in any case.
+fn is_grpc_media_type(value: &[u8]) -> bool {
+    const GRPC: &[u8] = b"application/grpc";
+    value
+        .get(..GRPC.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(GRPC))
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http_body_util::{Empty, Full};
+
+    use super::*;
+
+    fn preflight() -> http::request::Builder {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/x")
+            .header("origin", "https://app.example")
+            .header(ACCESS_CONTROL_REQUEST_METHOD, "POST")
+    }
+
+    #[test]
+    fn only_a_bodiless_non_grpc_options_with_the_preflight_header_is_a_bare_preflight() {
+        let empty = || Empty::<Bytes>::new();
+        assert!(is_bare_cors_preflight(&preflight().body(empty()).unwrap()));
+        assert!(is_bare_cors_preflight(
+            &preflight()
+                .header(CONTENT_LENGTH, "0")
+                .body(empty())
+                .unwrap()
+        ));
+        assert!(is_bare_cors_preflight(
+            &preflight().body(Full::new(Bytes::new())).unwrap()
+        ));
+        let refused = [
+            // Not OPTIONS, or no preflight header.
+            Request::get("/x")
+                .header(ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .body(empty())
+                .unwrap(),
+            Request::options("/x").body(empty()).unwrap(),
+            // A gRPC content type, whatever its variant or case.
+            preflight()
+                .header(CONTENT_TYPE, "application/grpc")
+                .body(empty())
+                .unwrap(),
+            preflight()
+                .header(CONTENT_TYPE, "application/grpc-web+proto")
+                .body(empty())
+                .unwrap(),
+            preflight()
+                .header(CONTENT_TYPE, "Application/GRPC")
+                .body(empty())
+                .unwrap(),
+            preflight()
+                .header(CONTENT_TYPE, "text/plain")
+                .header(CONTENT_TYPE, "application/grpc")
+                .body(empty())
+                .unwrap(),
+            // A body announced, or framed.
+            preflight()
+                .header(CONTENT_LENGTH, "5")
+                .body(empty())
+                .unwrap(),
+            preflight()
+                .header(CONTENT_LENGTH, "0")
+                .header(CONTENT_LENGTH, "5")
+                .body(empty())
+                .unwrap(),
+            preflight()
+                .header(TRANSFER_ENCODING, "chunked")
+                .body(empty())
+                .unwrap(),
+        ];
+        for req in &refused {
+            assert!(!is_bare_cors_preflight(req), "{req:?}");
+        }
+        // A body that has not ended.
+        let with_body = preflight()
+            .body(Full::new(Bytes::from_static(b"\0\0\0\0\0")))
+            .unwrap();
+        assert!(!is_bare_cors_preflight(&with_body));
+    }
+
+    #[test]
+    fn a_preflight_passes_only_when_opted_in_and_no_scope_is_required() {
+        let mut mode = Mode {
+            sources: Arc::from([]),
+            auth: AuthMode::Required,
+            pass_cors_preflight: false,
+            required_scopes: None,
+        };
+        let req = preflight().body(Empty::<Bytes>::new()).unwrap();
+        assert!(!mode.passes_preflight(&req));
+        mode.pass_cors_preflight = true;
+        assert!(mode.passes_preflight(&req));
+        mode.required_scopes = Some(RequiredScopes::new(["admin"]).unwrap());
+        assert!(!mode.passes_preflight(&req));
+    }
 }

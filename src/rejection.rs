@@ -71,12 +71,14 @@ pub enum StatusPolicy {
 ///   HTTP 200, an empty body (trailers-only), `grpc-status` (16 `UNAUTHENTICATED` for every token
 ///   failure, 3 `INVALID_ARGUMENT` for ambiguous credentials, 7 `PERMISSION_DENIED` for a missing
 ///   scope), a percent-encoded `grpc-message` of the form `reason: description`, and the
-///   `www-authenticate` challenge as metadata.
+///   `www-authenticate` challenge as metadata. Any client can choose this answer with its
+///   content type, so it is marked `cache-control: no-store` like the HTTP one.
 /// - Any other request gets the [`StatusPolicy`]'s status, a `WWW-Authenticate: Bearer …`
 ///   challenge (RFC 6750 §3), `cache-control: no-store` and a JSON body:
 ///   `{"error":"invalid_token","error_description":"The access token expired","reason":"expired"}`.
 ///   A request without any token gets a challenge without `error` and `"error":"unauthorized"`
 ///   in the body, as RFC 6750 defines no code for it.
+/// - Every refusal carries `cache-control: no-store`.
 /// - When no key can be had (`key_source_unavailable`), the answer is 503 with
 ///   `"error":"temporarily_unavailable"` and no challenge (gRPC: 14 `UNAVAILABLE`): the client is
 ///   not at fault.
@@ -110,7 +112,7 @@ impl DefaultRejection {
     pub fn with_realm(mut self, realm: impl Into<String>) -> Result<Self, ConfigError> {
         let realm = realm.into();
         if !is_quotable(&realm) {
-            return Err(ConfigError::InvalidValue { setting: "realm" });
+            return Err(ConfigError::InvalidRealm { realm });
         }
         self.realm = Some(Arc::from(realm));
         Ok(self)
@@ -198,13 +200,16 @@ impl DefaultRejection {
         response
     }
 
-    /// The gRPC response for `error`: HTTP 200 with `grpc-status`, `grpc-message` and
-    /// `www-authenticate`, and an empty body. `content_type` is the request's, echoed back
+    /// The gRPC response for `error`: HTTP 200 with `grpc-status`, `grpc-message`,
+    /// `www-authenticate` and `cache-control: no-store`, and an empty body. `content_type` is the request's, echoed back
     /// (`application/grpc`, `application/grpc+proto`, `application/grpc-web`, …).
     pub fn grpc_response(&self, error: &AuthError, content_type: HeaderValue) -> Response<Bytes> {
         let mut response = Response::new(Bytes::new());
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, content_type);
+        // Any client can ask for this answer with its content type, on any route: like the
+        // HTTP one, it must never be stored by a cache.
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(
             "grpc-status",
             HeaderValue::from(u16::from(error.kind().grpc_code())),
@@ -333,6 +338,30 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(missing.body()).unwrap();
         assert_eq!(body["error"], "unauthorized");
         assert_eq!(body["reason"], "missing");
+    }
+
+    #[test]
+    fn every_refusal_is_no_store() {
+        let rejection = DefaultRejection::new();
+        let errors = [
+            AuthError::missing(),
+            expired(),
+            AuthError::invalid_request("x"),
+            AuthError::insufficient_scope(Arc::from("admin")),
+            AuthError::new(ErrorKind::KeySourceUnavailable, "x"),
+        ];
+        for error in &errors {
+            let http = rejection.http_response(error);
+            assert_eq!(http.headers()[CACHE_CONTROL], "no-store", "{error}");
+            let grpc = rejection.grpc_response(error, HeaderValue::from_static("application/grpc"));
+            assert_eq!(
+                grpc.headers()
+                    .get(CACHE_CONTROL)
+                    .and_then(|v| v.to_str().ok()),
+                Some("no-store"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
-use crate::mode::{is_cors_preflight, InvalidTokenPolicy, Mode};
+use crate::mode::Mode;
 use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::source::{find_token, TokenSourceKind};
 use crate::verify::scopes::Scopes;
@@ -113,7 +113,7 @@ where
         } = &*self.shared;
         let found = match find_token(&mode.sources, req.headers(), req.uri()) {
             Ok(Some(found)) => found,
-            Ok(None) if mode.optional => return Outcome::Anonymous,
+            Ok(None) if mode.is_optional() => return Outcome::Anonymous,
             Ok(None) => return Outcome::Refused(AuthError::missing()),
             Err(error) => return Outcome::Refused(error),
         };
@@ -143,8 +143,7 @@ where
                 Some(request_error) => Outcome::Refused(request_error),
                 // A key source that is down is not the client's fault, and not a reason to
                 // treat the request as anonymous either.
-                None if mode.optional
-                    && mode.invalid_token == InvalidTokenPolicy::Anonymous
+                None if mode.invalid_is_anonymous()
                     && error.kind() != ErrorKind::KeySourceUnavailable =>
                 {
                     Outcome::Anonymous
@@ -182,10 +181,12 @@ impl<S, C, R> JwtAuth<S, C, R> {
     ) -> ResponseFuture<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>> + Clone,
+        ReqBody: http_body::Body,
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        if self.shared.mode.cors_preflight && is_cors_preflight(&req) {
+        // Only when opted in, and only a bodiless, non-gRPC preflight on a layer without scopes.
+        if self.shared.mode.passes_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
         let refuse = |this: &Self, error, req| {
@@ -212,6 +213,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
 impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: http_body::Body,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ResponseForAuthError,
 {
@@ -239,7 +241,7 @@ mod tests {
 
     use crate::test_helpers::*;
     use crate::{
-        AuthError, ErrorKind, InvalidTokenPolicy, JwtAuthLayer, StatusPolicy, TokenSource,
+        AuthError, AuthMode, ErrorKind, InvalidTokenPolicy, JwtAuthLayer, StatusPolicy, TokenSource,
     };
 
     fn request(auth: Option<&str>, cookie: Option<&str>) -> Request<Full<Bytes>> {
@@ -381,15 +383,16 @@ mod tests {
     async fn custom_rejection_is_used_and_the_error_is_still_in_the_extensions() {
         let called = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = called.clone();
-        let layer = builder().build().unwrap().with_rejection(
-            move |error: &AuthError, _: &http::request::Parts| {
+        let layer = builder()
+            .rejection(move |error: &AuthError, _: &http::request::Parts| {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 http::Response::builder()
                     .status(StatusCode::IM_A_TEAPOT)
                     .body(Bytes::from(error.reason()))
                     .unwrap()
-            },
-        );
+            })
+            .build()
+            .unwrap();
         let svc = ServiceBuilder::new().layer(layer).service_fn(echo);
         let response = svc.clone().oneshot(request(None, None)).await.unwrap();
         assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
@@ -409,7 +412,10 @@ mod tests {
 
     #[tokio::test]
     async fn optional_mode() {
-        let optional = builder().build().unwrap().optional();
+        let layer = builder().build().unwrap();
+        let optional = layer
+            .clone()
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Reject));
         let (status, _, _, body) = call(&optional, request(None, None)).await;
         assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
         let token = good_token();
@@ -423,7 +429,7 @@ mod tests {
         let (status, ..) = call(&optional, request(Some("Bearer x.y.z"), None)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         // ... or treated as anonymous when asked.
-        let lenient = optional.on_invalid_token(InvalidTokenPolicy::Anonymous);
+        let lenient = layer.mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
         let (status, _, _, body) = call(&lenient, request(Some("Bearer x.y.z"), None)).await;
         assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
         // Ambiguous credentials are refused in every mode.
@@ -453,11 +459,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn route_level_scope_layer() {
+    async fn an_optional_variant_with_scopes_still_needs_a_token_with_them() {
         let layer = builder().build().unwrap();
         let svc = ServiceBuilder::new()
-            .layer(layer.clone().optional())
-            .layer(layer.scope_layer(["write"]).unwrap())
+            .layer(
+                layer
+                    .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous))
+                    .require_scopes(["write"])
+                    .unwrap(),
+            )
             .service_fn(echo);
         let token = good_token();
         let response = svc
@@ -467,6 +477,13 @@ mod tests {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let response = svc.clone().oneshot(request(None, None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        // A bad token is not "anonymous" past a scope requirement either.
+        let response = svc
+            .clone()
+            .oneshot(request(Some("Bearer x.y.z"), None))
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let read_only = mint(serde_json::json!({ "sub": "b", "exp": now() + 60, "scp": ["read"] }));
         let response = svc
@@ -478,6 +495,28 @@ mod tests {
             response.extensions().get::<AuthError>().unwrap().kind(),
             ErrorKind::InsufficientScope
         );
+    }
+
+    #[tokio::test]
+    async fn builder_level_mode_and_scopes() {
+        let optional = builder()
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Reject))
+            .build()
+            .unwrap();
+        let (status, _, _, body) = call(&optional, request(None, None)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+        let admin = builder().require_scopes(["admin"]).build().unwrap();
+        let token = good_token();
+        let (status, _, error, _) =
+            call(&admin, request(Some(&format!("Bearer {token}")), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(error.unwrap().required_scope(), Some("admin"));
+        // The variant replaces the scopes; an empty list requires none.
+        let none = admin.require_scopes(Vec::<String>::new()).unwrap();
+        let (status, ..) = call(&none, request(Some(&format!("Bearer {token}")), None)).await;
+        assert_eq!(status, StatusCode::OK);
+        // Invalid scopes are refused when the layer is built.
+        assert!(builder().require_scopes(["a b"]).build().is_err());
     }
 
     #[tokio::test]
@@ -501,27 +540,69 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn cors_preflight_passes_through_unless_disabled() {
+    async fn an_opted_in_pass_through_lets_only_a_bare_preflight_pass() {
+        let layer = builder().pass_cors_preflight(true).build().unwrap();
+        let preflight = || {
+            Request::builder()
+                .method("OPTIONS")
+                .uri("/x")
+                .header("origin", "https://app.example")
+                .header("access-control-request-method", "POST")
+        };
+        let (status, _, _, body) = call(&layer, preflight().body(Full::default()).unwrap()).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+        // Never a gRPC call, never a request with a body.
+        let refused = [
+            preflight()
+                .header(CONTENT_TYPE, "application/grpc")
+                .body(Full::default())
+                .unwrap(),
+            preflight()
+                .body(Full::new(Bytes::from_static(b"{}")))
+                .unwrap(),
+            preflight()
+                .header("transfer-encoding", "chunked")
+                .body(Full::default())
+                .unwrap(),
+            preflight()
+                .header("content-length", "2")
+                .body(Full::default())
+                .unwrap(),
+        ];
+        for req in refused {
+            let (_, _, error, body) = call(&layer, req).await;
+            assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Missing), "{body}");
+        }
+        // Never past a scope requirement.
+        let admin = layer.require_scopes(["admin"]).unwrap();
+        let (status, _, error, _) = call(&admin, preflight().body(Full::default()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.unwrap().kind(), ErrorKind::Missing);
+    }
+
+    /// A CORS preflight carries no credentials: by default it is refused like any other request
+    /// without a token, and never reaches the inner service.
+    #[tokio::test]
+    async fn a_cors_preflight_without_a_token_does_not_reach_the_inner_service() {
         let layer = builder().build().unwrap();
         let preflight = || {
             Request::builder()
                 .method("OPTIONS")
                 .uri("/x")
+                .header("origin", "https://app.example")
                 .header("access-control-request-method", "POST")
                 .body(Full::default())
                 .unwrap()
         };
-        let (status, _, _, body) = call(&layer, preflight()).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
-        // A scope layer behind it lets the preflight through too.
-        let svc = ServiceBuilder::new()
-            .layer(layer.clone())
-            .layer(layer.scope_layer(["admin"]).unwrap())
-            .service_fn(echo);
-        let response = svc.oneshot(preflight()).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let (status, ..) = call(&layer.cors_preflight(false), preflight()).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, error, body) = call(&layer, preflight()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(reason(&body), "missing");
+        assert_eq!(error.unwrap().kind(), ErrorKind::Missing);
+        // Nor with a scope requirement.
+        let admin = layer.require_scopes(["admin"]).unwrap();
+        let (status, _, _, body) = call(&admin, preflight()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(reason(&body), "missing");
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ pub(crate) fn now() -> u64 {
 }
 
 pub(crate) fn mint(claims: serde_json::Value) -> String {
-    crate::crypto::ensure_default_provider();
+    let _ = crate::crypto::RING_PROVIDER.install_default();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,

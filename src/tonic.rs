@@ -69,7 +69,7 @@
 //!
 //! [`claims`](RequestExt::claims) tells two cases apart:
 //!
-//! - No token was verified for the request: the layer is [optional](crate::JwtAuthLayer::optional)
+//! - No token was verified for the request: the layer is [optional](crate::AuthMode::Optional)
 //!   and the caller is anonymous, or no layer runs in front of the service at all. The handler
 //!   gets `UNAUTHENTICATED` with the message `"missing: …"`, what the layer itself answers to a
 //!   request without a token. A handler cannot tell the two causes apart, and for an anonymous

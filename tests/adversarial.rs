@@ -1729,15 +1729,17 @@ async fn f10_f13_identity_comes_only_from_the_token() {
 }
 
 #[tokio::test]
-async fn f12_cors_preflight_passes_a_bare_options_does_not() {
+async fn f12_a_cors_preflight_needs_a_token_unless_passed_and_then_only_a_bare_one() {
     let h = harness();
-    let preflight = Request::options("/")
-        .header(ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .body(Body::default())
-        .unwrap();
-    let seen = h.send(preflight).await.assert_ok("CORS preflight");
-    assert_eq!(seen["claims"], Value::Null);
-    assert_eq!(seen["extensions"], 0);
+    let preflight = || {
+        Request::options("/")
+            .header("origin", "https://app.example")
+            .header(ACCESS_CONTROL_REQUEST_METHOD, "POST")
+    };
+    // By default a preflight is a request like any other: no token, no entry.
+    h.send(preflight().body(Body::default()).unwrap())
+        .await
+        .assert_refused("CORS preflight, default", 401, "missing");
     let bare = Request::options("/").body(Body::default()).unwrap();
     h.send(bare).await.assert_refused(
         "OPTIONS without Access-Control-Request-Method",
@@ -1750,6 +1752,88 @@ async fn f12_cors_preflight_passes_a_bare_options_does_not() {
     )]);
     *with_token.method_mut() = Method::OPTIONS;
     h.send(with_token).await.assert_ok("OPTIONS with a token");
+
+    // Opted in: a bare preflight passes, without claims.
+    let passing = Harness::new(
+        builder()
+            .key(hmac_key())
+            .pass_cors_preflight(true)
+            .build()
+            .unwrap(),
+    );
+    let seen = passing
+        .send(preflight().body(Body::default()).unwrap())
+        .await
+        .assert_ok("CORS preflight, passed");
+    assert_eq!(seen["claims"], Value::Null);
+    assert_eq!(seen["extensions"], 0);
+    // ... but never a gRPC call, nor a request with a body, dressed as one.
+    let grpc_frame = Bytes::from_static(&[0, 0, 0, 0, 0]);
+    let hostile = [
+        (
+            "gRPC content type",
+            preflight()
+                .header("content-type", "application/grpc")
+                .body(Body::default())
+                .unwrap(),
+        ),
+        (
+            "gRPC-web content type",
+            preflight()
+                .header("content-type", "application/grpc-web+proto")
+                .body(Body::default())
+                .unwrap(),
+        ),
+        (
+            "a body",
+            preflight().body(Body::new(grpc_frame.clone())).unwrap(),
+        ),
+        (
+            "a Content-Length",
+            preflight()
+                .header("content-length", "5")
+                .body(Body::default())
+                .unwrap(),
+        ),
+        (
+            "a Transfer-Encoding",
+            preflight()
+                .header("transfer-encoding", "chunked")
+                .body(Body::default())
+                .unwrap(),
+        ),
+    ];
+    for (name, req) in hostile {
+        let grpc = req
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+        let reply = passing.send(req).await;
+        if grpc {
+            // The gRPC-style refusal: HTTP 200 with grpc-status 16; the handler never ran.
+            assert!(!reply.called, "{name}: the handler ran");
+            assert_eq!(reply.headers["grpc-status"], "16", "{name}");
+            assert_eq!(reply.error.as_ref().map(AuthError::reason), Some("missing"));
+        } else {
+            reply.assert_refused(name, 401, "missing");
+        }
+    }
+    // Nor past a scope requirement.
+    let scoped = Harness::new(
+        builder()
+            .key(hmac_key())
+            .pass_cors_preflight(true)
+            .build()
+            .unwrap()
+            .require_scopes(["admin"])
+            .unwrap(),
+    );
+    scoped
+        .send(preflight().body(Body::default()).unwrap())
+        .await
+        .assert_refused("CORS preflight past a scope", 401, "missing");
+    h.still_serves(&good_token()).await;
+    passing.still_serves(&good_token()).await;
 }
 
 #[tokio::test]
@@ -1931,15 +2015,19 @@ async fn custom_rejection_is_called_only_on_failures() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen_paths = Arc::new(Mutex::new(Vec::<String>::new()));
     let (counter, paths) = (calls.clone(), seen_paths.clone());
-    let layer = hs256_layer().with_rejection(move |error: &AuthError, request: &Parts| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        paths.lock().unwrap().push(request.uri.path().to_owned());
-        Response::builder()
-            .status(StatusCode::IM_A_TEAPOT)
-            .header("x-reason", error.reason())
-            .body(Bytes::from(format!("custom: {}", error.reason())))
-            .unwrap()
-    });
+    let layer = builder()
+        .key(hmac_key())
+        .rejection(move |error: &AuthError, request: &Parts| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            paths.lock().unwrap().push(request.uri.path().to_owned());
+            Response::builder()
+                .status(StatusCode::IM_A_TEAPOT)
+                .header("x-reason", error.reason())
+                .body(Bytes::from(format!("custom: {}", error.reason())))
+                .unwrap()
+        })
+        .build()
+        .unwrap();
     let h = Harness::new(layer);
 
     let reply = h.bearer("a.b").await;

@@ -14,7 +14,7 @@ use example::common::{self, Secret, Settings};
 /// Starts the example's server with `settings`, on the address they name.
 async fn start(settings: Settings) -> SocketAddr {
     let auth = common::auth_layer(&settings).unwrap();
-    let app = example::app(auth).unwrap();
+    let app = example::app(auth, common::cors_layer(&settings)).unwrap();
     let listener = TcpListener::bind(settings.addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(example::serve(listener, app));
@@ -36,6 +36,7 @@ fn settings_default_to_the_demo() {
     assert_eq!(settings.secret, Secret::Demo);
     assert_eq!(settings.issuer, None);
     assert_eq!(settings.audience, None);
+    assert_eq!(settings.cors_origin, common::DEFAULT_CORS_ORIGIN);
 }
 
 #[test]
@@ -45,8 +46,10 @@ fn settings_come_from_the_environment() {
         ("JWT_SECRET", "a secret of the user, 32 bytes or more"),
         ("JWT_ISSUER", "https://issuer.test"),
         ("JWT_AUDIENCE", "api"),
+        ("CORS_ORIGIN", "https://app.example:8443"),
     ]))
     .unwrap();
+    assert_eq!(settings.cors_origin, "https://app.example:8443");
     assert_eq!(settings.addr, "127.0.0.1:8080".parse().unwrap());
     assert_eq!(
         settings.secret,
@@ -68,6 +71,17 @@ fn bad_settings_are_refused() {
     assert!(err.to_string().contains("JWT_ISSUER"), "{err}");
     let err = Settings::from_lookup(lookup(&[("ADDR", "localhost")])).unwrap_err();
     assert!(err.to_string().contains("ADDR"), "{err}");
+    // One origin, no wildcard (credentials are allowed), no path.
+    for origin in [
+        "*",
+        "",
+        "app.example",
+        "https://app.example/path",
+        "ftp://x",
+    ] {
+        let err = Settings::from_lookup(lookup(&[("CORS_ORIGIN", origin)])).unwrap_err();
+        assert!(err.to_string().contains("CORS_ORIGIN"), "{origin:?}: {err}");
+    }
 
     let short = Settings {
         secret: Secret::Provided(b"too short".to_vec()),
@@ -85,3 +99,51 @@ fn bad_settings_are_refused() {
 // The suite both HTTP servers must pass; it calls this file's `start`.
 #[path = "http_suite/mod.rs"]
 mod suite;
+
+/// A plain hyper `service_fn` behind the layer: a CORS preflight without a token is refused by
+/// the layer and never runs the function.
+#[tokio::test]
+async fn a_preflight_never_reaches_a_service_fn() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use tower::util::BoxCloneService;
+    use tower::{ServiceBuilder, ServiceExt};
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let auth = common::auth_layer(&suite::settings(None, None)).unwrap();
+    let service = ServiceBuilder::new()
+        .layer(auth)
+        .service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(
+                    "ran",
+                ))))
+            }
+        })
+        .map_response(|response| response.map(BodyExt::boxed_unsync));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(example::serve(listener, BoxCloneService::new(service)));
+    let server = suite::Server::at(addr);
+    let reply = server
+        .send(
+            hyper::Method::OPTIONS,
+            "/anything",
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "POST"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the service_fn ran without a token"
+    );
+}

@@ -265,7 +265,7 @@ fn test_key(file: &str, alg: Algorithm, kid: &str) -> TestKey {
 }
 
 fn test_key_with_use(file: &str, alg: Algorithm, kid: &str, key_use: PublicKeyUse) -> TestKey {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     let pem = key_file(file);
     let encoding = match alg {
         Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),

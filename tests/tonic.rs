@@ -56,7 +56,7 @@ fn now() -> u64 {
 
 /// An HS256 token over `claims`, signed with `secret`.
 fn sign(claims: serde_json::Value, secret: &[u8]) -> String {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
@@ -290,15 +290,13 @@ impl Greeter for ProbeGreeter {
 }
 
 #[tokio::test]
-async fn route_level_scope_layer_and_claims_in_extensions() {
-    let auth = auth();
-    let admin = auth.scope_layer(["admin"]).unwrap();
+async fn a_scoped_variant_and_claims_in_extensions() {
+    let admin = auth().require_scopes(["admin"]).unwrap();
     let probe = ProbeGreeter::default();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         Server::builder()
-            .layer(auth)
             .layer(admin)
             .add_service(GreeterServer::new(probe.clone()))
             .serve_with_incoming(TcpIncoming::from(listener)),
@@ -357,4 +355,51 @@ async fn rejection_is_http_200_trailers_only_on_the_wire() {
     let collected = response.into_body().collect().await.unwrap();
     assert!(collected.trailers().is_none(), "no separate trailers");
     assert!(collected.to_bytes().is_empty(), "no body");
+}
+
+/// tonic routes by path and ignores the method: an HTTP/2 `OPTIONS` that looks like a CORS
+/// preflight but carries a gRPC call (its content type and a framed message) must be refused by
+/// the layer, and the handler must never run.
+#[tokio::test]
+async fn a_grpc_call_dressed_as_a_cors_preflight_never_reaches_the_handler() {
+    let probe = ProbeGreeter::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::builder()
+            .layer(auth())
+            .add_service(GreeterServer::new(probe.clone()))
+            .serve_with_incoming(TcpIncoming::from(listener)),
+    );
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
+    let message = prost::Message::encode_to_vec(&HelloRequest { name: "Ada".into() });
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&message);
+    let request = http::Request::builder()
+        .method(http::Method::OPTIONS)
+        .uri(format!("http://{addr}/greeter.Greeter/SayHello"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .body(Full::new(Bytes::from(frame)))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let headers = response.headers().clone();
+    let collected = response.into_body().collect().await.unwrap();
+    let status = headers
+        .get("grpc-status")
+        .or_else(|| collected.trailers().and_then(|t| t.get("grpc-status")))
+        .cloned();
+    assert_eq!(
+        probe.calls.load(Ordering::SeqCst),
+        0,
+        "the handler ran for an unauthenticated OPTIONS call"
+    );
+    assert_eq!(status.unwrap(), "16");
+    assert_eq!(headers["www-authenticate"], "Bearer");
 }

@@ -45,7 +45,7 @@ fn now() -> u64 {
 }
 
 fn mint(claims: serde_json::Value) -> String {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,

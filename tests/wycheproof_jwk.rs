@@ -75,7 +75,6 @@ fn run(layer: &Result<JwtAuthLayer<Value>, String>, jws: &str) -> Outcome {
 
 #[test]
 fn json_web_key_test() {
-    tower_jwt_auth::crypto::ensure_default_provider();
     let file = common::read_vectors(FILE);
     let groups = file["testGroups"].as_array().unwrap();
 
@@ -138,7 +137,6 @@ fn json_web_key_test() {
 /// trailing bits); the set has no usable key and is refused.
 #[test]
 fn duplicate_kids_with_both_keys_loadable_are_left_out() {
-    tower_jwt_auth::crypto::ensure_default_provider();
     let file = common::read_vectors(FILE);
     let group = file["testGroups"]
         .as_array()

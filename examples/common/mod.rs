@@ -10,6 +10,7 @@
 //! | `JWT_ISSUER` | when set, tokens must have exactly this `iss` | not checked |
 //! | `JWT_AUDIENCE` | when set, tokens must have this `aud` | not checked |
 //! | `JWT_CACHE` | when set, the verified-token cache holds this many tokens (and about 4 KiB each) | off |
+//! | `CORS_ORIGIN` | the one browser origin allowed to call the API with credentials (CORS) | `http://localhost:5173` |
 
 use std::ffi::OsString;
 use std::fmt;
@@ -17,7 +18,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use http::header::{HeaderValue, AUTHORIZATION};
+use http::Method;
 use serde::{Deserialize, Serialize};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_jwt_auth::{Algorithm, BoxError, ConfigError, JwtAuthLayer, Key};
 
 /// The secret used when `JWT_SECRET` is not set. It is public (it is printed right here), so
@@ -26,6 +30,9 @@ pub const DEMO_SECRET: &str = "demo secret: public, never use it outside of a de
 
 /// The address used when `ADDR` is not set.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+/// The browser origin allowed when `CORS_ORIGIN` is not set: a local front-end dev server.
+pub const DEFAULT_CORS_ORIGIN: &str = "http://localhost:5173";
 
 /// The algorithms `JWT_ALGORITHM` may name.
 pub const ALGORITHMS: [Algorithm; 6] = [
@@ -198,6 +205,8 @@ pub struct Settings {
     pub issuer: Option<String>,
     /// `JWT_AUDIENCE`.
     pub audience: Option<String>,
+    /// `CORS_ORIGIN`.
+    pub cors_origin: HeaderValue,
 }
 
 impl Settings {
@@ -265,23 +274,62 @@ impl Settings {
                 })
             }
         };
+        let cors_origin = match text(&lookup, "CORS_ORIGIN")? {
+            Some(origin) => cors_origin(&origin)?,
+            None => HeaderValue::from_static(DEFAULT_CORS_ORIGIN),
+        };
         Ok(Self {
             addr,
             secret,
             issuer: text(&lookup, "JWT_ISSUER")?,
             audience: text(&lookup, "JWT_AUDIENCE")?,
+            cors_origin,
         })
     }
 
-    /// The demo configuration: the demo secret, no issuer, no audience.
+    /// The demo configuration: the demo secret, no issuer, no audience, the default CORS
+    /// origin.
     pub fn demo(addr: SocketAddr) -> Self {
         Self {
             addr,
             secret: Secret::Demo,
             issuer: None,
             audience: None,
+            cors_origin: HeaderValue::from_static(DEFAULT_CORS_ORIGIN),
         }
     }
+}
+
+/// `CORS_ORIGIN` checked: one origin, `http://` or `https://` with a host and no path. `*` is
+/// refused: credentials are never allowed for every origin.
+fn cors_origin(origin: &str) -> Result<HeaderValue, BoxError> {
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => {
+            HeaderValue::from_str(origin)
+                .map_err(|_| format!("CORS_ORIGIN {origin:?} is not a valid origin").into())
+        }
+        _ => Err(format!(
+            "CORS_ORIGIN {origin:?} is not an origin: give one like https://app.example or \
+             http://localhost:5173 (no path, no wildcard)"
+        )
+        .into()),
+    }
+}
+
+/// The CORS layer of the examples, to put *outside* the authentication layer, so that it answers
+/// every preflight (`OPTIONS`) itself before authentication runs: the one origin of
+/// `CORS_ORIGIN` may send `GET` requests with the `authorization` header and with credentials
+/// (the `access_token` cookie). A preflight from any other origin gets 200 without
+/// `access-control-allow-origin`, which the browser treats as a refusal.
+pub fn cors_layer(settings: &Settings) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list([settings.cors_origin.clone()]))
+        .allow_methods([Method::GET])
+        .allow_headers([AUTHORIZATION])
+        .allow_credentials(true)
 }
 
 /// Builds the authentication layer: one key (the HS256 secret, or the public key of
@@ -367,7 +415,7 @@ pub fn demo_token(settings: &Settings) -> Result<Option<String>, BoxError> {
     if settings.secret != Secret::Demo {
         return Ok(None);
     }
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let claims = UserClaims {
         sub: "demo-user".to_owned(),
@@ -454,7 +502,7 @@ mod tests {
 
     /// A token of "alice", valid for ten minutes, signed with the private key `name`.
     fn token(algorithm: Algorithm, name: &str) -> String {
-        tower_jwt_auth::crypto::ensure_default_provider();
+        let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
         let pem = std::fs::read(key_path(name)).unwrap();
         let key = match algorithm {
             Algorithm::ES256 | Algorithm::ES384 => {
@@ -611,20 +659,22 @@ mod tests {
         let auth = auth_layer_with(&settings, Some(CacheSettings::with_capacity(16))).unwrap();
         let service = tower::Layer::layer(
             &auth,
-            tower::service_fn(|request: http::Request<()>| async move {
-                let sub = request
-                    .extensions()
-                    .get::<UserClaims>()
-                    .unwrap()
-                    .sub
-                    .clone();
-                Ok::<_, std::convert::Infallible>(http::Response::new(sub))
-            }),
+            tower::service_fn(
+                |request: http::Request<http_body_util::Empty<bytes::Bytes>>| async move {
+                    let sub = request
+                        .extensions()
+                        .get::<UserClaims>()
+                        .unwrap()
+                        .sub
+                        .clone();
+                    Ok::<_, std::convert::Infallible>(http::Response::new(sub))
+                },
+            ),
         );
         let call = |token: &str| {
             let request = http::Request::builder()
                 .header("authorization", format!("Bearer {token}"))
-                .body(())
+                .body(http_body_util::Empty::new())
                 .unwrap();
             let service = service.clone();
             async move {

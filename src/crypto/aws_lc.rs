@@ -20,10 +20,11 @@ use super::{
 /// errors: HS256/384/512 (tags compared in constant time), RS256/384/512 and PS256/384/512 with
 /// moduli of 2048 to 8192 bits, ES256, ES384 (fixed-width `R || S`) and `EdDSA` (Ed25519).
 ///
-/// [`ensure_default_provider`](super::ensure_default_provider) never installs it: an
-/// application that wants it calls `AWS_LC_PROVIDER.install_default()` at start-up, before it
-/// builds a layer. The layer then keeps every public key parsed by aws-lc-rs, so that a
-/// verification does no key parsing. Its factories can also be called directly, e.g.
+/// A layer verifies with it when it is given it with
+/// [`crypto_provider`](crate::JwtAuthBuilder::crypto_provider); the layer then keeps every
+/// public key parsed by aws-lc-rs, so that a verification does no key parsing. Installing it as
+/// the process default (`AWS_LC_PROVIDER.install_default()`) is for the application's own
+/// `jsonwebtoken` calls, and does not change what a layer verifies with. Its factories can also be called directly, e.g.
 /// `(AWS_LC_PROVIDER.verifier_factory)(&Algorithm::RS256, &key)`, whatever is installed.
 pub static AWS_LC_PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,

@@ -24,33 +24,26 @@
 //! curve [`ErrorKind::InvalidEcdsaKey`], an Ed25519 key that is not 32 bytes
 //! [`ErrorKind::InvalidEddsaKey`].
 //!
-//! The provider is process-global. [`ensure_default_provider`] installs [`RING_PROVIDER`] only
-//! when the application has not installed (or selected through `jsonwebtoken`'s own features) a
-//! provider of its own, and an application's choice is never overridden.
+//! # The crate's provider and the application's
+//!
+//! `jsonwebtoken` keeps one process-wide provider, which an application installs once
+//! ([`CryptoProvider::install_default`]) for its own calls to `jsonwebtoken::encode` and
+//! `decode`. This crate neither uses nor installs it: a layer verifies through [`RING_PROVIDER`]
+//! directly, or through the provider given to
+//! [`JwtAuthBuilder::crypto_provider`](crate::JwtAuthBuilder::crypto_provider) (for example
+//! `AWS_LC_PROVIDER`). So:
+//!
+//! - building a layer changes nothing in the process: the application may install any provider,
+//!   before or after, or none at all;
+//! - the provider the application installs does not change what a layer verifies with: that is
+//!   chosen per layer, with `crypto_provider`;
+//! - an application (or a test) that signs or decodes tokens with `jsonwebtoken` itself installs
+//!   a provider for that, for example `let _ = RING_PROVIDER.install_default();` (the error only
+//!   says that one was installed already).
 //!
 //! ```
 //! use jsonwebtoken::crypto::CryptoProvider;
-//!
-//! // Call once at start-up, before the first `encode`/`decode`.
-//! let provider = tower_jwt_auth::crypto::ensure_default_provider();
-//! // Whatever is installed now is what jsonwebtoken will use.
-//! assert!(CryptoProvider::try_get_default().is_some_and(|p| std::ptr::eq(p, provider)));
-//! ```
-//!
-//! # aws-lc-rs
-//!
-//! With the crate feature `aws-lc-rs`, `AWS_LC_PROVIDER` is a second provider with the same
-//! algorithms, the same key checks and the same errors, built on aws-lc-rs (a binding to AWS-LC,
-//! which has a FIPS-validated variant). `ring` stays the default: [`ensure_default_provider`]
-//! still installs [`RING_PROVIDER`] when nothing is installed. An application that wants aws-lc-rs
-//! installs `AWS_LC_PROVIDER` itself, once, before it builds a layer (and before any
-//! `jsonwebtoken` call); the layer then verifies with aws-lc-rs, each public key parsed once when
-//! the layer is built rather than on every request.
-//!
-//! ```
-//! # #[cfg(feature = "aws-lc-rs")]
-//! # fn main() -> Result<(), tower_jwt_auth::ConfigError> {
-//! use tower_jwt_auth::crypto::{ensure_default_provider, AWS_LC_PROVIDER};
+//! use tower_jwt_auth::crypto::RING_PROVIDER;
 //! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
 //!
 //! #[derive(Clone, serde::Deserialize)]
@@ -58,16 +51,51 @@
 //!     sub: String,
 //! }
 //!
-//! // First thing at start-up: this fails if a provider is already installed.
-//! AWS_LC_PROVIDER
-//!     .install_default()
-//!     .expect("no jsonwebtoken provider installed yet");
-//! // The crate keeps the application's choice.
-//! assert!(std::ptr::eq(ensure_default_provider(), &AWS_LC_PROVIDER));
+//! # fn main() -> Result<(), tower_jwt_auth::BoxError> {
+//! let secret = b"an example secret of 32 bytes!!!";
+//! let auth = JwtAuthLayer::<Claims>::builder()
+//!     .key(Key::hmac(Algorithm::HS256, secret)?)
+//!     .build()?;
+//! // The layer installed nothing: it verifies with RING_PROVIDER directly.
+//! assert!(CryptoProvider::try_get_default().is_none());
 //!
-//! // Layers built from now on verify with aws-lc-rs.
+//! // To sign with jsonwebtoken, the application installs a provider itself.
+//! let _ = RING_PROVIDER.install_default();
+//! let exp = jsonwebtoken::get_current_timestamp() + 600;
+//! let token = jsonwebtoken::encode(
+//!     &jsonwebtoken::Header::new(Algorithm::HS256),
+//!     &serde_json::json!({ "sub": "alice", "exp": exp }),
+//!     &jsonwebtoken::EncodingKey::from_secret(secret)?,
+//! )?;
+//! assert_eq!(auth.verifier().verify(&token)?.sub, "alice");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # aws-lc-rs
+//!
+//! With the crate feature `aws-lc-rs`, `AWS_LC_PROVIDER` is a second provider with the same
+//! algorithms, the same key checks and the same errors, built on aws-lc-rs (a binding to AWS-LC,
+//! which has a FIPS-validated variant). `ring` stays the default. A layer verifies with aws-lc-rs
+//! when it is given `AWS_LC_PROVIDER` with
+//! [`crypto_provider`](crate::JwtAuthBuilder::crypto_provider); each public key is then parsed
+//! once, when the layer is built, rather than on every request. Installing it as the process
+//! default is a separate choice, for the application's own `jsonwebtoken` calls.
+//!
+//! ```
+//! # #[cfg(feature = "aws-lc-rs")]
+//! # fn main() -> Result<(), tower_jwt_auth::ConfigError> {
+//! use tower_jwt_auth::crypto::AWS_LC_PROVIDER;
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+//!
+//! #[derive(Clone, serde::Deserialize)]
+//! struct Claims {
+//!     sub: String,
+//! }
+//!
 //! let auth = JwtAuthLayer::<Claims>::builder()
 //!     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
+//!     .crypto_provider(&AWS_LC_PROVIDER)
 //!     .build()?;
 //! # let _ = auth;
 //! # Ok(())
@@ -79,9 +107,9 @@
 //! # Prepared verifiers
 //!
 //! The layer makes one verifier per key and algorithm when it is built. With [`RING_PROVIDER`]
-//! or `AWS_LC_PROVIDER` installed, that verifier is the provider's own, ready to use (with
-//! aws-lc-rs it holds the parsed public key, so a verification parses nothing); with any other
-//! provider, the provider's factory is asked for a verifier on each call.
+//! or `AWS_LC_PROVIDER` as the layer's provider, that verifier is the provider's own, ready to
+//! use (with aws-lc-rs it holds the parsed public key, so a verification parses nothing); with
+//! any other provider, the provider's factory is asked for a verifier on each call.
 //!
 //! # ed25519-dalek
 //!
@@ -126,31 +154,14 @@ pub use self::dalek::DALEK_PROVIDER;
 pub(crate) use self::ring::ec_point_is_valid;
 pub use self::ring::RING_PROVIDER;
 
-/// Makes sure the process has a jsonwebtoken [`CryptoProvider`]: if one is already installed (or
-/// selected by jsonwebtoken's own features), it is kept and returned; otherwise [`RING_PROVIDER`]
-/// is installed and returned. Never overrides an application's choice, never panics.
-///
-/// It is cheap and idempotent, so it may be called from every constructor that needs a provider.
-pub fn ensure_default_provider() -> &'static CryptoProvider {
-    if let Some(installed) = CryptoProvider::try_get_default() {
-        return installed;
-    }
-    match RING_PROVIDER.install_default() {
-        Ok(()) => &RING_PROVIDER,
-        // Another thread installed a provider between the two calls. `install_default` hands
-        // back the provider we offered, not the winner, so ask again for the one in place.
-        Err(_) => CryptoProvider::try_get_default().unwrap_or(&RING_PROVIDER),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Prepared verifiers
 // ---------------------------------------------------------------------------------------------
 
 /// A verifier for one key and one algorithm, made once when the key set is built.
 ///
-/// With one of the crate's own providers installed it holds that provider's verifier, ready to
-/// use. With an application's provider, whose verifier objects cannot be shared between threads,
+/// With one of the crate's own providers as the layer's it holds that provider's verifier, ready
+/// to use. With an application's provider, whose verifier objects cannot be shared between threads,
 /// it keeps the key and asks the provider for a verifier on each call.
 pub(crate) struct PreparedVerifier {
     inner: Prepared,
@@ -233,7 +244,7 @@ impl PreparedVerifier {
     }
 
     /// Which backend verifies: `"ring"`, `"aws-lc-rs"`, `"ed25519-dalek"` or `"provider"` (the
-    /// installed one's factory, on each call).
+    /// layer's provider's factory, on each call).
     fn backend(&self) -> &'static str {
         match &self.inner {
             Prepared::Ring(_) => "ring",

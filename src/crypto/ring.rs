@@ -16,10 +16,11 @@ use super::{
 
 /// The crate's ring-backed provider.
 ///
-/// Install it with [`ensure_default_provider`](super::ensure_default_provider) (which keeps an
-/// application's own provider), or directly with [`CryptoProvider::install_default`]. Its
-/// factories can also be called directly, e.g.
-/// `(RING_PROVIDER.verifier_factory)(&Algorithm::ES256, &key)`, whatever is installed.
+/// Layers verify with it unless [`crypto_provider`](crate::JwtAuthBuilder::crypto_provider) names
+/// another, without installing it. An application that calls `jsonwebtoken` itself may install
+/// it as the process default with [`CryptoProvider::install_default`]. Its factories can also
+/// be called directly, e.g. `(RING_PROVIDER.verifier_factory)(&Algorithm::ES256, &key)`,
+/// whatever is installed.
 pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,
     verifier_factory: new_verifier,

@@ -116,13 +116,14 @@ impl TrustedIssuer {
         #[cfg(feature = "jwks")]
         if let Some(discovered) = self.jwks.as_ref().and_then(JwksSource::discovery_issuer) {
             if discovered != self.issuer {
-                return Err(ConfigError::InvalidValue {
-                    setting: "issuer (it must be the one keys are discovered for)",
+                return Err(ConfigError::DiscoveryIssuerMismatch {
+                    configured: self.issuer,
+                    discovered: discovered.to_owned(),
                 });
             }
         }
-        let issuers = checked_values(vec![self.issuer], "issuer")?;
-        let audiences = checked_values(self.audiences, "audience")?;
+        let issuers = checked_values(vec![self.issuer], invalid_issuer)?;
+        let audiences = checked_values(self.audiences, invalid_audience)?;
         #[cfg(feature = "jwks")]
         let jwks = self.jwks;
         #[cfg(not(feature = "jwks"))]
@@ -136,21 +137,36 @@ impl TrustedIssuer {
     }
 }
 
-/// Issuers, audiences and claim names: non-empty, no control characters.
+/// Issuers, audiences and claim names: non-empty, no control characters. `invalid` makes the
+/// error of the setting from the value and what is wrong with it.
 pub(crate) fn checked_values(
     values: Vec<String>,
-    setting: &'static str,
+    invalid: fn(String, &'static str) -> ConfigError,
 ) -> Result<Vec<Box<str>>, ConfigError> {
     values
         .into_iter()
         .map(|v| {
-            if v.is_empty() || v.chars().any(char::is_control) {
-                Err(ConfigError::InvalidValue { setting })
+            if v.is_empty() {
+                Err(invalid(v, "it is empty"))
+            } else if v.chars().any(char::is_control) {
+                Err(invalid(v, "it has control characters"))
             } else {
                 Ok(v.into_boxed_str())
             }
         })
         .collect()
+}
+
+pub(crate) fn invalid_issuer(issuer: String, reason: &'static str) -> ConfigError {
+    ConfigError::InvalidIssuer { issuer, reason }
+}
+
+pub(crate) fn invalid_audience(audience: String, reason: &'static str) -> ConfigError {
+    ConfigError::InvalidAudience { audience, reason }
+}
+
+pub(crate) fn invalid_claim_name(name: String, reason: &'static str) -> ConfigError {
+    ConfigError::InvalidClaimName { name, reason }
 }
 
 /// Static keys or a remote set, never both.
@@ -161,9 +177,7 @@ pub(crate) fn key_source(
     provider: &'static jsonwebtoken::crypto::CryptoProvider,
 ) -> Result<KeySource, ConfigError> {
     match jwks {
-        Some(_) if !keys.is_empty() => Err(ConfigError::InvalidValue {
-            setting: "key source (static keys and a JWKS together)",
-        }),
+        Some(_) if !keys.is_empty() => Err(ConfigError::KeysAndJwksTogether),
         Some(source) => Ok(KeySource::Remote(source.start(provider)?)),
         None => static_keys(keys, provider),
     }

@@ -144,13 +144,13 @@ pub struct JwksSource {
 }
 
 fn parse_uri(url: &str) -> Result<Uri, ConfigError> {
-    let uri: Uri = url.parse().map_err(|_| ConfigError::InvalidValue {
-        setting: "key set url",
+    let uri: Uri = url.parse().map_err(|_| ConfigError::InvalidJwksUrl {
+        url: url.to_owned(),
     })?;
     match (uri.scheme_str(), uri.host()) {
         (Some("https" | "http"), Some(host)) if !host.is_empty() => Ok(uri),
-        _ => Err(ConfigError::InvalidValue {
-            setting: "key set url",
+        _ => Err(ConfigError::InvalidJwksUrl {
+            url: url.to_owned(),
         }),
     }
 }
@@ -308,24 +308,33 @@ impl JwksSource {
         }
         if self.algorithms.is_empty() || self.algorithms.iter().any(|alg| !ASYMMETRIC.contains(alg))
         {
-            return Err(ConfigError::InvalidValue {
-                setting: "key set algorithms (asymmetric only)",
-            });
+            return Err(ConfigError::InvalidJwksAlgorithms);
         }
-        let ttl_ok = self.min_ttl >= Duration::from_secs(1)
-            && self.min_ttl <= self.max_ttl
-            && self.cooldown >= Duration::from_secs(1)
-            && self.cooldown <= Duration::from_secs(600)
-            && !self.timeout.is_zero()
-            && !self.connect_timeout.is_zero()
-            && self.max_size > 0;
-        if ttl_ok {
-            Ok(())
-        } else {
-            Err(ConfigError::InvalidValue {
-                setting: "key set cache, cooldown, timeout or size",
+        let invalid = |setting, requirement| {
+            Err(ConfigError::InvalidJwksSetting {
+                setting,
+                requirement,
             })
+        };
+        if self.min_ttl < Duration::from_secs(1) {
+            return invalid("min_ttl", "it must be at least 1 s");
         }
+        if self.min_ttl > self.max_ttl {
+            return invalid("max_ttl", "it must be at least min_ttl");
+        }
+        if self.cooldown < Duration::from_secs(1) || self.cooldown > Duration::from_secs(600) {
+            return invalid("cooldown", "it must be between 1 s and 600 s");
+        }
+        if self.timeout.is_zero() {
+            return invalid("timeout", "it must be above zero");
+        }
+        if self.connect_timeout.is_zero() {
+            return invalid("connect_timeout", "it must be above zero");
+        }
+        if self.max_size == 0 {
+            return invalid("max_size", "it must be above zero");
+        }
+        Ok(())
     }
 
     pub(crate) fn start(
@@ -338,8 +347,8 @@ impl JwksSource {
         http.enforce_http(false);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(|_| ConfigError::InvalidValue {
-                setting: "tls configuration",
+            .map_err(|err| ConfigError::TlsSetup {
+                reason: err.to_string(),
             })?
             .https_or_http()
             .enable_http1()

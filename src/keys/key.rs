@@ -216,13 +216,14 @@ impl Key {
         )
     }
 
-    /// An EC public key as an uncompressed SEC1 point (`0x04 || x || y`), for `ES256` or
-    /// `ES384`.
+    /// An EC public key as the bytes of an uncompressed SEC1 point, `0x04 || x || y` (SEC 1
+    /// §2.3.3): 65 bytes for `ES256` (P-256), 97 bytes for `ES384` (P-384). Not DER or PEM (for
+    /// PEM, see [`ec_pem`](Self::ec_pem)), and not a compressed point.
     ///
     /// # Errors
     ///
-    /// If the point does not have the length of the algorithm's curve.
-    pub fn ec_der(algorithm: Algorithm, point: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+    /// If the bytes are not an uncompressed point on the algorithm's curve.
+    pub fn ec_point(algorithm: Algorithm, point: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         check_family(algorithm, AlgorithmFamily::Ec)?;
         Self::new(algorithm, DecodingKey::from_ec_der(point.as_ref()))
     }
@@ -239,12 +240,14 @@ impl Key {
         )
     }
 
-    /// A raw 32-byte Ed25519 public key, for `EdDSA`.
+    /// An Ed25519 public key as its 32 raw bytes (RFC 8032 §5.1.5: the encoded point, as in
+    /// the base64url-decoded `x` of an OKP JWK), for `EdDSA`. Not DER or PEM (for PEM, see
+    /// [`ed_pem`](Self::ed_pem)).
     ///
     /// # Errors
     ///
     /// If the key is not 32 bytes.
-    pub fn ed_der(raw: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+    pub fn ed25519_raw(raw: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         Self::new(Algorithm::EdDSA, DecodingKey::from_ed_der(raw.as_ref()))
     }
 
@@ -427,21 +430,32 @@ mod tests {
 
     #[test]
     fn broken_public_keys_are_refused_when_loaded() {
-        crate::crypto::ensure_default_provider();
+        let _ = crate::crypto::RING_PROVIDER.install_default();
         let ec =
             DecodingKey::from_ec_pem(include_bytes!("../../tests/keys/ec256_public.pem")).unwrap();
         let mut point = ec.try_get_as_bytes().unwrap().to_vec();
-        assert!(Key::ec_der(Algorithm::ES256, &point).is_ok());
+        assert!(Key::ec_point(Algorithm::ES256, &point).is_ok());
         // Off the curve: the last byte of y changed.
         if let Some(last) = point.last_mut() {
             *last ^= 1;
         }
         assert!(matches!(
-            Key::ec_der(Algorithm::ES256, &point),
+            Key::ec_point(Algorithm::ES256, &point),
             Err(ConfigError::InvalidKey { .. })
         ));
         // The right length for P-256 but asked for ES384.
-        assert!(Key::ec_der(Algorithm::ES384, ec.try_get_as_bytes().unwrap()).is_err());
+        assert!(Key::ec_point(Algorithm::ES384, ec.try_get_as_bytes().unwrap()).is_err());
+
+        // Ed25519: the 32 raw bytes, nothing else.
+        let ed = DecodingKey::from_ed_pem(include_bytes!("../../tests/keys/ed25519_public.pem"))
+            .unwrap();
+        let raw = ed.try_get_as_bytes().unwrap();
+        assert_eq!(raw.len(), 32);
+        assert!(Key::ed25519_raw(raw).is_ok());
+        assert!(Key::ed25519_raw(&raw[..31]).is_err());
+        let mut longer = raw.to_vec();
+        longer.push(0);
+        assert!(Key::ed25519_raw(&longer).is_err());
 
         let rsa =
             DecodingKey::from_rsa_pem(include_bytes!("../../tests/keys/rsa_public.pem")).unwrap();

@@ -237,7 +237,7 @@ impl RequiredScopes {
         for scope in scopes {
             let scope = scope.into();
             if !is_scope_token(&scope) {
-                return Err(ConfigError::InvalidValue { setting: "scope" });
+                return Err(ConfigError::InvalidScope { scope });
             }
             if !all.iter().any(|s| **s == *scope) {
                 all.push(scope.into_boxed_str());

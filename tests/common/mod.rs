@@ -33,9 +33,11 @@ pub const SECRET: &[u8] = b"adversarial-suite-hmac-secret-0123456789-abcdefghijk
 /// Another secret of the same length, for wrong-key cases.
 pub const OTHER_SECRET: &[u8] = b"a-different-hmac-secret-that-the-layer-never-trusts-0123456789ab";
 
-/// Installs the crate's crypto provider (idempotent); every test calls it first.
+/// Installs ring as jsonwebtoken's process default, for the tests' own `jsonwebtoken::encode`
+/// (the layers do not need it: they verify through the crate's provider directly); every test
+/// calls it first.
 pub fn init() {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
 }
 
 /// The bytes of a checked-in test key under `tests/keys/`.

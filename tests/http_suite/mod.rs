@@ -23,6 +23,8 @@ pub(crate) const SECRET: &[u8] = b"the integration tests' HS256 secret";
 const OTHER_SECRET: &[u8] = b"another HS256 secret, not the server's";
 const ISSUER: &str = "https://issuer.test";
 const AUDIENCE: &str = "api";
+/// The browser origin the test servers allow.
+const CORS_ORIGIN: &str = "https://app.example";
 
 pub(crate) fn settings(issuer: Option<&str>, audience: Option<&str>) -> Settings {
     Settings {
@@ -30,6 +32,7 @@ pub(crate) fn settings(issuer: Option<&str>, audience: Option<&str>) -> Settings
         secret: Secret::Provided(SECRET.to_vec()),
         issuer: issuer.map(str::to_owned),
         audience: audience.map(str::to_owned),
+        cors_origin: HeaderValue::from_static(CORS_ORIGIN),
     }
 }
 
@@ -41,7 +44,7 @@ fn now() -> u64 {
 }
 
 fn sign_with(secret: &[u8], claims: &Value) -> String {
-    tower_jwt_auth::crypto::ensure_default_provider();
+    let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -126,7 +129,11 @@ impl std::fmt::Debug for Reply {
 
 impl Server {
     pub(crate) async fn start(settings: Settings) -> Self {
-        let addr = super::start(settings).await;
+        Self::at(super::start(settings).await)
+    }
+
+    /// A client of a server already listening on `addr`.
+    pub(crate) fn at(addr: SocketAddr) -> Self {
         let client = Client::builder(TokioExecutor::new()).build_http();
         Self { addr, client }
     }
@@ -427,27 +434,106 @@ async fn admin_requires_the_admin_scope() {
     server.assert_still_serving().await;
 }
 
+/// A CORS layer outside the authentication layer answers every preflight itself: 200 with
+/// `access-control-allow-origin` for the allowed origin, 200 without it for any other, and never
+/// a challenge. No handler runs and no token is needed.
 #[tokio::test]
-async fn a_cors_preflight_is_not_refused_by_the_layer() {
+async fn a_cors_preflight_is_answered_by_the_cors_layer_outside_authentication() {
     let server = server().await;
-    let preflight = [
-        ("origin", "https://app.example"),
-        ("access-control-request-method", "GET"),
-        ("access-control-request-headers", "authorization"),
-    ];
-    for path in ["/me", "/admin", "/maybe"] {
-        let reply = server.send(Method::OPTIONS, path, &preflight).await;
-        // The route itself answers: it only knows GET. No CORS layer is installed.
-        assert_eq!(reply.status, 405, "{path}: {reply:?}");
+    for path in ["/me", "/admin", "/maybe", "/private", "/public"] {
+        let reply = server
+            .send(
+                Method::OPTIONS,
+                path,
+                &[
+                    ("origin", CORS_ORIGIN),
+                    ("access-control-request-method", "GET"),
+                    ("access-control-request-headers", "authorization"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        assert_eq!(
+            reply.headers["access-control-allow-origin"], CORS_ORIGIN,
+            "{path}: {reply:?}"
+        );
+        assert_eq!(
+            reply.headers["access-control-allow-credentials"], "true",
+            "{path}: {reply:?}"
+        );
+        let allowed = reply.headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(allowed.contains("authorization"), "{path}: {reply:?}");
+        assert!(reply.headers.get(WWW_AUTHENTICATE).is_none(), "{reply:?}");
+
+        let reply = server
+            .send(
+                Method::OPTIONS,
+                path,
+                &[
+                    ("origin", "https://evil.example"),
+                    ("access-control-request-method", "GET"),
+                    ("access-control-request-headers", "authorization"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        assert!(
+            reply.headers.get("access-control-allow-origin").is_none(),
+            "{path}: {reply:?}"
+        );
         assert!(reply.headers.get(WWW_AUTHENTICATE).is_none(), "{reply:?}");
     }
-    // The layer does see OPTIONS requests on these routes: without the preflight header
-    // it refuses one without a token.
-    let reply = server
-        .send(Method::OPTIONS, "/me", &[("origin", "https://app.example")])
-        .await;
+    // The actual request from the allowed origin still needs its token, and gets the CORS
+    // headers on the refusal too, so that the browser's script can read it.
+    let reply = server.get("/me", &[("origin", CORS_ORIGIN)]).await;
     assert_eq!(reply.status, 401, "{reply:?}");
     assert_eq!(reply.json()["reason"], "missing");
+    assert_eq!(reply.headers["access-control-allow-origin"], CORS_ORIGIN);
+    let reply = server
+        .get(
+            "/me",
+            &[
+                ("origin", CORS_ORIGIN),
+                ("authorization", &bearer(&user("read"))),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.headers["access-control-allow-origin"], CORS_ORIGIN);
+}
+
+/// Any client can ask for a gRPC-style refusal with its content type, on any route: that answer
+/// (HTTP 200) must not be stored by a shared cache any more than the JSON one.
+#[tokio::test]
+async fn a_grpc_style_refusal_on_an_http_route_is_not_cacheable() {
+    let server = server().await;
+    for path in ["/me", "/admin", "/maybe", "/private"] {
+        let headers: &[(&str, &str)] = if path == "/maybe" {
+            &[
+                ("content-type", "application/grpc"),
+                ("authorization", "Bearer not-a-jwt"),
+            ]
+        } else {
+            &[("content-type", "application/grpc")]
+        };
+        let reply = server.get(path, headers).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        assert_eq!(reply.headers["grpc-status"], "16", "{path}: {reply:?}");
+        assert_eq!(
+            reply
+                .headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{path}: {reply:?}"
+        );
+    }
+    // The JSON refusal too.
+    let reply = server.get("/me", &[]).await;
+    assert_eq!(reply.headers["cache-control"], "no-store", "{reply:?}");
 }
 
 #[tokio::test]

@@ -263,11 +263,15 @@ fn fixture(runtime: &tokio::runtime::Runtime, name: &'static str, algorithm: Alg
 // ---------------------------------------------------------------------------------------------
 // Measurement (as in benches/verify.rs)
 
+/// The request body of the cases: none. The layer needs a body type (`http_body::Body`); an
+/// empty `String` is one, without allocation.
+type NoBody = String;
+
 /// A prepared tower service and the requests it will be given.
 struct ServiceCase<S> {
     service: S,
     header: http::HeaderValue,
-    requests: Vec<Request<()>>,
+    requests: Vec<Request<NoBody>>,
 }
 
 impl<S> ServiceCase<S> {
@@ -279,8 +283,8 @@ impl<S> ServiceCase<S> {
         }
     }
 
-    fn request(&self) -> Request<()> {
-        let mut request = Request::new(());
+    fn request(&self) -> Request<NoBody> {
+        let mut request = Request::new(NoBody::new());
         request
             .headers_mut()
             .insert(http::header::AUTHORIZATION, self.header.clone());
@@ -290,10 +294,10 @@ impl<S> ServiceCase<S> {
 
 impl<S, B> ServiceCase<S>
 where
-    S: Service<Request<()>, Response = Response<B>>,
+    S: Service<Request<NoBody>, Response = Response<B>>,
     S::Error: std::fmt::Debug,
 {
-    fn call(&mut self, request: Request<()>) {
+    fn call(&mut self, request: Request<NoBody>) {
         let response = poll_now(self.service.call(request)).expect("no error");
         assert_eq!(response.status(), 200);
         black_box(response);
@@ -302,7 +306,7 @@ where
 
 impl<S, B> Case for ServiceCase<S>
 where
-    S: Service<Request<()>, Response = Response<B>>,
+    S: Service<Request<NoBody>, Response = Response<B>>,
     S::Error: std::fmt::Debug,
 {
     fn prepare(&mut self, n: usize) {
@@ -319,23 +323,23 @@ where
 }
 
 type NoOp =
-    tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>>;
+    tower::util::ServiceFn<fn(Request<NoBody>) -> std::future::Ready<Result<Response<()>, Infallible>>>;
 
-fn no_op(_req: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
+fn no_op(_req: Request<NoBody>) -> std::future::Ready<Result<Response<()>, Infallible>> {
     std::future::ready(Ok(Response::new(())))
 }
 
 fn no_op_service() -> NoOp {
-    tower::service_fn(no_op as fn(Request<()>) -> _)
+    tower::service_fn(no_op as fn(Request<NoBody>) -> _)
 }
 
 /// jwt-authorizer's layer needs an inner service answering with axum 0.7's `Response`.
 type NoOpAxum07 = tower::util::ServiceFn<
-    fn(Request<()>) -> std::future::Ready<Result<axum07::response::Response, Infallible>>,
+    fn(Request<NoBody>) -> std::future::Ready<Result<axum07::response::Response, Infallible>>,
 >;
 
 fn no_op_axum07(
-    _req: Request<()>,
+    _req: Request<NoBody>,
 ) -> std::future::Ready<Result<axum07::response::Response, Infallible>> {
     std::future::ready(Ok(axum07::response::Response::new(
         axum07::body::Body::empty(),
@@ -343,7 +347,7 @@ fn no_op_axum07(
 }
 
 fn no_op_axum07_service() -> NoOpAxum07 {
-    tower::service_fn(no_op_axum07 as fn(Request<()>) -> _)
+    tower::service_fn(no_op_axum07 as fn(Request<NoBody>) -> _)
 }
 
 /// Heap allocations of one call of `case` (after one warm-up call).
