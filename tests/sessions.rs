@@ -830,3 +830,57 @@ async fn full_memory_store_refuses_open_as_unavailable() {
         SessionErrorKind::StoreUnavailable
     );
 }
+
+/// The same service under hyper (full paths, `prefix`) and under axum's `route_service`.
+#[tokio::test]
+async fn endpoint_serves_under_hyper_and_axum_route_service() {
+    let h = Harness::memory();
+    let sessions = memory_sessions(&h, Duration::from_secs(10));
+
+    // hyper, through hyper-util's Tower adapter.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let endpoints = sessions.endpoints().prefix("/auth/");
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper_util::service::TowerToHyperService::new(endpoints.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let base = format!("http://{addr}");
+    let pair = sessions.open(grant("alice")).await.unwrap();
+    let answer = send(
+        &base,
+        "POST",
+        "/auth/refresh",
+        token_body(pair.refresh_token()),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.cache_control, "no-store");
+    let next = answer.json()["refresh_token"].as_str().unwrap().to_owned();
+    let answer = send(&base, "POST", "/refresh", token_body(&next), None).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+
+    // axum's route_service keeps the full path.
+    let app =
+        axum::Router::new().route_service("/auth/refresh", sessions.endpoints().prefix("/auth"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let answer = send(
+        &format!("http://{addr}"),
+        "POST",
+        "/auth/refresh",
+        token_body(&next),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+}

@@ -119,6 +119,31 @@ pub struct ReuseEvent {
 }
 
 /// The settings of [`Sessions`]; see [`Sessions::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::session::MemoryStore;
+/// use tower_jwt_auth::{Algorithm, Sessions, SigningKey, SigningKeys};
+///
+/// let current = SigningKey::hmac(Algorithm::HS256, b"the current secret of 32 bytes!!")?
+///     .with_kid("2026-12");
+/// let previous = SigningKey::hmac(Algorithm::HS256, b"the previous secret of 32 bytes!")?
+///     .with_kid("2026-11");
+/// let sessions = Sessions::builder()
+///     .signing_keys(SigningKeys::new(current).verification_only_key(previous)?)
+///     .issuer("https://issuer.example")
+///     .audience("api")
+///     .at_jwt_typ(true)
+///     .access_ttl(Duration::from_secs(300))
+///     .idle_timeout(Duration::from_secs(3 * 24 * 3600))
+///     .absolute_lifetime(Duration::from_secs(14 * 24 * 3600))
+///     .refresh_grace(Duration::from_secs(5))
+///     .store(MemoryStore::builder().capacity(10_000).build())
+///     .on_reuse(|event| eprintln!("refresh token reuse: sub {} sid {}", event.sub, event.sid))
+///     .build()?;
+/// assert_eq!(sessions.verification_keys().len(), 2);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 #[must_use]
 pub struct SessionsBuilder {
     keys: Option<SigningKeys>,
@@ -740,6 +765,22 @@ impl TokenIdentity {
 }
 
 /// Why a session operation failed. Its message never shows a token.
+///
+/// ```
+/// # use tower_jwt_auth::{Algorithm, Sessions, SigningKey};
+/// use tower_jwt_auth::SessionErrorKind;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sessions = Sessions::builder()
+/// #     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
+/// #     .issuer("https://issuer.example").build()?;
+/// let error = sessions.refresh("not-a-known-token").await.unwrap_err();
+/// assert_eq!(error.kind(), SessionErrorKind::InvalidRefreshToken);
+/// assert_eq!(error.reason(), "invalid_refresh_token");
+/// // 401 for the three refusals of a refresh token, 503 for the store: see `SessionEndpoints`.
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct SessionError {
     kind: SessionErrorKind,
