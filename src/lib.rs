@@ -77,6 +77,10 @@ pub use crate::session::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
 };
+pub use crate::session::{
+    ReuseEvent, SessionEndpoints, SessionError, SessionErrorKind, Sessions, SessionsBuilder,
+    TokenIdentity, TokenPair,
+};
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;

@@ -9,15 +9,21 @@
 //!   [`StoreError`].
 //! - [`memory`]: [`MemoryStore`], the default in-memory store.
 //! - `redis` (feature `redis`): `RedisStore`, shared by every instance of a service.
+//! - [`Sessions`]: the lifecycle assembled from these parts (open, refresh, logout, logout
+//!   everywhere, the matching layer configuration), and [`SessionEndpoints`], its HTTP
+//!   endpoints as a Tower service.
 
+mod endpoint;
 mod issue;
 pub mod memory;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 pub mod refresh;
+mod sessions;
 pub mod store;
 
+pub use self::endpoint::{EndpointBody, EndpointFuture, SessionEndpoints, MAX_BODY_LEN};
 pub use self::issue::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
@@ -28,6 +34,11 @@ pub use self::redis::{RedisConfigError, RedisStore, RedisStoreBuilder};
 pub use self::refresh::{
     InvalidRefreshToken, RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair,
     TokenHash, MAX_REFRESH_TOKEN_LEN,
+};
+pub use self::sessions::{
+    ReuseEvent, SessionError, SessionErrorKind, Sessions, SessionsBuilder, TokenIdentity,
+    TokenPair, DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT, DEFAULT_REFRESH_GRACE,
+    MAX_REFRESH_GRACE,
 };
 pub use self::store::{
     Clock, Lookup, NewSession, RevocationQuery, RevocationStatus, RevocationStore, RotateOutcome,
