@@ -73,6 +73,7 @@ pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
 pub use crate::service::JwtAuth;
+pub use crate::session::TokenIdentity;
 pub use crate::session::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,

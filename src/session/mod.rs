@@ -7,9 +7,12 @@
 //! - [`store`]: the store traits ([`SessionStore`] with its atomic [`rotate`](SessionStore::rotate)
 //!   step, [`RevocationStore`] for the layer's check), their values, the [`Clock`] and
 //!   [`StoreError`].
+//! - [`TokenIdentity`]: the `jti`, `sid`, `sub`, `iat` and `exp` of an accepted token, which a
+//!   layer with a revocation store hands to handlers.
 //! - [`memory`]: [`MemoryStore`], the default in-memory store.
 //! - `redis` (feature `redis`): `RedisStore`, shared by every instance of a service.
 
+pub(crate) mod identity;
 mod issue;
 pub mod memory;
 #[cfg(feature = "redis")]
@@ -18,6 +21,7 @@ pub mod redis;
 pub mod refresh;
 pub mod store;
 
+pub use self::identity::TokenIdentity;
 pub use self::issue::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
