@@ -605,7 +605,11 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// ([`RevocationStore::status_now`], the memory store), otherwise one awaited
     /// [`status`](RevocationStore::status) (one Redis round trip). When the store cannot answer,
     /// the request is refused with `revocation_unavailable` (503, never anonymous), unless the
-    /// layer [fails open](Self::revocation_fail_open).
+    /// layer [fails open](Self::revocation_fail_open). A revoked token is an invalid token: an
+    /// optional layer with [`InvalidTokenPolicy::Anonymous`](crate::InvalidTokenPolicy::Anonymous)
+    /// lets the request pass without claims, any other layer refuses it.
+    ///
+    /// [`TokenVerifier`] does not run this check.
     ///
     /// [`MemoryStore`]: crate::session::MemoryStore
     /// [`TokenIdentity`]: crate::TokenIdentity
