@@ -14,6 +14,10 @@
 //! - `verifier`: [`TokenVerifier::verify`] on the token string;
 //! - `jsonwebtoken`: bare `jsonwebtoken::decode` of the same token, with the same checks.
 //!
+//! For HS256 it then times the revocation check against an in-memory store holding unrelated
+//! revocations (`layer + check` against `layer`, `cached + check` against `cached`, in rounds of
+//! their own): see [`revocation_check`].
+//!
 //! The machines this runs on switch between fast and slow phases, so no case is timed on its
 //! own: each round runs a short batch of every case in a shuffled order, the ratio of each case
 //! to the floor is taken per round, and the medians are reported. It also counts the heap
@@ -295,6 +299,9 @@ fn main() {
         );
         cached_vs_hs256_floor.push((fx.name, median(&mut times[4])));
         if fx.name == "HS256" {
+            revocation_check(fx, rounds, batch_time);
+        }
+        if fx.name == "HS256" {
             hs256_floor = Some(median(&mut times[0]));
         }
     }
@@ -304,4 +311,83 @@ fn main() {
             println!("{name}: cached hit / HS256 floor = {:.3} (across phases: the two medians come from different groups)", cached / floor);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The revocation check
+
+/// HS256 layer + `MemoryStore` revocation check against the layer alone, and a cached hit +
+/// check against a cached hit, interleaved in rounds of their own. The store holds unrelated
+/// revocations (revoked `jti`s, ended sessions, subject cutoffs), so the check does its
+/// look-ups rather than the empty store's shortcut. The bench token has no `sid`, so the check
+/// reads its `jti` and its subject's cutoff (`revocation_sid_optional`).
+fn revocation_check(fx: &Fixture, rounds: usize, batch_time: std::time::Duration) {
+    use tower_jwt_auth::session::{MemoryStore, RevocationStore, SessionLimits, SessionStore};
+
+    let store = MemoryStore::new();
+    let keep = std::time::Duration::from_secs(3600);
+    let limits = SessionLimits::default();
+    for i in 0..100 {
+        poll_now(store.revoke_token(&format!("other-jti-{i}"), keep)).expect("revoke");
+        poll_now(store.end_session(&format!("other-sid-{i}"), &limits)).expect("end");
+        poll_now(store.set_subject_cutoff(&format!("other-sub-{i}"), keep)).expect("cutoff");
+    }
+    let keys_dir = format!("{}/tests/keys", env!("CARGO_MANIFEST_DIR"));
+    let key = material(Algorithm::HS256, &keys_dir).key;
+    let builder = || {
+        JwtAuthLayer::<Claims>::builder()
+            .key(key.clone().with_kid("k1"))
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .revocation(store.clone())
+            .revocation_sid_optional(true)
+    };
+    let checked = builder().build().expect("layer");
+    let cached_checked = builder()
+        .token_cache(10_000, 16 << 20)
+        .build()
+        .expect("layer");
+
+    let allocations = |layer: &JwtAuthLayer<Claims>| {
+        let mut case = LayerCase::new(layer, &fx.token);
+        let requests: Vec<_> = (0..3).map(|_| case.request()).collect();
+        let mut requests = requests.into_iter();
+        // The first call fills the cache (if any); `allocations_of` warms up with the second
+        // and counts the third.
+        case.call(requests.next().expect("three"));
+        allocations_of(|| case.call(requests.next().expect("three")))
+    };
+    let allocs = [
+        allocations(&fx.layer),
+        allocations(&checked),
+        allocations(&fx.cached),
+        allocations(&cached_checked),
+    ];
+    let mut cases: Vec<(usize, Box<dyn Case + '_>)> = vec![
+        (0, Box::new(LayerCase::new(&fx.layer, &fx.token))),
+        (1, Box::new(LayerCase::new(&checked, &fx.token))),
+        (2, Box::new(LayerCase::new(&fx.cached, &fx.token))),
+        (3, Box::new(LayerCase::new(&cached_checked, &fx.token))),
+    ];
+    let (mut times, _) = measure(&mut cases, rounds, batch_time);
+    let ratio = |times: &[Vec<f64>], a: usize, b: usize| -> Vec<f64> {
+        times[a].iter().zip(&times[b]).map(|(a, b)| a / b).collect()
+    };
+    let mut check_vs_layer = ratio(&times, 1, 0);
+    let mut cached_check_vs_cached = ratio(&times, 3, 2);
+    println!(
+        "HS256 revocation check (MemoryStore, 300 unrelated revocations): layer {:.0} ns, \
+         layer + check {:.0} ns ({:.3}x, goal <= 1.15x); cached {:.0} ns, cached + check {:.0} ns \
+         ({:.3}x, goal <= 2x); allocations per call: {} {} {} {}",
+        median(&mut times[0]),
+        median(&mut times[1]),
+        median(&mut check_vs_layer),
+        median(&mut times[2]),
+        median(&mut times[3]),
+        median(&mut cached_check_vs_cached),
+        allocs[0],
+        allocs[1],
+        allocs[2],
+        allocs[3],
+    );
 }

@@ -7,6 +7,7 @@ use quick_cache::Weighter;
 
 use crate::error::ConfigError;
 use crate::keys::key::Key;
+use crate::session::identity::TokenIdentity;
 use crate::verify::scopes::Scopes;
 use crate::verify::Times;
 
@@ -15,6 +16,9 @@ pub(crate) struct Entry<C> {
     pub(crate) claims: C,
     pub(crate) scopes: Scopes,
     pub(crate) times: Times,
+    /// With a revocation store: the token's identity, which the check reads on every hit (its
+    /// answer is never cached).
+    pub(crate) identity: Option<TokenIdentity>,
     /// The key that verified it: when it leaves the key set, the entry is dead.
     key: Weak<Key>,
     weight: u64,
@@ -86,6 +90,7 @@ impl<C> TokenCache<C> {
         scopes: Scopes,
         times: Times,
         key: &Arc<Key>,
+        identity: Option<TokenIdentity>,
     ) {
         // The claims live on the heap too; their size is about that of the token.
         let weight = (token.len() as u64) * 2 + std::mem::size_of::<Entry<C>>() as u64;
@@ -93,6 +98,7 @@ impl<C> TokenCache<C> {
             claims,
             scopes,
             times,
+            identity,
             key: Arc::downgrade(key),
             weight,
         };
@@ -130,15 +136,15 @@ mod tests {
             nbf: Some(50.0),
             iat: None,
         };
-        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        cache.insert(b"t", 1, Scopes::default(), times, &key, None);
         assert!(cache.get(b"t", 60.0, 0.0).is_some());
         assert!(cache.get(b"other", 60.0, 0.0).is_none());
         // Not valid yet at 40 (no leeway): refused and evicted.
         assert!(cache.get(b"t", 40.0, 0.0).is_none());
         assert_eq!(cache.len(), 0);
-        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        cache.insert(b"t", 1, Scopes::default(), times, &key, None);
         assert!(cache.get(b"t", 100.0, 0.0).is_none(), "expired at exp");
-        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        cache.insert(b"t", 1, Scopes::default(), times, &key, None);
         assert!(cache.get(b"t", 100.0, 5.0).is_some(), "within the leeway");
     }
 
@@ -146,7 +152,7 @@ mod tests {
     fn a_key_that_leaves_evicts_what_it_verified() {
         let cache = TokenCache::<u8>::new(10, 1 << 20).unwrap();
         let key = key();
-        cache.insert(b"t", 1, Scopes::default(), Times::default(), &key);
+        cache.insert(b"t", 1, Scopes::default(), Times::default(), &key, None);
         assert!(cache.get(b"t", 0.0, 0.0).is_some());
         drop(key);
         assert!(cache.get(b"t", 0.0, 0.0).is_none());
@@ -163,6 +169,7 @@ mod tests {
                 Scopes::default(),
                 Times::default(),
                 &key,
+                None,
             );
         }
         assert!(cache.len() <= 4, "{}", cache.len());

@@ -47,6 +47,22 @@ pub enum ErrorKind {
     /// nothing usable cached, or the fetch that would decide the token's `kid` failed. Not the
     /// client's fault: 503, gRPC `UNAVAILABLE`.
     KeySourceUnavailable,
+    /// The token is genuine but was revoked: the layer's
+    /// [revocation store](crate::JwtAuthBuilder::revocation) says that its `jti` was revoked,
+    /// that its session (`sid`) was ended (logout, logout everywhere, refresh token reuse), or,
+    /// for a token without a `sid`, that its subject logged out everywhere at or after its `iat`.
+    ///
+    /// 401 with `error="invalid_token"`, gRPC `UNAUTHENTICATED`, and, as a deliberate exception
+    /// to "401 means refresh", [`is_refreshable`](ErrorKind::is_refreshable) is `false`: the
+    /// user must authenticate again. A client that refreshes anyway gets a refusal from the
+    /// refresh endpoint (its session ended too) and then logs in.
+    Revoked,
+    /// The [revocation store](crate::JwtAuthBuilder::revocation) could not answer (Redis down
+    /// or too slow): the token cannot be judged. Not the client's fault: 503 with
+    /// `"error":"temporarily_unavailable"`, no challenge, gRPC `UNAVAILABLE`; never treated as
+    /// anonymous by an optional layer. Unless the layer
+    /// [fails open](crate::JwtAuthBuilder::revocation_fail_open), nothing is let in.
+    RevocationUnavailable,
 }
 
 impl ErrorKind {
@@ -64,15 +80,20 @@ impl ErrorKind {
             ErrorKind::InvalidClaims => "invalid_claims",
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::KeySourceUnavailable => "key_source_unavailable",
+            ErrorKind::Revoked => "revoked",
+            ErrorKind::RevocationUnavailable => "revocation_unavailable",
         }
     }
 
     /// The RFC 6750 §3.1 error code, or `None` when the request carried no credentials (the
     /// challenge then has no `error` attribute) or the failure is not the client's
-    /// ([`KeySourceUnavailable`](ErrorKind::KeySourceUnavailable)).
+    /// ([`KeySourceUnavailable`](ErrorKind::KeySourceUnavailable),
+    /// [`RevocationUnavailable`](ErrorKind::RevocationUnavailable)).
     pub const fn error_code(self) -> Option<&'static str> {
         match self {
-            ErrorKind::Missing | ErrorKind::KeySourceUnavailable => None,
+            ErrorKind::Missing
+            | ErrorKind::KeySourceUnavailable
+            | ErrorKind::RevocationUnavailable => None,
             ErrorKind::InvalidRequest => Some("invalid_request"),
             ErrorKind::InsufficientScope => Some("insufficient_scope"),
             ErrorKind::Malformed
@@ -81,7 +102,8 @@ impl ErrorKind {
             | ErrorKind::UnknownKey
             | ErrorKind::Expired
             | ErrorKind::NotYetValid
-            | ErrorKind::InvalidClaims => Some("invalid_token"),
+            | ErrorKind::InvalidClaims
+            | ErrorKind::Revoked => Some("invalid_token"),
         }
     }
 
@@ -93,11 +115,14 @@ impl ErrorKind {
                 | ErrorKind::InvalidRequest
                 | ErrorKind::InsufficientScope
                 | ErrorKind::KeySourceUnavailable
+                | ErrorKind::RevocationUnavailable
         )
     }
 
     /// `true` when a client holding a refresh token should refresh and retry: the token was
-    /// good but has expired or is not valid yet.
+    /// good but has expired or is not valid yet. `false` for
+    /// [`Revoked`](ErrorKind::Revoked), although it answers 401: the session behind the token
+    /// ended, so the user must authenticate again.
     pub const fn is_refreshable(self) -> bool {
         matches!(self, ErrorKind::Expired | ErrorKind::NotYetValid)
     }
@@ -105,13 +130,21 @@ impl ErrorKind {
     /// The gRPC status code for this kind: `UNAUTHENTICATED` (16) for every token failure,
     /// `INVALID_ARGUMENT` (3) for ambiguous credentials, `PERMISSION_DENIED` (7) for a missing
     /// scope (a caller who is identified but not allowed), `UNAVAILABLE` (14) when no key can be
-    /// had.
+    /// had or the revocation store cannot answer.
     pub const fn grpc_code(self) -> u8 {
         match self {
             ErrorKind::InvalidRequest => 3,
             ErrorKind::InsufficientScope => 7,
-            ErrorKind::KeySourceUnavailable => 14,
-            _ => 16,
+            ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => 14,
+            ErrorKind::Missing
+            | ErrorKind::Malformed
+            | ErrorKind::InvalidSignature
+            | ErrorKind::AlgorithmNotAllowed
+            | ErrorKind::UnknownKey
+            | ErrorKind::Expired
+            | ErrorKind::NotYetValid
+            | ErrorKind::InvalidClaims
+            | ErrorKind::Revoked => 16,
         }
     }
 }
@@ -373,6 +406,12 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// A setting of the revocation check (`revocation_sid_optional`, `revocation_fail_open`)
+    /// was made without a revocation store, so it would have no effect.
+    RevocationSettingWithoutStore {
+        /// Which setting.
+        setting: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -501,6 +540,11 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidIssuing { setting, problem } => {
                 write!(f, "token issuing: {setting} {problem}")
             }
+            ConfigError::RevocationSettingWithoutStore { setting } => write!(
+                f,
+                "{setting} is a setting of the revocation check, and no revocation store is \
+                 configured: add one with revocation(store), or drop the setting"
+            ),
         }
     }
 }
@@ -562,6 +606,13 @@ mod tests {
             (
                 ErrorKind::KeySourceUnavailable,
                 "key_source_unavailable",
+                None,
+                14,
+            ),
+            (ErrorKind::Revoked, "revoked", Some("invalid_token"), 16),
+            (
+                ErrorKind::RevocationUnavailable,
+                "revocation_unavailable",
                 None,
                 14,
             ),

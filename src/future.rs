@@ -13,12 +13,13 @@ use tower_service::Service;
 use crate::body::ResponseBody;
 use crate::keys::set::KeyWait;
 use crate::rejection::ResponseForAuthError;
-use crate::service::JwtAuth;
+use crate::service::{JwtAuth, PendingCheck};
 
 pin_project! {
     /// The response future of [`JwtAuth`](crate::JwtAuth): the inner service's future, a
     /// rejection that is ready at once, or, when the key of a token has to be fetched first, a
-    /// wait for that fetch followed by one of the two.
+    /// wait for that fetch followed by one of the two; with a revocation store that answers
+    /// asynchronously (Redis), the wait for its answer, followed by one of the two.
     pub struct ResponseFuture<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>>,
@@ -46,12 +47,23 @@ pin_project! {
         WaitingForKeys {
             waiting: Box<Waiting<S, ReqBody, C, R>>,
         },
+        CheckingRevocation {
+            checking: Box<Checking<S, ReqBody, C, R>>,
+        },
     }
 }
 
 /// A request whose token waits for a key fetch, with the service that will decide on it.
 struct Waiting<S, ReqBody, C, R> {
     wait: KeyWait,
+    service: Option<JwtAuth<S, C, R>>,
+    request: Option<Request<ReqBody>>,
+}
+
+/// An accepted token whose revocation status the store has yet to give, with the service that
+/// will hand the request on or refuse it.
+struct Checking<S, ReqBody, C, R> {
+    pending: Box<PendingCheck<C>>,
     service: Option<JwtAuth<S, C, R>>,
     request: Option<Request<ReqBody>>,
 }
@@ -89,6 +101,22 @@ where
             },
         }
     }
+
+    pub(crate) fn checking(
+        pending: Box<PendingCheck<C>>,
+        service: JwtAuth<S, C, R>,
+        request: Request<ReqBody>,
+    ) -> Self {
+        Self {
+            state: State::CheckingRevocation {
+                checking: Box::new(Checking {
+                    pending,
+                    service: Some(service),
+                    request: Some(request),
+                }),
+            },
+        }
+    }
 }
 
 impl<S, ReqBody, C, R> std::fmt::Debug for ResponseFuture<S, ReqBody, C, R>
@@ -100,6 +128,7 @@ where
             State::Inner { .. } => "Inner",
             State::Rejected { .. } => "Rejected",
             State::WaitingForKeys { .. } => "WaitingForKeys",
+            State::CheckingRevocation { .. } => "CheckingRevocation",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)
@@ -141,6 +170,21 @@ where
                         .expect("ResponseFuture polled after completion");
                     // The fetch has ended: decide again, and this time without fetching.
                     let next = service.decide(request, false);
+                    self.as_mut().project().state.set(next.state);
+                }
+                StateProj::CheckingRevocation { checking } => {
+                    let (identity, answer) = ready!(checking.pending.poll(cx));
+                    let granted = checking.pending.take_granted();
+                    let mut service = checking
+                        .service
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    let request = checking
+                        .request
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    // The store answered: hand the request on, or refuse it.
+                    let next = service.after_check(request, granted, identity, answer);
                     self.as_mut().project().state.set(next.state);
                 }
             }

@@ -18,10 +18,11 @@ use crate::keys::jwks::JwksSource;
 use crate::keys::key::Key;
 use crate::mode::{AuthMode, Mode};
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
-use crate::service::JwtAuth;
+use crate::service::{JwtAuth, Revocation};
+use crate::session::store::RevocationStore;
 use crate::source::TokenSource;
 use crate::verify::scopes::RequiredScopes;
-use crate::verify::{normalize_typ, TokenVerifier, VerifyConfig};
+use crate::verify::{normalize_typ, IdentityRule, TokenVerifier, VerifyConfig};
 
 /// The default bound on the length of a token, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -71,6 +72,7 @@ pub struct JwtAuthLayer<C, R = DefaultRejection> {
     cache: Option<Arc<TokenCache<C>>>,
     mode: Mode,
     rejection: R,
+    revocation: Option<Arc<Revocation>>,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -81,6 +83,7 @@ impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
             cache: self.cache.clone(),
             mode: self.mode.clone(),
             rejection: self.rejection.clone(),
+            revocation: self.revocation.clone(),
             _claims: PhantomData,
         }
     }
@@ -92,6 +95,7 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuthLayer<C, R> {
             .field("config", &self.config)
             .field("mode", &self.mode)
             .field("rejection", &self.rejection)
+            .field("revocation", &self.revocation)
             .field("claims", &std::any::type_name::<C>())
             .finish()
     }
@@ -168,7 +172,9 @@ impl<C, R> JwtAuthLayer<C, R> {
     }
 
     /// A verifier with this layer's configuration, for tokens that arrive outside of a request
-    /// header.
+    /// header. It verifies the token and its claims only: a layer's
+    /// [revocation check](JwtAuthBuilder::revocation) is not part of it (ask the store with
+    /// [`RevocationStore::status`](crate::session::RevocationStore::status)).
     pub fn verifier(&self) -> TokenVerifier<C>
     where
         C: serde::de::DeserializeOwned,
@@ -187,6 +193,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
             self.cache.clone(),
             self.mode.clone(),
             self.rejection.clone(),
+            self.revocation.clone(),
         )
     }
 }
@@ -212,6 +219,9 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 /// | [`mode`](Self::mode) | [`AuthMode::Required`] |
 /// | [`require_scopes`](Self::require_scopes) | none |
 /// | [`rejection`](Self::rejection) | [`DefaultRejection`], with the realm and status policy above |
+/// | [`revocation`](Self::revocation) | none: no revocation check |
+/// | [`revocation_sid_optional`](Self::revocation_sid_optional) | `false`: with a store, `sid` is required |
+/// | [`revocation_fail_open`](Self::revocation_fail_open) | `false`: a store that cannot answer means 503 |
 ///
 /// `R` is the type of the [rejection](Self::rejection): how refusals are answered.
 #[must_use]
@@ -237,6 +247,9 @@ pub struct JwtAuthBuilder<C, R = DefaultRejection> {
     pass_cors_preflight: bool,
     mode: AuthMode,
     scopes: Vec<String>,
+    revocation: Option<Arc<dyn RevocationStore>>,
+    revocation_sid_optional: Option<bool>,
+    revocation_fail_open: Option<bool>,
     rejection: R,
     /// Turns the rejection into the layer's, with the realm and status policy: applies them to
     /// the default rejection, and refuses them next to a custom one.
@@ -311,6 +324,9 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuthBuilder<C, R> {
             .field("pass_cors_preflight", &self.pass_cors_preflight)
             .field("mode", &self.mode)
             .field("scopes", &self.scopes)
+            .field("revocation", &self.revocation.as_ref().map(|_| "<store>"))
+            .field("revocation_sid_optional", &self.revocation_sid_optional)
+            .field("revocation_fail_open", &self.revocation_fail_open)
             .field("rejection", &self.rejection)
             .finish_non_exhaustive()
     }
@@ -347,6 +363,9 @@ impl<C> JwtAuthBuilder<C> {
             pass_cors_preflight: false,
             mode: AuthMode::Required,
             scopes: Vec::new(),
+            revocation: None,
+            revocation_sid_optional: None,
+            revocation_fail_open: None,
             rejection: DefaultRejection::new(),
             finish_rejection: default_rejection,
             _claims: PhantomData,
@@ -560,6 +579,69 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Checks every accepted token against `store` ([`MemoryStore`], `RedisStore` with feature
+    /// `redis`, or any [`RevocationStore`]), on every request, verified-token cache hits
+    /// included: "not revoked" is never cached. The token is refused with `revoked` (401,
+    /// `error="invalid_token"`, not [refreshable](crate::ErrorKind::is_refreshable)) when its
+    /// `jti` was revoked, its session (`sid`) was ended, or, for a token without a `sid`, its
+    /// subject logged out everywhere at or after its `iat`
+    /// ([`RevocationStatus::revokes`](crate::session::RevocationStatus::revokes)).
+    ///
+    /// The logout-everywhere cutoff has the one-second resolution of `iat`: a token issued in
+    /// the same second as the logout is refused too. The cutoff is read from the clock of the
+    /// instance that records it and `iat` from the clock of the one that issued the token, so a
+    /// clock skew between instances moves the line by as much: an issuer whose clock runs
+    /// behind has its tokens refused for up to the skew after a logout, one whose clock runs
+    /// ahead has tokens issued up to the skew before the logout accepted. Tokens with a `sid`
+    /// are not judged by the cutoff, but by their session, exactly.
+    ///
+    /// With a store, every token must carry the claims the check reads: `jti`, `sub`, `iat`,
+    /// `exp` (even with [`exp_required`](Self::exp_required) off) and `sid` (unless
+    /// [`revocation_sid_optional`](Self::revocation_sid_optional)); a token without them is
+    /// refused with `invalid_claims`. The layer then puts a [`TokenIdentity`] into the
+    /// extensions of each request it lets through with a token.
+    ///
+    /// It costs one store call per request: the store's synchronous answer where it has one
+    /// ([`RevocationStore::status_now`], the memory store), otherwise one awaited
+    /// [`status`](RevocationStore::status) (one Redis round trip). When the store cannot answer,
+    /// the request is refused with `revocation_unavailable` (503, never anonymous), unless the
+    /// layer [fails open](Self::revocation_fail_open). A revoked token is an invalid token: an
+    /// optional layer with [`InvalidTokenPolicy::Anonymous`](crate::InvalidTokenPolicy::Anonymous)
+    /// lets the request pass without claims, any other layer refuses it.
+    ///
+    /// [`TokenVerifier`] does not run this check.
+    ///
+    /// [`MemoryStore`]: crate::session::MemoryStore
+    /// [`TokenIdentity`]: crate::TokenIdentity
+    pub fn revocation<T>(mut self, store: T) -> Self
+    where
+        T: RevocationStore + Send + Sync + 'static,
+    {
+        self.revocation = Some(Arc::new(store));
+        self
+    }
+
+    /// Whether a token without a `sid` passes the [revocation check](Self::revocation) (default
+    /// `false`: `sid` is required). Turn it on for tokens from an outside identity provider
+    /// that has no sessions: such tokens are judged by their `jti` and their subject's
+    /// logout-everywhere cutoff. A `sid` that is present must still be a non-empty string.
+    /// [`build`](Self::build) refuses it without a store.
+    pub fn revocation_sid_optional(mut self, optional: bool) -> Self {
+        self.revocation_sid_optional = Some(optional);
+        self
+    }
+
+    /// Whether a request is let in when the [revocation store](Self::revocation) cannot answer
+    /// (default `false`: it is refused with `revocation_unavailable`, 503). With it on, an
+    /// outage of the store un-revokes every revoked token for its duration: a trade of
+    /// security for availability that only the application can make. A `warn` event (feature
+    /// `tracing`) reports each failure either way. [`build`](Self::build) refuses it without
+    /// a store.
+    pub fn revocation_fail_open(mut self, fail_open: bool) -> Self {
+        self.revocation_fail_open = Some(fail_open);
+        self
+    }
+
     /// Answers refusals with `rejection` instead of the [`DefaultRejection`]: a closure
     /// `Fn(&AuthError, &http::request::Parts) -> http::Response<Bytes> + Clone`, or any
     /// [`ResponseForAuthError`]. The [`realm`](Self::realm) and
@@ -588,6 +670,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
             pass_cors_preflight: self.pass_cors_preflight,
             mode: self.mode,
             scopes: self.scopes,
+            revocation: self.revocation,
+            revocation_sid_optional: self.revocation_sid_optional,
+            revocation_fail_open: self.revocation_fail_open,
             rejection,
             finish_rejection: custom_rejection::<R2>,
             _claims: PhantomData,
@@ -601,8 +686,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// A [`ConfigError`]: no key, a leeway above 300 s, an invalid source, realm, issuer,
     /// audience, `typ`, claim name or scope, a maximum token length out of range, a key the
-    /// crypto provider refuses, or a realm or status policy next to a custom
-    /// [`rejection`](Self::rejection).
+    /// crypto provider refuses, a realm or status policy next to a custom
+    /// [`rejection`](Self::rejection), or a setting of the revocation check without a
+    /// [store](Self::revocation).
     pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge {
@@ -678,6 +764,26 @@ impl<C, R> JwtAuthBuilder<C, R> {
         };
         let rejection = (self.finish_rejection)(self.rejection, self.realm, self.policy)?;
         let required_scopes = required_scopes(self.scopes)?;
+        let revocation = match self.revocation {
+            Some(store) => Some(Arc::new(Revocation {
+                store,
+                fail_open: self.revocation_fail_open.unwrap_or(false),
+            })),
+            None => {
+                let setting = match (self.revocation_sid_optional, self.revocation_fail_open) {
+                    (Some(_), _) => Some("revocation_sid_optional"),
+                    (None, Some(_)) => Some("revocation_fail_open"),
+                    (None, None) => None,
+                };
+                if let Some(setting) = setting {
+                    return Err(ConfigError::RevocationSettingWithoutStore { setting });
+                }
+                None
+            }
+        };
+        let identity = revocation.as_ref().map(|_| IdentityRule {
+            sid_required: !self.revocation_sid_optional.unwrap_or(false),
+        });
 
         let config = VerifyConfig {
             tenants,
@@ -689,6 +795,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             max_token_len: self.max_token_len,
             clock: self.clock,
             cache: self.cache.is_some(),
+            identity,
         };
         let cache = match self.cache {
             Some((max_entries, max_bytes)) => {
@@ -706,6 +813,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 required_scopes,
             },
             rejection,
+            revocation,
             _claims: PhantomData,
         })
     }

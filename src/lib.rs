@@ -73,13 +73,14 @@ pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
 pub use crate::service::JwtAuth;
+pub use crate::session::TokenIdentity;
 pub use crate::session::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
 };
 pub use crate::session::{
     ReuseEvent, SessionEndpoints, SessionError, SessionErrorKind, Sessions, SessionsBuilder,
-    TokenIdentity, TokenPair,
+    TokenPair,
 };
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::scopes::Scopes;

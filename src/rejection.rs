@@ -79,9 +79,10 @@ pub enum StatusPolicy {
 ///   A request without any token gets a challenge without `error` and `"error":"unauthorized"`
 ///   in the body, as RFC 6750 defines no code for it.
 /// - Every refusal carries `cache-control: no-store`.
-/// - When no key can be had (`key_source_unavailable`), the answer is 503 with
-///   `"error":"temporarily_unavailable"` and no challenge (gRPC: 14 `UNAVAILABLE`): the client is
-///   not at fault.
+/// - When no key can be had (`key_source_unavailable`) or the revocation store cannot answer
+///   (`revocation_unavailable`), the answer is 503 with `"error":"temporarily_unavailable"` and
+///   no challenge (gRPC: 14 `UNAVAILABLE`): the client is not at fault.
+/// - A revoked token (`revoked`) gets 401 with `error="invalid_token"` under either policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DefaultRejection {
     realm: Option<Arc<str>>,
@@ -138,12 +139,17 @@ impl DefaultRejection {
     /// The HTTP status for `error` under this policy.
     pub fn status(&self, error: &AuthError) -> StatusCode {
         match error.kind() {
-            ErrorKind::Missing | ErrorKind::Expired | ErrorKind::NotYetValid => {
-                StatusCode::UNAUTHORIZED
-            }
+            // `revoked` is 401 under both policies: the token was genuine, the user must
+            // authenticate again (it is not refreshable, see `ErrorKind::Revoked`).
+            ErrorKind::Missing
+            | ErrorKind::Expired
+            | ErrorKind::NotYetValid
+            | ErrorKind::Revoked => StatusCode::UNAUTHORIZED,
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
-            ErrorKind::KeySourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorKind::Malformed
             | ErrorKind::InvalidSignature
             | ErrorKind::AlgorithmNotAllowed
@@ -181,7 +187,9 @@ impl DefaultRejection {
     pub fn http_response(&self, error: &AuthError) -> Response<Bytes> {
         let body = JsonBody {
             error: match error.kind() {
-                ErrorKind::KeySourceUnavailable => "temporarily_unavailable",
+                ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => {
+                    "temporarily_unavailable"
+                }
                 kind => kind.error_code().unwrap_or("unauthorized"),
             },
             error_description: error.description(),
@@ -192,7 +200,7 @@ impl DefaultRejection {
         let mut response = Response::new(Bytes::from(body));
         *response.status_mut() = self.status(error);
         let headers = response.headers_mut();
-        if error.kind() != ErrorKind::KeySourceUnavailable {
+        if has_challenge(error.kind()) {
             headers.insert(WWW_AUTHENTICATE, self.challenge(error));
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -219,11 +227,20 @@ impl DefaultRejection {
         if let Ok(message) = HeaderValue::try_from(message) {
             headers.insert("grpc-message", message);
         }
-        if error.kind() != ErrorKind::KeySourceUnavailable {
+        if has_challenge(error.kind()) {
             headers.insert(WWW_AUTHENTICATE, self.challenge(error));
         }
         response
     }
+}
+
+/// Whether a refusal of this kind carries a challenge: not when the failure is the server's (no
+/// key, no answer from the revocation store), since no other credentials would help.
+fn has_challenge(kind: ErrorKind) -> bool {
+    !matches!(
+        kind,
+        ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable
+    )
 }
 
 #[derive(serde::Serialize)]
@@ -386,5 +403,42 @@ mod tests {
             HeaderValue::from_static("application/grpc"),
         );
         assert_eq!(ambiguous.headers()["grpc-status"], "3");
+    }
+
+    #[test]
+    fn revocation_refusals_http_and_grpc() {
+        let revoked = AuthError::new(ErrorKind::Revoked, "The access token was revoked");
+        let down = AuthError::new(ErrorKind::RevocationUnavailable, "x");
+        assert!(!ErrorKind::Revoked.is_refreshable());
+        for rejection in [
+            DefaultRejection::new(),
+            DefaultRejection::new().with_policy(StatusPolicy::Rfc6750),
+        ] {
+            let response = rejection.http_response(&revoked);
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            let challenge = response.headers()[WWW_AUTHENTICATE].to_str().unwrap();
+            assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+            assert_eq!(body["error"], "invalid_token");
+            assert_eq!(body["reason"], "revoked");
+
+            let response = rejection.http_response(&down);
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+            assert_eq!(body["error"], "temporarily_unavailable");
+            assert_eq!(body["reason"], "revocation_unavailable");
+        }
+        let grpc = HeaderValue::from_static("application/grpc");
+        let response = DefaultRejection::new().grpc_response(&revoked, grpc.clone());
+        assert_eq!(response.headers()["grpc-status"], "16");
+        assert!(response.headers().contains_key(WWW_AUTHENTICATE));
+        let response = DefaultRejection::new().grpc_response(&down, grpc);
+        assert_eq!(response.headers()["grpc-status"], "14");
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+        assert!(response.headers()["grpc-message"]
+            .to_str()
+            .unwrap()
+            .starts_with("revocation_unavailable: "));
     }
 }

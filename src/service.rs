@@ -2,7 +2,9 @@
 //! verified-token cache), and calls the inner service, refuses, or waits for a key fetch.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -17,9 +19,11 @@ use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
 use crate::mode::Mode;
 use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
+use crate::session::identity::TokenIdentity;
+use crate::session::store::{RevocationStatus, RevocationStore, StoreError};
 use crate::source::{find_token, TokenSourceKind};
 use crate::verify::scopes::Scopes;
-use crate::verify::{verify, Failure, Verified, VerifyConfig};
+use crate::verify::{verify, Failure, Ids, Verified, VerifyConfig};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
 /// request extensions; see the [crate docs](crate) for an example.
@@ -40,7 +44,58 @@ struct Shared<C, R> {
     cache: Option<Arc<TokenCache<C>>>,
     mode: Mode,
     rejection: R,
+    /// The revocation check, when the layer has a store.
+    revocation: Option<Arc<Revocation>>,
     _claims: PhantomData<fn() -> C>,
+}
+
+/// A layer's revocation check: the store, asked on every request with a token, and what a
+/// store failure does.
+pub(crate) struct Revocation {
+    pub(crate) store: Arc<dyn RevocationStore>,
+    /// Let the request in when the store cannot answer (off by default: 503).
+    pub(crate) fail_open: bool,
+}
+
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revocation")
+            .field("fail_open", &self.fail_open)
+            .finish_non_exhaustive()
+    }
+}
+
+const REVOKED: AuthError = AuthError::new(ErrorKind::Revoked, "The access token was revoked");
+const REVOCATION_UNAVAILABLE: AuthError = AuthError::new(
+    ErrorKind::RevocationUnavailable,
+    "The revocation of the access token cannot be checked right now",
+);
+
+/// The revocation store's answer, awaited: the identity it was asked about comes back with it.
+type CheckFuture =
+    Pin<Box<dyn Future<Output = (TokenIdentity, Result<RevocationStatus, StoreError>)> + Send>>;
+
+/// An accepted token whose revocation status the store has yet to give (a store without a
+/// synchronous answer, such as Redis): the question under way, and the claims and scopes to
+/// hand over if the token is not revoked.
+pub(crate) struct PendingCheck<C> {
+    future: CheckFuture,
+    granted: Option<(C, Scopes)>,
+}
+
+impl<C> PendingCheck<C> {
+    /// Polls the store's answer.
+    pub(crate) fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<(TokenIdentity, Result<RevocationStatus, StoreError>)> {
+        self.future.as_mut().poll(cx)
+    }
+
+    /// The claims and scopes to hand over (once).
+    pub(crate) fn take_granted(&mut self) -> Option<(C, Scopes)> {
+        self.granted.take()
+    }
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
@@ -50,6 +105,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         cache: Option<Arc<TokenCache<C>>>,
         mode: Mode,
         rejection: R,
+        revocation: Option<Arc<Revocation>>,
     ) -> Self {
         Self {
             inner,
@@ -58,6 +114,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 cache,
                 mode,
                 rejection,
+                revocation,
                 _claims: PhantomData,
             }),
         }
@@ -88,13 +145,15 @@ impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for JwtAuth<S, C, R> {
 }
 
 /// What became of a request.
-enum Outcome {
+enum Outcome<C> {
     /// Verified, and the claims and scopes are in the request's extensions.
     Authenticated,
     Anonymous,
     Refused(AuthError),
     /// The token's key may arrive with a fetch that is under way.
     Wait(KeyWait),
+    /// The token is accepted unless the revocation store, asked asynchronously, says otherwise.
+    Check(Box<PendingCheck<C>>),
 }
 
 impl<S, C, R> JwtAuth<S, C, R>
@@ -104,11 +163,12 @@ where
     /// Finds and judges the token of `req`. When it is accepted (and grants the scopes the
     /// layer requires), its claims and scopes go into the extensions of `req` right here, so that
     /// they are moved once, not through the outcome.
-    fn authenticate<B>(&self, req: &mut Request<B>, may_fetch: bool) -> Outcome {
+    fn authenticate<B>(&self, req: &mut Request<B>, may_fetch: bool) -> Outcome<C> {
         let Shared {
             config,
             cache,
             mode,
+            revocation,
             ..
         } = &*self.shared;
         let found = match find_token(&mode.sources, req.headers(), req.uri()) {
@@ -125,17 +185,39 @@ where
         if let Some(cache) = cache {
             let now = crate::verify::now(config) as f64;
             if let Some(entry) = cache.get(token, now, config.leeway as f64) {
-                return hand_over(mode, req, entry.claims.clone(), entry.scopes.clone());
+                let (claims, scopes) = (entry.claims.clone(), entry.scopes.clone());
+                return match revocation {
+                    None => hand_over(mode, req, claims, scopes, None),
+                    // "Not revoked" is never cached: the store is asked on every hit.
+                    Some(revocation) => match entry.identity.clone() {
+                        Some(identity) => check(revocation, mode, req, claims, scopes, identity),
+                        None => Outcome::Refused(NO_IDENTITY),
+                    },
+                };
             }
         }
         match verify::<C>(config, found.token, may_fetch) {
             Ok(verified) => {
-                if let (Some(cache), Some(key)) = (cache, &verified.key) {
-                    let (claims, scopes) = (verified.claims.clone(), verified.scopes.clone());
-                    cache.insert(token, claims, scopes, verified.times, key);
+                let Verified {
+                    claims,
+                    scopes,
+                    times,
+                    key,
+                    ids,
+                } = verified;
+                let identity = ids.map(token_identity);
+                if let (Some(cache), Some(key)) = (cache, &key) {
+                    let (claims, scopes) = (claims.clone(), scopes.clone());
+                    cache.insert(token, claims, scopes, times, key, identity.clone());
                 }
-                let Verified { claims, scopes, .. } = verified;
-                hand_over(mode, req, claims, scopes)
+                match (revocation, identity) {
+                    (None, _) => hand_over(mode, req, claims, scopes, None),
+                    (Some(revocation), Some(identity)) => {
+                        check(revocation, mode, req, claims, scopes, identity)
+                    }
+                    // The configuration requires the claims with a store: not reached.
+                    (Some(_), None) => Outcome::Refused(NO_IDENTITY),
+                }
             }
             Err(Failure::Wait(wait)) => Outcome::Wait(wait),
             Err(Failure::Refused(error)) => match found.request_error() {
@@ -155,8 +237,14 @@ where
 }
 
 /// Checks the scopes the layer requires, then puts the claims and scopes of an accepted token
-/// into the extensions of `req`.
-fn hand_over<C, B>(mode: &Mode, req: &mut Request<B>, claims: C, scopes: Scopes) -> Outcome
+/// (and, with a revocation store, its identity) into the extensions of `req`.
+fn hand_over<C, B>(
+    mode: &Mode,
+    req: &mut Request<B>,
+    claims: C,
+    scopes: Scopes,
+    identity: Option<TokenIdentity>,
+) -> Outcome<C>
 where
     C: Clone + Send + Sync + 'static,
 {
@@ -168,7 +256,102 @@ where
     let extensions = req.extensions_mut();
     extensions.insert(claims);
     extensions.insert::<Scopes>(scopes);
+    if let Some(identity) = identity {
+        extensions.insert::<TokenIdentity>(identity);
+    }
     Outcome::Authenticated
+}
+
+/// A token without the claims the revocation check reads; the configuration requires them, so
+/// this is never reached, but is refused rather than let in unchecked.
+const NO_IDENTITY: AuthError =
+    AuthError::invalid_claims("The token lacks a claim the revocation check reads");
+
+fn token_identity(ids: Ids) -> TokenIdentity {
+    let Ids {
+        jti,
+        sid,
+        sub,
+        iat,
+        exp,
+    } = ids;
+    TokenIdentity {
+        jti,
+        sid,
+        sub,
+        iat,
+        exp,
+    }
+}
+
+/// The revocation check of an accepted token: at once when the store answers synchronously
+/// (the memory store), otherwise a [`PendingCheck`] for the response future to await. One
+/// store round trip either way.
+fn check<C, B>(
+    revocation: &Arc<Revocation>,
+    mode: &Mode,
+    req: &mut Request<B>,
+    claims: C,
+    scopes: Scopes,
+    identity: TokenIdentity,
+) -> Outcome<C>
+where
+    C: Clone + Send + Sync + 'static,
+{
+    match revocation.store.status_now(identity.query()) {
+        Some(answer) => judge(revocation, mode, req, claims, scopes, identity, answer),
+        None => {
+            let store = revocation.store.clone();
+            let future: CheckFuture = Box::pin(async move {
+                let answer = store.status(identity.query()).await;
+                (identity, answer)
+            });
+            Outcome::Check(Box::new(PendingCheck {
+                future,
+                granted: Some((claims, scopes)),
+            }))
+        }
+    }
+}
+
+/// What the store's answer means for the request: revoked (refused, or anonymous where the
+/// layer treats invalid tokens so), not revoked (handed over), or no answer (503, never
+/// anonymous, unless the layer fails open).
+fn judge<C, B>(
+    revocation: &Revocation,
+    mode: &Mode,
+    req: &mut Request<B>,
+    claims: C,
+    scopes: Scopes,
+    identity: TokenIdentity,
+    answer: Result<RevocationStatus, StoreError>,
+) -> Outcome<C>
+where
+    C: Clone + Send + Sync + 'static,
+{
+    match answer {
+        Ok(status) if status.revokes(identity.iat, identity.sid.is_some()) => {
+            if mode.invalid_is_anonymous() {
+                Outcome::Anonymous
+            } else {
+                Outcome::Refused(REVOKED)
+            }
+        }
+        Ok(_) => hand_over(mode, req, claims, scopes, Some(identity)),
+        Err(_error) => {
+            #[cfg(feature = "tracing")]
+            tracing::warn!(
+                error = %_error,
+                fail_open = revocation.fail_open,
+                "the revocation store could not answer"
+            );
+            if revocation.fail_open {
+                hand_over(mode, req, claims, scopes, Some(identity))
+            } else {
+                Outcome::Refused(REVOCATION_UNAVAILABLE)
+            }
+        }
+    }
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
@@ -189,10 +372,57 @@ impl<S, C, R> JwtAuth<S, C, R> {
         if self.shared.mode.passes_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
+        let outcome = self.authenticate(&mut req, may_fetch);
+        self.respond(outcome, req)
+    }
+
+    /// Answers the request whose revocation check a [`PendingCheck`] was waiting for, with the
+    /// store's `answer` about `identity` and the claims and scopes it would grant.
+    pub(crate) fn after_check<ReqBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+        granted: Option<(C, Scopes)>,
+        identity: TokenIdentity,
+        answer: Result<RevocationStatus, StoreError>,
+    ) -> ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>> + Clone,
+        ReqBody: http_body::Body,
+        C: DeserializeOwned + Clone + Send + Sync + 'static,
+        R: ResponseForAuthError,
+    {
+        let outcome = match (&self.shared.revocation, granted) {
+            (Some(revocation), Some((claims, scopes))) => judge(
+                revocation,
+                &self.shared.mode,
+                &mut req,
+                claims,
+                scopes,
+                identity,
+                answer,
+            ),
+            // A check is only started with a store and the claims to grant.
+            (None, _) | (Some(_), None) => Outcome::Refused(REVOCATION_UNAVAILABLE),
+        };
+        self.respond(outcome, req)
+    }
+
+    /// Calls the inner service, refuses, or waits, as `outcome` says.
+    fn respond<ReqBody>(
+        &mut self,
+        outcome: Outcome<C>,
+        req: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>> + Clone,
+        ReqBody: http_body::Body,
+        C: DeserializeOwned + Clone + Send + Sync + 'static,
+        R: ResponseForAuthError,
+    {
         let refuse = |this: &Self, error, req| {
             ResponseFuture::rejected(reject(&this.shared.rejection, error, req))
         };
-        match self.authenticate(&mut req, may_fetch) {
+        match outcome {
             Outcome::Authenticated => ResponseFuture::inner(self.inner.call(req)),
             Outcome::Anonymous if self.shared.mode.required_scopes.is_some() => {
                 refuse(self, AuthError::missing(), req)
@@ -205,6 +435,12 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 let clone = self.clone();
                 let ready = std::mem::replace(self, clone);
                 ResponseFuture::waiting(wait, ready, req)
+            }
+            Outcome::Check(pending) => {
+                // As for a key fetch: the ready instance goes along with the check.
+                let clone = self.clone();
+                let ready = std::mem::replace(self, clone);
+                ResponseFuture::checking(pending, ready, req)
             }
         }
     }
@@ -719,6 +955,404 @@ mod tests {
         assert_eq!(
             body_string(response.into_body()).await,
             "sub=alice;scopes=read write"
+        );
+    }
+}
+
+#[cfg(test)]
+mod revocation_tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+    use http::{Request, Response, StatusCode};
+    use http_body_util::Full;
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use crate::session::{
+        MemoryStore, RevocationQuery, RevocationStatus, RevocationStore, SessionLimits,
+        SessionStore, StoreError, StoreFuture,
+    };
+    use crate::test_helpers::*;
+    use crate::{
+        AuthError, AuthMode, ConfigError, ErrorKind, InvalidTokenPolicy, JwtAuthLayer,
+        TokenIdentity,
+    };
+
+    /// The memory store without its synchronous answer, as a remote store behaves.
+    struct AsyncOnly(MemoryStore);
+
+    impl RevocationStore for AsyncOnly {
+        fn status<'a>(&'a self, query: RevocationQuery<'a>) -> StoreFuture<'a, RevocationStatus> {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.0.status(query).await
+            })
+        }
+        fn revoke_token<'a>(&'a self, jti: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
+            self.0.revoke_token(jti, keep_for)
+        }
+        fn set_subject_cutoff<'a>(
+            &'a self,
+            sub: &'a str,
+            keep_for: Duration,
+        ) -> StoreFuture<'a, ()> {
+            self.0.set_subject_cutoff(sub, keep_for)
+        }
+    }
+
+    /// A store that cannot answer, at once (`sync`) or asynchronously.
+    struct Down {
+        sync: bool,
+    }
+
+    impl RevocationStore for Down {
+        fn status<'a>(&'a self, _: RevocationQuery<'a>) -> StoreFuture<'a, RevocationStatus> {
+            Box::pin(std::future::ready(Err(StoreError::unavailable("down"))))
+        }
+        fn status_now(
+            &self,
+            _: RevocationQuery<'_>,
+        ) -> Option<Result<RevocationStatus, StoreError>> {
+            self.sync.then(|| Err(StoreError::unavailable("down")))
+        }
+        fn revoke_token<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+            Box::pin(std::future::ready(Err(StoreError::unavailable("down"))))
+        }
+        fn set_subject_cutoff<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+            Box::pin(std::future::ready(Err(StoreError::unavailable("down"))))
+        }
+    }
+
+    /// Answers with the token identity's parts, `no identity`, or `anonymous`.
+    async fn identity_echo(
+        req: Request<Full<Bytes>>,
+    ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+        let body = match (
+            req.extensions().get::<TestClaims>(),
+            req.extensions().get::<TokenIdentity>(),
+        ) {
+            (Some(_), Some(id)) => format!(
+                "jti={};sid={};sub={};iat={};exp={}",
+                id.jti,
+                id.sid.as_deref().unwrap_or("-"),
+                id.sub,
+                id.iat,
+                id.exp
+            ),
+            (Some(_), None) => "no identity".to_owned(),
+            (None, _) => "anonymous".to_owned(),
+        };
+        Ok(Response::new(Full::new(Bytes::from(body))))
+    }
+
+    struct Answer {
+        status: StatusCode,
+        challenge: Option<String>,
+        error: Option<AuthError>,
+        body: String,
+    }
+
+    async fn call(layer: &JwtAuthLayer<TestClaims>, token: &str) -> Answer {
+        call_with(layer, token, None).await
+    }
+
+    async fn call_with(
+        layer: &JwtAuthLayer<TestClaims>,
+        token: &str,
+        content_type: Option<&str>,
+    ) -> Answer {
+        let mut req = Request::builder()
+            .uri("/x")
+            .header(AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(content_type) = content_type {
+            req = req.header(CONTENT_TYPE, content_type);
+        }
+        let svc = ServiceBuilder::new()
+            .layer(layer.clone())
+            .service_fn(identity_echo);
+        let response = svc
+            .oneshot(req.body(Full::default()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let error = response.extensions().get::<AuthError>().cloned();
+        let body = body_string(response.into_body()).await;
+        Answer {
+            status,
+            challenge,
+            error,
+            body,
+        }
+    }
+
+    fn session_token(jti: &str, sid: Option<&str>, sub: &str, iat: u64) -> String {
+        let mut claims = serde_json::json!({
+            "sub": sub, "jti": jti, "iat": iat, "exp": iat + 300,
+        });
+        if let Some(sid) = sid {
+            claims["sid"] = sid.into();
+        }
+        mint(claims)
+    }
+
+    fn assert_revoked(answer: &Answer) {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(body["reason"], "revoked");
+        assert_eq!(body["error"], "invalid_token");
+        let challenge = answer.challenge.as_deref().unwrap();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        let error = answer.error.as_ref().unwrap();
+        assert_eq!(error.kind(), ErrorKind::Revoked);
+        assert!(!error.kind().is_refreshable());
+    }
+
+    fn assert_unavailable(answer: &Answer) {
+        assert_eq!(
+            answer.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            answer.body
+        );
+        assert_eq!(answer.challenge, None);
+        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        assert_eq!(body["reason"], "revocation_unavailable");
+    }
+
+    fn limits() -> SessionLimits {
+        SessionLimits::default()
+    }
+
+    /// The checks, through a store that answers at once and one that answers asynchronously.
+    #[tokio::test]
+    async fn revoked_jti_ended_sid_and_subject_cutoff_are_refused() {
+        let memory = MemoryStore::new();
+        let sync = builder().revocation(memory.clone()).build().unwrap();
+        let asynchronous = builder()
+            .revocation(AsyncOnly(memory.clone()))
+            .build()
+            .unwrap();
+        let external = builder()
+            .revocation(memory.clone())
+            .revocation_sid_optional(true)
+            .build()
+            .unwrap();
+        let t = now();
+        for layer in [&sync, &asynchronous] {
+            let token = session_token("j-ok", Some("s-ok"), "alice", t);
+            let answer = call(layer, &token).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            assert_eq!(
+                answer.body,
+                format!("jti=j-ok;sid=s-ok;sub=alice;iat={t};exp={}", t + 300)
+            );
+        }
+        // A revoked jti.
+        memory
+            .revoke_token("j-gone", Duration::from_secs(600))
+            .await
+            .unwrap();
+        let token = session_token("j-gone", Some("s-1"), "alice", t);
+        for layer in [&sync, &asynchronous] {
+            assert_revoked(&call(layer, &token).await);
+        }
+        // An ended session.
+        memory.end_session("s-ended", &limits()).await.unwrap();
+        let token = session_token("j-2", Some("s-ended"), "alice", t);
+        for layer in [&sync, &asynchronous] {
+            assert_revoked(&call(layer, &token).await);
+        }
+        // A subject's cutoff: refused up to and including its second, for tokens without a
+        // `sid`; a token with a `sid` is judged by its session.
+        memory
+            .set_subject_cutoff("bob", Duration::from_secs(600))
+            .await
+            .unwrap();
+        let cutoff = now();
+        let before = session_token("j-3", None, "bob", cutoff - 10);
+        let same_second = session_token("j-4", None, "bob", cutoff);
+        let after = session_token("j-5", None, "bob", cutoff + 1);
+        assert_revoked(&call(&external, &before).await);
+        assert_revoked(&call(&external, &same_second).await);
+        let answer = call(&external, &after).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert!(answer.body.contains(";sid=-;"), "{}", answer.body);
+        let with_sid = session_token("j-6", Some("s-live"), "bob", cutoff - 10);
+        assert_eq!(call(&sync, &with_sid).await.status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn the_claims_the_check_reads_are_required() {
+        let layer = builder().revocation(MemoryStore::new()).build().unwrap();
+        let optional_sid = builder()
+            .revocation(MemoryStore::new())
+            .revocation_sid_optional(true)
+            .build()
+            .unwrap();
+        let t = now();
+        let full = serde_json::json!({
+            "sub": "alice", "jti": "j", "sid": "s", "iat": t, "exp": t + 300,
+        });
+        for missing in ["jti", "sub", "iat", "sid", "exp"] {
+            let mut claims = full.clone();
+            claims.as_object_mut().unwrap().remove(missing);
+            let answer = call(&layer, &mint(claims)).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{missing}");
+            assert_eq!(
+                answer.error.unwrap().kind(),
+                ErrorKind::InvalidClaims,
+                "{missing}"
+            );
+        }
+        for (name, value) in [
+            ("jti", serde_json::json!("")),
+            ("sid", serde_json::json!("")),
+            ("sid", serde_json::json!(7)),
+        ] {
+            let mut claims = full.clone();
+            claims[name] = value;
+            for layer in [&layer, &optional_sid] {
+                let answer = call(layer, &mint(claims.clone())).await;
+                assert_eq!(
+                    answer.error.map(|e| e.kind()),
+                    Some(ErrorKind::InvalidClaims),
+                    "{name}"
+                );
+            }
+        }
+        let mut no_sid = full.clone();
+        no_sid.as_object_mut().unwrap().remove("sid");
+        assert_eq!(
+            call(&optional_sid, &mint(no_sid)).await.status,
+            StatusCode::OK
+        );
+        // Without a store, none of them is required, and no identity is handed over.
+        let plain = builder().build().unwrap();
+        let answer = call(
+            &plain,
+            &mint(serde_json::json!({ "sub": "a", "exp": t + 60 })),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::OK, "no identity")
+        );
+        // A `sid` of another type is left to the claims type when there is no store.
+        let odd = mint(serde_json::json!({ "sub": "a", "exp": t + 60, "sid": 7 }));
+        assert_eq!(call(&plain, &odd).await.status, StatusCode::OK);
+    }
+
+    /// "Not revoked" is never cached: a cached token revoked afterwards is refused on its next
+    /// request.
+    #[tokio::test]
+    async fn revocation_is_checked_on_cache_hits() {
+        let memory = MemoryStore::new();
+        let sync = builder()
+            .token_cache(16, 1 << 16)
+            .revocation(memory.clone())
+            .build()
+            .unwrap();
+        let asynchronous = builder()
+            .token_cache(16, 1 << 16)
+            .revocation(AsyncOnly(memory.clone()))
+            .build()
+            .unwrap();
+        for (i, layer) in [&sync, &asynchronous].into_iter().enumerate() {
+            let sid = format!("s-cached-{i}");
+            let token = session_token(&format!("j-cached-{i}"), Some(&sid), "carol", now());
+            for _ in 0..2 {
+                let answer = call(layer, &token).await;
+                assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+                assert!(answer
+                    .body
+                    .starts_with(&format!("jti=j-cached-{i};sid={sid};")));
+            }
+            assert_eq!(layer.cache_len(), 1);
+            memory.end_session(&sid, &limits()).await.unwrap();
+            assert_revoked(&call(layer, &token).await);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_answer_refuses_with_503_unless_failing_open() {
+        let token = session_token("j", Some("s"), "alice", now());
+        for sync in [true, false] {
+            let layer = builder().revocation(Down { sync }).build().unwrap();
+            let answer = call(&layer, &token).await;
+            assert_unavailable(&answer);
+            assert_eq!(
+                answer.error.unwrap().kind(),
+                ErrorKind::RevocationUnavailable
+            );
+            // Never anonymous, whatever the policy for invalid tokens.
+            let optional = layer
+                .clone()
+                .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
+            assert_unavailable(&call(&optional, &token).await);
+            // gRPC: 14 UNAVAILABLE.
+            let answer = call_with(&layer, &token, Some("application/grpc")).await;
+            assert_eq!(answer.status, StatusCode::OK);
+            assert_eq!(answer.challenge, None);
+            assert_eq!(
+                answer.error.unwrap().kind().grpc_code(),
+                14,
+                "{}",
+                answer.body
+            );
+            // Failing open lets the token in, identity and all.
+            let open = builder()
+                .revocation(Down { sync })
+                .revocation_fail_open(true)
+                .build()
+                .unwrap();
+            let answer = call(&open, &token).await;
+            assert_eq!(answer.status, StatusCode::OK);
+            assert!(answer.body.starts_with("jti=j;sid=s;"), "{}", answer.body);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_revoked_token_follows_the_invalid_token_policy_and_grpc_gets_16() {
+        let memory = MemoryStore::new();
+        memory.end_session("s-x", &limits()).await.unwrap();
+        let token = session_token("j", Some("s-x"), "alice", now());
+        let layer = builder().revocation(memory).build().unwrap();
+        let anonymous = layer
+            .clone()
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
+        assert_eq!(call(&anonymous, &token).await.body, "anonymous");
+        let reject = layer
+            .clone()
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Reject));
+        assert_revoked(&call(&reject, &token).await);
+        let answer = call_with(&layer, &token, Some("application/grpc")).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.error.unwrap().kind().grpc_code(), 16);
+        assert!(answer
+            .challenge
+            .unwrap()
+            .contains("error=\"invalid_token\""));
+    }
+
+    #[test]
+    fn revocation_settings_without_a_store_are_refused() {
+        assert_eq!(
+            builder().revocation_sid_optional(true).build().err(),
+            Some(ConfigError::RevocationSettingWithoutStore {
+                setting: "revocation_sid_optional"
+            })
+        );
+        assert_eq!(
+            builder().revocation_fail_open(false).build().err(),
+            Some(ConfigError::RevocationSettingWithoutStore {
+                setting: "revocation_fail_open"
+            })
         );
     }
 }

@@ -15,7 +15,8 @@ use http_body::{Body, Frame, SizeHint};
 use serde::{Deserialize, Serialize};
 use tower_service::Service;
 
-use super::sessions::{SessionError, SessionErrorKind, Sessions, TokenIdentity};
+use super::identity::TokenIdentity;
+use super::sessions::{SessionError, SessionErrorKind, Sessions};
 use crate::error::AuthError;
 use crate::rejection::DefaultRejection;
 

@@ -7,6 +7,8 @@
 //! - [`store`]: the store traits ([`SessionStore`] with its atomic [`rotate`](SessionStore::rotate)
 //!   step, [`RevocationStore`] for the layer's check), their values, the [`Clock`] and
 //!   [`StoreError`].
+//! - [`TokenIdentity`]: the `jti`, `sid`, `sub`, `iat` and `exp` of an accepted token, which a
+//!   layer with a revocation store hands to handlers.
 //! - [`memory`]: [`MemoryStore`], the default in-memory store.
 //! - `redis` (feature `redis`): `RedisStore`, shared by every instance of a service.
 //! - [`Sessions`]: the lifecycle assembled from these parts (open, refresh, logout, logout
@@ -14,6 +16,7 @@
 //!   endpoints as a Tower service.
 
 mod endpoint;
+pub(crate) mod identity;
 mod issue;
 pub mod memory;
 #[cfg(feature = "redis")]
@@ -24,6 +27,7 @@ mod sessions;
 pub mod store;
 
 pub use self::endpoint::{EndpointBody, EndpointFuture, SessionEndpoints, MAX_BODY_LEN};
+pub use self::identity::TokenIdentity;
 pub use self::issue::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
@@ -36,9 +40,8 @@ pub use self::refresh::{
     TokenHash, MAX_REFRESH_TOKEN_LEN,
 };
 pub use self::sessions::{
-    ReuseEvent, SessionError, SessionErrorKind, Sessions, SessionsBuilder, TokenIdentity,
-    TokenPair, DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT, DEFAULT_REFRESH_GRACE,
-    MAX_REFRESH_GRACE,
+    ReuseEvent, SessionError, SessionErrorKind, Sessions, SessionsBuilder, TokenPair,
+    DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT, DEFAULT_REFRESH_GRACE, MAX_REFRESH_GRACE,
 };
 pub use self::store::{
     Clock, Lookup, NewSession, RevocationQuery, RevocationStatus, RevocationStore, RotateOutcome,

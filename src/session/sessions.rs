@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::identity::TokenIdentity;
 use super::issue::{AccessTokenMinter, Grant, IssueError, DEFAULT_ACCESS_TTL};
 use super::memory::MemoryStore;
 use super::refresh::{RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair};
@@ -716,51 +717,6 @@ impl fmt::Debug for TokenPair {
             .field("expires_in", &self.expires_in)
             .field("session_expires_at", &self.session_expires_at)
             .finish()
-    }
-}
-
-/// Who a verified access token belongs to, owned, so that a logout handler needs nothing from
-/// the application's claims type: `jti`, `sid` (absent for tokens from an outside identity
-/// provider), `sub`, `iat` and `exp`. A layer with a revocation store puts one into the request
-/// extensions; the logout endpoints of [`SessionEndpoints`](super::SessionEndpoints) read it.
-///
-/// ```
-/// use tower_jwt_auth::TokenIdentity;
-///
-/// let id = TokenIdentity::new("j1", Some("s1".into()), "user-42", 1_800_000_000, 1_800_000_600);
-/// assert_eq!(id.sid.as_deref(), Some("s1"));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TokenIdentity {
-    /// The token's `jti`.
-    pub jti: String,
-    /// The token's session, `sid`.
-    pub sid: Option<String>,
-    /// The token's subject, `sub`.
-    pub sub: String,
-    /// The token's `iat`, seconds since the Unix epoch.
-    pub iat: u64,
-    /// The token's `exp`, seconds since the Unix epoch.
-    pub exp: u64,
-}
-
-impl TokenIdentity {
-    /// An identity with these claims.
-    pub fn new(
-        jti: impl Into<String>,
-        sid: Option<String>,
-        sub: impl Into<String>,
-        iat: u64,
-        exp: u64,
-    ) -> Self {
-        Self {
-            jti: jti.into(),
-            sid,
-            sub: sub.into(),
-            iat,
-            exp,
-        }
     }
 }
 

@@ -25,6 +25,10 @@ pub(crate) enum Claim {
     Sub,
     Aud,
     Jti,
+    /// `sid`, the session id (OpenID Connect; the crate's sessions put it into access tokens).
+    /// Read as a string when it is one; a value of another type is left to the user's claims
+    /// type, and counts as no `sid` for the revocation check, which then refuses the token.
+    Sid,
     ClientId,
     Scope,
     Scp,
@@ -51,6 +55,7 @@ pub(crate) fn classify(name: &str) -> Claim {
         "sub" => Claim::Sub,
         "aud" => Claim::Aud,
         "jti" => Claim::Jti,
+        "sid" => Claim::Sid,
         "client_id" => Claim::ClientId,
         "scope" => Claim::Scope,
         "scp" => Claim::Scp,
@@ -67,6 +72,8 @@ pub(crate) struct Registered<'a> {
     pub(crate) iat: Option<f64>,
     pub(crate) iss: Option<Cow<'a, str>>,
     pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) jti: Option<Cow<'a, str>>,
+    pub(crate) sid: Option<Cow<'a, str>>,
     pub(crate) aud: Option<OneOrMany<'a>>,
     pub(crate) scopes: Scopes,
     /// The registered claim names seen, one bit each ([`Claim::bit`]).
@@ -117,8 +124,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
                         Claim::Iat => claims.iat = Some(map.next_value::<NumericDate>()?.0),
                         Claim::Iss => claims.iss = Some(map.next_value::<Str<'de>>()?.0),
                         Claim::Sub => claims.sub = Some(map.next_value::<Str<'de>>()?.0),
-                        Claim::Jti | Claim::ClientId => {
+                        Claim::Jti => claims.jti = Some(map.next_value::<Str<'de>>()?.0),
+                        Claim::ClientId => {
                             map.next_value::<Str<'de>>()?;
+                        }
+                        Claim::Sid => {
+                            if let Sid(Some(sid)) = map.next_value::<Sid<'de>>()? {
+                                claims.sid = Some(sid);
+                            }
                         }
                         Claim::Aud => claims.aud = Some(map.next_value::<OneOrMany<'de>>()?),
                         Claim::Scope => scope = Some(map.next_value::<Str<'de>>()?.0),
@@ -136,6 +149,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for Registered<'a> {
             }
         }
         deserializer.deserialize_map(ClaimsVisitor(PhantomData))
+    }
+}
+
+/// A `sid` value: the string when it is one, `None` for any other JSON value (see
+/// [`Claim::Sid`]).
+struct Sid<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Sid<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either<'a> {
+            Str(#[serde(borrow)] Str<'a>),
+            Other(IgnoredAny),
+        }
+        Ok(Sid(match Either::deserialize(deserializer)? {
+            Either::Str(s) => Some(s.0),
+            Either::Other(_) => None,
+        }))
     }
 }
 
@@ -336,6 +368,7 @@ mod tests {
             ("sub", Claim::Sub),
             ("aud", Claim::Aud),
             ("jti", Claim::Jti),
+            ("sid", Claim::Sid),
             ("scp", Claim::Scp),
             ("scope", Claim::Scope),
             ("client_id", Claim::ClientId),

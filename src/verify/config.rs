@@ -23,6 +23,15 @@ pub(crate) struct VerifyConfig {
     pub(crate) clock: Option<Clock>,
     /// Whether the layer caches verified tokens.
     pub(crate) cache: bool,
+    /// With a revocation store: the claims its check reads, required of every token.
+    pub(crate) identity: Option<IdentityRule>,
+}
+
+/// The claims a layer with a revocation store requires: `jti`, `sub`, `iat`, `exp`, and `sid`
+/// unless it is optional.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IdentityRule {
+    pub(crate) sid_required: bool,
 }
 
 impl fmt::Debug for VerifyConfig {
@@ -36,6 +45,7 @@ impl fmt::Debug for VerifyConfig {
             .field("typ", &self.typ)
             .field("max_token_len", &self.max_token_len)
             .field("clock", &self.clock.as_ref().map(|_| "<fn>"))
+            .field("identity", &self.identity)
             .finish_non_exhaustive()
     }
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 
-pub(crate) use self::config::{now, Clock, VerifyConfig};
+pub(crate) use self::config::{now, Clock, IdentityRule, VerifyConfig};
 pub(crate) use self::policy::normalize_typ;
 use crate::error::{AuthError, ErrorKind};
 use crate::keys::key::{kid_is_valid, Key};
@@ -41,6 +41,55 @@ pub(crate) struct Verified<C> {
     pub(crate) times: Times,
     /// The key that verified the token, kept only for the verified-token cache.
     pub(crate) key: Option<Arc<Key>>,
+    /// The claims the revocation check reads; only when the layer has a revocation store.
+    pub(crate) ids: Option<Ids>,
+}
+
+/// The claims of a token that the revocation check reads, owned (the parts of a
+/// `session::TokenIdentity`, which the layer builds from them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Ids {
+    pub(crate) jti: String,
+    pub(crate) sid: Option<String>,
+    pub(crate) sub: String,
+    pub(crate) iat: u64,
+    pub(crate) exp: u64,
+}
+
+const LACKS_IDENTITY: AuthError =
+    AuthError::invalid_claims("The token lacks a claim the revocation check reads");
+
+/// The claims the revocation check reads, each required (and `sid` unless the rule makes it
+/// optional): a token without them cannot be checked, and is refused.
+fn identity_claims(rule: IdentityRule, claims: &Registered<'_>) -> Result<Ids, AuthError> {
+    let (Some(jti), Some(sub), Some(iat), Some(exp)) =
+        (&claims.jti, &claims.sub, claims.iat, claims.exp)
+    else {
+        return Err(LACKS_IDENTITY);
+    };
+    if jti.is_empty() {
+        return Err(AuthError::invalid_claims("The token's jti is empty"));
+    }
+    let sid = match &claims.sid {
+        Some(sid) if sid.is_empty() => {
+            return Err(AuthError::invalid_claims("The token's sid is empty"))
+        }
+        Some(sid) => Some(sid.to_string()),
+        // A `sid` that is not a string names a session the store cannot be asked about.
+        None if claims.has("sid") => {
+            return Err(AuthError::invalid_claims("The token's sid is not a string"))
+        }
+        None if rule.sid_required => return Err(LACKS_IDENTITY),
+        None => None,
+    };
+    // Both are finite and not negative (the parse refuses anything else); whole seconds.
+    Ok(Ids {
+        jti: jti.to_string(),
+        sid,
+        sub: sub.to_string(),
+        iat: iat as u64,
+        exp: exp as u64,
+    })
 }
 
 /// The time claims of a token, judged again on every hit.
@@ -321,6 +370,10 @@ fn verify_segments<C: DeserializeOwned>(
             )
             .map_err(|_| NOT_A_CLAIMS_SET)?;
             check_claims(config, tenant, &header, registered)?;
+            let ids = match config.identity {
+                Some(rule) => Some(identity_claims(rule, registered)?),
+                None => None,
+            };
             Ok(Verified {
                 claims,
                 scopes: std::mem::take(&mut registered.scopes),
@@ -330,6 +383,7 @@ fn verify_segments<C: DeserializeOwned>(
                     iat: registered.iat,
                 },
                 key: config.cache.then(|| resolved.arc()),
+                ids,
             })
         }
         _ => {
@@ -338,6 +392,9 @@ fn verify_segments<C: DeserializeOwned>(
             let registered: Registered<'_> =
                 serde_json::from_str(payload).map_err(|_| NOT_A_CLAIMS_SET)?;
             check_claims(config, tenant, &header, &registered)?;
+            if let Some(rule) = config.identity {
+                identity_claims(rule, &registered)?;
+            }
             Err(AuthError::malformed("The token's claims do not have the expected types").into())
         }
     }

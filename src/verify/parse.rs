@@ -4,7 +4,7 @@
 //! The user's `C` is deserialized from serde_json through a thin wrapper that watches the
 //! top-level object: it records every member name (to refuse duplicates, RFC 7519 §4) and, for
 //! the registered claims only, the values `C` reads or skips (`exp`, `nbf`, `iat` as numbers;
-//! `iss`, `sub`, `jti`, `client_id`, `scope` as strings; `aud` and `scp` as a string or an array
+//! `iss`, `sub`, `jti`, `client_id`, `scope` as strings, `sid` when it is one; `aud` and `scp` as a string or an array
 //! of strings). Every other member goes straight to `C`'s own visitor. A registered claim of the
 //! wrong type is recorded as such, whatever `C` makes of it.
 
@@ -380,6 +380,8 @@ impl<'de, V> ValueVisitor<'_, 'de, V> {
             Claim::Exp if valid => registered.exp = Some(value),
             Claim::Nbf if valid => registered.nbf = Some(value),
             Claim::Iat if valid => registered.iat = Some(value),
+            // Not read unless a string (see `Claim::Sid`).
+            Claim::Sid => {}
             _ => self.observed.invalid = true,
         }
     }
@@ -390,7 +392,9 @@ impl<'de, V> ValueVisitor<'_, 'de, V> {
             Claim::Iss => registered.iss = Some(value),
             Claim::Sub => registered.sub = Some(value),
             Claim::Aud => registered.aud = Some(OneOrMany::One(value)),
-            Claim::Jti | Claim::ClientId => {}
+            Claim::Jti => registered.jti = Some(value),
+            Claim::Sid => registered.sid = Some(value),
+            Claim::ClientId => {}
             Claim::Scope => self.observed.scope = Some(value),
             Claim::Scp => self.observed.scp = Some(OneOrMany::One(value)),
             _ => self.observed.invalid = true,
@@ -398,7 +402,10 @@ impl<'de, V> ValueVisitor<'_, 'de, V> {
     }
 
     fn wrong_type(&mut self) {
-        self.observed.invalid = true;
+        // `sid` of another type is not read (see `Claim::Sid`), nor refused here.
+        if self.claim != Claim::Sid {
+            self.observed.invalid = true;
+        }
     }
 }
 

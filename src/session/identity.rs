@@ -1,0 +1,68 @@
+//! [`TokenIdentity`]: who and which session an accepted access token speaks for, as the layer
+//! hands it to handlers when it checks revocation.
+
+use super::store::RevocationQuery;
+
+/// The identity of an accepted access token: its `jti`, `sid`, `sub`, `iat` and `exp`, owned.
+///
+/// A layer with a [revocation store](crate::JwtAuthBuilder::revocation) puts one into the
+/// extensions of every request it lets through with a token, next to the claims, so that a
+/// logout handler needs nothing from the application's claims type: it ends the session `sid`,
+/// or revokes the token by its `jti` until `exp`, or ends every session of `sub`. A layer
+/// without a store adds none.
+///
+/// ```
+/// use tower_jwt_auth::TokenIdentity;
+///
+/// fn logout_target(request: &http::Request<()>) -> Option<&str> {
+///     let identity = request.extensions().get::<TokenIdentity>()?;
+///     identity.sid.as_deref()
+/// }
+/// # let _ = logout_target;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct TokenIdentity {
+    /// The token's `jti`: what [`RevocationStore::revoke_token`](super::RevocationStore::revoke_token)
+    /// revokes. Never empty.
+    pub jti: String,
+    /// The token's session id (`sid`), if it has one. A layer requires it unless
+    /// [`revocation_sid_optional`](crate::JwtAuthBuilder::revocation_sid_optional) is on (tokens
+    /// from an outside identity provider without sessions). Never empty.
+    pub sid: Option<String>,
+    /// The token's subject (`sub`). Never empty.
+    pub sub: String,
+    /// When the token was issued (`iat`), in whole seconds since the Unix epoch.
+    pub iat: u64,
+    /// When the token expires (`exp`), in whole seconds since the Unix epoch.
+    pub exp: u64,
+}
+
+impl TokenIdentity {
+    /// The identity of a token with these claims. For tests and for tokens verified outside the
+    /// layer.
+    pub fn new(
+        jti: impl Into<String>,
+        sid: Option<String>,
+        sub: impl Into<String>,
+        iat: u64,
+        exp: u64,
+    ) -> Self {
+        Self {
+            jti: jti.into(),
+            sid,
+            sub: sub.into(),
+            iat,
+            exp,
+        }
+    }
+
+    /// The revocation store's question for this token: its `jti`, `sid` and `sub`.
+    pub fn query(&self) -> RevocationQuery<'_> {
+        RevocationQuery {
+            jti: Some(&self.jti),
+            sid: self.sid.as_deref(),
+            sub: Some(&self.sub),
+        }
+    }
+}
