@@ -7,6 +7,7 @@ use quick_cache::Weighter;
 
 use crate::error::ConfigError;
 use crate::keys::key::Key;
+use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::Times;
 
@@ -14,6 +15,7 @@ use crate::verify::Times;
 pub(crate) struct Entry<C> {
     pub(crate) claims: C,
     pub(crate) scopes: Scopes,
+    pub(crate) roles: Roles,
     pub(crate) times: Times,
     /// The key that verified it: when it leaves the key set, the entry is dead.
     key: Weak<Key>,
@@ -83,7 +85,7 @@ impl<C> TokenCache<C> {
         &self,
         token: &[u8],
         claims: C,
-        scopes: Scopes,
+        (scopes, roles): (Scopes, Roles),
         times: Times,
         key: &Arc<Key>,
     ) {
@@ -92,6 +94,7 @@ impl<C> TokenCache<C> {
         let entry = Entry {
             claims,
             scopes,
+            roles,
             times,
             key: Arc::downgrade(key),
             weight,
@@ -130,15 +133,15 @@ mod tests {
             nbf: Some(50.0),
             iat: None,
         };
-        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        cache.insert(b"t", 1, Default::default(), times, &key);
         assert!(cache.get(b"t", 60.0, 0.0).is_some());
         assert!(cache.get(b"other", 60.0, 0.0).is_none());
         // Not valid yet at 40 (no leeway): refused and evicted.
         assert!(cache.get(b"t", 40.0, 0.0).is_none());
         assert_eq!(cache.len(), 0);
-        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        cache.insert(b"t", 1, Default::default(), times, &key);
         assert!(cache.get(b"t", 100.0, 0.0).is_none(), "expired at exp");
-        cache.insert(b"t", 1, Scopes::default(), times, &key);
+        cache.insert(b"t", 1, Default::default(), times, &key);
         assert!(cache.get(b"t", 100.0, 5.0).is_some(), "within the leeway");
     }
 
@@ -146,7 +149,7 @@ mod tests {
     fn a_key_that_leaves_evicts_what_it_verified() {
         let cache = TokenCache::<u8>::new(10, 1 << 20).unwrap();
         let key = key();
-        cache.insert(b"t", 1, Scopes::default(), Times::default(), &key);
+        cache.insert(b"t", 1, Default::default(), Times::default(), &key);
         assert!(cache.get(b"t", 0.0, 0.0).is_some());
         drop(key);
         assert!(cache.get(b"t", 0.0, 0.0).is_none());
@@ -160,7 +163,7 @@ mod tests {
             cache.insert(
                 format!("token-{i}").as_bytes(),
                 1,
-                Scopes::default(),
+                Default::default(),
                 Times::default(),
                 &key,
             );

@@ -142,7 +142,7 @@ impl DefaultRejection {
                 StatusCode::UNAUTHORIZED
             }
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorKind::InsufficientScope | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::KeySourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Malformed
             | ErrorKind::InvalidSignature

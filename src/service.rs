@@ -18,6 +18,7 @@ use crate::keys::set::KeyWait;
 use crate::mode::Mode;
 use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::source::{find_token, TokenSourceKind};
+use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Verified, VerifyConfig};
 
@@ -38,7 +39,7 @@ pub struct JwtAuth<S, C, R = DefaultRejection> {
 struct Shared<C, R> {
     config: Arc<VerifyConfig>,
     cache: Option<Arc<TokenCache<C>>>,
-    mode: Mode,
+    mode: Mode<C>,
     rejection: R,
     _claims: PhantomData<fn() -> C>,
 }
@@ -48,7 +49,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         inner: S,
         config: Arc<VerifyConfig>,
         cache: Option<Arc<TokenCache<C>>>,
-        mode: Mode,
+        mode: Mode<C>,
         rejection: R,
     ) -> Self {
         Self {
@@ -89,7 +90,7 @@ impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for JwtAuth<S, C, R> {
 
 /// What became of a request.
 enum Outcome {
-    /// Verified, and the claims and scopes are in the request's extensions.
+    /// Verified, and the claims, scopes and roles are in the request's extensions.
     Authenticated,
     Anonymous,
     Refused(AuthError),
@@ -101,9 +102,9 @@ impl<S, C, R> JwtAuth<S, C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// Finds and judges the token of `req`. When it is accepted (and grants the scopes the
-    /// layer requires), its claims and scopes go into the extensions of `req` right here, so that
-    /// they are moved once, not through the outcome.
+    /// Finds and judges the token of `req`. When it is accepted (and meets what the layer
+    /// requires), its claims, scopes and roles go into the extensions of `req` right here, so
+    /// that they are moved once, not through the outcome.
     fn authenticate<B>(&self, req: &mut Request<B>, may_fetch: bool) -> Outcome {
         let Shared {
             config,
@@ -125,17 +126,23 @@ where
         if let Some(cache) = cache {
             let now = crate::verify::now(config) as f64;
             if let Some(entry) = cache.get(token, now, config.leeway as f64) {
-                return hand_over(mode, req, entry.claims.clone(), entry.scopes.clone());
+                let granted = (entry.scopes.clone(), entry.roles.clone());
+                return hand_over(mode, req, entry.claims.clone(), granted);
             }
         }
         match verify::<C>(config, found.token, may_fetch) {
             Ok(verified) => {
                 if let (Some(cache), Some(key)) = (cache, &verified.key) {
-                    let (claims, scopes) = (verified.claims.clone(), verified.scopes.clone());
-                    cache.insert(token, claims, scopes, verified.times, key);
+                    let granted = (verified.scopes.clone(), verified.roles.clone());
+                    cache.insert(token, verified.claims.clone(), granted, verified.times, key);
                 }
-                let Verified { claims, scopes, .. } = verified;
-                hand_over(mode, req, claims, scopes)
+                let Verified {
+                    claims,
+                    scopes,
+                    roles,
+                    ..
+                } = verified;
+                hand_over(mode, req, claims, (scopes, roles))
             }
             Err(Failure::Wait(wait)) => Outcome::Wait(wait),
             Err(Failure::Refused(error)) => match found.request_error() {
@@ -154,20 +161,29 @@ where
     }
 }
 
-/// Checks the scopes the layer requires, then puts the claims and scopes of an accepted token
-/// into the extensions of `req`.
-fn hand_over<C, B>(mode: &Mode, req: &mut Request<B>, claims: C, scopes: Scopes) -> Outcome
+/// Judges what the layer requires (scopes, roles, a predicate; for every request and for the
+/// request's path), then puts the claims, scopes and roles of an accepted token into the
+/// extensions of `req`. A refusal here is never turned anonymous: the token is valid, the caller
+/// known, and not allowed.
+fn hand_over<C, B>(
+    mode: &Mode<C>,
+    req: &mut Request<B>,
+    claims: C,
+    (scopes, roles): (Scopes, Roles),
+) -> Outcome
 where
     C: Clone + Send + Sync + 'static,
 {
-    if let Some(required) = &mode.required_scopes {
-        if let Err(error) = required.check(Some(&scopes)) {
+    if !mode.requirements.is_empty() {
+        let path = req.uri().path();
+        if let Err(error) = mode.requirements.check(path, &claims, &scopes, &roles) {
             return Outcome::Refused(error);
         }
     }
     let extensions = req.extensions_mut();
     extensions.insert(claims);
     extensions.insert::<Scopes>(scopes);
+    extensions.insert::<Roles>(roles);
     Outcome::Authenticated
 }
 
@@ -185,7 +201,8 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        // Only when opted in, and only a bodiless, non-gRPC preflight on a layer without scopes.
+        // Only when opted in, and only a bodiless, non-gRPC preflight on a layer that requires
+        // nothing beyond a token.
         if self.shared.mode.passes_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
@@ -194,7 +211,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         };
         match self.authenticate(&mut req, may_fetch) {
             Outcome::Authenticated => ResponseFuture::inner(self.inner.call(req)),
-            Outcome::Anonymous if self.shared.mode.required_scopes.is_some() => {
+            Outcome::Anonymous if self.shared.mode.requirements.apply_to(req.uri().path()) => {
                 refuse(self, AuthError::missing(), req)
             }
             Outcome::Anonymous => ResponseFuture::inner(self.inner.call(req)),

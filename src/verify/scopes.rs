@@ -1,10 +1,6 @@
-//! [`Scopes`], the scopes a verified token grants (its `scope` and `scp` claims), and
-//! [`RequiredScopes`], the scopes a route requires.
+//! [`Scopes`], the scopes a verified token grants (its `scope` and `scp` claims).
 
 use std::fmt;
-use std::sync::Arc;
-
-use crate::error::{AuthError, ConfigError};
 
 /// The scopes a verified token grants: the space-separated `scope` claim (RFC 9068 §2.2.3,
 /// RFC 8693 §4.2) and the `scp` claim (a string or an array of strings), together.
@@ -203,6 +199,11 @@ impl Scopes {
         required.into_iter().all(|scope| self.contains(scope))
     }
 
+    /// `true` when at least one scope in `accepted` is granted (never when `accepted` is empty).
+    pub fn contains_any<'a>(&self, accepted: impl IntoIterator<Item = &'a str>) -> bool {
+        accepted.into_iter().any(|scope| self.contains(scope))
+    }
+
     /// The granted scopes, in token order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.joined.as_str().split(' ').filter(|s| !s.is_empty())
@@ -217,50 +218,6 @@ impl Scopes {
 impl fmt::Display for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.joined.as_str())
-    }
-}
-
-/// A set of scopes a route requires, all of them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RequiredScopes {
-    scopes: Arc<[Box<str>]>,
-    joined: Arc<str>,
-}
-
-impl RequiredScopes {
-    pub(crate) fn new<I, S>(scopes: I) -> Result<Self, ConfigError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut all: Vec<Box<str>> = Vec::new();
-        for scope in scopes {
-            let scope = scope.into();
-            if !is_scope_token(&scope) {
-                return Err(ConfigError::InvalidScope { scope });
-            }
-            if !all.iter().any(|s| **s == *scope) {
-                all.push(scope.into_boxed_str());
-            }
-        }
-        let joined = all.join(" ");
-        Ok(Self {
-            scopes: all.into(),
-            joined: Arc::from(joined),
-        })
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.scopes.is_empty()
-    }
-
-    /// Checks the scopes of a verified request; `None` means no token was verified.
-    pub(crate) fn check(&self, granted: Option<&Scopes>) -> Result<(), AuthError> {
-        match granted {
-            None => Err(AuthError::missing()),
-            Some(granted) if granted.contains_all(self.scopes.iter().map(|s| &**s)) => Ok(()),
-            Some(_) => Err(AuthError::insufficient_scope(self.joined.clone())),
-        }
     }
 }
 
@@ -342,21 +299,19 @@ mod tests {
 
     #[test]
     fn required_scopes_are_checked() {
-        let required = RequiredScopes::new(["admin", "write"]).unwrap();
-        assert_eq!(
-            required.check(None).unwrap_err().kind(),
-            crate::ErrorKind::Missing
-        );
+        use crate::authz::Requirement;
+        let roles = crate::Roles::default();
+        let required = Requirement::<()>::scopes(["admin", "write"]);
         let err = required
-            .check(Some(&Scopes::from_space_separated("admin")))
+            .check(&(), &Scopes::from_space_separated("admin"), &roles)
             .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InsufficientScope);
         assert_eq!(err.required_scope(), Some("admin write"));
         assert!(required
-            .check(Some(&Scopes::from_space_separated("write admin")))
+            .check(&(), &Scopes::from_space_separated("write admin"), &roles)
             .is_ok());
-        assert!(RequiredScopes::new(["a b"]).is_err());
-        assert!(RequiredScopes::new([""]).is_err());
+        assert!(Requirement::<()>::scopes(["a b"]).validate().is_err());
+        assert!(Requirement::<()>::scopes([""]).validate().is_err());
     }
 }
 
@@ -494,11 +449,16 @@ mod differential {
         );
         // A route's required scopes: configured when each is a scope-token, met when each is
         // granted.
-        let required = RequiredScopes::new(queries.iter().cloned());
-        prop_assert_eq!(required.is_ok(), queries.iter().all(|q| plain_token(q)));
-        if let Ok(required) = required {
+        let required = crate::authz::Requirement::<()>::scopes(queries.iter().cloned());
+        let valid = required.validate().is_ok();
+        prop_assert_eq!(valid, queries.iter().all(|q| plain_token(q)));
+        if valid {
             let met = queries.iter().all(|q| plain.contains(q));
-            prop_assert_eq!(required.check(Some(&got)).is_ok(), met);
+            let roles = crate::Roles::default();
+            prop_assert_eq!(required.check(&(), &got, &roles).is_ok(), met);
+            let any = crate::authz::Requirement::<()>::any_scope(queries.iter().cloned());
+            let met_any = queries.is_empty() || queries.iter().any(|q| plain.contains(q));
+            prop_assert_eq!(any.check(&(), &got, &roles).is_ok(), met_any);
         }
         Ok(())
     }
