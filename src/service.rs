@@ -738,4 +738,218 @@ mod tests {
             "sub=alice;scopes=read write"
         );
     }
+
+    fn roles_token(roles: &[&str]) -> String {
+        mint(serde_json::json!({
+            "sub": "alice",
+            "exp": now() + 300,
+            "scope": "read",
+            "realm_access": { "roles": roles },
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_missing_role_or_a_failed_predicate_is_forbidden_even_on_cache_hits() {
+        for policy in [StatusPolicy::RefreshOrRefuse, StatusPolicy::Rfc6750] {
+            let staff = builder()
+                .roles_claim("realm_access.roles")
+                .token_cache(16, 1 << 16)
+                .status_policy(policy)
+                .require_roles(["staff"])
+                .build()
+                .unwrap();
+            let with = format!("Bearer {}", roles_token(&["staff"]));
+            let without = format!("Bearer {}", roles_token(&["reader"]));
+            for _ in 0..2 {
+                // The second round is answered from the cache, and judged the same.
+                let (status, ..) = call(&staff, request(Some(&with), None)).await;
+                assert_eq!(status, StatusCode::OK);
+                let (status, challenge, error, body) =
+                    call(&staff, request(Some(&without), None)).await;
+                assert_eq!(status, StatusCode::FORBIDDEN);
+                assert_eq!(error.unwrap().kind(), ErrorKind::Forbidden);
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(json["error"], "insufficient_scope");
+                assert_eq!(json["reason"], "forbidden");
+                assert!(json.get("scope").is_none());
+                assert_eq!(
+                    challenge.unwrap(),
+                    "Bearer error=\"insufficient_scope\", error_description=\"The access token does not grant a required role\""
+                );
+            }
+            assert_eq!(staff.cache_len(), 2);
+            let picky = staff.clone().require(|claims: &TestClaims| claims.sub == "bob");
+            let (status, _, error, body) = call(&picky, request(Some(&with), None)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(reason(&body), "forbidden");
+            assert_eq!(
+                error.unwrap().description(),
+                "The access token's claims do not meet the route's requirement"
+            );
+            let alice = staff.require(|claims: &TestClaims| claims.sub == "alice");
+            let (status, ..) = call(&alice, request(Some(&with), None)).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+
+    #[tokio::test]
+    async fn any_of_and_all_of_scopes_and_roles() {
+        let layer = builder().roles_claim("realm_access.roles").build().unwrap();
+        let token = format!("Bearer {}", roles_token(&["staff", "reader"]));
+        let cases: Vec<(JwtAuthLayer<TestClaims>, Option<&str>)> = vec![
+            (layer.clone().require_roles(["staff", "reader"]).unwrap(), None),
+            (layer.clone().require_roles(["staff", "admin"]).unwrap(), Some("forbidden")),
+            (layer.clone().require_any_role(["admin", "reader"]).unwrap(), None),
+            (layer.clone().require_any_role(["admin"]).unwrap(), Some("forbidden")),
+            (layer.clone().require_scopes(["read"]).unwrap(), None),
+            (layer.clone().require_any_scope(["admin", "read"]).unwrap(), None),
+            (
+                layer.clone().require_any_scope(["admin", "write"]).unwrap(),
+                Some("insufficient_scope"),
+            ),
+            // A missing scope is judged before a missing role.
+            (
+                layer
+                    .clone()
+                    .require_roles(["admin"])
+                    .unwrap()
+                    .require_scopes(["admin"])
+                    .unwrap(),
+                Some("insufficient_scope"),
+            ),
+        ];
+        for (i, (variant, expected)) in cases.into_iter().enumerate() {
+            let (status, _, _, body) = call(&variant, request(Some(&token), None)).await;
+            match expected {
+                None => assert_eq!(status, StatusCode::OK, "{i}: {body}"),
+                Some(expected) => {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{i}");
+                    assert_eq!(reason(&body), expected, "{i}");
+                }
+            }
+        }
+        assert_eq!(
+            layer.clone().require_roles([""]).err(),
+            Some(crate::ConfigError::InvalidRole {
+                role: String::new()
+            })
+        );
+        assert!(builder().roles_claim("a..b").build().is_err());
+        assert!(builder().require_any_scope(["a b"]).build().is_err());
+        assert!(builder()
+            .require_for_path("nope", crate::Requirement::role("a"))
+            .build()
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_forbidden_token_is_never_anonymous_and_no_token_is_missing() {
+        let maybe = builder()
+            .roles_claim("realm_access.roles")
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous))
+            .require_roles(["staff"])
+            .build()
+            .unwrap();
+        let without = format!("Bearer {}", roles_token(&["reader"]));
+        let (status, _, error, _) = call(&maybe, request(Some(&without), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let error = error.unwrap();
+        assert_eq!(error.kind(), ErrorKind::Forbidden);
+        assert!(!error.kind().is_refreshable());
+        let (status, _, error, _) = call(&maybe, request(None, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.unwrap().kind(), ErrorKind::Missing);
+    }
+
+    #[tokio::test]
+    async fn requirements_by_path_apply_to_that_path_only() {
+        let layer = builder()
+            .roles_claim("realm_access.roles")
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Reject))
+            .require_for_path("/greeter.Greeter/SayGoodbye", crate::Requirement::role("staff"))
+            .pass_cors_preflight(true)
+            .build()
+            .unwrap();
+        let grpc = |path: &str, token: Option<&str>| {
+            let mut builder = Request::builder()
+                .uri(path)
+                .header(CONTENT_TYPE, "application/grpc");
+            if let Some(token) = token {
+                builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+            }
+            builder.body(Full::<Bytes>::default()).unwrap()
+        };
+        let svc = || ServiceBuilder::new().layer(layer.clone()).service_fn(echo);
+        let reader = roles_token(&["reader"]);
+        let staff = roles_token(&["staff"]);
+        let status_of = |response: &http::Response<_>| {
+            response
+                .headers()
+                .get("grpc-status")
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        for (path, token, expected) in [
+            ("/greeter.Greeter/SayHello", Some(&reader), None),
+            ("/greeter.Greeter/SayHello", None, None),
+            ("/greeter.Greeter/SayGoodbye", Some(&staff), None),
+            ("/greeter.Greeter/SayGoodbye?x=1", Some(&staff), None),
+            ("/greeter.Greeter/SayGoodbye", Some(&reader), Some("7")),
+            ("/greeter.Greeter/SayGoodbye?x=1", Some(&reader), Some("7")),
+            // Optional mode, but the path requires a role: a token is needed.
+            ("/greeter.Greeter/SayGoodbye", None, Some("16")),
+        ] {
+            let response = svc()
+                .oneshot(grpc(path, token.map(String::as_str)))
+                .await
+                .unwrap();
+            assert_eq!(status_of(&response).as_deref(), expected, "{path}");
+            if expected == Some("7") {
+                assert!(response.headers()["grpc-message"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("forbidden"));
+            }
+        }
+        // A requirement anywhere keeps every preflight out.
+        let preflight = Request::builder()
+            .method("OPTIONS")
+            .uri("/other")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "POST")
+            .body(Full::default())
+            .unwrap();
+        let required = layer.clone().mode(AuthMode::Required);
+        let (_, _, error, _) = call(&required, preflight).await;
+        assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Missing));
+        // The layer still clones and prints.
+        let printed = format!("{:?}", layer.clone().require(|_: &TestClaims| true));
+        assert!(printed.contains("<fn>"), "{printed}");
+        assert!(printed.contains("SayGoodbye"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn roles_reach_the_handler() {
+        let layer = builder()
+            .roles_claim("realm_access.roles")
+            .roles_claim("groups")
+            .build()
+            .unwrap();
+        let token = mint(serde_json::json!({
+            "sub": "alice",
+            "exp": now() + 300,
+            "groups": "a b",
+            "realm_access": { "roles": ["staff", "a"] },
+        }));
+        let req = request(Some(&format!("Bearer {token}")), None);
+        let svc = ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|req: Request<Full<Bytes>>| async move {
+                let roles = req.extensions().get::<crate::Roles>().unwrap();
+                let body = roles.iter().collect::<Vec<_>>().join(",");
+                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body))))
+            });
+        let response = svc.oneshot(req).await.unwrap();
+        // Union of both claims, each role once, in token order.
+        assert_eq!(body_string(response.into_body()).await, "a,b,staff");
+    }
 }
