@@ -778,7 +778,9 @@ mod tests {
                 );
             }
             assert_eq!(staff.cache_len(), 2);
-            let picky = staff.clone().require(|claims: &TestClaims| claims.sub == "bob");
+            let picky = staff
+                .clone()
+                .require(|claims: &TestClaims| claims.sub == "bob");
             let (status, _, error, body) = call(&picky, request(Some(&with), None)).await;
             assert_eq!(status, StatusCode::FORBIDDEN);
             assert_eq!(reason(&body), "forbidden");
@@ -797,12 +799,27 @@ mod tests {
         let layer = builder().roles_claim("realm_access.roles").build().unwrap();
         let token = format!("Bearer {}", roles_token(&["staff", "reader"]));
         let cases: Vec<(JwtAuthLayer<TestClaims>, Option<&str>)> = vec![
-            (layer.clone().require_roles(["staff", "reader"]).unwrap(), None),
-            (layer.clone().require_roles(["staff", "admin"]).unwrap(), Some("forbidden")),
-            (layer.clone().require_any_role(["admin", "reader"]).unwrap(), None),
-            (layer.clone().require_any_role(["admin"]).unwrap(), Some("forbidden")),
+            (
+                layer.clone().require_roles(["staff", "reader"]).unwrap(),
+                None,
+            ),
+            (
+                layer.clone().require_roles(["staff", "admin"]).unwrap(),
+                Some("forbidden"),
+            ),
+            (
+                layer.clone().require_any_role(["admin", "reader"]).unwrap(),
+                None,
+            ),
+            (
+                layer.clone().require_any_role(["admin"]).unwrap(),
+                Some("forbidden"),
+            ),
             (layer.clone().require_scopes(["read"]).unwrap(), None),
-            (layer.clone().require_any_scope(["admin", "read"]).unwrap(), None),
+            (
+                layer.clone().require_any_scope(["admin", "read"]).unwrap(),
+                None,
+            ),
             (
                 layer.clone().require_any_scope(["admin", "write"]).unwrap(),
                 Some("insufficient_scope"),
@@ -866,7 +883,10 @@ mod tests {
         let layer = builder()
             .roles_claim("realm_access.roles")
             .mode(AuthMode::Optional(InvalidTokenPolicy::Reject))
-            .require_for_path("/greeter.Greeter/SayGoodbye", crate::Requirement::role("staff"))
+            .require_for_path(
+                "/greeter.Greeter/SayGoodbye",
+                crate::Requirement::role("staff"),
+            )
             .pass_cors_preflight(true)
             .build()
             .unwrap();
@@ -941,13 +961,16 @@ mod tests {
             "realm_access": { "roles": ["staff", "a"] },
         }));
         let req = request(Some(&format!("Bearer {token}")), None);
-        let svc = ServiceBuilder::new()
-            .layer(layer)
-            .service_fn(|req: Request<Full<Bytes>>| async move {
-                let roles = req.extensions().get::<crate::Roles>().unwrap();
-                let body = roles.iter().collect::<Vec<_>>().join(",");
-                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body))))
-            });
+        let svc =
+            ServiceBuilder::new()
+                .layer(layer)
+                .service_fn(|req: Request<Full<Bytes>>| async move {
+                    let roles = req.extensions().get::<crate::Roles>().unwrap();
+                    let body = roles.iter().collect::<Vec<_>>().join(",");
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
+                        body,
+                    ))))
+                });
         let response = svc.oneshot(req).await.unwrap();
         // Union of both claims, each role once, in token order.
         assert_eq!(body_string(response.into_body()).await, "a,b,staff");
