@@ -168,6 +168,7 @@ impl AuthError {
     }
 
     /// A missing scope whose name a challenge cannot carry.
+    #[cfg(feature = "tonic")]
     pub(crate) const fn insufficient_scope_unnamed() -> Self {
         Self::new(
             ErrorKind::InsufficientScope,

@@ -42,8 +42,9 @@ pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 ///
 /// For groups of routes that need something else, the layer makes *variants* of itself: the
 /// same configuration, the same verified-token cache and the same key fetcher (nothing is
-/// copied or fetched twice), with another [`mode`](JwtAuthLayer::mode) or other
-/// [required scopes](JwtAuthLayer::require_scopes):
+/// copied or fetched twice), with another [`mode`](JwtAuthLayer::mode), other
+/// [required scopes](JwtAuthLayer::require_scopes) or [roles](JwtAuthLayer::require_roles), or a
+/// [predicate](JwtAuthLayer::require) on the claims:
 ///
 /// ```
 /// use tower_jwt_auth::{Algorithm, AuthMode, InvalidTokenPolicy, JwtAuthLayer, Key};

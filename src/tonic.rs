@@ -5,7 +5,7 @@
 //! `content-type: application/grpc…`) that it refuses gets what a gRPC client expects, HTTP 200
 //! trailers-only with `grpc-status`, `grpc-message` (`"<reason>: <description>"`) and a
 //! `www-authenticate` entry. Every token failure is `UNAUTHENTICATED`, two `authorization`
-//! entries are `INVALID_ARGUMENT`, a missing scope is `PERMISSION_DENIED`. The client reads the
+//! entries are `INVALID_ARGUMENT`, a missing scope or role is `PERMISSION_DENIED`. The client reads the
 //! `reason` at the start of the message, so it can tell an expired token (refresh it) from a
 //! forged one.
 //!

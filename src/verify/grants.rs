@@ -2,10 +2,10 @@
 //! ([`ClaimPath`]), and [`GrantPaths`], those paths as the single-pass parse walks them.
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::error::ConfigError;
 use crate::verify::claims::{classify, Claim};
+use crate::verify::scopes::Joined;
 
 /// Where a claim that grants roles, groups or permissions sits in the claims set: a path of
 /// member names from the top-level object down.
@@ -172,9 +172,10 @@ impl GrantPaths {
 /// [`JwtAuth`](crate::JwtAuth) puts a `Roles` into the request extensions next to the claims
 /// and the [`Scopes`](crate::Scopes) for every verified token; it is empty when no path is
 /// configured or the token carries nothing there. A value at a path grants when it is a list of
-/// strings (each string is one role, kept whole) or a string (split at spaces). A value of any
-/// other type, or a list with anything but strings in it, grants nothing; it does not make the
-/// token invalid. Matching is whole and case-sensitive.
+/// strings (each string is one role, kept whole, spaces included) or a string (split at
+/// spaces). A value of any other type, or a list with anything but strings in it, grants
+/// nothing; it does not make the token invalid. Empty strings and strings with a NUL character
+/// grant nothing either. Matching is whole and case-sensitive.
 ///
 /// # Example
 ///
@@ -189,9 +190,12 @@ impl GrantPaths {
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Roles {
-    /// `None` for none: an empty set costs no allocation.
-    items: Option<Arc<[Box<str>]>>,
+    /// The roles separated by NUL: short lists need no allocation.
+    joined: Joined,
 }
+
+/// What separates the roles in [`Roles::joined`].
+const SEPARATOR: char = '\0';
 
 impl Roles {
     /// `true` when `role` is granted, compared whole and case-sensitively.
@@ -211,35 +215,53 @@ impl Roles {
 
     /// The granted roles, each once, in the order the token lists them.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.items
-            .iter()
-            .flat_map(|items| items.iter().map(|s| &**s))
+        self.joined
+            .as_str()
+            .split(SEPARATOR)
+            .filter(|s| !s.is_empty())
     }
 
     /// How many roles are granted.
     pub fn len(&self) -> usize {
-        self.items.as_ref().map_or(0, |items| items.len())
+        self.iter().count()
     }
 
     /// `true` when no role is granted.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.joined.is_empty()
+    }
+
+    /// Grants `role` too, unless it is empty, has a NUL or is granted already.
+    pub(crate) fn add(&mut self, role: &str) {
+        if role.is_empty() || role.contains(SEPARATOR) || self.contains(role) {
+            return;
+        }
+        if !self.joined.is_empty() {
+            self.joined.push(SEPARATOR);
+        }
+        self.joined.push_str(role);
+    }
+
+    /// A point to [`reset`](Self::reset) to.
+    pub(crate) fn mark(&self) -> usize {
+        self.joined.as_str().len()
+    }
+
+    /// Forgets the roles added since `mark`.
+    pub(crate) fn reset(&mut self, mark: usize) {
+        self.joined.truncate(mark);
     }
 }
 
 impl<S: AsRef<str>> FromIterator<S> for Roles {
-    /// Roles from strings, each kept whole; empty strings and repeats are dropped.
+    /// Roles from strings, each kept whole; empty strings, strings with a NUL and repeats are
+    /// dropped.
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        let mut items: Vec<Box<str>> = Vec::new();
+        let mut roles = Self::default();
         for role in iter {
-            let role = role.as_ref();
-            if !role.is_empty() && !items.iter().any(|r| **r == *role) {
-                items.push(role.into());
-            }
+            roles.add(role.as_ref());
         }
-        Self {
-            items: (!items.is_empty()).then(|| items.into()),
-        }
+        roles
     }
 }
 
@@ -307,8 +329,21 @@ mod tests {
 
     #[test]
     fn roles_are_a_set() {
-        let roles = Roles::from_iter(["a", "b", "a", "", "Domain Users"]);
+        let roles = Roles::from_iter(["a", "b", "a", "", "Domain Users", "x\0y"]);
         assert_eq!(roles.len(), 3);
+        // Long lists leave the inline buffer, and a reset cuts them back.
+        let mut long = Roles::from_iter((0..40).map(|i| format!("role-{i}")));
+        assert_eq!(long.len(), 40);
+        let mark = long.mark();
+        long.add("extra");
+        assert!(long.contains("extra"));
+        long.reset(mark);
+        assert!(!long.contains("extra") && long.contains("role-39"));
+        let mut short = Roles::from_iter(["a"]);
+        let mark = short.mark();
+        short.add("b");
+        short.reset(mark);
+        assert_eq!(short, Roles::from_iter(["a"]));
         assert!(roles.contains("Domain Users"));
         assert!(!roles.contains("A"));
         assert!(roles.contains_all(["a", "b"]));

@@ -327,11 +327,7 @@ fn verify_segments<C: DeserializeOwned>(
             )
             .map_err(|_| NOT_A_CLAIMS_SET)?;
             check_claims(config, tenant, &header, registered)?;
-            let roles = if observed.granted.is_empty() {
-                Roles::default()
-            } else {
-                Roles::from_iter(&observed.granted)
-            };
+            let roles = std::mem::take(&mut observed.granted);
             Ok(Verified {
                 claims,
                 roles,

@@ -14,7 +14,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::verify::claims::{classify, Claim, OneOrMany, Registered};
-use crate::verify::grants::{GrantPaths, Node};
+use crate::verify::grants::{GrantPaths, Node, Roles};
 
 /// What the watch saw.
 #[derive(Debug, Default)]
@@ -28,8 +28,8 @@ pub(crate) struct Observed<'de> {
     pub(crate) invalid: bool,
     /// The paths of the claims that grant roles; `None` (or empty) watches none.
     pub(crate) paths: Option<&'de GrantPaths>,
-    /// The roles granted at those paths, in token order, repeats included.
-    pub(crate) granted: Vec<Cow<'de, str>>,
+    /// The roles granted at those paths.
+    pub(crate) granted: Roles,
 }
 
 /// Deserializes `C` from `json`, watching the registered claims into `observed`.
@@ -532,7 +532,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for ValueVisitor<'_, 'de, V> {
 struct GrantSeed<'g, 'de, S> {
     inner: S,
     node: &'de Node,
-    granted: &'g mut Vec<Cow<'de, str>>,
+    granted: &'g mut Roles,
 }
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for GrantSeed<'_, 'de, S> {
@@ -550,7 +550,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for GrantSeed<'_, 'de, S
 struct GrantDe<'g, 'de, D> {
     de: D,
     node: &'de Node,
-    granted: &'g mut Vec<Cow<'de, str>>,
+    granted: &'g mut Roles,
 }
 
 impl<'g, 'de, D> GrantDe<'g, 'de, D> {
@@ -656,21 +656,15 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for GrantDe<'_, 'de, D> {
 struct GrantVisitor<'g, 'de, V> {
     inner: V,
     node: &'de Node,
-    granted: &'g mut Vec<Cow<'de, str>>,
+    granted: &'g mut Roles,
 }
 
 impl<'de, V> GrantVisitor<'_, 'de, V> {
-    fn grant_borrowed(&mut self, value: &'de str) {
+    fn grant(&mut self, value: &str) {
         if self.node.grants {
-            let items = value.split(' ').filter(|s| !s.is_empty());
-            self.granted.extend(items.map(Cow::Borrowed));
-        }
-    }
-
-    fn grant_owned(&mut self, value: &str) {
-        if self.node.grants {
-            let items = value.split(' ').filter(|s| !s.is_empty());
-            self.granted.extend(items.map(|s| Cow::Owned(s.to_owned())));
+            for role in value.split(' ') {
+                self.granted.add(role);
+            }
         }
     }
 }
@@ -683,17 +677,17 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for GrantVisitor<'_, 'de, V> {
     }
 
     fn visit_borrowed_str<E: de::Error>(mut self, v: &'de str) -> Result<V::Value, E> {
-        self.grant_borrowed(v);
+        self.grant(v);
         self.inner.visit_borrowed_str(v)
     }
 
     fn visit_str<E: de::Error>(mut self, v: &str) -> Result<V::Value, E> {
-        self.grant_owned(v);
+        self.grant(v);
         self.inner.visit_str(v)
     }
 
     fn visit_string<E: de::Error>(mut self, v: String) -> Result<V::Value, E> {
-        self.grant_owned(&v);
+        self.grant(&v);
         self.inner.visit_string(v)
     }
 
@@ -701,17 +695,16 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for GrantVisitor<'_, 'de, V> {
         if !self.node.grants {
             return self.inner.visit_seq(seq);
         }
-        let mut items = Vec::new();
+        let mark = self.granted.mark();
         let mut invalid = false;
         let value = self.inner.visit_seq(TapSeq {
             seq,
-            items: &mut items,
+            items: &mut *self.granted,
             invalid: &mut invalid,
         })?;
         // A list with anything but strings in it grants nothing.
-        if !invalid {
-            self.granted
-                .extend(items.into_iter().filter(|item| !item.is_empty()));
+        if invalid {
+            self.granted.reset(mark);
         }
         Ok(value)
     }
@@ -800,7 +793,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for GrantVisitor<'_, 'de, V> {
 struct GrantMap<'g, 'de, A> {
     map: A,
     node: &'de Node,
-    granted: &'g mut Vec<Cow<'de, str>>,
+    granted: &'g mut Roles,
     current: Option<&'de Node>,
 }
 
@@ -839,13 +832,30 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for GrantMap<'_, 'de, A> {
 // ---------------------------------------------------------------------------------------------
 // The items of `aud` and `scp` arrays: strings only.
 
-struct TapSeq<'i, 'de, A> {
+/// Where the string items of an array go.
+trait Items<'de> {
+    fn push(&mut self, item: Cow<'de, str>);
+}
+
+impl<'de> Items<'de> for Vec<Cow<'de, str>> {
+    fn push(&mut self, item: Cow<'de, str>) {
+        Vec::push(self, item);
+    }
+}
+
+impl<'de> Items<'de> for Roles {
+    fn push(&mut self, item: Cow<'de, str>) {
+        self.add(&item);
+    }
+}
+
+struct TapSeq<'i, A, I> {
     seq: A,
-    items: &'i mut Vec<Cow<'de, str>>,
+    items: &'i mut I,
     invalid: &'i mut bool,
 }
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for TapSeq<'_, 'de, A> {
+impl<'de, A: SeqAccess<'de>, I: Items<'de>> SeqAccess<'de> for TapSeq<'_, A, I> {
     type Error = A::Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -1347,7 +1357,10 @@ mod tests {
             ..Observed::default()
         };
         parse::<Ignoring>(json, &mut observed).unwrap();
-        assert_eq!(observed.granted, ["a", "b", "c", "e"]);
+        assert_eq!(
+            observed.granted.iter().collect::<Vec<_>>(),
+            ["a", "b", "c", "e"]
+        );
     }
 
     #[test]

@@ -32,9 +32,9 @@ impl fmt::Debug for Scopes {
     }
 }
 
-/// The space-joined scopes: short lists (the usual case) need no allocation.
+/// The joined scopes (or roles): short lists (the usual case) need no allocation.
 #[derive(Clone)]
-enum Joined {
+pub(crate) enum Joined {
     Inline { len: u8, bytes: [u8; INLINE_SCOPES] },
     Heap(String),
 }
@@ -59,7 +59,7 @@ impl PartialEq for Joined {
 impl Eq for Joined {}
 
 impl Joined {
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             // Only whole `&str`s are ever copied in, so the bytes are UTF-8.
             Joined::Inline { len, bytes } => bytes
@@ -70,11 +70,27 @@ impl Joined {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.as_str().is_empty()
     }
 
-    fn push_str(&mut self, more: &str) {
+    /// Cuts the list back to its first `len` bytes, a length it had before.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        match self {
+            Joined::Inline { len: at, .. } => {
+                if let Ok(len) = u8::try_from(len) {
+                    *at = (*at).min(len);
+                }
+            }
+            Joined::Heap(s) => {
+                if s.is_char_boundary(len) {
+                    s.truncate(len);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn push_str(&mut self, more: &str) {
         match self {
             Joined::Inline { len, bytes } => {
                 let start = usize::from(*len);
@@ -96,7 +112,7 @@ impl Joined {
         }
     }
 
-    fn push(&mut self, c: char) {
+    pub(crate) fn push(&mut self, c: char) {
         let mut buf = [0u8; 4];
         self.push_str(c.encode_utf8(&mut buf));
     }
