@@ -631,11 +631,10 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// When on, a request passes only if it is a browser's preflight and nothing more:
     /// `OPTIONS` with `Access-Control-Request-Method`, no `application/grpc…` content type (a
     /// gRPC server routes by path, whatever the method), and no body (the body reports its end,
-    /// no `Content-Length` other than 0, no `Transfer-Encoding`). A layer that
-    /// requires anything beyond a valid token (scopes, roles, a predicate, on any path) never
-    /// lets one pass. The inner service
-    /// then sees the request without claims, so it must answer it without doing the route's
-    /// work.
+    /// no `Content-Length` other than 0, no `Transfer-Encoding`). A layer that requires anything
+    /// beyond a valid token (scopes, roles, a predicate, on any path) never lets one pass. The
+    /// inner service then sees the request without claims, so it must answer it without doing
+    /// the route's work.
     pub fn pass_cors_preflight(mut self, pass: bool) -> Self {
         self.pass_cors_preflight = pass;
         self
