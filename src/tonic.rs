@@ -33,7 +33,7 @@
 //! use greeter::{HelloReply, HelloRequest};
 //! use tonic::{Request, Response, Status};
 //! use tower_jwt_auth::tonic::RequestExt;
-//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Requirement};
 //!
 //! #[derive(Clone, serde::Deserialize)]
 //! struct Claims {
@@ -52,11 +52,23 @@
 //!         let message = format!("Hello, {}! You are {}.", request.get_ref().name, claims.sub);
 //!         Ok(Response::new(HelloReply { message }))
 //!     }
+//!
+//!     async fn say_goodbye(
+//!         &self,
+//!         request: Request<HelloRequest>,
+//!     ) -> Result<Response<HelloReply>, Status> {
+//!         // `PERMISSION_DENIED` without the role (the layer checks it first, by path).
+//!         request.require_role("staff")?;
+//!         let message = format!("Goodbye, {}!", request.get_ref().name);
+//!         Ok(Response::new(HelloReply { message }))
+//!     }
 //! }
 //!
 //! async fn serve(secret: &[u8]) -> Result<(), tower_jwt_auth::BoxError> {
 //!     let auth = JwtAuthLayer::<Claims>::builder()
 //!         .key(Key::hmac(Algorithm::HS256, secret)?)
+//!         .roles_claim("realm_access.roles")
+//!         .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role("staff"))
 //!         .build()?;
 //!     tonic::transport::Server::builder()
 //!         .layer(auth)
