@@ -23,6 +23,11 @@
 //! to the floor is taken per round, and the medians are reported. It also counts the heap
 //! allocations of one call of each case with a counting global allocator.
 //!
+//! For HS256, two more cases measure authorization on a role: a token that also carries
+//! `"realm_access": {"roles": ["user", "staff"]}`, through the plain layer and through the same
+//! layer with `roles_claim("realm_access.roles")` and `require_roles(["staff"])`, interleaved with
+//! the rest; the line `roles` gives the median of the per-round ratios of the two.
+//!
 //! Run with `cargo bench --bench verify`; `ROUNDS` (default 201) and `BATCH_MS` (default 4)
 //! override the defaults, `ALGS=HS256,ES256` picks algorithms.
 
@@ -49,6 +54,19 @@ struct Fixture {
     validation: Validation,
     layer: JwtAuthLayer<Claims>,
     cached: JwtAuthLayer<Claims>,
+    /// HS256 only: the token with realm roles, and the layer that requires one of them.
+    roles: Option<(String, JwtAuthLayer<Claims>)>,
+}
+
+/// The claims of the benchmark token, plus Keycloak's realm roles.
+fn roles_token(algorithm: Algorithm) -> String {
+    let mut claims = serde_json::to_value(support::claims()).expect("claims");
+    claims["realm_access"] = serde_json::json!({ "roles": ["user", "staff"] });
+    let mut header = jsonwebtoken::Header::new(algorithm);
+    header.kid = Some("k1".into());
+    header.typ = Some("at+jwt".into());
+    let key = jsonwebtoken::EncodingKey::from_secret(support::SECRET.as_bytes()).expect("secret");
+    jsonwebtoken::encode(&header, &claims, &key).expect("token")
 }
 
 fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
@@ -71,6 +89,14 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
         .token_cache(10_000, 16 << 20)
         .build()
         .expect("layer");
+    let roles = (algorithm == Algorithm::HS256).then(|| {
+        let layer = builder()
+            .roles_claim("realm_access.roles")
+            .require_roles(["staff"])
+            .build()
+            .expect("layer");
+        (roles_token(algorithm), layer)
+    });
     Fixture {
         name,
         token,
@@ -79,6 +105,7 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
         validation,
         layer,
         cached,
+        roles,
     }
 }
 
@@ -267,6 +294,19 @@ fn main() {
             ),
         ];
 
+        let mut roles_allocs = [0; 2];
+        if let Some((token, roles_layer)) = &fx.roles {
+            // The token with roles, through the plain layer (6) and the one requiring a role (7).
+            for (i, layer) in [&fx.layer, roles_layer].into_iter().enumerate() {
+                let mut case = LayerCase::new(layer, token);
+                case.run();
+                let mut requests = vec![case.request(), case.request()].into_iter();
+                roles_allocs[i] = allocations_of(|| case.call(requests.next().expect("two")));
+            }
+            cases.push((6, Box::new(LayerCase::new(&fx.layer, token))));
+            cases.push((7, Box::new(LayerCase::new(roles_layer, token))));
+        }
+
         let (mut times, mut ratios) = measure(&mut cases, rounds, batch_time);
         println!(
             "{:<6} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} | {:>7.3} {:>7.3} {:>7.3} {:>7.3} | {:>5} {:>5} {:>8} {:>3} {:>6}",
@@ -297,6 +337,21 @@ fn main() {
             median(&mut times[5]),
             median(&mut own),
         );
+        if fx.roles.is_some() {
+            let mut roles_ratio: Vec<f64> = times[7]
+                .iter()
+                .zip(&times[6])
+                .map(|(with, without)| with / without)
+                .collect();
+            println!(
+                "       roles: layer {:.0} ns, layer + role requirement {:.0} ns (same token with realm_access.roles); ratio {:.3}; allocations {} and {}",
+                median(&mut times[6]),
+                median(&mut times[7]),
+                median(&mut roles_ratio),
+                roles_allocs[0],
+                roles_allocs[1],
+            );
+        }
         cached_vs_hs256_floor.push((fx.name, median(&mut times[4])));
         if fx.name == "HS256" {
             revocation_check(fx, rounds, batch_time);

@@ -11,6 +11,13 @@
 //! | `GET /private` | required: the same fixed answer as `/public`, without reading the claims |
 //! | `GET /maybe` | optional: the claims, or `{"user":null}` without a token |
 //! | `GET /admin` | required, with the scope `admin` |
+//! | `GET /staff` | required, with the role `staff` in `realm_access.roles`: the claims and roles |
+//!
+//! `/staff` reads roles where Keycloak puts realm roles, `realm_access.roles`. The demo token
+//! carries none, so `/staff` answers it `403` with the reason `forbidden`. A staff token has
+//! `"realm_access": {"roles": ["staff"]}` in its claims: from Keycloak, give the user the realm
+//! role `staff`; with the demo secret, sign such claims yourself (with `jsonwebtoken`, say, or
+//! any JWT tool given `DEMO_SECRET` of `examples/common/mod.rs`).
 //!
 //! The token comes from `Authorization: Bearer <token>` or the cookie `access_token`.
 //! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
@@ -39,7 +46,9 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
-use tower_jwt_auth::{AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Scopes};
+use tower_jwt_auth::{
+    AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Roles, Scopes,
+};
 
 #[path = "common/mod.rs"]
 pub mod common;
@@ -48,7 +57,7 @@ use common::UserClaims;
 
 /// The application, with the authentication each route needs, behind `cors`.
 ///
-/// `/me`, `/maybe` and `/admin` use variants of the one layer `auth`: one configuration, one
+/// `/me`, `/maybe`, `/admin` and `/staff` use variants of the one layer `auth`: one configuration, one
 /// verified-token cache, one key fetcher.
 pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<Router, ConfigError> {
     let optional = auth
@@ -56,6 +65,8 @@ pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<Router, Co
         .mode(AuthMode::Optional(InvalidTokenPolicy::Reject));
     // The scope is checked right after the token, by the authentication layer itself.
     let admin_only = auth.clone().require_scopes(["admin"])?;
+    // The role too: read from `realm_access.roles` (see `common::auth_layer_with`).
+    let staff_only = auth.clone().require_roles([common::STAFF])?;
     Ok(Router::new()
         .route("/public", get(public))
         // Each route gets its own layer with `MethodRouter::layer`, which also wraps the
@@ -65,6 +76,7 @@ pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<Router, Co
         .route("/private", get(public).layer(auth))
         .route("/maybe", get(maybe).layer(optional))
         .route("/admin", get(admin).layer(admin_only))
+        .route("/staff", get(staff).layer(staff_only))
         // Outside every authentication layer: it answers preflights before they get there.
         .layer(cors))
 }
@@ -88,6 +100,13 @@ async fn admin(Claims(claims): Claims<UserClaims>, scopes: Scopes) -> Json<Value
     Json(json!({
         "message": format!("welcome, {}", claims.sub),
         "scopes": scopes.iter().collect::<Vec<_>>(),
+    }))
+}
+
+async fn staff(Claims(claims): Claims<UserClaims>, roles: Roles) -> Json<Value> {
+    Json(json!({
+        "claims": claims,
+        "roles": roles.iter().collect::<Vec<_>>(),
     }))
 }
 

@@ -11,6 +11,13 @@
 //! | `GET /private` | required: the same fixed answer as `/public`, without reading the claims |
 //! | `GET /maybe` | optional: the claims, or `{"user":null}` without a token |
 //! | `GET /admin` | required, with the scope `admin` |
+//! | `GET /staff` | required, with the role `staff` in `realm_access.roles`: the claims and roles |
+//!
+//! `/staff` reads roles where Keycloak puts realm roles, `realm_access.roles`. The demo token
+//! carries none, so `/staff` answers it `403` with the reason `forbidden`. A staff token has
+//! `"realm_access": {"roles": ["staff"]}` in its claims: from Keycloak, give the user the realm
+//! role `staff`; with the demo secret, sign such claims yourself (with `jsonwebtoken`, say, or
+//! any JWT tool given `DEMO_SECRET` of `examples/common/mod.rs`).
 //!
 //! The token comes from `Authorization: Bearer <token>` or the cookie `access_token`.
 //! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
@@ -40,7 +47,9 @@ use tokio::net::TcpListener;
 use tower::util::BoxCloneService;
 use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
 use tower_http::cors::CorsLayer;
-use tower_jwt_auth::{AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Scopes};
+use tower_jwt_auth::{
+    AuthMode, BoxError, ConfigError, InvalidTokenPolicy, JwtAuthLayer, Roles, Scopes,
+};
 
 #[path = "common/mod.rs"]
 pub mod common;
@@ -58,7 +67,8 @@ pub type App = BoxCloneService<Request<Incoming>, Response<ResponseBody>, Infall
 ///
 /// Requests are routed by path first, and each route is its own stack with the layer it needs:
 /// the required layer for `/me`, an optional variant of it for `/maybe`, a variant that also
-/// requires the scope `admin` for `/admin`, none for `/public`. The variants share the one
+/// requires the scope `admin` for `/admin`, one that requires the role `staff` for `/staff`, none
+/// for `/public`. The variants share the one
 /// layer's configuration, verified-token cache and key fetcher. That is the structure of the axum example, and the
 /// layer answers every refusal itself (status, challenge, JSON body). The alternative, one
 /// optional layer in front of everything and handlers that refuse requests without claims,
@@ -81,8 +91,14 @@ pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<App, Confi
     // The authentication layer checks the scope itself, right after the token.
     let admin = boxed(
         ServiceBuilder::new()
-            .layer(auth.require_scopes(["admin"])?)
+            .layer(auth.clone().require_scopes(["admin"])?)
             .service_fn(admin),
+    );
+    // And the role, read from `realm_access.roles` (see `common::auth_layer_with`).
+    let staff = boxed(
+        ServiceBuilder::new()
+            .layer(auth.require_roles([common::STAFF])?)
+            .service_fn(staff),
     );
     let not_found = boxed(service_fn(not_found));
 
@@ -93,6 +109,7 @@ pub fn app(auth: JwtAuthLayer<UserClaims>, cors: CorsLayer) -> Result<App, Confi
             "/private" => &private,
             "/maybe" => &maybe,
             "/admin" => &admin,
+            "/staff" => &staff,
             _ => &not_found,
         };
         route.clone().oneshot(req)
@@ -152,6 +169,22 @@ async fn admin(req: Request<Incoming>) -> HandlerResult {
             (Some(claims), Some(scopes)) => json_response(&json!({
                 "message": format!("welcome, {}", claims.sub),
                 "scopes": scopes.iter().collect::<Vec<_>>(),
+            })),
+            _ => internal_error(),
+        },
+    )
+}
+
+async fn staff(req: Request<Incoming>) -> HandlerResult {
+    if req.method() != Method::GET {
+        return Ok(method_not_allowed());
+    }
+    let extensions = req.extensions();
+    Ok(
+        match (extensions.get::<UserClaims>(), extensions.get::<Roles>()) {
+            (Some(claims), Some(roles)) => json_response(&json!({
+                "claims": claims,
+                "roles": roles.iter().collect::<Vec<_>>(),
             })),
             _ => internal_error(),
         },

@@ -162,7 +162,10 @@ fn auth_layer(config: &Config) -> Result<JwtAuthLayer<UserClaims>, BoxError> {
     }
     let mut builder = JwtAuthLayer::<UserClaims>::builder()
         .jwks(source)
-        .require_claims(["sub"]);
+        .require_claims(["sub"])
+        // The roles of `/staff`: Keycloak's realm roles (`.roles_claim("roles")` for Entra ID,
+        // `"permissions"` for Auth0, `"cognito:groups"`, `"groups"` for Okta).
+        .roles_claim("realm_access.roles");
     // With discovery the issuer is the one discovered; it is checked in tokens too.
     if let Some(issuer) = &config.settings.issuer {
         builder = builder.issuer(issuer);

@@ -1,6 +1,17 @@
 //! A gRPC server behind `JwtAuthLayer`: the Greeter service of `examples/proto/greeter.proto`,
 //! answering only callers with a valid HS256 token in the `authorization` metadata.
 //!
+//! | method | needs |
+//! |---|---|
+//! | `greeter.Greeter/SayHello` | a valid token |
+//! | `greeter.Greeter/SayGoodbye` | a valid token with the role `staff` in `realm_access.roles` |
+//!
+//! The one layer in front of the service reads the roles from `realm_access.roles` (where
+//! Keycloak puts realm roles) and requires `staff` for the path of `SayGoodbye`: tonic routes a
+//! call by its path (`/greeter.Greeter/SayGoodbye`) and nothing else, so the layer refuses the
+//! call before the handler runs. The handler checks the role too, with
+//! `request.require_role("staff")?`, to show the handler-side way; either alone suffices.
+//!
 //! ```sh
 //! cargo run --example tonic --features tonic
 //! ```
@@ -16,11 +27,14 @@
 //!
 //! With the demo secret, the server prints a ready-to-use token (valid for one hour) and a
 //! `grpcurl` command line. The reply names the token's subject:
-//! `Hello, newcomer! You are demo-user.`
+//! `Hello, newcomer! You are demo-user.` The demo token has no role, so `SayGoodbye` answers it
+//! `PERMISSION_DENIED` (`forbidden: …`); a staff token carries
+//! `"realm_access": {"roles": ["staff"]}` (with the demo secret, [`mint_token`] makes one for
+//! `&["staff"]`; with Keycloak, give the user the realm role `staff`).
 //!
 //! A refused call gets `UNAUTHENTICATED` (every token failure), `INVALID_ARGUMENT` (two
-//! `authorization` entries) or `PERMISSION_DENIED` (a missing scope), with the reason at the
-//! start of the message (`expired: …`, `invalid_signature: …`) and a `www-authenticate` entry.
+//! `authorization` entries) or `PERMISSION_DENIED` (a missing scope or role), with the reason at
+//! the start of the message (`expired: …`, `forbidden: …`) and a `www-authenticate` entry.
 //!
 //! `tests/tonic.rs` includes this file as a module, to run the same server.
 
@@ -32,7 +46,9 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status};
 use tower_jwt_auth::tonic::RequestExt;
-use tower_jwt_auth::{Algorithm, BoxError, ConfigError, JwtAuthLayer, Key, TokenSource};
+use tower_jwt_auth::{
+    Algorithm, BoxError, ConfigError, JwtAuthLayer, Key, Requirement, TokenSource,
+};
 
 #[allow(
     dead_code,
@@ -103,12 +119,18 @@ impl Config {
     }
 }
 
+/// The role `SayGoodbye` needs.
+pub const STAFF: &str = "staff";
+
 /// The authentication layer for `config`: HS256 only, the token from the `authorization`
-/// metadata (`Bearer <token>`).
+/// metadata (`Bearer <token>`), the roles from `realm_access.roles`, and the role `staff` for
+/// `SayGoodbye`.
 pub fn auth_layer(config: &Config) -> Result<JwtAuthLayer<Claims>, ConfigError> {
     let mut builder = JwtAuthLayer::<Claims>::builder()
         .key(Key::hmac(Algorithm::HS256, &config.secret)?)
-        .token_sources([TokenSource::bearer()]);
+        .token_sources([TokenSource::bearer()])
+        .roles_claim("realm_access.roles")
+        .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role(STAFF));
     if let Some(issuer) = &config.issuer {
         builder = builder.issuer(issuer.clone());
     }
@@ -133,6 +155,22 @@ impl Greeter for MyGreeter {
         let message = format!("Hello, {}! You are {}.", request.get_ref().name, claims.sub);
         Ok(Response::new(HelloReply { message }))
     }
+
+    async fn say_goodbye(
+        &self,
+        request: Request<HelloRequest>,
+    ) -> Result<Response<HelloReply>, Status> {
+        // The layer already requires the role for this method; the handler-side check answers
+        // the same `PERMISSION_DENIED` where no layer requirement is configured.
+        request.require_role(STAFF)?;
+        let claims: &Claims = request.claims()?;
+        let message = format!(
+            "Goodbye, {}! See you, {}.",
+            request.get_ref().name,
+            claims.sub
+        );
+        Ok(Response::new(HelloReply { message }))
+    }
 }
 
 /// Serves the Greeter behind `auth` on `listener` until the process ends.
@@ -148,8 +186,13 @@ pub async fn serve(
 }
 
 /// A token for `sub`, valid for `ttl_secs`, signed with `config`'s secret, with the issuer and
-/// audience the server expects.
-pub fn mint_token(config: &Config, sub: &str, ttl_secs: u64) -> Result<String, BoxError> {
+/// audience the server expects, and `roles` in `realm_access.roles` (as Keycloak puts them).
+pub fn mint_token(
+    config: &Config,
+    sub: &str,
+    ttl_secs: u64,
+    roles: &[&str],
+) -> Result<String, BoxError> {
     // Signing with jsonwebtoken needs a process-wide crypto provider, which the application
     // installs (the layer verifies through the crate's provider directly, and installs none).
     let _ = tower_jwt_auth::crypto::RING_PROVIDER.install_default();
@@ -160,6 +203,9 @@ pub fn mint_token(config: &Config, sub: &str, ttl_secs: u64) -> Result<String, B
     }
     if let Some(audience) = &config.audience {
         claims["aud"] = audience.as_str().into();
+    }
+    if !roles.is_empty() {
+        claims["realm_access"] = serde_json::json!({ "roles": roles });
     }
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -212,7 +258,7 @@ async fn run() -> Result<(), BoxError> {
     eprintln!("Greeter listening on {addr} (gRPC, h2c)");
     if config.demo_secret {
         // Only ever for the public demo secret: nothing derived from a user's secret is printed.
-        let token = mint_token(&config, "demo-user", 3600)?;
+        let token = mint_token(&config, "demo-user", 3600, &[])?;
         eprintln!("A demo token for sub \"demo-user\", valid for one hour:\n\n{token}\n");
         eprintln!(
             "Try it (from the repository root):\n\n\

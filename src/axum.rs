@@ -1,4 +1,4 @@
-//! Extractors for axum handlers: [`Claims`] and [`Scopes`].
+//! Extractors for axum handlers: [`Claims`], [`Scopes`] and [`Roles`].
 //!
 //! [`JwtAuthLayer`](crate::JwtAuthLayer) puts the claims of a verified token, of the type `C`
 //! it was built with, into the request extensions, with the granted [`Scopes`] beside them.
@@ -11,7 +11,9 @@
 //!   server bug, not a client error (axum's `Extension` does the same).
 //! - `Option<Claims<C>>` never refuses: `Some` with a verified token, `None` without one. Use
 //!   it behind an optional layer, for pages that work with or without a user.
-//! - [`Scopes`] and `Option<Scopes>` work the same way, for the granted scopes.
+//! - [`Scopes`] and `Option<Scopes>` work the same way, for the granted scopes, and [`Roles`]
+//!   and `Option<Roles>` for the roles read from the
+//!   [`roles_claim`](crate::JwtAuthBuilder::roles_claim)s.
 //!
 //! The extractors only read what the layer left; they verify nothing themselves. A route that
 //! needs a token needs the layer: `Option<Claims<C>>` on a route without any layer is always
@@ -137,6 +139,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::request::Parts;
 use http::StatusCode;
 
+use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
 
 /// Extracts the claims that [`JwtAuthLayer`](crate::JwtAuthLayer) verified, cloned from the
@@ -232,7 +235,36 @@ where
     }
 }
 
-/// The rejection of [`Claims`] and [`Scopes`] when the request extensions hold none: the
+impl<S> FromRequestParts<S> for Roles
+where
+    S: Send + Sync,
+{
+    type Rejection = MissingClaims;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Roles>()
+            .cloned()
+            .ok_or_else(MissingClaims::new::<Roles>)
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for Roles
+where
+    S: Send + Sync,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Roles>().cloned())
+    }
+}
+
+/// The rejection of [`Claims`], [`Scopes`] and [`Roles`] when the request extensions hold none: the
 /// route has no [`JwtAuthLayer`](crate::JwtAuthLayer), or an optional one and the request
 /// carried no token.
 ///
@@ -385,6 +417,29 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(some, Some(scopes));
+    }
+
+    #[tokio::test]
+    async fn roles_are_extracted() {
+        let mut parts = parts();
+        let missing = <Roles as FromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        assert!(missing.type_name().ends_with("Roles"));
+        let none = <Roles as OptionalFromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap();
+        assert_eq!(none, None);
+
+        parts.extensions.insert(Roles::from_iter(["staff"]));
+        let roles = <Roles as FromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap();
+        assert!(roles.contains("staff"));
+        let some = <Roles as OptionalFromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap();
+        assert_eq!(some, Some(roles));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use quick_cache::Weighter;
 use crate::error::ConfigError;
 use crate::keys::key::Key;
 use crate::session::identity::TokenIdentity;
+use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::Times;
 
@@ -15,6 +16,7 @@ use crate::verify::Times;
 pub(crate) struct Entry<C> {
     pub(crate) claims: C,
     pub(crate) scopes: Scopes,
+    pub(crate) roles: Roles,
     pub(crate) times: Times,
     /// With a revocation store: the token's identity, which the check reads on every hit (its
     /// answer is never cached).
@@ -87,7 +89,7 @@ impl<C> TokenCache<C> {
         &self,
         token: &[u8],
         claims: C,
-        scopes: Scopes,
+        (scopes, roles): (Scopes, Roles),
         times: Times,
         key: &Arc<Key>,
         identity: Option<TokenIdentity>,
@@ -97,6 +99,7 @@ impl<C> TokenCache<C> {
         let entry = Entry {
             claims,
             scopes,
+            roles,
             times,
             identity,
             key: Arc::downgrade(key),
@@ -136,15 +139,15 @@ mod tests {
             nbf: Some(50.0),
             iat: None,
         };
-        cache.insert(b"t", 1, Scopes::default(), times, &key, None);
+        cache.insert(b"t", 1, Default::default(), times, &key, None);
         assert!(cache.get(b"t", 60.0, 0.0).is_some());
         assert!(cache.get(b"other", 60.0, 0.0).is_none());
         // Not valid yet at 40 (no leeway): refused and evicted.
         assert!(cache.get(b"t", 40.0, 0.0).is_none());
         assert_eq!(cache.len(), 0);
-        cache.insert(b"t", 1, Scopes::default(), times, &key, None);
+        cache.insert(b"t", 1, Default::default(), times, &key, None);
         assert!(cache.get(b"t", 100.0, 0.0).is_none(), "expired at exp");
-        cache.insert(b"t", 1, Scopes::default(), times, &key, None);
+        cache.insert(b"t", 1, Default::default(), times, &key, None);
         assert!(cache.get(b"t", 100.0, 5.0).is_some(), "within the leeway");
     }
 
@@ -152,7 +155,7 @@ mod tests {
     fn a_key_that_leaves_evicts_what_it_verified() {
         let cache = TokenCache::<u8>::new(10, 1 << 20).unwrap();
         let key = key();
-        cache.insert(b"t", 1, Scopes::default(), Times::default(), &key, None);
+        cache.insert(b"t", 1, Default::default(), Times::default(), &key, None);
         assert!(cache.get(b"t", 0.0, 0.0).is_some());
         drop(key);
         assert!(cache.get(b"t", 0.0, 0.0).is_none());
@@ -166,7 +169,7 @@ mod tests {
             cache.insert(
                 format!("token-{i}").as_bytes(),
                 1,
-                Scopes::default(),
+                Default::default(),
                 Times::default(),
                 &key,
                 None,

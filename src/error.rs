@@ -43,6 +43,12 @@ pub enum ErrorKind {
     InvalidClaims,
     /// The token is valid but does not grant a scope the route requires.
     InsufficientScope,
+    /// The token is valid but the route refuses it: it lacks a role the route requires, or its
+    /// claims fail the route's [predicate](crate::JwtAuthBuilder::require). 403; the challenge
+    /// and the body's `error` say `insufficient_scope` (RFC 6750 has no other code for a caller
+    /// who is identified but not allowed), the `reason` says `forbidden`; gRPC
+    /// `PERMISSION_DENIED`.
+    Forbidden,
     /// No key could be had to verify the token: the key source was never reached, is down with
     /// nothing usable cached, or the fetch that would decide the token's `kid` failed. Not the
     /// client's fault: 503, gRPC `UNAVAILABLE`.
@@ -79,6 +85,7 @@ impl ErrorKind {
             ErrorKind::NotYetValid => "not_yet_valid",
             ErrorKind::InvalidClaims => "invalid_claims",
             ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::Forbidden => "forbidden",
             ErrorKind::KeySourceUnavailable => "key_source_unavailable",
             ErrorKind::Revoked => "revoked",
             ErrorKind::RevocationUnavailable => "revocation_unavailable",
@@ -95,7 +102,7 @@ impl ErrorKind {
             | ErrorKind::KeySourceUnavailable
             | ErrorKind::RevocationUnavailable => None,
             ErrorKind::InvalidRequest => Some("invalid_request"),
-            ErrorKind::InsufficientScope => Some("insufficient_scope"),
+            ErrorKind::InsufficientScope | ErrorKind::Forbidden => Some("insufficient_scope"),
             ErrorKind::Malformed
             | ErrorKind::InvalidSignature
             | ErrorKind::AlgorithmNotAllowed
@@ -114,6 +121,7 @@ impl ErrorKind {
             ErrorKind::Missing
                 | ErrorKind::InvalidRequest
                 | ErrorKind::InsufficientScope
+                | ErrorKind::Forbidden
                 | ErrorKind::KeySourceUnavailable
                 | ErrorKind::RevocationUnavailable
         )
@@ -129,12 +137,12 @@ impl ErrorKind {
 
     /// The gRPC status code for this kind: `UNAUTHENTICATED` (16) for every token failure,
     /// `INVALID_ARGUMENT` (3) for ambiguous credentials, `PERMISSION_DENIED` (7) for a missing
-    /// scope (a caller who is identified but not allowed), `UNAVAILABLE` (14) when no key can be
-    /// had or the revocation store cannot answer.
+    /// scope or role or a failed predicate (a caller who is identified but not allowed),
+    /// `UNAVAILABLE` (14) when no key can be had or the revocation store cannot answer.
     pub const fn grpc_code(self) -> u8 {
         match self {
             ErrorKind::InvalidRequest => 3,
-            ErrorKind::InsufficientScope => 7,
+            ErrorKind::InsufficientScope | ErrorKind::Forbidden => 7,
             ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => 14,
             ErrorKind::Missing
             | ErrorKind::Malformed
@@ -185,6 +193,28 @@ impl AuthError {
         }
     }
 
+    /// A missing scope whose name a challenge cannot carry.
+    #[cfg(feature = "tonic")]
+    pub(crate) const fn insufficient_scope_unnamed() -> Self {
+        Self::new(
+            ErrorKind::InsufficientScope,
+            "The access token does not grant the required scope",
+        )
+    }
+
+    /// A scope-token list the route accepts any one of, not granted.
+    pub(crate) fn no_accepted_scope(accepted: Arc<str>) -> Self {
+        Self {
+            kind: ErrorKind::InsufficientScope,
+            description: "The access token grants none of the accepted scopes",
+            scope: Some(accepted),
+        }
+    }
+
+    pub(crate) const fn forbidden(description: &'static str) -> Self {
+        Self::new(ErrorKind::Forbidden, description)
+    }
+
     pub(crate) const fn missing() -> Self {
         Self::new(ErrorKind::Missing, "No access token was sent")
     }
@@ -217,8 +247,8 @@ impl AuthError {
         self.description
     }
 
-    /// The space-separated scopes the route requires, for
-    /// [`ErrorKind::InsufficientScope`].
+    /// The space-separated scopes the route requires (all of them, or any one of them, as the
+    /// [description](Self::description) says), for [`ErrorKind::InsufficientScope`].
     pub fn required_scope(&self) -> Option<&str> {
         self.scope.as_deref()
     }
@@ -329,6 +359,26 @@ pub enum ConfigError {
     InvalidScope {
         /// The scope.
         scope: String,
+    },
+    /// A [claim path](crate::ClaimPath) given to
+    /// [`roles_claim`](crate::JwtAuthBuilder::roles_claim) is empty, has an empty member name,
+    /// is deeper than 16 names, or starts at a registered claim the layer reads itself.
+    InvalidClaimPath {
+        /// The path, its names joined with dots.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A required role is empty.
+    InvalidRole {
+        /// The role.
+        role: String,
+    },
+    /// A gRPC method path given to [`require_for_path`](crate::JwtAuthBuilder::require_for_path)
+    /// does not start with `/`.
+    InvalidRequestPath {
+        /// The path.
+        path: String,
     },
     /// The bounds of the [verified-token cache](crate::JwtAuthBuilder::token_cache) are out of
     /// range: 1 to 2^24 entries and at least 1 KiB are required.
@@ -471,6 +521,20 @@ impl fmt::Display for ConfigError {
                 "invalid required scope {scope:?}: a scope is one rfc 6749 scope-token, \
                  non-empty printable ascii without spaces, quotes or backslashes"
             ),
+            ConfigError::InvalidClaimPath { path, reason } => {
+                write!(f, "invalid roles claim path {path:?}: {reason}")
+            }
+            ConfigError::InvalidRole { role } => {
+                write!(
+                    f,
+                    "invalid required role {role:?}: a role is a non-empty string"
+                )
+            }
+            ConfigError::InvalidRequestPath { path } => write!(
+                f,
+                "invalid request path {path:?}: a path such as \"/pkg.Service/Method\" starts \
+                 with a slash"
+            ),
             ConfigError::InvalidCacheBound {
                 max_entries,
                 max_bytes,
@@ -604,6 +668,12 @@ mod tests {
                 7,
             ),
             (
+                ErrorKind::Forbidden,
+                "forbidden",
+                Some("insufficient_scope"),
+                7,
+            ),
+            (
                 ErrorKind::KeySourceUnavailable,
                 "key_source_unavailable",
                 None,
@@ -724,6 +794,24 @@ mod tests {
                 },
                 "invalid required scope \"a b\": a scope is one rfc 6749 scope-token, \
                  non-empty printable ascii without spaces, quotes or backslashes",
+            ),
+            (
+                ConfigError::InvalidClaimPath {
+                    path: "a..b".into(),
+                    reason: "a member name is empty",
+                },
+                "invalid roles claim path \"a..b\": a member name is empty",
+            ),
+            (
+                ConfigError::InvalidRole {
+                    role: String::new(),
+                },
+                "invalid required role \"\": a role is a non-empty string",
+            ),
+            (
+                ConfigError::InvalidRequestPath { path: "x".into() },
+                "invalid request path \"x\": a path such as \"/pkg.Service/Method\" starts \
+                 with a slash",
             ),
             (
                 ConfigError::InvalidCacheBound {

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use tower_layer::Layer;
 
+use crate::authz::{Requirement, Requirements, Slot};
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
 use crate::keys::issuer::{
@@ -21,7 +22,7 @@ use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, Stat
 use crate::service::{JwtAuth, Revocation};
 use crate::session::store::RevocationStore;
 use crate::source::TokenSource;
-use crate::verify::scopes::RequiredScopes;
+use crate::verify::grants::{ClaimPath, GrantPaths};
 use crate::verify::{normalize_typ, IdentityRule, TokenVerifier, VerifyConfig};
 
 /// The default bound on the length of a token, in bytes.
@@ -42,8 +43,9 @@ pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 ///
 /// For groups of routes that need something else, the layer makes *variants* of itself: the
 /// same configuration, the same verified-token cache and the same key fetcher (nothing is
-/// copied or fetched twice), with another [`mode`](JwtAuthLayer::mode) or other
-/// [required scopes](JwtAuthLayer::require_scopes):
+/// copied or fetched twice), with another [`mode`](JwtAuthLayer::mode), other
+/// [required scopes](JwtAuthLayer::require_scopes) or [roles](JwtAuthLayer::require_roles), or a
+/// [predicate](JwtAuthLayer::require) on the claims:
 ///
 /// ```
 /// use tower_jwt_auth::{Algorithm, AuthMode, InvalidTokenPolicy, JwtAuthLayer, Key};
@@ -70,7 +72,7 @@ pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub struct JwtAuthLayer<C, R = DefaultRejection> {
     config: Arc<VerifyConfig>,
     cache: Option<Arc<TokenCache<C>>>,
-    mode: Mode,
+    mode: Mode<C>,
     rejection: R,
     revocation: Option<Arc<Revocation>>,
     _claims: PhantomData<fn() -> C>,
@@ -128,12 +130,97 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// # Errors
     ///
     /// [`ConfigError::InvalidScope`] if a scope is not an RFC 6749 scope token.
-    pub fn require_scopes<I, S>(mut self, scopes: I) -> Result<Self, ConfigError>
+    pub fn require_scopes<I, S>(self, scopes: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.mode.required_scopes = required_scopes(scopes)?;
+        self.with_requirement(Slot::Scopes, Requirement::scopes(scopes))
+    }
+
+    /// A variant of this layer that requires at least one scope in `scopes`, in place of any
+    /// such list it required so far; refused as [`require_scopes`](Self::require_scopes) is. An
+    /// empty list requires none.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidScope`] if a scope is not an RFC 6749 scope token.
+    pub fn require_any_scope<I, S>(self, scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with_requirement(Slot::AnyScope, Requirement::any_scope(scopes))
+    }
+
+    /// A variant of this layer that requires every role in `roles` (read from the
+    /// [`roles_claim`](JwtAuthBuilder::roles_claim)s), in place of the roles it required so far.
+    /// A token without them is refused with `forbidden` (403, gRPC `PERMISSION_DENIED`), a
+    /// request without a token with `missing` (401), even in optional mode. An empty list
+    /// requires none.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidRole`] if a role is empty.
+    pub fn require_roles<I, S>(self, roles: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with_requirement(Slot::Roles, Requirement::roles(roles))
+    }
+
+    /// A variant of this layer that requires at least one role in `roles`, in place of any such
+    /// list it required so far; refused as [`require_roles`](Self::require_roles) is. An empty
+    /// list requires none.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidRole`] if a role is empty.
+    pub fn require_any_role<I, S>(self, roles: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with_requirement(Slot::AnyRole, Requirement::any_role(roles))
+    }
+
+    /// A variant of this layer that requires `predicate` to hold for the claims of each token,
+    /// in place of the predicate it required so far. Claims that fail it are refused with
+    /// `forbidden` (403, gRPC `PERMISSION_DENIED`), a request without a token with `missing`. It
+    /// runs after verification, on cache hits too; keep it quick and non-blocking.
+    pub fn require(mut self, predicate: impl Fn(&C) -> bool + Send + Sync + 'static) -> Self {
+        // A predicate has no strings to check.
+        let _ = self
+            .mode
+            .requirements
+            .set(Slot::Predicate, Requirement::predicate(predicate));
+        self
+    }
+
+    /// A variant of this layer that also requires `requirement` of requests whose path is
+    /// exactly `path`, such as the gRPC method `/greeter.Greeter/SayGoodbye`; see
+    /// [`JwtAuthBuilder::require_for_path`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidRequestPath`] if `path` does not start with `/`, and the errors of
+    /// the requirement's strings.
+    pub fn require_for_path(
+        mut self,
+        path: impl Into<String>,
+        requirement: Requirement<C>,
+    ) -> Result<Self, ConfigError> {
+        self.mode.requirements.add_path(path.into(), requirement)?;
+        Ok(self)
+    }
+
+    fn with_requirement(
+        mut self,
+        slot: Slot,
+        requirement: Requirement<C>,
+    ) -> Result<Self, ConfigError> {
+        self.mode.requirements.set(slot, requirement)?;
         Ok(self)
     }
 
@@ -217,7 +304,10 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 /// | [`status_policy`](Self::status_policy) | [`StatusPolicy::RefreshOrRefuse`] |
 /// | [`pass_cors_preflight`](Self::pass_cors_preflight) | `false`: a CORS preflight needs a token like any request |
 /// | [`mode`](Self::mode) | [`AuthMode::Required`] |
-/// | [`require_scopes`](Self::require_scopes) | none |
+/// | [`require_scopes`](Self::require_scopes), [`require_any_scope`](Self::require_any_scope) | none |
+/// | [`roles_claim`](Self::roles_claim) | none: no claim grants roles |
+/// | [`require_roles`](Self::require_roles), [`require_any_role`](Self::require_any_role), [`require`](Self::require) | none |
+/// | [`require_for_path`](Self::require_for_path) | none |
 /// | [`rejection`](Self::rejection) | [`DefaultRejection`], with the realm and status policy above |
 /// | [`revocation`](Self::revocation) | none: no revocation check |
 /// | [`revocation_sid_optional`](Self::revocation_sid_optional) | `false`: with a store, `sid` is required |
@@ -246,7 +336,8 @@ pub struct JwtAuthBuilder<C, R = DefaultRejection> {
     provider: Option<&'static jsonwebtoken::crypto::CryptoProvider>,
     pass_cors_preflight: bool,
     mode: AuthMode,
-    scopes: Vec<String>,
+    roles_claims: Vec<ClaimPath>,
+    requirements: Vec<Pending<C>>,
     revocation: Option<Arc<dyn RevocationStore>>,
     revocation_sid_optional: Option<bool>,
     revocation_fail_open: Option<bool>,
@@ -291,18 +382,25 @@ fn custom_rejection<R>(
     Ok(rejection)
 }
 
-/// The scopes a layer requires: `None` for none.
-fn required_scopes<I, S>(scopes: I) -> Result<Option<RequiredScopes>, ConfigError>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    let required = RequiredScopes::new(scopes)?;
-    Ok(if required.is_empty() {
-        None
-    } else {
-        Some(required)
-    })
+/// A requirement given to the builder, checked by `build`.
+enum Pending<C> {
+    /// For every request, replacing the one of its kind.
+    All(Slot, Requirement<C>),
+    /// For the requests to one path.
+    Path(String, Requirement<C>),
+}
+
+impl<C> fmt::Debug for Pending<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pending::All(_, requirement) => requirement.fmt(f),
+            Pending::Path(path, requirement) => f
+                .debug_tuple("ForPath")
+                .field(path)
+                .field(requirement)
+                .finish(),
+        }
+    }
 }
 
 impl<C, R: fmt::Debug> fmt::Debug for JwtAuthBuilder<C, R> {
@@ -323,7 +421,8 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuthBuilder<C, R> {
             .field("policy", &self.policy)
             .field("pass_cors_preflight", &self.pass_cors_preflight)
             .field("mode", &self.mode)
-            .field("scopes", &self.scopes)
+            .field("roles_claims", &self.roles_claims)
+            .field("requirements", &self.requirements)
             .field("revocation", &self.revocation.as_ref().map(|_| "<store>"))
             .field("revocation_sid_optional", &self.revocation_sid_optional)
             .field("revocation_fail_open", &self.revocation_fail_open)
@@ -362,7 +461,8 @@ impl<C> JwtAuthBuilder<C> {
             provider: None,
             pass_cors_preflight: false,
             mode: AuthMode::Required,
-            scopes: Vec::new(),
+            roles_claims: Vec::new(),
+            requirements: Vec::new(),
             revocation: None,
             revocation_sid_optional: None,
             revocation_fail_open: None,
@@ -550,10 +650,10 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// When on, a request passes only if it is a browser's preflight and nothing more:
     /// `OPTIONS` with `Access-Control-Request-Method`, no `application/grpc…` content type (a
     /// gRPC server routes by path, whatever the method), and no body (the body reports its end,
-    /// no `Content-Length` other than 0, no `Transfer-Encoding`). A layer that
-    /// [requires scopes](JwtAuthLayer::require_scopes) never lets one pass. The inner service
-    /// then sees the request without claims, so it must answer it without doing the route's
-    /// work.
+    /// no `Content-Length` other than 0, no `Transfer-Encoding`). A layer that requires anything
+    /// beyond a valid token (scopes, roles, a predicate, on any path) never lets one pass. The
+    /// inner service then sees the request without claims, so it must answer it without doing
+    /// the route's work.
     pub fn pass_cors_preflight(mut self, pass: bool) -> Self {
         self.pass_cors_preflight = pass;
         self
@@ -570,12 +670,128 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// without them is refused with `insufficient_scope` (403, gRPC `PERMISSION_DENIED`). The
     /// scopes are checked by [`build`](Self::build). Variants of the built layer that require
     /// other scopes come from [`JwtAuthLayer::require_scopes`].
-    pub fn require_scopes<I, S>(mut self, scopes: I) -> Self
+    pub fn require_scopes<I, S>(self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self.pending(Pending::All(Slot::Scopes, Requirement::scopes(scopes)))
+    }
+
+    /// Requires at least one scope in `scopes` of each token (replacing any such list required
+    /// so far); refused as with [`require_scopes`](Self::require_scopes). An empty list requires
+    /// none.
+    pub fn require_any_scope<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.pending(Pending::All(Slot::AnyScope, Requirement::any_scope(scopes)))
+    }
+
+    /// Reads roles (or groups, or permissions) from the claim at `path`: a list of strings, or a
+    /// string of space-separated names. Several calls read several claims, and a token is
+    /// granted the union. Handlers get them as [`Roles`](crate::Roles), beside the
+    /// [`Scopes`](crate::Scopes); [`require_roles`](Self::require_roles) and
+    /// [`require_any_role`](Self::require_any_role) judge them.
+    ///
+    /// The claims are read in the same single pass that deserializes `C`, whether `C` has a
+    /// field for them or not. A token with nothing at the path grants nothing; a value of
+    /// another type there (a number, an object, a list with a non-string in it) grants nothing
+    /// either, and does not make the token invalid. A path cannot start at a registered claim
+    /// the layer reads itself (`scope`, `scp`, `aud`, `exp`, …); the checks are made by
+    /// [`build`](Self::build).
+    ///
+    /// | provider | claim |
+    /// |---|---|
+    /// | Keycloak | `.roles_claim("realm_access.roles")`, `.roles_claim("resource_access.my-api.roles")` |
+    /// | Auth0 (RBAC) | `.roles_claim("permissions")` |
+    /// | Microsoft Entra ID | `.roles_claim("roles")` |
+    /// | Amazon Cognito | `.roles_claim("cognito:groups")` |
+    /// | Okta | `.roles_claim("groups")` |
+    /// | a namespaced claim | `.roles_claim(ClaimPath::from_segments(["https://example.com/roles"]))` |
+    ///
+    /// [`ClaimPath`]: crate::ClaimPath
+    pub fn roles_claim(mut self, path: impl Into<ClaimPath>) -> Self {
+        self.roles_claims.push(path.into());
+        self
+    }
+
+    /// Requires every role in `roles` of each token (replacing any required so far), read from
+    /// the [`roles_claim`](Self::roles_claim)s: a token without them is refused with
+    /// `forbidden` (403, gRPC `PERMISSION_DENIED`). An empty list requires none.
+    pub fn require_roles<I, S>(self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.pending(Pending::All(Slot::Roles, Requirement::roles(roles)))
+    }
+
+    /// Requires at least one role in `roles` of each token (replacing any such list required so
+    /// far); refused as with [`require_roles`](Self::require_roles). An empty list requires
+    /// none.
+    pub fn require_any_role<I, S>(self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.pending(Pending::All(Slot::AnyRole, Requirement::any_role(roles)))
+    }
+
+    /// Requires `predicate` to hold for the claims of each token (replacing any predicate
+    /// required so far), for rules that are not a set membership: claims that fail it are
+    /// refused with `forbidden` (403, gRPC `PERMISSION_DENIED`). It runs after verification, on
+    /// cache hits too; keep it quick and non-blocking.
+    ///
+    /// ```
+    /// # use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct Claims {
+    ///     email_verified: bool,
+    /// }
+    ///
+    /// let auth = JwtAuthLayer::<Claims>::builder()
+    ///     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
+    ///     .require(|claims: &Claims| claims.email_verified)
+    ///     .build()?;
+    /// # let _ = auth;
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    pub fn require(self, predicate: impl Fn(&C) -> bool + Send + Sync + 'static) -> Self {
+        self.pending(Pending::All(
+            Slot::Predicate,
+            Requirement::predicate(predicate),
+        ))
+    }
+
+    /// Requires `requirement` of the requests whose path is exactly `path` (no prefix, no
+    /// normalisation, the query ignored), on top of what the layer requires of every request;
+    /// several calls add up. This is how one layer in front of a tonic server gives the
+    /// methods of a service different permission levels: tonic routes a call by its path,
+    /// `/<package>.<Service>/<Method>`, whatever the HTTP method or other headers, so the path is
+    /// exactly what decides which handler runs. Requests to other paths are not affected.
+    ///
+    /// ```
+    /// # use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Requirement};
+    /// # #[derive(Clone, serde::Deserialize)]
+    /// # struct Claims {}
+    /// let auth = JwtAuthLayer::<Claims>::builder()
+    ///     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
+    ///     .roles_claim("realm_access.roles")
+    ///     .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role("staff"))
+    ///     .build()?;
+    /// # let _ = auth;
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    ///
+    /// The path must start with `/`; [`build`](Self::build) checks it and the requirement.
+    pub fn require_for_path(self, path: impl Into<String>, requirement: Requirement<C>) -> Self {
+        self.pending(Pending::Path(path.into(), requirement))
+    }
+
+    fn pending(mut self, requirement: Pending<C>) -> Self {
+        self.requirements.push(requirement);
         self
     }
 
@@ -669,7 +885,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
             provider: self.provider,
             pass_cors_preflight: self.pass_cors_preflight,
             mode: self.mode,
-            scopes: self.scopes,
+            roles_claims: self.roles_claims,
+            requirements: self.requirements,
             revocation: self.revocation,
             revocation_sid_optional: self.revocation_sid_optional,
             revocation_fail_open: self.revocation_fail_open,
@@ -685,9 +902,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// # Errors
     ///
     /// A [`ConfigError`]: no key, a leeway above 300 s, an invalid source, realm, issuer,
-    /// audience, `typ`, claim name or scope, a maximum token length out of range, a key the
-    /// crypto provider refuses, a realm or status policy next to a custom
-    /// [`rejection`](Self::rejection), or a setting of the revocation check without a
+    /// audience, `typ`, claim name, claim path, scope, role or request path, a maximum token
+    /// length out of range, a key the crypto provider refuses, a realm or status policy next to
+    /// a custom [`rejection`](Self::rejection), or a setting of the revocation check without a
     /// [store](Self::revocation).
     pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         if self.leeway > MAX_LEEWAY {
@@ -763,7 +980,14 @@ impl<C, R> JwtAuthBuilder<C, R> {
             None => None,
         };
         let rejection = (self.finish_rejection)(self.rejection, self.realm, self.policy)?;
-        let required_scopes = required_scopes(self.scopes)?;
+        let mut requirements = Requirements::default();
+        for pending in self.requirements {
+            match pending {
+                Pending::All(slot, requirement) => requirements.set(slot, requirement)?,
+                Pending::Path(path, requirement) => requirements.add_path(path, requirement)?,
+            }
+        }
+        let grants = GrantPaths::new(&self.roles_claims)?;
         let revocation = match self.revocation {
             Some(store) => Some(Arc::new(Revocation {
                 store,
@@ -796,6 +1020,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             clock: self.clock,
             cache: self.cache.is_some(),
             identity,
+            grants,
         };
         let cache = match self.cache {
             Some((max_entries, max_bytes)) => {
@@ -810,7 +1035,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 sources: self.sources.into(),
                 auth: self.mode,
                 pass_cors_preflight: self.pass_cors_preflight,
-                required_scopes,
+                requirements,
             },
             rejection,
             revocation,

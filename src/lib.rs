@@ -27,6 +27,7 @@ pub mod guide;
 #[macro_use]
 mod macros;
 
+mod authz;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
@@ -56,6 +57,7 @@ pub use crate::keys::jwks;
 
 pub use jsonwebtoken::Algorithm;
 
+pub use crate::authz::Requirement;
 pub use crate::body::ResponseBody;
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
 pub use crate::future::ResponseFuture;
@@ -83,6 +85,7 @@ pub use crate::session::{
     TokenPair,
 };
 pub use crate::source::{TokenSource, TokenSourceKind};
+pub use crate::verify::grants::{ClaimPath, Roles};
 pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;
 

@@ -8,8 +8,8 @@ use http::header::{
 use http::{Method, Request};
 use http_body::Body;
 
+use crate::authz::Requirements;
 use crate::source::TokenSource;
-use crate::verify::scopes::RequiredScopes;
 
 /// Whether a layer requires a token: the [builder](crate::JwtAuthBuilder::mode)'s setting, and
 /// that of a [variant](crate::JwtAuthLayer::mode) of a built layer.
@@ -38,16 +38,38 @@ pub enum InvalidTokenPolicy {
 }
 
 /// The per-layer behaviour, cheap to clone.
-#[derive(Clone, Debug)]
-pub(crate) struct Mode {
+pub(crate) struct Mode<C> {
     pub(crate) sources: Arc<[TokenSource]>,
     pub(crate) auth: AuthMode,
     /// Whether a bodiless, non-gRPC CORS preflight may pass without a token (off by default).
     pub(crate) pass_cors_preflight: bool,
-    pub(crate) required_scopes: Option<RequiredScopes>,
+    /// What a verified token must meet: scopes, roles, a predicate, per path.
+    pub(crate) requirements: Requirements<C>,
 }
 
-impl Mode {
+impl<C> std::fmt::Debug for Mode<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mode")
+            .field("sources", &self.sources)
+            .field("auth", &self.auth)
+            .field("pass_cors_preflight", &self.pass_cors_preflight)
+            .field("requirements", &self.requirements)
+            .finish()
+    }
+}
+
+impl<C> Clone for Mode<C> {
+    fn clone(&self) -> Self {
+        Self {
+            sources: self.sources.clone(),
+            auth: self.auth,
+            pass_cors_preflight: self.pass_cors_preflight,
+            requirements: self.requirements.clone(),
+        }
+    }
+}
+
+impl<C> Mode<C> {
     /// `true` when a request without a token passes on.
     pub(crate) fn is_optional(&self) -> bool {
         matches!(self.auth, AuthMode::Optional(_))
@@ -60,10 +82,10 @@ impl Mode {
 
     /// `true` when `req` may pass to the inner service without authentication: only with
     /// [`pass_cors_preflight`](crate::JwtAuthBuilder::pass_cors_preflight) on, never when the
-    /// layer requires scopes, and only for a request that is a browser's CORS preflight and
-    /// nothing more (see [`is_bare_cors_preflight`]).
+    /// layer requires anything (scopes, roles, a predicate, on any path), and only for a request
+    /// that is a browser's CORS preflight and nothing more (see [`is_bare_cors_preflight`]).
     pub(crate) fn passes_preflight<B: Body>(&self, req: &Request<B>) -> bool {
-        self.pass_cors_preflight && self.required_scopes.is_none() && is_bare_cors_preflight(req)
+        self.pass_cors_preflight && self.requirements.is_empty() && is_bare_cors_preflight(req)
     }
 }
 
@@ -174,18 +196,37 @@ mod tests {
     }
 
     #[test]
-    fn a_preflight_passes_only_when_opted_in_and_no_scope_is_required() {
-        let mut mode = Mode {
+    fn a_preflight_passes_only_when_opted_in_and_nothing_is_required() {
+        use crate::authz::{Requirement, Slot};
+
+        let mode = |pass| Mode::<u32> {
             sources: Arc::from([]),
             auth: AuthMode::Required,
-            pass_cors_preflight: false,
-            required_scopes: None,
+            pass_cors_preflight: pass,
+            requirements: Requirements::default(),
         };
         let req = preflight().body(Empty::<Bytes>::new()).unwrap();
-        assert!(!mode.passes_preflight(&req));
-        mode.pass_cors_preflight = true;
-        assert!(mode.passes_preflight(&req));
-        mode.required_scopes = Some(RequiredScopes::new(["admin"]).unwrap());
-        assert!(!mode.passes_preflight(&req));
+        assert!(!mode(false).passes_preflight(&req));
+        assert!(mode(true).passes_preflight(&req));
+        let requirements: [(Option<Slot>, Requirement<u32>); 6] = [
+            (Some(Slot::Scopes), Requirement::scope("admin")),
+            (Some(Slot::AnyScope), Requirement::any_scope(["admin"])),
+            (Some(Slot::Roles), Requirement::role("staff")),
+            (Some(Slot::AnyRole), Requirement::any_role(["staff"])),
+            (Some(Slot::Predicate), Requirement::predicate(|_| true)),
+            // A requirement on another path still keeps every preflight out.
+            (None, Requirement::role("staff")),
+        ];
+        for (slot, requirement) in requirements {
+            let mut mode = mode(true);
+            match slot {
+                Some(slot) => mode.requirements.set(slot, requirement).unwrap(),
+                None => mode
+                    .requirements
+                    .add_path("/other".into(), requirement)
+                    .unwrap(),
+            }
+            assert!(!mode.passes_preflight(&req));
+        }
     }
 }

@@ -70,7 +70,7 @@ pub enum StatusPolicy {
 /// - A gRPC request (`content-type: application/grpc…`) gets what a gRPC client expects:
 ///   HTTP 200, an empty body (trailers-only), `grpc-status` (16 `UNAUTHENTICATED` for every token
 ///   failure, 3 `INVALID_ARGUMENT` for ambiguous credentials, 7 `PERMISSION_DENIED` for a missing
-///   scope), a percent-encoded `grpc-message` of the form `reason: description`, and the
+///   scope or role), a percent-encoded `grpc-message` of the form `reason: description`, and the
 ///   `www-authenticate` challenge as metadata. Any client can choose this answer with its
 ///   content type, so it is marked `cache-control: no-store` like the HTTP one.
 /// - Any other request gets the [`StatusPolicy`]'s status, a `WWW-Authenticate: Bearer …`
@@ -146,7 +146,7 @@ impl DefaultRejection {
             | ErrorKind::NotYetValid
             | ErrorKind::Revoked => StatusCode::UNAUTHORIZED,
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorKind::InsufficientScope | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

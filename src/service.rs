@@ -22,6 +22,7 @@ use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::session::identity::TokenIdentity;
 use crate::session::store::{RevocationStatus, RevocationStore, StoreError};
 use crate::source::{find_token, TokenSourceKind};
+use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Ids, Verified, VerifyConfig};
 
@@ -42,7 +43,7 @@ pub struct JwtAuth<S, C, R = DefaultRejection> {
 struct Shared<C, R> {
     config: Arc<VerifyConfig>,
     cache: Option<Arc<TokenCache<C>>>,
-    mode: Mode,
+    mode: Mode<C>,
     rejection: R,
     /// The revocation check, when the layer has a store.
     revocation: Option<Arc<Revocation>>,
@@ -80,7 +81,7 @@ type CheckFuture =
 /// hand over if the token is not revoked.
 pub(crate) struct PendingCheck<C> {
     future: CheckFuture,
-    granted: Option<(C, Scopes)>,
+    granted: Option<(C, (Scopes, Roles))>,
 }
 
 impl<C> PendingCheck<C> {
@@ -93,7 +94,7 @@ impl<C> PendingCheck<C> {
     }
 
     /// The claims and scopes to hand over (once).
-    pub(crate) fn take_granted(&mut self) -> Option<(C, Scopes)> {
+    pub(crate) fn take_granted(&mut self) -> Option<(C, (Scopes, Roles))> {
         self.granted.take()
     }
 }
@@ -103,7 +104,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         inner: S,
         config: Arc<VerifyConfig>,
         cache: Option<Arc<TokenCache<C>>>,
-        mode: Mode,
+        mode: Mode<C>,
         rejection: R,
         revocation: Option<Arc<Revocation>>,
     ) -> Self {
@@ -146,7 +147,7 @@ impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for JwtAuth<S, C, R> {
 
 /// What became of a request.
 enum Outcome<C> {
-    /// Verified, and the claims and scopes are in the request's extensions.
+    /// Verified, and the claims, scopes and roles are in the request's extensions.
     Authenticated,
     Anonymous,
     Refused(AuthError),
@@ -160,9 +161,9 @@ impl<S, C, R> JwtAuth<S, C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// Finds and judges the token of `req`. When it is accepted (and grants the scopes the
-    /// layer requires), its claims and scopes go into the extensions of `req` right here, so that
-    /// they are moved once, not through the outcome.
+    /// Finds and judges the token of `req`. When it is accepted (and meets what the layer
+    /// requires), its claims, scopes and roles go into the extensions of `req` right here, so
+    /// that they are moved once, not through the outcome.
     fn authenticate<B>(&self, req: &mut Request<B>, may_fetch: bool) -> Outcome<C> {
         let Shared {
             config,
@@ -185,12 +186,13 @@ where
         if let Some(cache) = cache {
             let now = crate::verify::now(config) as f64;
             if let Some(entry) = cache.get(token, now, config.leeway as f64) {
-                let (claims, scopes) = (entry.claims.clone(), entry.scopes.clone());
+                let granted = (entry.scopes.clone(), entry.roles.clone());
+                let claims = entry.claims.clone();
                 return match revocation {
-                    None => hand_over(mode, req, claims, scopes, None),
+                    None => hand_over(mode, req, claims, granted, None),
                     // "Not revoked" is never cached: the store is asked on every hit.
                     Some(revocation) => match entry.identity.clone() {
-                        Some(identity) => check(revocation, mode, req, claims, scopes, identity),
+                        Some(identity) => check(revocation, mode, req, claims, granted, identity),
                         None => Outcome::Refused(NO_IDENTITY),
                     },
                 };
@@ -201,19 +203,21 @@ where
                 let Verified {
                     claims,
                     scopes,
+                    roles,
                     times,
                     key,
                     ids,
                 } = verified;
                 let identity = ids.map(token_identity);
                 if let (Some(cache), Some(key)) = (cache, &key) {
-                    let (claims, scopes) = (claims.clone(), scopes.clone());
-                    cache.insert(token, claims, scopes, times, key, identity.clone());
+                    let granted = (scopes.clone(), roles.clone());
+                    cache.insert(token, claims.clone(), granted, times, key, identity.clone());
                 }
+                let granted = (scopes, roles);
                 match (revocation, identity) {
-                    (None, _) => hand_over(mode, req, claims, scopes, None),
+                    (None, _) => hand_over(mode, req, claims, granted, None),
                     (Some(revocation), Some(identity)) => {
-                        check(revocation, mode, req, claims, scopes, identity)
+                        check(revocation, mode, req, claims, granted, identity)
                     }
                     // The configuration requires the claims with a store: not reached.
                     (Some(_), None) => Outcome::Refused(NO_IDENTITY),
@@ -236,26 +240,30 @@ where
     }
 }
 
-/// Checks the scopes the layer requires, then puts the claims and scopes of an accepted token
-/// (and, with a revocation store, its identity) into the extensions of `req`.
+/// Judges what the layer requires (scopes, roles, a predicate; for every request and for the
+/// request's path), then puts the claims, scopes and roles of an accepted token (and, with a
+/// revocation store, its identity) into the extensions of `req`. A refusal here is never turned
+/// anonymous: the token is valid, the caller known, and not allowed.
 fn hand_over<C, B>(
-    mode: &Mode,
+    mode: &Mode<C>,
     req: &mut Request<B>,
     claims: C,
-    scopes: Scopes,
+    (scopes, roles): (Scopes, Roles),
     identity: Option<TokenIdentity>,
 ) -> Outcome<C>
 where
     C: Clone + Send + Sync + 'static,
 {
-    if let Some(required) = &mode.required_scopes {
-        if let Err(error) = required.check(Some(&scopes)) {
+    if !mode.requirements.is_empty() {
+        let path = req.uri().path();
+        if let Err(error) = mode.requirements.check(path, &claims, &scopes, &roles) {
             return Outcome::Refused(error);
         }
     }
     let extensions = req.extensions_mut();
     extensions.insert(claims);
     extensions.insert::<Scopes>(scopes);
+    extensions.insert::<Roles>(roles);
     if let Some(identity) = identity {
         extensions.insert::<TokenIdentity>(identity);
     }
@@ -289,17 +297,17 @@ fn token_identity(ids: Ids) -> TokenIdentity {
 /// store round trip either way.
 fn check<C, B>(
     revocation: &Arc<Revocation>,
-    mode: &Mode,
+    mode: &Mode<C>,
     req: &mut Request<B>,
     claims: C,
-    scopes: Scopes,
+    granted: (Scopes, Roles),
     identity: TokenIdentity,
 ) -> Outcome<C>
 where
     C: Clone + Send + Sync + 'static,
 {
     match revocation.store.status_now(identity.query()) {
-        Some(answer) => judge(revocation, mode, req, claims, scopes, identity, answer),
+        Some(answer) => judge(revocation, mode, req, claims, granted, identity, answer),
         None => {
             let store = revocation.store.clone();
             let future: CheckFuture = Box::pin(async move {
@@ -308,7 +316,7 @@ where
             });
             Outcome::Check(Box::new(PendingCheck {
                 future,
-                granted: Some((claims, scopes)),
+                granted: Some((claims, granted)),
             }))
         }
     }
@@ -319,10 +327,10 @@ where
 /// anonymous, unless the layer fails open).
 fn judge<C, B>(
     revocation: &Revocation,
-    mode: &Mode,
+    mode: &Mode<C>,
     req: &mut Request<B>,
     claims: C,
-    scopes: Scopes,
+    granted: (Scopes, Roles),
     identity: TokenIdentity,
     answer: Result<RevocationStatus, StoreError>,
 ) -> Outcome<C>
@@ -337,7 +345,7 @@ where
                 Outcome::Refused(REVOKED)
             }
         }
-        Ok(_) => hand_over(mode, req, claims, scopes, Some(identity)),
+        Ok(_) => hand_over(mode, req, claims, granted, Some(identity)),
         Err(_error) => {
             #[cfg(feature = "tracing")]
             tracing::warn!(
@@ -346,7 +354,7 @@ where
                 "the revocation store could not answer"
             );
             if revocation.fail_open {
-                hand_over(mode, req, claims, scopes, Some(identity))
+                hand_over(mode, req, claims, granted, Some(identity))
             } else {
                 Outcome::Refused(REVOCATION_UNAVAILABLE)
             }
@@ -368,7 +376,8 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        // Only when opted in, and only a bodiless, non-gRPC preflight on a layer without scopes.
+        // Only when opted in, and only a bodiless, non-gRPC preflight on a layer that requires
+        // nothing beyond a token.
         if self.shared.mode.passes_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
@@ -381,7 +390,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
     pub(crate) fn after_check<ReqBody>(
         &mut self,
         mut req: Request<ReqBody>,
-        granted: Option<(C, Scopes)>,
+        granted: Option<(C, (Scopes, Roles))>,
         identity: TokenIdentity,
         answer: Result<RevocationStatus, StoreError>,
     ) -> ResponseFuture<S, ReqBody, C, R>
@@ -392,12 +401,12 @@ impl<S, C, R> JwtAuth<S, C, R> {
         R: ResponseForAuthError,
     {
         let outcome = match (&self.shared.revocation, granted) {
-            (Some(revocation), Some((claims, scopes))) => judge(
+            (Some(revocation), Some((claims, granted))) => judge(
                 revocation,
                 &self.shared.mode,
                 &mut req,
                 claims,
-                scopes,
+                granted,
                 identity,
                 answer,
             ),
@@ -424,7 +433,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         };
         match outcome {
             Outcome::Authenticated => ResponseFuture::inner(self.inner.call(req)),
-            Outcome::Anonymous if self.shared.mode.required_scopes.is_some() => {
+            Outcome::Anonymous if self.shared.mode.requirements.apply_to(req.uri().path()) => {
                 refuse(self, AuthError::missing(), req)
             }
             Outcome::Anonymous => ResponseFuture::inner(self.inner.call(req)),
@@ -956,6 +965,243 @@ mod tests {
             body_string(response.into_body()).await,
             "sub=alice;scopes=read write"
         );
+    }
+
+    fn roles_token(roles: &[&str]) -> String {
+        mint(serde_json::json!({
+            "sub": "alice",
+            "exp": now() + 300,
+            "scope": "read",
+            "realm_access": { "roles": roles },
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_missing_role_or_a_failed_predicate_is_forbidden_even_on_cache_hits() {
+        for policy in [StatusPolicy::RefreshOrRefuse, StatusPolicy::Rfc6750] {
+            let staff = builder()
+                .roles_claim("realm_access.roles")
+                .token_cache(16, 1 << 16)
+                .status_policy(policy)
+                .require_roles(["staff"])
+                .build()
+                .unwrap();
+            let with = format!("Bearer {}", roles_token(&["staff"]));
+            let without = format!("Bearer {}", roles_token(&["reader"]));
+            for _ in 0..2 {
+                // The second round is answered from the cache, and judged the same.
+                let (status, ..) = call(&staff, request(Some(&with), None)).await;
+                assert_eq!(status, StatusCode::OK);
+                let (status, challenge, error, body) =
+                    call(&staff, request(Some(&without), None)).await;
+                assert_eq!(status, StatusCode::FORBIDDEN);
+                assert_eq!(error.unwrap().kind(), ErrorKind::Forbidden);
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(json["error"], "insufficient_scope");
+                assert_eq!(json["reason"], "forbidden");
+                assert!(json.get("scope").is_none());
+                assert_eq!(
+                    challenge.unwrap(),
+                    "Bearer error=\"insufficient_scope\", error_description=\"The access token does not grant a required role\""
+                );
+            }
+            assert_eq!(staff.cache_len(), 2);
+            let picky = staff
+                .clone()
+                .require(|claims: &TestClaims| claims.sub == "bob");
+            let (status, _, error, body) = call(&picky, request(Some(&with), None)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(reason(&body), "forbidden");
+            assert_eq!(
+                error.unwrap().description(),
+                "The access token's claims do not meet the route's requirement"
+            );
+            let alice = staff.require(|claims: &TestClaims| claims.sub == "alice");
+            let (status, ..) = call(&alice, request(Some(&with), None)).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+
+    #[tokio::test]
+    async fn any_of_and_all_of_scopes_and_roles() {
+        let layer = builder().roles_claim("realm_access.roles").build().unwrap();
+        let token = format!("Bearer {}", roles_token(&["staff", "reader"]));
+        let cases: Vec<(JwtAuthLayer<TestClaims>, Option<&str>)> = vec![
+            (
+                layer.clone().require_roles(["staff", "reader"]).unwrap(),
+                None,
+            ),
+            (
+                layer.clone().require_roles(["staff", "admin"]).unwrap(),
+                Some("forbidden"),
+            ),
+            (
+                layer.clone().require_any_role(["admin", "reader"]).unwrap(),
+                None,
+            ),
+            (
+                layer.clone().require_any_role(["admin"]).unwrap(),
+                Some("forbidden"),
+            ),
+            (layer.clone().require_scopes(["read"]).unwrap(), None),
+            (
+                layer.clone().require_any_scope(["admin", "read"]).unwrap(),
+                None,
+            ),
+            (
+                layer.clone().require_any_scope(["admin", "write"]).unwrap(),
+                Some("insufficient_scope"),
+            ),
+            // A missing scope is judged before a missing role.
+            (
+                layer
+                    .clone()
+                    .require_roles(["admin"])
+                    .unwrap()
+                    .require_scopes(["admin"])
+                    .unwrap(),
+                Some("insufficient_scope"),
+            ),
+        ];
+        for (i, (variant, expected)) in cases.into_iter().enumerate() {
+            let (status, _, _, body) = call(&variant, request(Some(&token), None)).await;
+            match expected {
+                None => assert_eq!(status, StatusCode::OK, "{i}: {body}"),
+                Some(expected) => {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{i}");
+                    assert_eq!(reason(&body), expected, "{i}");
+                }
+            }
+        }
+        assert_eq!(
+            layer.clone().require_roles([""]).err(),
+            Some(crate::ConfigError::InvalidRole {
+                role: String::new()
+            })
+        );
+        assert!(builder().roles_claim("a..b").build().is_err());
+        assert!(builder().require_any_scope(["a b"]).build().is_err());
+        assert!(builder()
+            .require_for_path("nope", crate::Requirement::role("a"))
+            .build()
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_forbidden_token_is_never_anonymous_and_no_token_is_missing() {
+        let maybe = builder()
+            .roles_claim("realm_access.roles")
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous))
+            .require_roles(["staff"])
+            .build()
+            .unwrap();
+        let without = format!("Bearer {}", roles_token(&["reader"]));
+        let (status, _, error, _) = call(&maybe, request(Some(&without), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let error = error.unwrap();
+        assert_eq!(error.kind(), ErrorKind::Forbidden);
+        assert!(!error.kind().is_refreshable());
+        let (status, _, error, _) = call(&maybe, request(None, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.unwrap().kind(), ErrorKind::Missing);
+    }
+
+    #[tokio::test]
+    async fn requirements_by_path_apply_to_that_path_only() {
+        let layer = builder()
+            .roles_claim("realm_access.roles")
+            .mode(AuthMode::Optional(InvalidTokenPolicy::Reject))
+            .require_for_path(
+                "/greeter.Greeter/SayGoodbye",
+                crate::Requirement::role("staff"),
+            )
+            .pass_cors_preflight(true)
+            .build()
+            .unwrap();
+        let grpc = |path: &str, token: Option<&str>| {
+            let mut builder = Request::builder()
+                .uri(path)
+                .header(CONTENT_TYPE, "application/grpc");
+            if let Some(token) = token {
+                builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+            }
+            builder.body(Full::<Bytes>::default()).unwrap()
+        };
+        let svc = || ServiceBuilder::new().layer(layer.clone()).service_fn(echo);
+        let reader = roles_token(&["reader"]);
+        let staff = roles_token(&["staff"]);
+        let status_of = |response: &http::Response<_>| {
+            response
+                .headers()
+                .get("grpc-status")
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        for (path, token, expected) in [
+            ("/greeter.Greeter/SayHello", Some(&reader), None),
+            ("/greeter.Greeter/SayHello", None, None),
+            ("/greeter.Greeter/SayGoodbye", Some(&staff), None),
+            ("/greeter.Greeter/SayGoodbye?x=1", Some(&staff), None),
+            ("/greeter.Greeter/SayGoodbye", Some(&reader), Some("7")),
+            ("/greeter.Greeter/SayGoodbye?x=1", Some(&reader), Some("7")),
+            // Optional mode, but the path requires a role: a token is needed.
+            ("/greeter.Greeter/SayGoodbye", None, Some("16")),
+        ] {
+            let response = svc()
+                .oneshot(grpc(path, token.map(String::as_str)))
+                .await
+                .unwrap();
+            assert_eq!(status_of(&response).as_deref(), expected, "{path}");
+            if expected == Some("7") {
+                assert!(response.headers()["grpc-message"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("forbidden"));
+            }
+        }
+        // A requirement anywhere keeps every preflight out.
+        let preflight = Request::builder()
+            .method("OPTIONS")
+            .uri("/other")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "POST")
+            .body(Full::default())
+            .unwrap();
+        let required = layer.clone().mode(AuthMode::Required);
+        let (_, _, error, _) = call(&required, preflight).await;
+        assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Missing));
+        // The layer still clones and prints.
+        let printed = format!("{:?}", layer.clone().require(|_: &TestClaims| true));
+        assert!(printed.contains("<fn>"), "{printed}");
+        assert!(printed.contains("SayGoodbye"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn roles_reach_the_handler() {
+        let layer = builder()
+            .roles_claim("realm_access.roles")
+            .roles_claim("groups")
+            .build()
+            .unwrap();
+        let token = mint(serde_json::json!({
+            "sub": "alice",
+            "exp": now() + 300,
+            "groups": "a b",
+            "realm_access": { "roles": ["staff", "a"] },
+        }));
+        let req = request(Some(&format!("Bearer {token}")), None);
+        let svc =
+            ServiceBuilder::new()
+                .layer(layer)
+                .service_fn(|req: Request<Full<Bytes>>| async move {
+                    let roles = req.extensions().get::<crate::Roles>().unwrap();
+                    let body = roles.iter().collect::<Vec<_>>().join(",");
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
+                        body,
+                    ))))
+                });
+        let response = svc.oneshot(req).await.unwrap();
+        // Union of both claims, each role once, in token order.
+        assert_eq!(body_string(response.into_body()).await, "a,b,staff");
     }
 }
 

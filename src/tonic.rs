@@ -5,15 +5,18 @@
 //! `content-type: application/grpc…`) that it refuses gets what a gRPC client expects, HTTP 200
 //! trailers-only with `grpc-status`, `grpc-message` (`"<reason>: <description>"`) and a
 //! `www-authenticate` entry. Every token failure is `UNAUTHENTICATED`, two `authorization`
-//! entries are `INVALID_ARGUMENT`, a missing scope is `PERMISSION_DENIED`. The client reads the
+//! entries are `INVALID_ARGUMENT`, a missing scope or role is `PERMISSION_DENIED`. The client reads the
 //! `reason` at the start of the message, so it can tell an expired token (refresh it) from a
 //! forged one.
 //!
-//! On success the layer puts the claims and the [`Scopes`] into the request extensions, which
-//! tonic hands over to the handler. This module adds:
+//! On success the layer puts the claims, the [`Scopes`] and the [`Roles`] into the request
+//! extensions, which tonic hands over to the handler. This module adds:
 //!
 //! - [`RequestExt`], for `tonic::Request<T>`: [`claims`](RequestExt::claims) gives the claims or
-//!   the [`Status`] to return, [`scopes`](RequestExt::scopes) the granted scopes;
+//!   the [`Status`] to return, [`scopes`](RequestExt::scopes) and [`roles`](RequestExt::roles)
+//!   what the token grants, and [`require_scopes`](RequestExt::require_scopes),
+//!   [`require_role`](RequestExt::require_role) and the like check them in the handler, with
+//!   the status the layer would send;
 //! - `From<AuthError> for Status`, so that a token checked by hand with a
 //!   [`TokenVerifier`](crate::TokenVerifier), for example in a tonic interceptor, turns into the
 //!   same status the layer would send, with `?`.
@@ -30,7 +33,7 @@
 //! use greeter::{HelloReply, HelloRequest};
 //! use tonic::{Request, Response, Status};
 //! use tower_jwt_auth::tonic::RequestExt;
-//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key};
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Requirement};
 //!
 //! #[derive(Clone, serde::Deserialize)]
 //! struct Claims {
@@ -49,11 +52,23 @@
 //!         let message = format!("Hello, {}! You are {}.", request.get_ref().name, claims.sub);
 //!         Ok(Response::new(HelloReply { message }))
 //!     }
+//!
+//!     async fn say_goodbye(
+//!         &self,
+//!         request: Request<HelloRequest>,
+//!     ) -> Result<Response<HelloReply>, Status> {
+//!         // `PERMISSION_DENIED` without the role (the layer checks it first, by path).
+//!         request.require_role("staff")?;
+//!         let message = format!("Goodbye, {}!", request.get_ref().name);
+//!         Ok(Response::new(HelloReply { message }))
+//!     }
 //! }
 //!
 //! async fn serve(secret: &[u8]) -> Result<(), tower_jwt_auth::BoxError> {
 //!     let auth = JwtAuthLayer::<Claims>::builder()
 //!         .key(Key::hmac(Algorithm::HS256, secret)?)
+//!         .roles_claim("realm_access.roles")
+//!         .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role("staff"))
 //!         .build()?;
 //!     tonic::transport::Server::builder()
 //!         .layer(auth)
@@ -63,6 +78,40 @@
 //!     Ok(())
 //! }
 //! # let _ = serve;
+//! ```
+//!
+//! # One service, several permission levels
+//!
+//! tonic routes a call by its path, `/<package>.<Service>/<Method>`, and by nothing else. So
+//! the methods of one service, behind one layer, get their own requirements in either of two
+//! ways:
+//!
+//! - by the layer, with
+//!   [`require_for_path`](crate::JwtAuthBuilder::require_for_path)`("/greeter.Greeter/SayGoodbye",
+//!   Requirement::role("staff"))`: the call is refused before the handler runs;
+//! - in the handler, with `request.require_role("staff")?` (or
+//!   [`require_scopes`](RequestExt::require_scopes), [`require_any_role`](RequestExt::require_any_role), …).
+//!
+//! Both answer `PERMISSION_DENIED` with the same message: `"forbidden: …"` for a role,
+//! `"insufficient_scope: …"` for a scope.
+//!
+//! ```
+//! use tonic::{Code, Request};
+//! use tower_jwt_auth::tonic::RequestExt;
+//! use tower_jwt_auth::{Roles, Scopes};
+//!
+//! // What a handler sees behind the layer (in a unit test, put it there yourself).
+//! let mut request = Request::new(());
+//! request.extensions_mut().insert(Scopes::from_space_separated("read"));
+//! request.extensions_mut().insert(Roles::from_iter(["staff"]));
+//! assert!(request.require_role("staff").is_ok());
+//! assert!(request.require_scopes(["read"]).is_ok());
+//! let status = request.require_any_role(["admin", "auditor"]).unwrap_err();
+//! assert_eq!(status.code(), Code::PermissionDenied);
+//! assert!(status.message().starts_with("forbidden: "));
+//! // Without a verified token: UNAUTHENTICATED.
+//! let status = Request::new(()).require_role("staff").unwrap_err();
+//! assert_eq!(status.code(), Code::Unauthenticated);
 //! ```
 //!
 //! # Claims outside of the layer
@@ -108,9 +157,17 @@ use http::HeaderMap;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
+use crate::authz::{check_any_role, check_roles};
 use crate::error::{AuthError, ErrorKind};
 use crate::rejection::DefaultRejection;
-use crate::verify::scopes::Scopes;
+use crate::verify::grants::Roles;
+use crate::verify::scopes::{is_scope_token, Scopes};
+
+/// What a handler answers when no token was verified for the request.
+const NO_VERIFIED_TOKEN: AuthError = AuthError::new(
+    ErrorKind::Missing,
+    "The request carries no verified access token",
+);
 
 mod sealed {
     pub trait Sealed {}
@@ -136,6 +193,50 @@ pub trait RequestExt: sealed::Sealed {
 
     /// The scopes the verified token grants, or `None` when no token was verified.
     fn scopes(&self) -> Option<&Scopes>;
+
+    /// The roles the verified token grants (read from the
+    /// [`roles_claim`](crate::JwtAuthBuilder::roles_claim)s), or `None` when no token was
+    /// verified.
+    fn roles(&self) -> Option<&Roles>;
+
+    /// `Ok` when the verified token grants every scope in `scopes`.
+    ///
+    /// # Errors
+    ///
+    /// `PERMISSION_DENIED`, `"insufficient_scope: …"`, when a scope is not granted;
+    /// `UNAUTHENTICATED`, `"missing: …"`, when no token was verified.
+    fn require_scopes<I, S>(&self, scopes: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>;
+
+    /// `Ok` when the verified token grants the role `role`.
+    ///
+    /// # Errors
+    ///
+    /// `PERMISSION_DENIED`, `"forbidden: …"`, when the role is not granted; `UNAUTHENTICATED`,
+    /// `"missing: …"`, when no token was verified.
+    fn require_role(&self, role: &str) -> Result<(), Status>;
+
+    /// `Ok` when the verified token grants every role in `roles`.
+    ///
+    /// # Errors
+    ///
+    /// As [`require_role`](Self::require_role).
+    fn require_roles<I, S>(&self, roles: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>;
+
+    /// `Ok` when the verified token grants at least one role in `roles`.
+    ///
+    /// # Errors
+    ///
+    /// As [`require_role`](Self::require_role).
+    fn require_any_role<I, S>(&self, roles: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>;
 }
 
 impl<T> RequestExt for tonic::Request<T> {
@@ -145,10 +246,7 @@ impl<T> RequestExt for tonic::Request<T> {
             return Ok(claims);
         }
         if extensions.get::<Scopes>().is_none() {
-            return Err(Status::from(AuthError::new(
-                ErrorKind::Missing,
-                "The request carries no verified access token",
-            )));
+            return Err(Status::from(NO_VERIFIED_TOKEN));
         }
         #[cfg(feature = "tracing")]
         tracing::error!(
@@ -162,6 +260,54 @@ impl<T> RequestExt for tonic::Request<T> {
 
     fn scopes(&self) -> Option<&Scopes> {
         self.extensions().get::<Scopes>()
+    }
+
+    fn roles(&self) -> Option<&Roles> {
+        self.extensions().get::<Roles>()
+    }
+
+    fn require_scopes<I, S>(&self, scopes: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let granted = self.scopes().ok_or(NO_VERIFIED_TOKEN)?;
+        let required: Vec<S> = scopes.into_iter().collect();
+        if granted.contains_all(required.iter().map(AsRef::as_ref)) {
+            return Ok(());
+        }
+        // The challenge names the scopes when it can carry them.
+        let error = if required.iter().all(|s| is_scope_token(s.as_ref())) {
+            let joined: Vec<&str> = required.iter().map(AsRef::as_ref).collect();
+            AuthError::insufficient_scope(joined.join(" ").into())
+        } else {
+            AuthError::insufficient_scope_unnamed()
+        };
+        Err(Status::from(error))
+    }
+
+    fn require_role(&self, role: &str) -> Result<(), Status> {
+        self.require_roles([role])
+    }
+
+    fn require_roles<I, S>(&self, roles: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let granted = self.roles().ok_or(NO_VERIFIED_TOKEN)?;
+        let required: Vec<S> = roles.into_iter().collect();
+        Ok(check_roles(granted, required.iter().map(AsRef::as_ref))?)
+    }
+
+    fn require_any_role<I, S>(&self, roles: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let granted = self.roles().ok_or(NO_VERIFIED_TOKEN)?;
+        let accepted: Vec<S> = roles.into_iter().collect();
+        Ok(check_any_role(granted, accepted.iter().map(AsRef::as_ref))?)
     }
 }
 
@@ -223,6 +369,65 @@ mod tests {
         let status = request.claims::<Claims>().unwrap_err();
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("Claims"));
+    }
+
+    #[test]
+    fn handler_side_requirements_answer_as_the_layer_does() {
+        let mut request = tonic::Request::new(());
+        request
+            .extensions_mut()
+            .insert(Scopes::from_space_separated("read"));
+        request
+            .extensions_mut()
+            .insert(Roles::from_iter(["staff", "reader"]));
+        assert!(request.require_scopes(["read"]).is_ok());
+        assert!(request.require_role("staff").is_ok());
+        assert!(request.require_roles(["staff", "reader"]).is_ok());
+        assert!(request.require_any_role(["admin", "reader"]).is_ok());
+        let status = request.require_scopes(["read", "admin"]).unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(
+            status.message(),
+            "insufficient_scope: The access token does not grant the required scope"
+        );
+        assert!(status
+            .metadata()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("scope=\"read admin\""));
+        let status = request.require_scopes(["a\"b"]).unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        for status in [
+            request.require_role("admin").unwrap_err(),
+            request.require_roles(["staff", "admin"]).unwrap_err(),
+        ] {
+            assert_eq!(status.code(), Code::PermissionDenied);
+            assert_eq!(
+                status.message(),
+                "forbidden: The access token does not grant a required role"
+            );
+            assert_eq!(
+                status.metadata().get("www-authenticate").unwrap(),
+                "Bearer error=\"insufficient_scope\", error_description=\"The access token does not grant a required role\""
+            );
+        }
+        let status = request.require_any_role(["admin"]).unwrap_err();
+        assert_eq!(
+            status.message(),
+            "forbidden: The access token grants none of the accepted roles"
+        );
+        let anonymous = tonic::Request::new(());
+        for status in [
+            anonymous.require_scopes(["read"]).unwrap_err(),
+            anonymous.require_role("staff").unwrap_err(),
+            anonymous.require_any_role(["staff"]).unwrap_err(),
+        ] {
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert!(status.message().starts_with("missing: "));
+        }
+        assert!(anonymous.roles().is_none());
     }
 
     #[test]

@@ -287,6 +287,19 @@ impl Greeter for ProbeGreeter {
             message: format!("sub={sub} scopes={scopes}"),
         }))
     }
+
+    async fn say_goodbye(
+        &self,
+        request: Request<HelloRequest>,
+    ) -> Result<Response<HelloReply>, Status> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let roles = request
+            .roles()
+            .map(|roles| roles.iter().collect::<Vec<_>>().join(","));
+        Ok(Response::new(HelloReply {
+            message: format!("roles={}", roles.unwrap_or_default()),
+        }))
+    }
 }
 
 #[tokio::test]
@@ -402,4 +415,105 @@ async fn a_grpc_call_dressed_as_a_cors_preflight_never_reaches_the_handler() {
     );
     assert_eq!(status.unwrap(), "16");
     assert_eq!(headers["www-authenticate"], "Bearer");
+}
+
+/// Valid claims for `sub` with the realm roles `roles` (as Keycloak puts them).
+fn with_roles(sub: &str, roles: &[&str]) -> String {
+    let mut claims = claims(sub, "read");
+    claims["realm_access"] = serde_json::json!({ "roles": roles, "other": 1 });
+    sign(claims, SECRET)
+}
+
+#[tokio::test]
+async fn say_goodbye_needs_the_staff_role_and_say_hello_does_not() {
+    let addr = start_example(auth()).await;
+    let mut client = client(addr).await;
+    let staff = with_roles("ada", &["staff", "user"]);
+    let user = with_roles("bob", &["user"]);
+    let no_roles = valid_token("cyd");
+
+    // SayHello: any valid token.
+    for token in [&staff, &user, &no_roles] {
+        let reply = client.say_hello(hello(&[&bearer(token)])).await.unwrap();
+        assert!(reply.get_ref().message.starts_with("Hello, Ada!"));
+    }
+    // SayGoodbye: the role `staff`.
+    let reply = client.say_goodbye(hello(&[&bearer(&staff)])).await.unwrap();
+    assert_eq!(reply.get_ref().message, "Goodbye, Ada! See you, ada.");
+    for token in [&user, &no_roles] {
+        let status = client
+            .say_goodbye(hello(&[&bearer(token)]))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(
+            status.message(),
+            "forbidden: The access token does not grant a required role"
+        );
+        assert_eq!(
+            www_authenticate(&status),
+            "Bearer error=\"insufficient_scope\", error_description=\"The access token does not grant a required role\""
+        );
+    }
+    // Without a token: unauthenticated, on both methods.
+    let status = client.say_goodbye(hello(&[])).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    // The example's token minting gives a staff token its role.
+    let minted = example::mint_token(&config(), "eve", 60, &[example::STAFF]).unwrap();
+    let reply = client
+        .say_goodbye(hello(&[&bearer(&minted)]))
+        .await
+        .unwrap();
+    assert_eq!(reply.get_ref().message, "Goodbye, Ada! See you, eve.");
+}
+
+/// The layer's requirement by path refuses before the handler runs; without it, the
+/// handler-side check answers the same status.
+#[tokio::test]
+async fn the_layer_refuses_by_path_before_the_handler_and_the_handler_check_agrees() {
+    // The layer alone, in front of a handler that checks nothing.
+    let probe = ProbeGreeter::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::builder()
+            .layer(auth())
+            .add_service(GreeterServer::new(probe.clone()))
+            .serve_with_incoming(TcpIncoming::from(listener)),
+    );
+    let mut probe_client = client(addr).await;
+    let user = with_roles("bob", &["user"]);
+    let layer_status = probe_client
+        .say_goodbye(hello(&[&bearer(&user)]))
+        .await
+        .unwrap_err();
+    assert_eq!(layer_status.code(), Code::PermissionDenied);
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 0);
+    let reply = probe_client
+        .say_goodbye(hello(&[&bearer(&with_roles("ada", &["staff"]))]))
+        .await
+        .unwrap();
+    assert_eq!(reply.get_ref().message, "roles=staff");
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 1);
+
+    // The example's handler behind a layer that reads the roles but requires nothing by path.
+    let plain = tower_jwt_auth::JwtAuthLayer::<Claims>::builder()
+        .key(tower_jwt_auth::Key::hmac(tower_jwt_auth::Algorithm::HS256, SECRET).unwrap())
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .roles_claim("realm_access.roles")
+        .build()
+        .unwrap();
+    let addr = start_example(plain).await;
+    let mut client = client(addr).await;
+    let handler_status = client
+        .say_goodbye(hello(&[&bearer(&user)]))
+        .await
+        .unwrap_err();
+    assert_eq!(handler_status.code(), layer_status.code());
+    assert_eq!(handler_status.message(), layer_status.message());
+    assert_eq!(
+        www_authenticate(&handler_status),
+        www_authenticate(&layer_status)
+    );
 }

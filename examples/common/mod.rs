@@ -28,6 +28,9 @@ use tower_jwt_auth::{Algorithm, BoxError, ConfigError, JwtAuthLayer, Key};
 /// anyone can mint tokens a server using it accepts: it is for trying the example only.
 pub const DEMO_SECRET: &str = "demo secret: public, never use it outside of a demo";
 
+/// The role `/staff` needs, read from `realm_access.roles` (where Keycloak puts realm roles).
+pub const STAFF: &str = "staff";
+
 /// The address used when `ADDR` is not set.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 
@@ -362,7 +365,9 @@ pub fn auth_layer_with(
     let mut builder = JwtAuthLayer::<UserClaims>::builder()
         .key(key)
         // `UserClaims` needs a `sub`: a token without one is refused as `invalid_claims`.
-        .require_claims(["sub"]);
+        .require_claims(["sub"])
+        // Roles, for `/staff`: Keycloak's realm roles.
+        .roles_claim("realm_access.roles");
     if let Some(issuer) = &settings.issuer {
         builder = builder.issuer(issuer);
     }
@@ -455,6 +460,7 @@ pub fn print_startup(settings: &Settings, local_addr: SocketAddr) -> Result<(), 
              \n  curl http://{local_addr}/public\
              \n  curl -H \"Authorization: Bearer $TOKEN\" http://{local_addr}/me\
              \n  curl --cookie \"access_token=$TOKEN\" http://{local_addr}/admin\
+             \n  curl -H \"Authorization: Bearer $TOKEN\" http://{local_addr}/staff  (403: the demo token has no role)\
              \n  curl http://{local_addr}/maybe\n"
         );
     }

@@ -29,7 +29,7 @@ pub mod greeter_client {
     )]
     use tonic::codegen::http::Uri;
     use tonic::codegen::*;
-    /// Says hello to an authenticated caller.
+    /// Says hello to an authenticated caller, and goodbye to staff.
     #[derive(Debug, Clone)]
     pub struct GreeterClient<T> {
         inner: tonic::client::Grpc<T>,
@@ -124,6 +124,21 @@ pub mod greeter_client {
                 .insert(GrpcMethod::new("greeter.Greeter", "SayHello"));
             self.inner.unary(req, path, codec).await
         }
+        /// Answers with a farewell; needs the role `staff` (from `realm_access.roles`).
+        pub async fn say_goodbye(
+            &mut self,
+            request: impl tonic::IntoRequest<super::HelloRequest>,
+        ) -> std::result::Result<tonic::Response<super::HelloReply>, tonic::Status> {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/greeter.Greeter/SayGoodbye");
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("greeter.Greeter", "SayGoodbye"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -144,8 +159,13 @@ pub mod greeter_server {
             &self,
             request: tonic::Request<super::HelloRequest>,
         ) -> std::result::Result<tonic::Response<super::HelloReply>, tonic::Status>;
+        /// Answers with a farewell; needs the role `staff` (from `realm_access.roles`).
+        async fn say_goodbye(
+            &self,
+            request: tonic::Request<super::HelloRequest>,
+        ) -> std::result::Result<tonic::Response<super::HelloReply>, tonic::Status>;
     }
-    /// Says hello to an authenticated caller.
+    /// Says hello to an authenticated caller, and goodbye to staff.
     #[derive(Debug)]
     pub struct GreeterServer<T> {
         inner: Arc<T>,
@@ -242,6 +262,44 @@ pub mod greeter_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = SayHelloSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/greeter.Greeter/SayGoodbye" => {
+                    #[allow(non_camel_case_types)]
+                    struct SayGoodbyeSvc<T: Greeter>(pub Arc<T>);
+                    impl<T: Greeter> tonic::server::UnaryService<super::HelloRequest> for SayGoodbyeSvc<T> {
+                        type Response = super::HelloReply;
+                        type Future = BoxFuture<tonic::Response<Self::Response>, tonic::Status>;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::HelloRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut =
+                                async move { <T as Greeter>::say_goodbye(&inner, request).await };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = SayGoodbyeSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::keys::issuer::Tenant;
+use crate::verify::grants::GrantPaths;
 
 /// The clock the time claims are judged against.
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -23,6 +24,8 @@ pub(crate) struct VerifyConfig {
     pub(crate) clock: Option<Clock>,
     /// Whether the layer caches verified tokens.
     pub(crate) cache: bool,
+    /// The claims that grant roles.
+    pub(crate) grants: GrantPaths,
     /// With a revocation store: the claims its check reads, required of every token.
     pub(crate) identity: Option<IdentityRule>,
 }
@@ -46,6 +49,7 @@ impl fmt::Debug for VerifyConfig {
             .field("max_token_len", &self.max_token_len)
             .field("clock", &self.clock.as_ref().map(|_| "<fn>"))
             .field("identity", &self.identity)
+            .field("grants", &self.grants)
             .finish_non_exhaustive()
     }
 }

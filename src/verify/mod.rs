@@ -8,6 +8,7 @@
 
 pub(crate) mod claims;
 pub(crate) mod config;
+pub(crate) mod grants;
 pub(crate) mod jws;
 pub(crate) mod parse;
 pub(crate) mod policy;
@@ -26,6 +27,7 @@ use crate::error::{AuthError, ErrorKind};
 use crate::keys::key::{kid_is_valid, Key};
 use crate::keys::set::{KeyWait, Resolution};
 use crate::verify::claims::{OneOrMany, Registered, NOT_A_CLAIMS_SET};
+use crate::verify::grants::Roles;
 use crate::verify::jws::{
     b64_decode_into, Header, Segments, MAX_HEADER_LEN, MAX_SIGNATURE_LEN, NOT_A_JWS,
     SMALL_SCRATCH_LEN, STACK_SCRATCH_LEN,
@@ -38,6 +40,7 @@ use crate::verify::scopes::Scopes;
 pub(crate) struct Verified<C> {
     pub(crate) claims: C,
     pub(crate) scopes: Scopes,
+    pub(crate) roles: Roles,
     pub(crate) times: Times,
     /// The key that verified the token, kept only for the verified-token cache.
     pub(crate) key: Option<Arc<Key>>,
@@ -361,6 +364,9 @@ fn verify_segments<C: DeserializeOwned>(
     // 5. One parse of the claims into the user's type that also yields the registered claims,
     // then the policy checks on them.
     let mut observed = parse::Observed::default();
+    if !config.grants.is_empty() {
+        observed.paths = Some(&config.grants);
+    }
     match parse::parse::<C>(payload, &mut observed) {
         Ok(claims) if observed.saw_object && !observed.invalid => {
             let registered = &mut observed.registered;
@@ -374,8 +380,10 @@ fn verify_segments<C: DeserializeOwned>(
                 Some(rule) => Some(identity_claims(rule, registered)?),
                 None => None,
             };
+            let roles = std::mem::take(&mut observed.granted);
             Ok(Verified {
                 claims,
+                roles,
                 scopes: std::mem::take(&mut registered.scopes),
                 times: Times {
                     exp: registered.exp,

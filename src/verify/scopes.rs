@@ -1,10 +1,6 @@
-//! [`Scopes`], the scopes a verified token grants (its `scope` and `scp` claims), and
-//! [`RequiredScopes`], the scopes a route requires.
+//! [`Scopes`], the scopes a verified token grants (its `scope` and `scp` claims).
 
 use std::fmt;
-use std::sync::Arc;
-
-use crate::error::{AuthError, ConfigError};
 
 /// The scopes a verified token grants: the space-separated `scope` claim (RFC 9068 §2.2.3,
 /// RFC 8693 §4.2) and the `scp` claim (a string or an array of strings), together.
@@ -36,9 +32,9 @@ impl fmt::Debug for Scopes {
     }
 }
 
-/// The space-joined scopes: short lists (the usual case) need no allocation.
+/// The joined scopes (or roles): short lists (the usual case) need no allocation.
 #[derive(Clone)]
-enum Joined {
+pub(crate) enum Joined {
     Inline { len: u8, bytes: [u8; INLINE_SCOPES] },
     Heap(String),
 }
@@ -63,7 +59,7 @@ impl PartialEq for Joined {
 impl Eq for Joined {}
 
 impl Joined {
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             // Only whole `&str`s are ever copied in, so the bytes are UTF-8.
             Joined::Inline { len, bytes } => bytes
@@ -74,11 +70,27 @@ impl Joined {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.as_str().is_empty()
     }
 
-    fn push_str(&mut self, more: &str) {
+    /// Cuts the list back to its first `len` bytes, a length it had before.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        match self {
+            Joined::Inline { len: at, .. } => {
+                if let Ok(len) = u8::try_from(len) {
+                    *at = (*at).min(len);
+                }
+            }
+            Joined::Heap(s) => {
+                if s.is_char_boundary(len) {
+                    s.truncate(len);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn push_str(&mut self, more: &str) {
         match self {
             Joined::Inline { len, bytes } => {
                 let start = usize::from(*len);
@@ -100,7 +112,7 @@ impl Joined {
         }
     }
 
-    fn push(&mut self, c: char) {
+    pub(crate) fn push(&mut self, c: char) {
         let mut buf = [0u8; 4];
         self.push_str(c.encode_utf8(&mut buf));
     }
@@ -203,6 +215,11 @@ impl Scopes {
         required.into_iter().all(|scope| self.contains(scope))
     }
 
+    /// `true` when at least one scope in `accepted` is granted (never when `accepted` is empty).
+    pub fn contains_any<'a>(&self, accepted: impl IntoIterator<Item = &'a str>) -> bool {
+        accepted.into_iter().any(|scope| self.contains(scope))
+    }
+
     /// The granted scopes, in token order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.joined.as_str().split(' ').filter(|s| !s.is_empty())
@@ -217,50 +234,6 @@ impl Scopes {
 impl fmt::Display for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.joined.as_str())
-    }
-}
-
-/// A set of scopes a route requires, all of them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RequiredScopes {
-    scopes: Arc<[Box<str>]>,
-    joined: Arc<str>,
-}
-
-impl RequiredScopes {
-    pub(crate) fn new<I, S>(scopes: I) -> Result<Self, ConfigError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut all: Vec<Box<str>> = Vec::new();
-        for scope in scopes {
-            let scope = scope.into();
-            if !is_scope_token(&scope) {
-                return Err(ConfigError::InvalidScope { scope });
-            }
-            if !all.iter().any(|s| **s == *scope) {
-                all.push(scope.into_boxed_str());
-            }
-        }
-        let joined = all.join(" ");
-        Ok(Self {
-            scopes: all.into(),
-            joined: Arc::from(joined),
-        })
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.scopes.is_empty()
-    }
-
-    /// Checks the scopes of a verified request; `None` means no token was verified.
-    pub(crate) fn check(&self, granted: Option<&Scopes>) -> Result<(), AuthError> {
-        match granted {
-            None => Err(AuthError::missing()),
-            Some(granted) if granted.contains_all(self.scopes.iter().map(|s| &**s)) => Ok(()),
-            Some(_) => Err(AuthError::insufficient_scope(self.joined.clone())),
-        }
     }
 }
 
@@ -342,21 +315,19 @@ mod tests {
 
     #[test]
     fn required_scopes_are_checked() {
-        let required = RequiredScopes::new(["admin", "write"]).unwrap();
-        assert_eq!(
-            required.check(None).unwrap_err().kind(),
-            crate::ErrorKind::Missing
-        );
+        use crate::authz::Requirement;
+        let roles = crate::Roles::default();
+        let required = Requirement::<()>::scopes(["admin", "write"]);
         let err = required
-            .check(Some(&Scopes::from_space_separated("admin")))
+            .check(&(), &Scopes::from_space_separated("admin"), &roles)
             .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InsufficientScope);
         assert_eq!(err.required_scope(), Some("admin write"));
         assert!(required
-            .check(Some(&Scopes::from_space_separated("write admin")))
+            .check(&(), &Scopes::from_space_separated("write admin"), &roles)
             .is_ok());
-        assert!(RequiredScopes::new(["a b"]).is_err());
-        assert!(RequiredScopes::new([""]).is_err());
+        assert!(Requirement::<()>::scopes(["a b"]).validate().is_err());
+        assert!(Requirement::<()>::scopes([""]).validate().is_err());
     }
 }
 
@@ -494,11 +465,16 @@ mod differential {
         );
         // A route's required scopes: configured when each is a scope-token, met when each is
         // granted.
-        let required = RequiredScopes::new(queries.iter().cloned());
-        prop_assert_eq!(required.is_ok(), queries.iter().all(|q| plain_token(q)));
-        if let Ok(required) = required {
+        let required = crate::authz::Requirement::<()>::scopes(queries.iter().cloned());
+        let valid = required.validate().is_ok();
+        prop_assert_eq!(valid, queries.iter().all(|q| plain_token(q)));
+        if valid {
             let met = queries.iter().all(|q| plain.contains(q));
-            prop_assert_eq!(required.check(Some(&got)).is_ok(), met);
+            let roles = crate::Roles::default();
+            prop_assert_eq!(required.check(&(), &got, &roles).is_ok(), met);
+            let any = crate::authz::Requirement::<()>::any_scope(queries.iter().cloned());
+            let met_any = queries.is_empty() || queries.iter().any(|q| plain.contains(q));
+            prop_assert_eq!(any.check(&(), &got, &roles).is_ok(), met_any);
         }
         Ok(())
     }

@@ -434,6 +434,75 @@ async fn admin_requires_the_admin_scope() {
     server.assert_still_serving().await;
 }
 
+/// `/staff` needs the role `staff` in `realm_access.roles` (Keycloak's realm roles): 200 with
+/// the claims and the roles, 403 `forbidden` without it, whatever the scopes.
+#[tokio::test]
+async fn staff_requires_the_staff_role() {
+    let server = server().await;
+    let staff = |roles: Value| {
+        let mut claims = claims("read admin");
+        claims["realm_access"] = json!({ "roles": roles });
+        sign(&claims)
+    };
+    let token = staff(json!(["user", "staff"]));
+    let reply = server
+        .get("/staff", &[("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let body = reply.json();
+    assert_eq!(body["claims"]["sub"], "alice");
+    assert_eq!(body["claims"]["scope"], "read admin");
+    assert_eq!(body["roles"], json!(["user", "staff"]));
+    // From the cookie as well.
+    let reply = server
+        .get("/staff", &[("cookie", &format!("access_token={token}"))])
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // Without the role: another role, a role of another case, the role as a scope, the role in
+    // another claim, the role in a value of another type, no roles at all.
+    let mut elsewhere = claims("staff");
+    elsewhere["roles"] = json!(["staff"]);
+    elsewhere["resource_access"] = json!({ "api": { "roles": ["staff"] } });
+    for token in [
+        staff(json!(["user"])),
+        staff(json!(["Staff"])),
+        staff(json!([])),
+        staff(json!({ "staff": true })),
+        staff(json!(["staff", 1])),
+        sign(&elsewhere),
+        user("read admin"),
+    ] {
+        let reply = server
+            .get("/staff", &[("authorization", &bearer(&token))])
+            .await;
+        reply.assert_refused(403, "forbidden", "insufficient_scope");
+        assert!(reply.json().get("scope").is_none(), "{reply:?}");
+        assert!(!reply.challenge().contains("scope="), "{reply:?}");
+    }
+    // A string of roles, split at spaces, grants them.
+    let reply = server
+        .get(
+            "/staff",
+            &[("authorization", &bearer(&staff(json!("user staff"))))],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    let reply = server.get("/staff", &[]).await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert_eq!(reply.json()["reason"], "missing");
+    // A bad token is refused as such, before any role check.
+    let mut forged_claims = claims("read");
+    forged_claims["realm_access"] = json!({ "roles": ["staff"] });
+    let forged = sign_with(OTHER_SECRET, &forged_claims);
+    let reply = server
+        .get("/staff", &[("authorization", &bearer(&forged))])
+        .await;
+    reply.assert_refused(403, "invalid_signature", "invalid_token");
+    server.assert_still_serving().await;
+}
+
 /// A CORS layer outside the authentication layer answers every preflight itself: 200 with
 /// `access-control-allow-origin` for the allowed origin, 200 without it for any other, and never
 /// a challenge. No handler runs and no token is needed.
