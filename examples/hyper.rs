@@ -181,7 +181,10 @@ async fn staff(req: Request<Incoming>) -> HandlerResult {
     }
     let extensions = req.extensions();
     Ok(
-        match (extensions.get::<UserClaims>(), extensions.get::<Roles>()) {
+        match (
+            extensions.get::<UserClaims>(),
+            Roles::from_extensions(extensions),
+        ) {
             (Some(claims), Some(roles)) => json_response(&json!({
                 "claims": claims,
                 "roles": roles.iter().collect::<Vec<_>>(),

@@ -242,9 +242,7 @@ where
     type Rejection = MissingClaims;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Roles>()
+        Roles::from_extensions(&parts.extensions)
             .cloned()
             .ok_or_else(MissingClaims::new::<Roles>)
     }
@@ -260,7 +258,7 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<Roles>().cloned())
+        Ok(Roles::from_extensions(&parts.extensions).cloned())
     }
 }
 

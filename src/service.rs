@@ -263,7 +263,11 @@ where
     let extensions = req.extensions_mut();
     extensions.insert(claims);
     extensions.insert::<Scopes>(scopes);
-    extensions.insert::<Roles>(roles);
+    // Only a token that grants roles costs the extension (a box per insert): the extractors
+    // read a verified request without `Roles` as an empty set.
+    if !roles.is_empty() {
+        extensions.insert::<Roles>(roles);
+    }
     if let Some(identity) = identity {
         extensions.insert::<TokenIdentity>(identity);
     }

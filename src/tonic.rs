@@ -263,7 +263,7 @@ impl<T> RequestExt for tonic::Request<T> {
     }
 
     fn roles(&self) -> Option<&Roles> {
-        self.extensions().get::<Roles>()
+        Roles::from_extensions(self.extensions())
     }
 
     fn require_scopes<I, S>(&self, scopes: I) -> Result<(), Status>

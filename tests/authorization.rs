@@ -52,7 +52,7 @@ async fn echo(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
     let extensions = req.extensions();
     let body = match (
         extensions.get::<Subject>(),
-        extensions.get::<Roles>(),
+        Roles::from_extensions(extensions),
         extensions.get::<Scopes>(),
     ) {
         (Some(subject), Some(roles), Some(scopes)) => format!(
@@ -421,7 +421,7 @@ async fn cognito_groups_and_a_client_id_predicate() {
             ServiceBuilder::new()
                 .layer(layer)
                 .service_fn(|req: Request<Full<Bytes>>| async move {
-                    let roles = req.extensions().get::<Roles>().unwrap();
+                    let roles = Roles::from_extensions(req.extensions()).unwrap();
                     let sub = &req.extensions().get::<CognitoClaims>().unwrap().sub;
                     let body = format!("{sub} {}", roles.iter().collect::<Vec<_>>().join(","));
                     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))

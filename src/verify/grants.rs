@@ -170,8 +170,11 @@ impl GrantPaths {
 /// configured with [`roles_claim`](crate::JwtAuthBuilder::roles_claim): a set of strings.
 ///
 /// [`JwtAuth`](crate::JwtAuth) puts a `Roles` into the request extensions next to the claims
-/// and the [`Scopes`](crate::Scopes) for every verified token; it is empty when no path is
-/// configured or the token carries nothing there. A value at a path grants when it is a list of
+/// and the [`Scopes`](crate::Scopes) when a verified token grants at least one role; a verified
+/// token that grants none (no path configured, or nothing there) adds no `Roles`, so that it
+/// costs nothing, and the axum extractor and `tonic::RequestExt::roles` read such a request as
+/// an empty set. Code reading the extensions directly treats an absent `Roles` next to present
+/// `Scopes` the same way: [`Roles::from_extensions`] does. A value at a path grants when it is a list of
 /// strings (each string is one role, kept whole, spaces included) or a string (split at
 /// spaces). A value of any other type, or a list with anything but strings in it, grants
 /// nothing; it does not make the token invalid. Empty strings and strings with a NUL character
@@ -198,6 +201,20 @@ pub struct Roles {
 const SEPARATOR: char = '\0';
 
 impl Roles {
+    /// The roles of a request that a [`JwtAuth`](crate::JwtAuth) layer has seen: the `Roles` in
+    /// `extensions`, an empty set when a token was verified (its [`Scopes`](crate::Scopes) are
+    /// there) but granted no role, and `None` when no token was verified.
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<&Roles> {
+        static EMPTY: std::sync::OnceLock<Roles> = std::sync::OnceLock::new();
+        match extensions.get::<Roles>() {
+            Some(roles) => Some(roles),
+            None if extensions.get::<crate::Scopes>().is_some() => {
+                Some(EMPTY.get_or_init(Roles::default))
+            }
+            None => None,
+        }
+    }
+
     /// `true` when `role` is granted, compared whole and case-sensitively.
     pub fn contains(&self, role: &str) -> bool {
         self.iter().any(|r| r == role)
@@ -325,6 +342,21 @@ mod tests {
         assert!(realm.child("roles").unwrap().grants);
         assert!(!paths.root.child("resource_access").unwrap().grants);
         assert!(GrantPaths::new(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn roles_from_extensions_are_empty_for_a_verified_token_without_roles() {
+        let mut extensions = http::Extensions::new();
+        assert!(
+            Roles::from_extensions(&extensions).is_none(),
+            "no token verified"
+        );
+        extensions.insert(crate::Scopes::default());
+        let roles = Roles::from_extensions(&extensions).expect("a verified token");
+        assert!(roles.is_empty());
+        extensions.insert(Roles::from_iter(["staff"]));
+        let roles = Roles::from_extensions(&extensions).expect("a verified token");
+        assert!(roles.contains("staff"));
     }
 
     #[test]
