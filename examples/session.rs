@@ -1,0 +1,582 @@
+//! Staying logged in and logging out: login with a password, refresh rotation, logout, and an
+//! API route whose access tokens are checked for revocation.
+//!
+//! ```text
+//! cargo run --example session --features axum                                   # in-memory store
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example session --features axum,redis
+//! ```
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `POST /auth/login` | `{"username", "password"}` → 200 `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in", "session_expires_at"}`; wrong credentials → 401 reason `invalid_credentials`; a body that is not that JSON → 400 `invalid_request`; too many failures → 429 with `Retry-After` |
+//! | `POST /auth/refresh` | `{"refresh_token"}` → 200 with a new pair (the crate's [`SessionEndpoints`]) |
+//! | `POST /auth/logout` | the access token (`Authorization: Bearer`), or `{"refresh_token"}` → 204 |
+//! | `POST /auth/logout-all` | the access token → 204: every session of the user ends |
+//! | `GET /api/me` | the access token → 200 with its claims; 401 reason `revoked` after a logout |
+//!
+//! The demo user is `demo` with the password `demo-password`, checked against an argon2 hash.
+//! Checking credentials is the application's job; the crate opens the session afterwards
+//! ([`Sessions::open`]). Failed logins are throttled per username and per client address: after
+//! [`MAX_FAILURES`] failures within [`FAILURE_WINDOW`], logins for that username or from that
+//! address answer 429 until the oldest failure is a minute old, without hashing the password
+//! (argon2 is slow on purpose, so unthrottled guessing is an easy denial of service).
+//! Successful logins are never throttled. The throttle lives in each instance's memory: two
+//! instances count failures separately.
+//!
+//! `/auth/refresh`, `/auth/logout` and `/auth/logout-all` are the crate's
+//! [`SessionEndpoints`] behind the authentication layer in optional mode (an invalid or expired
+//! access token counts as none), so that the layer hands `/auth/logout` and `/auth/logout-all`
+//! the [`TokenIdentity`](tower_jwt_auth::TokenIdentity) of an access token, and a user whose
+//! access token expired can still log out with the refresh token. The layer of `/api/me` and
+//! of the endpoints checks every token against the same store the sessions use (revocation).
+//!
+//! The tokens are signed with HS256, so the verification key is secret and nothing is
+//! published: the route `GET /.well-known/jwks.json` is absent. A service signing with an
+//! asymmetric key serves [`Sessions::jwks_document`] there.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `ADDR` | the address to listen on | `127.0.0.1:3002` |
+//! | `JWT_SECRET` | the HS256 secret, at least 32 bytes | a public demo secret, with a loud warning |
+//! | `JWT_ISSUER` | the `iss` of issued tokens, checked by the layer | `session-example` |
+//! | `JWT_AUDIENCE` | the `aud` of issued tokens, checked by the layer | none |
+//! | `REDIS_URL` | the Redis store (needs feature `redis`; set without it, startup fails) | the in-memory store |
+//! | `ACCESS_TTL_SECS` | access token lifetime | 600 |
+//! | `REFRESH_TTL_SECS` | idle timeout: a refresh token unused this long expires | 604800 (7 days) |
+//! | `SESSION_TTL_SECS` | absolute lifetime of a session | 2592000 (30 days) |
+//! | `REFRESH_GRACE_SECS` | grace window of a rotated refresh token | 10 |
+//! | `JWT_LEEWAY_SECS` | clock leeway of the layer | 60 |
+//! | `JWT_CACHE` | the verified-token cache with this many entries (revocation is still checked on every hit) | off |
+//!
+//! Two instances started with the same `REDIS_URL` and `JWT_SECRET` on two ports behave as one
+//! service: a logout on one is refused on the other at once.
+//!
+//! [`SessionEndpoints`]: tower_jwt_auth::SessionEndpoints
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsString;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_jwt_auth::axum::Claims;
+use tower_jwt_auth::session::{MemoryStore, SessionStore};
+use tower_jwt_auth::{
+    Algorithm, AuthMode, BoxError, Grant, InvalidTokenPolicy, JwtAuthLayer, SessionErrorKind,
+    Sessions, SigningKey,
+};
+
+/// The secret used when `JWT_SECRET` is not set. It is public, so anyone can mint tokens a
+/// server using it accepts: it is for trying the example only.
+pub const DEMO_SECRET: &str = "demo secret: public, never use it outside of a demo";
+/// The address used when `ADDR` is not set.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3002";
+/// The issuer used when `JWT_ISSUER` is not set.
+pub const DEFAULT_ISSUER: &str = "session-example";
+/// The demo user.
+pub const DEMO_USER: &str = "demo";
+/// The demo user's password.
+pub const DEMO_PASSWORD: &str = "demo-password";
+/// Failed logins per username or per client address before logins are throttled.
+pub const MAX_FAILURES: usize = 5;
+/// How long a failed login counts.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// The memory the verified-token cache may use per entry of `JWT_CACHE`.
+const CACHE_BYTES_PER_ENTRY: usize = 4 * 1024;
+/// The longest username looked at; a longer one is an invalid request.
+const MAX_USERNAME_LEN: usize = 256;
+
+/// The example's configuration, read from the environment.
+#[derive(Clone)]
+pub struct Config {
+    /// `ADDR`.
+    pub addr: SocketAddr,
+    /// `JWT_SECRET`; `None`: the demo secret.
+    pub secret: Option<Vec<u8>>,
+    /// `JWT_ISSUER`.
+    pub issuer: String,
+    /// `JWT_AUDIENCE`.
+    pub audience: Option<String>,
+    /// `REDIS_URL`.
+    pub redis_url: Option<String>,
+    /// `ACCESS_TTL_SECS`.
+    pub access_ttl: Option<Duration>,
+    /// `REFRESH_TTL_SECS`.
+    pub idle_timeout: Option<Duration>,
+    /// `SESSION_TTL_SECS`.
+    pub absolute_lifetime: Option<Duration>,
+    /// `REFRESH_GRACE_SECS`.
+    pub refresh_grace: Option<Duration>,
+    /// `JWT_LEEWAY_SECS` (default 60).
+    pub leeway: Duration,
+    /// `JWT_CACHE`: entries of the verified-token cache.
+    pub cache: Option<usize>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("redis", &self.redis_url.is_some())
+            .field("access_ttl", &self.access_ttl)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("absolute_lifetime", &self.absolute_lifetime)
+            .field("refresh_grace", &self.refresh_grace)
+            .field("leeway", &self.leeway)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+/// The value of `name`; set but empty is an error rather than "unset".
+fn text(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+    name: &str,
+) -> Result<Option<String>, BoxError> {
+    match lookup(name) {
+        None => Ok(None),
+        Some(value) if value.is_empty() => {
+            Err(format!("{name} is set but empty: unset it or give it a value").into())
+        }
+        Some(value) => value
+            .into_string()
+            .map(Some)
+            .map_err(|_| format!("{name} is not valid UTF-8").into()),
+    }
+}
+
+/// A whole number of seconds from `name`.
+fn seconds(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+    name: &str,
+) -> Result<Option<Duration>, BoxError> {
+    text(lookup, name)?
+        .map(|value| {
+            value
+                .parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| format!("{name} {value:?} is not a whole number of seconds").into())
+        })
+        .transpose()
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, BoxError> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Reads the configuration through `lookup`, which returns the value of a variable.
+    ///
+    /// `REDIS_URL` on a build without feature `redis` is an error, never a silent fallback to
+    /// the in-memory store: two instances that believe they share a store must share one.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, BoxError> {
+        let addr = match text(&lookup, "ADDR")? {
+            Some(addr) => addr
+                .parse()
+                .map_err(|err| format!("ADDR {addr:?} is not a socket address: {err}"))?,
+            None => DEFAULT_ADDR.parse()?,
+        };
+        let redis_url = text(&lookup, "REDIS_URL")?;
+        if redis_url.is_some() && !cfg!(feature = "redis") {
+            return Err(
+                "REDIS_URL is set, but this build has no Redis support: run it with \
+                        `--features axum,redis`, or unset REDIS_URL to use the in-memory store"
+                    .into(),
+            );
+        }
+        let cache = match text(&lookup, "JWT_CACHE")? {
+            None => None,
+            Some(value) => match value.parse::<usize>() {
+                Ok(entries) if entries > 0 => Some(entries),
+                _ => {
+                    return Err(format!(
+                        "JWT_CACHE {value:?} is not a capacity: give the number of tokens to \
+                         keep (1 or more), or unset it"
+                    )
+                    .into())
+                }
+            },
+        };
+        Ok(Self {
+            addr,
+            secret: text(&lookup, "JWT_SECRET")?.map(String::into_bytes),
+            issuer: text(&lookup, "JWT_ISSUER")?.unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+            audience: text(&lookup, "JWT_AUDIENCE")?,
+            redis_url,
+            access_ttl: seconds(&lookup, "ACCESS_TTL_SECS")?,
+            idle_timeout: seconds(&lookup, "REFRESH_TTL_SECS")?,
+            absolute_lifetime: seconds(&lookup, "SESSION_TTL_SECS")?,
+            refresh_grace: seconds(&lookup, "REFRESH_GRACE_SECS")?,
+            leeway: seconds(&lookup, "JWT_LEEWAY_SECS")?.unwrap_or(Duration::from_secs(60)),
+            cache,
+        })
+    }
+}
+
+/// The store: Redis at `REDIS_URL` (feature `redis`), the in-memory store otherwise. One store
+/// serves the sessions and the layer's revocation check.
+async fn store(config: &Config) -> Result<Arc<dyn SessionStore>, BoxError> {
+    match &config.redis_url {
+        None => Ok(Arc::new(MemoryStore::new())),
+        #[cfg(feature = "redis")]
+        Some(url) => {
+            // Starts even when Redis is down: requests then answer 503 until it is reachable.
+            let store = tower_jwt_auth::session::RedisStore::connect(url)
+                .await
+                .map_err(|err| format!("REDIS_URL: {err}"))?;
+            Ok(Arc::new(store))
+        }
+        #[cfg(not(feature = "redis"))]
+        Some(_) => Err(
+            "REDIS_URL is set, but this build has no Redis support: run it with \
+                        `--features axum,redis`, or unset REDIS_URL to use the in-memory store"
+                .into(),
+        ),
+    }
+}
+
+/// The sessions and the authentication layer of `config`, over one store.
+pub async fn sessions_and_layer(
+    config: &Config,
+) -> Result<(Sessions, JwtAuthLayer<Value>), BoxError> {
+    let secret = config.secret.as_deref().unwrap_or(DEMO_SECRET.as_bytes());
+    let key =
+        SigningKey::hmac(Algorithm::HS256, secret).map_err(|err| format!("JWT_SECRET: {err}"))?;
+    let store = store(config).await?;
+    let mut builder = Sessions::builder()
+        .signing_key(key)
+        .issuer(config.issuer.clone())
+        .leeway(config.leeway)
+        .store(store.clone());
+    if let Some(audience) = &config.audience {
+        builder = builder.audience(audience.clone());
+    }
+    if let Some(ttl) = config.access_ttl {
+        builder = builder.access_ttl(ttl);
+    }
+    if let Some(idle) = config.idle_timeout {
+        builder = builder.idle_timeout(idle);
+    }
+    if let Some(lifetime) = config.absolute_lifetime {
+        builder = builder.absolute_lifetime(lifetime);
+    }
+    if let Some(grace) = config.refresh_grace {
+        builder = builder.refresh_grace(grace);
+    }
+    let sessions = builder.build()?;
+    let mut auth = sessions.layer_builder::<Value>().revocation(store);
+    if let Some(entries) = config.cache {
+        auth = auth.token_cache(entries, entries.saturating_mul(CACHE_BYTES_PER_ENTRY));
+    }
+    Ok((sessions, auth.build()?))
+}
+
+/// The application of `config`: the sessions, their store, the layer and the routes.
+pub async fn app_from_config(config: &Config) -> Result<Router, BoxError> {
+    let (sessions, auth) = sessions_and_layer(config).await?;
+    Ok(app(sessions, auth, Login::demo()?))
+}
+
+/// The routes. Serve them with [`serve`], which hands handlers the client's address.
+pub fn app(sessions: Sessions, auth: JwtAuthLayer<Value>, login: Login) -> Router {
+    // An invalid or expired access token counts as none at the endpoints: logout then uses the
+    // refresh token of the body. A revoked one too; a store that cannot answer is still 503.
+    let optional = auth
+        .clone()
+        .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
+    let endpoints = optional.layer(sessions.endpoints().prefix("/auth"));
+    Router::new()
+        .route(
+            "/auth/login",
+            post(login_handler).with_state(LoginState {
+                sessions,
+                login: Arc::new(login),
+            }),
+        )
+        .route_service("/auth/refresh", endpoints.clone())
+        .route_service("/auth/logout", endpoints.clone())
+        .route_service("/auth/logout-all", endpoints)
+        .route("/api/me", get(me).layer(auth))
+}
+
+/// Serves `app` on `listener`, with the client addresses the login throttle needs.
+pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+/// The claims of the access token.
+async fn me(Claims(claims): Claims<Value>) -> Json<Value> {
+    Json(claims)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login
+
+/// The users (one: the demo user) and the throttle of failed logins.
+pub struct Login {
+    /// The PHC string of the demo password's argon2 hash.
+    demo_hash: String,
+    throttle: Throttle,
+}
+
+impl Login {
+    /// The demo user, its password hashed with argon2 (default parameters) at startup.
+    pub fn demo() -> Result<Self, BoxError> {
+        let salt = SaltString::encode_b64(b"session-example!")
+            .map_err(|err| format!("argon2 salt: {err}"))?;
+        let hash = Argon2::default()
+            .hash_password(DEMO_PASSWORD.as_bytes(), &salt)
+            .map_err(|err| format!("argon2: {err}"))?
+            .to_string();
+        Ok(Self {
+            demo_hash: hash,
+            throttle: Throttle::default(),
+        })
+    }
+
+    /// Whether `password` is the user's. An unknown user is checked against the demo hash
+    /// too, so that the answer takes as long as for a known one.
+    fn check(&self, username: &str, password: &str) -> bool {
+        let Ok(hash) = PasswordHash::new(&self.demo_hash) else {
+            return false;
+        };
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok();
+        matches && username == DEMO_USER
+    }
+}
+
+/// Failed logins per key (a username or a client address) within the last minute.
+#[derive(Default)]
+struct Throttle {
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl Throttle {
+    /// How long until `keys` may try again, if any of them had too many failures.
+    fn retry_after(&self, keys: &[String], now: Instant) -> Option<Duration> {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        keys.iter()
+            .filter_map(|key| {
+                let list = failures.get_mut(key)?;
+                while list
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= FAILURE_WINDOW)
+                {
+                    list.pop_front();
+                }
+                let oldest = *list.front()?;
+                (list.len() >= MAX_FAILURES)
+                    .then(|| FAILURE_WINDOW.saturating_sub(now.duration_since(oldest)))
+            })
+            .max()
+    }
+
+    /// Records a failure for each of `keys`.
+    fn fail(&self, keys: &[String], now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Keep the map small: forget keys whose failures are all over a minute old.
+        if failures.len() > 10_000 {
+            failures.retain(|_, list| {
+                list.back()
+                    .is_some_and(|t| now.duration_since(*t) < FAILURE_WINDOW)
+            });
+        }
+        for key in keys {
+            let list = failures.entry(key.clone()).or_default();
+            list.push_back(now);
+            // More than the limit is never needed to decide.
+            while list.len() > MAX_FAILURES {
+                list.pop_front();
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct LoginState {
+    sessions: Sessions,
+    login: Arc<Login>,
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// An error answer: `{"error", "error_description", "reason"}`, never cached.
+fn refusal(status: StatusCode, error: &str, description: &str, reason: &str) -> Response {
+    let body = json!({ "error": error, "error_description": description, "reason": reason });
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn login_handler(
+    State(state): State<LoginState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let Ok(credentials) = serde_json::from_slice::<Credentials>(&body) else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The body must be JSON {\"username\", \"password\"}",
+            "invalid_request",
+        );
+    };
+    if credentials.username.len() > MAX_USERNAME_LEN {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The username is too long",
+            "invalid_request",
+        );
+    }
+    let keys = [
+        format!("user:{}", credentials.username),
+        format!("addr:{}", client_key(client.ip())),
+    ];
+    let throttle = &state.login.throttle;
+    if let Some(wait) = throttle.retry_after(&keys, Instant::now()) {
+        let mut response = refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            "Too many failed logins; try again later",
+            "login_throttled",
+        );
+        // Whole seconds, rounded up, at least 1.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        return response;
+    }
+    // argon2 is slow on purpose: off the async worker threads.
+    let login = state.login.clone();
+    let username = credentials.username.clone();
+    let ok = tokio::task::spawn_blocking(move || login.check(&username, &credentials.password))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        throttle.fail(&keys, Instant::now());
+        return refusal(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "The username or password is wrong",
+            "invalid_credentials",
+        );
+    }
+    match state
+        .sessions
+        .open(Grant::new(credentials.username).scope("read"))
+        .await
+    {
+        Ok(pair) => {
+            let mut response = Json(pair).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(err) if err.kind() == SessionErrorKind::StoreUnavailable => refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            err.kind().description(),
+            err.reason(),
+        ),
+        Err(err) => {
+            eprintln!("login: {err}");
+            refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                err.kind().description(),
+                err.reason(),
+            )
+        }
+    }
+}
+
+/// The throttle's key for a client: the IPv4 address, or the /64 of an IPv6 address (one
+/// client usually holds a whole /64).
+fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn print_startup(config: &Config, local_addr: SocketAddr) {
+    eprintln!("listening on http://{local_addr}");
+    match &config.redis_url {
+        Some(_) => eprintln!("sessions in Redis (REDIS_URL)"),
+        None => eprintln!("sessions in memory: they end when the process ends"),
+    }
+    if config.secret.is_none() {
+        eprintln!(
+            "\nwarning: JWT_SECRET is not set, so the server signs with the public demo secret: \
+             anyone can mint tokens it accepts. Set JWT_SECRET (at least 32 bytes) for anything \
+             but a demo.\n"
+        );
+    }
+    eprintln!(
+        "try:\n\
+         \n  curl -s -X POST http://{local_addr}/auth/login -H 'content-type: application/json' \
+         -d '{{\"username\":\"{DEMO_USER}\",\"password\":\"{DEMO_PASSWORD}\"}}'\
+         \n  curl -H \"Authorization: Bearer $ACCESS\" http://{local_addr}/api/me\
+         \n  curl -X POST http://{local_addr}/auth/refresh -d \"{{\\\"refresh_token\\\":\\\"$REFRESH\\\"}}\"\
+         \n  curl -X POST -H \"Authorization: Bearer $ACCESS\" http://{local_addr}/auth/logout\n"
+    );
+}
+
+async fn run() -> Result<(), BoxError> {
+    let config = Config::from_env()?;
+    let app = app_from_config(&config).await?;
+    let listener = TcpListener::bind(config.addr).await?;
+    print_startup(&config, listener.local_addr()?);
+    serve(listener, app).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(err) = run().await {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}

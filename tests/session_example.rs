@@ -1,0 +1,479 @@
+//! The `session` example end to end: its application served on `127.0.0.1:0` and called with a
+//! real HTTP client (hyper-util), with the in-memory store and (feature `redis`) two instances on
+//! one Redis at `REDIS_URL`. Without a reachable Redis the Redis test is skipped with a message,
+//! unless `REQUIRE_REDIS=1`.
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+#[allow(dead_code)]
+#[path = "../examples/session.rs"]
+mod example;
+
+const SECRET: &str = "session-example-test-secret-of-32+bytes";
+const ISSUER: &str = "https://issuer.example";
+const AUDIENCE: &str = "api";
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn lookup(vars: Vec<(String, String)>) -> impl Fn(&str) -> Option<OsString> {
+    move |name| {
+        vars.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| OsString::from(value))
+    }
+}
+
+/// The variables the tests run the example with, plus `extra`.
+fn vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = [
+        ("ADDR", "127.0.0.1:0"),
+        ("JWT_SECRET", SECRET),
+        ("JWT_ISSUER", ISSUER),
+        ("JWT_AUDIENCE", AUDIENCE),
+        ("JWT_LEEWAY_SECS", "0"),
+        ("JWT_CACHE", "1000"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    vars.reverse(); // `extra` wins
+    vars
+}
+
+/// Starts the example's application with `extra` variables; returns its base URL.
+async fn start(extra: &[(&str, &str)]) -> String {
+    let config = example::Config::from_lookup(lookup(vars(extra))).unwrap();
+    let app = example::app_from_config(&config).await.unwrap();
+    let listener = TcpListener::bind(config.addr).await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { example::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} not JSON ({e}): {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    /// The `reason` of a refusal.
+    fn reason(&self) -> String {
+        self.json()["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// One request from the client address `from`.
+async fn send_from(
+    from: IpAddr,
+    method: Method,
+    url: &str,
+    bearer: Option<&str>,
+    body: impl Into<Bytes>,
+) -> Answer {
+    let mut connector = HttpConnector::new();
+    connector.set_local_address(Some(from));
+    let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(connector);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json");
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = client
+        .request(request.body(Full::new(body.into())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn post(base: &str, path: &str, bearer: Option<&str>, body: impl Into<Bytes>) -> Answer {
+    send_from(
+        LOCALHOST,
+        Method::POST,
+        &format!("{base}{path}"),
+        bearer,
+        body,
+    )
+    .await
+}
+
+async fn me(base: &str, token: &str) -> Answer {
+    send_from(
+        LOCALHOST,
+        Method::GET,
+        &format!("{base}/api/me"),
+        Some(token),
+        "",
+    )
+    .await
+}
+
+fn credentials(username: &str, password: &str) -> String {
+    json!({ "username": username, "password": password }).to_string()
+}
+
+async fn login_from(from: IpAddr, base: &str, username: &str, password: &str) -> Answer {
+    send_from(
+        from,
+        Method::POST,
+        &format!("{base}/auth/login"),
+        None,
+        credentials(username, password),
+    )
+    .await
+}
+
+/// A pair: (access token, refresh token), from a 200 answer.
+fn pair(answer: &Answer) -> (String, String) {
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    let body = answer.json();
+    assert_eq!(body["token_type"], "Bearer", "{body}");
+    assert!(body["expires_in"].as_u64().unwrap() > 0, "{body}");
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn login(base: &str) -> (String, String) {
+    pair(&login_from(LOCALHOST, base, example::DEMO_USER, example::DEMO_PASSWORD).await)
+}
+
+async fn refresh(base: &str, refresh_token: &str) -> Answer {
+    post(
+        base,
+        "/auth/refresh",
+        None,
+        json!({ "refresh_token": refresh_token }).to_string(),
+    )
+    .await
+}
+
+fn assert_revoked(answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{:?}", answer.body);
+    assert_eq!(answer.reason(), "revoked", "{:?}", answer.json());
+    let challenge = answer.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+}
+
+fn assert_refresh_refused(answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{:?}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert_eq!(body["reason"], "invalid_refresh_token", "{body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The flow, written once: run against the memory store and against Redis.
+
+/// Login, `/api/me`, refresh and its grace window, and the three ways to log out.
+async fn flow(base: &str) {
+    // Login; wrong credentials; a malformed body.
+    let (access, refresh_token) = login(base).await;
+    let wrong = login_from(LOCALHOST, base, example::DEMO_USER, "wrong-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.json()["error"], "invalid_grant");
+    assert_eq!(wrong.reason(), "invalid_credentials");
+    assert!(wrong.json()["error_description"].is_string());
+    for body in ["", "not json", r#"{"username":"demo"}"#, r#"{"user":1}"#] {
+        let answer = post(base, "/auth/login", None, body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(answer.json()["error"], "invalid_request", "{body}");
+        assert_eq!(answer.reason(), "invalid_request", "{body}");
+    }
+
+    // The access token at /api/me: its claims. Without one: 401.
+    let answer = me(base, &access).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    let claims = answer.json();
+    assert_eq!(claims["sub"], example::DEMO_USER);
+    assert_eq!(claims["iss"], ISSUER);
+    assert_eq!(claims["aud"], AUDIENCE);
+    assert_eq!(claims["scope"], "read");
+    let sid = claims["sid"].as_str().unwrap().to_owned();
+    assert!(
+        claims["jti"].is_string() && claims["exp"].is_u64(),
+        "{claims}"
+    );
+    let anonymous = send_from(LOCALHOST, Method::GET, &format!("{base}/api/me"), None, "").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.reason(), "missing");
+    // No JWKS route with HS256.
+    let jwks = send_from(
+        LOCALHOST,
+        Method::GET,
+        &format!("{base}/.well-known/jwks.json"),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(jwks.status, StatusCode::NOT_FOUND);
+
+    // Refresh: a new pair of the same session; the old token again within the grace window:
+    // the same pair.
+    let first = refresh(base, &refresh_token).await;
+    let (access2, refresh2) = pair(&first);
+    assert_ne!(access2, access);
+    assert_ne!(refresh2, refresh_token);
+    let again = pair(&refresh(base, &refresh_token).await);
+    assert_eq!(again, (access2.clone(), refresh2.clone()));
+    let claims2 = me(base, &access2).await.json();
+    assert_eq!(claims2["sid"], sid.as_str());
+    // Unknown and malformed refresh tokens; a body that is not the JSON.
+    assert_refresh_refused(&refresh(base, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await);
+    let bad = post(base, "/auth/refresh", None, "nope").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.reason(), "invalid_request");
+
+    // Logout with the access token: 204; the session's access tokens are revoked (the cached
+    // ones too: JWT_CACHE is on) and its refresh token is refused.
+    let out = post(base, "/auth/logout", Some(&access2), "").await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{:?}", out.body);
+    assert_revoked(&me(base, &access2).await);
+    assert_revoked(&me(base, &access).await);
+    assert_refresh_refused(&refresh(base, &refresh2).await);
+
+    // Logout with only the refresh token (the access token may have expired).
+    let (access3, refresh3) = login(base).await;
+    assert_eq!(me(base, &access3).await.status, StatusCode::OK);
+    let out = post(
+        base,
+        "/auth/logout",
+        None,
+        json!({ "refresh_token": refresh3 }).to_string(),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{:?}", out.body);
+    assert_revoked(&me(base, &access3).await);
+    assert_refresh_refused(&refresh(base, &refresh3).await);
+    // A revoked access token counts as none at the endpoints: the refresh token decides.
+    let (access4, refresh4) = login(base).await;
+    let out = post(
+        base,
+        "/auth/logout",
+        Some(&access3),
+        json!({ "refresh_token": refresh4 }).to_string(),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_revoked(&me(base, &access4).await);
+
+    // Logout everywhere: every session of the user.
+    let (access5, refresh5) = login(base).await;
+    let (access6, refresh6) = login(base).await;
+    let none = post(base, "/auth/logout-all", None, "").await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(base, &access6).await.status, StatusCode::OK);
+    let out = post(base, "/auth/logout-all", Some(&access5), "").await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{:?}", out.body);
+    for (access, refresh_token) in [(&access5, &refresh5), (&access6, &refresh6)] {
+        assert_revoked(&me(base, access).await);
+        assert_refresh_refused(&refresh(base, refresh_token).await);
+    }
+    // A new login works after it.
+    let (access7, _) = login(base).await;
+    assert_eq!(me(base, &access7).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn example_flow_with_the_memory_store() {
+    let base = start(&[]).await;
+    flow(&base).await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_username_and_per_address() {
+    let base = start(&[]).await;
+    let addr = |last: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, last));
+
+    // Successful logins are never throttled.
+    for _ in 0..example::MAX_FAILURES + 2 {
+        pair(&login_from(addr(4), &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
+    }
+
+    // Five failures for one username from one address; the sixth attempt is throttled.
+    for _ in 0..example::MAX_FAILURES {
+        let answer = login_from(LOCALHOST, &base, "mallory", "guess").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.reason(), "invalid_credentials");
+    }
+    let throttled = |answer: &Answer| {
+        assert_eq!(
+            answer.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{:?}",
+            answer.body
+        );
+        assert_eq!(answer.reason(), "login_throttled");
+        let wait: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+    };
+    throttled(&login_from(LOCALHOST, &base, "mallory", "guess").await);
+    // The address is throttled, even for the right password of another user ...
+    throttled(&login_from(LOCALHOST, &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
+    // ... and the username from any address.
+    throttled(&login_from(addr(3), &base, "mallory", "guess").await);
+    // Another user from another address still logs in.
+    pair(&login_from(addr(2), &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
+
+    // Failures for the demo user from several addresses throttle the demo user everywhere.
+    for last in 10..10 + example::MAX_FAILURES as u8 {
+        let answer = login_from(addr(last), &base, example::DEMO_USER, "guess").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    throttled(&login_from(addr(20), &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_at_startup() {
+    let refused = |extra: &[(&str, &str)]| {
+        example::Config::from_lookup(lookup(vars(extra)))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    for name in [
+        "ACCESS_TTL_SECS",
+        "REFRESH_TTL_SECS",
+        "SESSION_TTL_SECS",
+        "REFRESH_GRACE_SECS",
+        "JWT_LEEWAY_SECS",
+        "JWT_CACHE",
+    ] {
+        let err = refused(&[(name, "soon")]);
+        assert!(err.contains(name), "{name}: {err}");
+    }
+    let err = refused(&[("JWT_SECRET", "")]);
+    assert!(err.contains("JWT_SECRET is set but empty"), "{err}");
+    // A grace window not shorter than the idle timeout: the sessions refuse it.
+    let config = example::Config::from_lookup(lookup(vars(&[
+        ("REFRESH_TTL_SECS", "5"),
+        ("REFRESH_GRACE_SECS", "5"),
+    ])))
+    .unwrap();
+    assert!(example::app_from_config(&config).await.is_err());
+    // A short secret.
+    let config = example::Config::from_lookup(lookup(vars(&[("JWT_SECRET", "short")]))).unwrap();
+    let err = example::app_from_config(&config)
+        .await
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("JWT_SECRET"), "{err}");
+    assert!(!err.contains("short"), "{err}");
+}
+
+/// `REDIS_URL` on a build without Redis support is an error, never the memory store.
+#[cfg(not(feature = "redis"))]
+#[tokio::test]
+async fn redis_url_without_the_redis_feature_is_an_error() {
+    let err =
+        example::Config::from_lookup(lookup(vars(&[("REDIS_URL", "redis://127.0.0.1:6379")])))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("REDIS_URL") && err.contains("redis"), "{err}");
+}
+
+/// `REDIS_URL` (default `redis://127.0.0.1:6379`) when it answers; otherwise a failure with
+/// `REQUIRE_REDIS=1`, or `None` after saying why the test is skipped.
+#[cfg(feature = "redis")]
+async fn redis_url() -> Option<String> {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let store = tower_jwt_auth::session::RedisStore::builder(url.clone())
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("REDIS_URL parses");
+    match store.ping().await {
+        Ok(()) => Some(url),
+        Err(e) => {
+            if std::env::var("REQUIRE_REDIS").as_deref() == Ok("1") {
+                panic!("REQUIRE_REDIS=1 but Redis at REDIS_URL cannot be reached: {e}");
+            }
+            eprintln!(
+                "skipping: Redis at REDIS_URL cannot be reached ({e}); set REQUIRE_REDIS=1 to fail instead"
+            );
+            None
+        }
+    }
+}
+
+/// Two instances on one Redis behave as one service: a session opened on one refreshes on the
+/// other, the grace window spans both, and a logout on one is refused on the other at once.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn two_instances_on_one_redis_are_one_service() {
+    let Some(url) = redis_url().await else {
+        return;
+    };
+    let a = start(&[("REDIS_URL", &url)]).await;
+    let b = start(&[("REDIS_URL", &url)]).await;
+
+    let (access, refresh_token) = login(&a).await;
+    assert_eq!(me(&b, &access).await.status, StatusCode::OK);
+    let from_b = pair(&refresh(&b, &refresh_token).await);
+    let from_a = pair(&refresh(&a, &refresh_token).await);
+    assert_eq!(from_a, from_b, "one successor across instances");
+    assert_eq!(me(&a, &from_b.0).await.status, StatusCode::OK);
+
+    // Logout on A: refused on B at once (B's cache holds the token: it is checked anyway).
+    let out = post(&a, "/auth/logout", Some(&from_b.0), "").await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_revoked(&me(&b, &from_b.0).await);
+    assert_revoked(&me(&b, &access).await);
+    assert_refresh_refused(&refresh(&b, &from_b.1).await);
+
+    // Logout by refresh token on B: refused on A.
+    let (access2, refresh2) = login(&b).await;
+    assert_eq!(me(&a, &access2).await.status, StatusCode::OK);
+    let out = post(
+        &b,
+        "/auth/logout",
+        None,
+        json!({ "refresh_token": refresh2 }).to_string(),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_revoked(&me(&a, &access2).await);
+
+    // The whole flow through one instance on Redis.
+    flow(&a).await;
+}
