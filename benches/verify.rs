@@ -214,6 +214,19 @@ fn main() {
                     "none" => {}
                     "floor" => drop(black_box(floor_verify(&fx.token, &fx.floor, fx.name))),
                     "verifier" => drop(black_box(verifier.verify(&fx.token))),
+                    "roles" | "roles-plain" => {
+                        let Some((token, roles_layer)) = &fx.roles else {
+                            continue;
+                        };
+                        let layer = if case == "roles" {
+                            roles_layer
+                        } else {
+                            &fx.layer
+                        };
+                        let mut case = LayerCase::new(layer, token);
+                        let request = case.request();
+                        case.call(request);
+                    }
                     "cached" => {
                         let mut cached = LayerCase::new(&fx.cached, &fx.token);
                         let request = cached.request();

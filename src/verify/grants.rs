@@ -199,6 +199,8 @@ pub struct Roles {
 
 /// What separates the roles in [`Roles::joined`].
 const SEPARATOR: char = '\0';
+/// [`SEPARATOR`] as a byte: in UTF-8, no other character contains it.
+const SEPARATOR_BYTE: u8 = 0;
 
 impl Roles {
     /// The roles of a request that a [`JwtAuth`](crate::JwtAuth) layer has seen: the `Roles` in
@@ -217,7 +219,13 @@ impl Roles {
 
     /// `true` when `role` is granted, compared whole and case-sensitively.
     pub fn contains(&self, role: &str) -> bool {
-        self.iter().any(|r| r == role)
+        // On bytes: the roles are whole strings, split at a byte that no role contains.
+        !role.is_empty()
+            && self
+                .joined
+                .as_bytes()
+                .split(|&b| b == SEPARATOR_BYTE)
+                .any(|r| r == role.as_bytes())
     }
 
     /// `true` when every role in `required` is granted (and so when `required` is empty).
@@ -250,7 +258,7 @@ impl Roles {
 
     /// Grants `role` too, unless it is empty, has a NUL or is granted already.
     pub(crate) fn add(&mut self, role: &str) {
-        if role.is_empty() || role.contains(SEPARATOR) || self.contains(role) {
+        if role.is_empty() || role.as_bytes().contains(&SEPARATOR_BYTE) || self.contains(role) {
             return;
         }
         if !self.joined.is_empty() {
@@ -261,7 +269,7 @@ impl Roles {
 
     /// A point to [`reset`](Self::reset) to.
     pub(crate) fn mark(&self) -> usize {
-        self.joined.as_str().len()
+        self.joined.as_bytes().len()
     }
 
     /// Forgets the roles added since `mark`.
@@ -357,6 +365,35 @@ mod tests {
         extensions.insert(Roles::from_iter(["staff"]));
         let roles = Roles::from_extensions(&extensions).expect("a verified token");
         assert!(roles.contains("staff"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 2048,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// The byte-level `contains` and `add` agree with the plain reading: a list of the
+        /// distinct, non-empty, NUL-free strings, in order, compared whole.
+        #[test]
+        fn roles_match_the_plain_reading(
+            roles in proptest::collection::vec("(staff|admin|a b|é|\\PC{0,6}|\\x00|)", 0..40),
+            queries in proptest::collection::vec("(staff|admin|a|b|a b|é|\\PC{0,6}|\\x00|)", 0..6),
+        ) {
+            let got = Roles::from_iter(&roles);
+            let mut plain: Vec<&str> = Vec::new();
+            for role in &roles {
+                if !role.is_empty() && !role.contains('\0') && !plain.contains(&role.as_str()) {
+                    plain.push(role);
+                }
+            }
+            proptest::prop_assert_eq!(got.iter().collect::<Vec<_>>(), plain.clone());
+            proptest::prop_assert_eq!(got.is_empty(), plain.is_empty());
+            for query in queries.iter().map(String::as_str).chain(plain.iter().copied()) {
+                proptest::prop_assert_eq!(got.contains(query), plain.contains(&query), "{:?}", query);
+            }
+        }
     }
 
     #[test]

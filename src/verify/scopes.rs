@@ -70,8 +70,17 @@ impl Joined {
         }
     }
 
+    /// The bytes of [`as_str`](Self::as_str), without checking them again: comparisons work on
+    /// these.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Joined::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Joined::Heap(s) => s.as_bytes(),
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
-        self.as_str().is_empty()
+        self.as_bytes().is_empty()
     }
 
     /// Cuts the list back to its first `len` bytes, a length it had before.
@@ -207,7 +216,14 @@ impl Scopes {
 
     /// `true` when `scope` is granted, compared whole and case-sensitively.
     pub fn contains(&self, scope: &str) -> bool {
-        self.iter().any(|s| s == scope)
+        // On bytes: the scopes are whole strings split at a space, a byte no other UTF-8
+        // character contains.
+        !scope.is_empty()
+            && self
+                .joined
+                .as_bytes()
+                .split(|&b| b == b' ')
+                .any(|s| s == scope.as_bytes())
     }
 
     /// `true` when every scope in `required` is granted.
