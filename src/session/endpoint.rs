@@ -635,3 +635,6 @@ impl Body for EndpointBody {
         SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
 }
+
+#[cfg(test)]
+mod tests;
