@@ -387,7 +387,12 @@ fn cors(origin: &str) -> Result<CorsLayer, BoxError> {
 }
 
 /// The routes. Serve them with [`serve`], which hands handlers the client's address.
-pub fn app(sessions: Sessions, auth: JwtAuthLayer<Value>, login: Login, browser: Browser) -> Router {
+pub fn app(
+    sessions: Sessions,
+    auth: JwtAuthLayer<Value>,
+    login: Login,
+    browser: Browser,
+) -> Router {
     // An invalid or expired access token counts as none at the endpoints: logout then uses the
     // refresh token of the body or cookie. A revoked one too; a store that cannot answer is
     // still 503, and a cookie request that fails the CSRF guard is refused, not anonymous.
@@ -552,7 +557,9 @@ async fn login_handler(
 ) -> Response {
     // Login CSRF: another site must not log the browser into an account of its choosing.
     if let Err(error) = state.browser.csrf.check_origin(&headers) {
-        return DefaultRejection::new().http_response(&error).map(axum::body::Body::from);
+        return DefaultRejection::new()
+            .http_response(&error)
+            .map(axum::body::Body::from);
     }
     let Ok(credentials) = serde_json::from_slice::<Credentials>(&body) else {
         return refusal(

@@ -21,8 +21,10 @@ pub enum AuthMode {
     #[default]
     Required,
     /// A request without a token passes on without claims; what a present but invalid token
-    /// does is the [`InvalidTokenPolicy`]. Ambiguous credentials (`invalid_request`) and a key
-    /// source that is down (`key_source_unavailable`) are refused whatever the policy.
+    /// does is the [`InvalidTokenPolicy`]. Ambiguous credentials (`invalid_request`), a key
+    /// source that is down (`key_source_unavailable`) and a cookie request that fails the
+    /// [CSRF guard](crate::csrf::CsrfGuard) (`csrf`: the browser did send credentials) are
+    /// refused whatever the policy.
     Optional(InvalidTokenPolicy),
 }
 

@@ -217,7 +217,11 @@ async fn body_at(client: &Client, prefix: &str) -> String {
     loop {
         let url = client.current_url().await.unwrap();
         if url.as_str().starts_with(prefix) {
-            let text = eval(client, "return document.body ? document.body.innerText : '';").await;
+            let text = eval(
+                client,
+                "return document.body ? document.body.innerText : '';",
+            )
+            .await;
             let text = text.as_str().unwrap_or_default().to_owned();
             if !text.is_empty() {
                 return text;
@@ -331,7 +335,10 @@ async fn run(client: &Client, base: &str, other: SocketAddr) {
     let access_token = access.value().to_owned();
     let page_cookies = eval(client, "return document.cookie;").await;
     let page_cookies = page_cookies.as_str().unwrap().to_owned();
-    assert!(page_cookies.contains("__Host-csrf_token="), "{page_cookies}");
+    assert!(
+        page_cookies.contains("__Host-csrf_token="),
+        "{page_cookies}"
+    );
     assert!(
         !page_cookies.contains("access_token") && !page_cookies.contains("refresh_token"),
         "document.cookie shows a token: {page_cookies}"
@@ -396,7 +403,8 @@ async fn run(client: &Client, base: &str, other: SocketAddr) {
 
     // The refresh cookie, read where it is sent (its path is /auth).
     client.goto(&format!("{base}/auth/session")).await.unwrap();
-    let state: Value = serde_json::from_str(&body_at(client, &format!("{base}/auth/session")).await).unwrap();
+    let state: Value =
+        serde_json::from_str(&body_at(client, &format!("{base}/auth/session")).await).unwrap();
     assert_eq!(state["authenticated"], true);
     assert_eq!(state["sub"], "demo");
     assert!(state["expires_at"].as_u64().is_some());
@@ -441,7 +449,10 @@ async fn run(client: &Client, base: &str, other: SocketAddr) {
         &[("cookie", &format!("__Host-access_token={access_token}"))],
     )
     .await;
-    assert_eq!((status, body["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("revoked")));
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("revoked"))
+    );
     let old = format!("__Secure-refresh_token={refresh}; __Host-csrf_token={csrf}");
     let (status, body) = http(
         Method::POST,
@@ -451,8 +462,16 @@ async fn run(client: &Client, base: &str, other: SocketAddr) {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"], "invalid_grant");
-    let (status, body) = http(Method::GET, &format!("{base}/auth/session"), &[("cookie", &old)]).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({ "authenticated": false })));
+    let (status, body) = http(
+        Method::GET,
+        &format!("{base}/auth/session"),
+        &[("cookie", &old)],
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({ "authenticated": false }))
+    );
     eprintln!(
         "browser: the old access cookie gets 401 revoked, the old refresh cookie 401 invalid_grant"
     );

@@ -34,14 +34,25 @@ fn fetch_metadata_rules() {
     assert!(check(&[("sec-fetch-site", "same-origin")]).is_ok());
     assert!(check(&[("sec-fetch-site", "none")]).is_ok());
     assert_eq!(
-        check(&[("sec-fetch-site", "cross-site"), ("origin", "https://app.example")])
-            .unwrap_err()
-            .kind(),
+        check(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://app.example")
+        ])
+        .unwrap_err()
+        .kind(),
         ErrorKind::Csrf
     );
     // same-site: only from a trusted origin.
-    assert!(check(&[("sec-fetch-site", "same-site"), ("origin", "https://app.example")]).is_ok());
-    assert!(check(&[("sec-fetch-site", "same-site"), ("origin", "https://evil.example")]).is_err());
+    assert!(check(&[
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://app.example")
+    ])
+    .is_ok());
+    assert!(check(&[
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example")
+    ])
+    .is_err());
     assert!(check(&[("sec-fetch-site", "same-site")]).is_err());
     assert!(check(&[("sec-fetch-site", "bogus")]).is_err());
     // No Sec-Fetch-Site: Origin against the trusted origins or the request's own host.
@@ -61,8 +72,14 @@ fn fetch_metadata_rules() {
 fn duplicated_and_non_ascii_headers_are_refused_not_a_panic() {
     let g = guard();
     for pairs in [
-        &[("sec-fetch-site", "same-origin"), ("sec-fetch-site", "same-origin")][..],
-        &[("origin", "https://app.example"), ("origin", "https://app.example")][..],
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-site", "same-origin"),
+        ][..],
+        &[
+            ("origin", "https://app.example"),
+            ("origin", "https://app.example"),
+        ][..],
     ] {
         let err = g.check_origin(&headers(pairs)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Csrf);
@@ -78,8 +95,16 @@ fn duplicated_and_non_ascii_headers_are_refused_not_a_panic() {
 
 #[test]
 fn trusted_origins_are_validated() {
-    assert!(CsrfGuard::new().trusted_origin("http://127.0.0.1:8080").is_ok());
-    for bad in ["app.example", "https://app.example/", "ftp://x", "https://", "https://a b"] {
+    assert!(CsrfGuard::new()
+        .trusted_origin("http://127.0.0.1:8080")
+        .is_ok());
+    for bad in [
+        "app.example",
+        "https://app.example/",
+        "ftp://x",
+        "https://",
+        "https://a b",
+    ] {
         assert!(
             matches!(
                 CsrfGuard::new().trusted_origin(bad),
@@ -141,7 +166,10 @@ fn double_submit_requires_the_matching_signed_header() {
     assert!(missing.description().contains("missing"));
     // A forged pair: equal cookie and header, but no valid MAC.
     let forged = "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    assert_eq!(with(forged, Some(forged)).unwrap_err().kind(), ErrorKind::Csrf);
+    assert_eq!(
+        with(forged, Some(forged)).unwrap_err().kind(),
+        ErrorKind::Csrf
+    );
     // Another session's genuine token.
     let theirs = key.token("s2").unwrap();
     assert!(with(&theirs, Some(&theirs)).is_err());
@@ -149,10 +177,7 @@ fn double_submit_requires_the_matching_signed_header() {
     let other = key.token("s1").unwrap();
     assert!(with(&good, Some(&other)).is_err());
     // Cross-site is refused on top, even with a good header.
-    let mut map = headers(&[
-        ("sec-fetch-site", "cross-site"),
-        ("x-csrf-token", &good),
-    ]);
+    let mut map = headers(&[("sec-fetch-site", "cross-site"), ("x-csrf-token", &good)]);
     map.append(
         http::header::COOKIE,
         HeaderValue::from_str(&format!("__Host-csrf_token={good}")).unwrap(),
@@ -171,7 +196,9 @@ fn double_submit_requires_the_matching_signed_header() {
         ("x-csrf-token", &good),
         ("cookie", &format!("__Host-csrf_token={good}")),
     ]);
-    assert!(g.check(&post, &map, &cookie_found(no_sid.as_bytes())).is_err());
+    assert!(g
+        .check(&post, &map, &cookie_found(no_sid.as_bytes()))
+        .is_err());
 }
 
 #[test]
@@ -191,9 +218,13 @@ fn only_cookie_tokens_on_unsafe_methods_and_websocket_upgrades_are_judged() {
     };
     assert!(g.check(&Method::POST, &cross, &bearer).is_ok());
     let upgrade = headers(&[("sec-fetch-site", "cross-site"), ("upgrade", "WebSocket")]);
-    assert!(g.check(&Method::GET, &upgrade, &cookie_found(token)).is_err());
+    assert!(g
+        .check(&Method::GET, &upgrade, &cookie_found(token))
+        .is_err());
     let upgrade_same = headers(&[("sec-fetch-site", "same-origin"), ("upgrade", "websocket")]);
-    assert!(g.check(&Method::GET, &upgrade_same, &cookie_found(token)).is_ok());
+    assert!(g
+        .check(&Method::GET, &upgrade_same, &cookie_found(token))
+        .is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,7 +263,12 @@ mod layer {
         }
     }
 
-    fn req(method: Method, cookie: Option<&str>, bearer: Option<&str>, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
+    fn req(
+        method: Method,
+        cookie: Option<&str>,
+        bearer: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Request<Full<Bytes>> {
         let mut builder = Request::builder().method(method).uri("/x");
         if let Some(cookie) = cookie {
             builder = builder.header(COOKIE, cookie);
@@ -252,7 +288,9 @@ mod layer {
         let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
         assert_eq!(body["error"], "csrf");
         assert_eq!(body["reason"], "csrf");
-        assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()));
     }
 
     #[tokio::test]
@@ -263,7 +301,10 @@ mod layer {
         assert_csrf(&send(&layer, req(Method::POST, Some(&cookie), None, &cross)).await);
         assert_csrf(&send(&layer, req(Method::DELETE, Some(&cookie), None, &cross)).await);
         // same-site from an origin that is not trusted.
-        let sibling = [("sec-fetch-site", "same-site"), ("origin", "http://127.0.0.1:9")];
+        let sibling = [
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://127.0.0.1:9"),
+        ];
         assert_csrf(&send(&layer, req(Method::POST, Some(&cookie), None, &sibling)).await);
         // Safe methods pass.
         for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
@@ -272,9 +313,16 @@ mod layer {
         }
         // A bearer token is not subject to it.
         let answer = send(&layer, req(Method::POST, None, Some(&good_token()), &cross)).await;
-        assert_eq!((answer.status, answer.body.as_str()), (StatusCode::OK, "sub=alice;scopes=read write"));
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::OK, "sub=alice;scopes=read write")
+        );
         // same-origin, none, and no header at all pass.
-        for extra in [&[("sec-fetch-site", "same-origin")][..], &[("sec-fetch-site", "none")], &[]] {
+        for extra in [
+            &[("sec-fetch-site", "same-origin")][..],
+            &[("sec-fetch-site", "none")],
+            &[],
+        ] {
             let answer = send(&layer, req(Method::POST, Some(&cookie), None, extra)).await;
             assert_eq!(answer.status, StatusCode::OK);
         }
@@ -282,30 +330,60 @@ mod layer {
         let evil = [("origin", "https://evil.example"), ("host", "api.example")];
         assert_csrf(&send(&layer, req(Method::POST, Some(&cookie), None, &evil)).await);
         let own = [("origin", "https://api.example"), ("host", "api.example")];
-        assert_eq!(send(&layer, req(Method::POST, Some(&cookie), None, &own)).await.status, StatusCode::OK);
+        assert_eq!(
+            send(&layer, req(Method::POST, Some(&cookie), None, &own))
+                .await
+                .status,
+            StatusCode::OK
+        );
         // Turned off explicitly.
         let off = builder().csrf(CsrfGuard::disabled()).build().unwrap();
-        assert_eq!(send(&off, req(Method::POST, Some(&cookie), None, &cross)).await.status, StatusCode::OK);
+        assert_eq!(
+            send(&off, req(Method::POST, Some(&cookie), None, &cross))
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
 
     #[tokio::test]
     async fn a_trusted_origin_passes_same_site() {
         let layer = builder()
-            .csrf(CsrfGuard::new().trusted_origin("http://127.0.0.1:9").unwrap())
+            .csrf(
+                CsrfGuard::new()
+                    .trusted_origin("http://127.0.0.1:9")
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         let cookie = format!("access_token={}", good_token());
-        let sibling = [("sec-fetch-site", "same-site"), ("origin", "http://127.0.0.1:9")];
-        assert_eq!(send(&layer, req(Method::POST, Some(&cookie), None, &sibling)).await.status, StatusCode::OK);
+        let sibling = [
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://127.0.0.1:9"),
+        ];
+        assert_eq!(
+            send(&layer, req(Method::POST, Some(&cookie), None, &sibling))
+                .await
+                .status,
+            StatusCode::OK
+        );
         let origin_only = [("origin", "http://127.0.0.1:9")];
-        assert_eq!(send(&layer, req(Method::PUT, Some(&cookie), None, &origin_only)).await.status, StatusCode::OK);
+        assert_eq!(
+            send(&layer, req(Method::PUT, Some(&cookie), None, &origin_only))
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
 
     #[tokio::test]
     async fn refused_under_every_policy_and_never_anonymous() {
         let cookie = format!("access_token={}", good_token());
         let cross = [("sec-fetch-site", "cross-site")];
-        let strict = builder().status_policy(StatusPolicy::Rfc6750).build().unwrap();
+        let strict = builder()
+            .status_policy(StatusPolicy::Rfc6750)
+            .build()
+            .unwrap();
         assert_csrf(&send(&strict, req(Method::POST, Some(&cookie), None, &cross)).await);
         let lenient = builder()
             .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous))
@@ -323,7 +401,15 @@ mod layer {
         let cookie = format!("access_token={}", good_token());
         let answer = send(
             &layer,
-            req(Method::POST, Some(&cookie), None, &[("sec-fetch-site", "cross-site"), (CONTENT_TYPE.as_str(), "application/grpc")]),
+            req(
+                Method::POST,
+                Some(&cookie),
+                None,
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    (CONTENT_TYPE.as_str(), "application/grpc"),
+                ],
+            ),
         )
         .await;
         assert_eq!(answer.status, StatusCode::OK);
@@ -334,10 +420,23 @@ mod layer {
     async fn websocket_upgrades_get_the_origin_check() {
         let layer = builder().build().unwrap();
         let cookie = format!("access_token={}", good_token());
-        let cross = [("sec-fetch-site", "cross-site"), ("upgrade", "websocket"), ("connection", "Upgrade")];
+        let cross = [
+            ("sec-fetch-site", "cross-site"),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+        ];
         assert_csrf(&send(&layer, req(Method::GET, Some(&cookie), None, &cross)).await);
-        let same = [("sec-fetch-site", "same-origin"), ("upgrade", "websocket"), ("connection", "Upgrade")];
-        assert_eq!(send(&layer, req(Method::GET, Some(&cookie), None, &same)).await.status, StatusCode::OK);
+        let same = [
+            ("sec-fetch-site", "same-origin"),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+        ];
+        assert_eq!(
+            send(&layer, req(Method::GET, Some(&cookie), None, &same))
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
 
     #[tokio::test]
@@ -353,15 +452,40 @@ mod layer {
         let csrf = key.token("s-1").unwrap();
         let cookie = format!("__Host-access_token={token}; __Host-csrf_token={csrf}");
         let same = ("sec-fetch-site", "same-origin");
-        let ok = send(&layer, req(Method::POST, Some(&cookie), None, &[same, ("x-csrf-token", &csrf)])).await;
+        let ok = send(
+            &layer,
+            req(
+                Method::POST,
+                Some(&cookie),
+                None,
+                &[same, ("x-csrf-token", &csrf)],
+            ),
+        )
+        .await;
         assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
         // Missing header, even same-origin.
         assert_csrf(&send(&layer, req(Method::POST, Some(&cookie), None, &[same])).await);
         // Forged pair.
         let forged = "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
         let cookie_forged = format!("__Host-access_token={token}; __Host-csrf_token={forged}");
-        assert_csrf(&send(&layer, req(Method::POST, Some(&cookie_forged), None, &[same, ("x-csrf-token", forged)])).await);
+        assert_csrf(
+            &send(
+                &layer,
+                req(
+                    Method::POST,
+                    Some(&cookie_forged),
+                    None,
+                    &[same, ("x-csrf-token", forged)],
+                ),
+            )
+            .await,
+        );
         // GET needs nothing.
-        assert_eq!(send(&layer, req(Method::GET, Some(&cookie), None, &[])).await.status, StatusCode::OK);
+        assert_eq!(
+            send(&layer, req(Method::GET, Some(&cookie), None, &[]))
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
 }

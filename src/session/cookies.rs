@@ -218,7 +218,14 @@ impl CookieSettings {
     ) -> Result<Vec<HeaderValue>, CookieError> {
         let max_age = pair.remaining_lifetime();
         let mut headers = vec![
-            self.build(ACCESS, pair.access_token(), true, "/", SameSite::Lax, max_age)?,
+            self.build(
+                ACCESS,
+                pair.access_token(),
+                true,
+                "/",
+                SameSite::Lax,
+                max_age,
+            )?,
             self.build(
                 REFRESH,
                 pair.refresh_token(),
@@ -290,10 +297,13 @@ impl CookieSettings {
     ) -> Result<HeaderValue, CookieError> {
         let name = self.name(names);
         // RFC 6265 cookie-octets: what a JWT, a refresh token and a CSRF token are made of.
-        if !value
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x2b).contains(&b) || (0x2d..=0x3a).contains(&b) || (0x3c..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-        {
+        if !value.bytes().all(|b| {
+            b == 0x21
+                || (0x23..=0x2b).contains(&b)
+                || (0x2d..=0x3a).contains(&b)
+                || (0x3c..=0x5b).contains(&b)
+                || (0x5d..=0x7e).contains(&b)
+        }) {
             return Err(CookieError::InvalidValue { name });
         }
         let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
@@ -327,7 +337,9 @@ mod tests {
     #[test]
     fn secure_cookies_have_prefixes_and_the_issue_attributes() {
         let key = CsrfKey::new(&[7; 32]).unwrap();
-        let set = CookieSettings::new().set(&pair("a.b.c"), Some(&key)).unwrap();
+        let set = CookieSettings::new()
+            .set(&pair("a.b.c"), Some(&key))
+            .unwrap();
         let set = texts(&set);
         assert_eq!(
             set[0],
@@ -371,7 +383,10 @@ mod tests {
         let cleared = texts(&cleared);
         assert_eq!(cleared.len(), 3);
         assert!(cleared[0].starts_with("__Host-access_token=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970"));
-        assert!(cleared[1].starts_with("__Secure-refresh_token=;") && cleared[1].contains("Path=/auth;"));
+        assert!(
+            cleared[1].starts_with("__Secure-refresh_token=;")
+                && cleared[1].contains("Path=/auth;")
+        );
         assert!(cleared[2].starts_with("__Host-csrf_token=;") && !cleared[2].contains("HttpOnly"));
     }
 
@@ -379,13 +394,24 @@ mod tests {
     fn an_oversized_cookie_is_refused_with_a_clear_error() {
         let big = "a".repeat(MAX_SET_COOKIE_LEN);
         let err = CookieSettings::new().set(&pair(&big), None).unwrap_err();
-        assert!(matches!(err, CookieError::TooLarge { name: "__Host-access_token", .. }));
+        assert!(matches!(
+            err,
+            CookieError::TooLarge {
+                name: "__Host-access_token",
+                ..
+            }
+        ));
         assert!(err.to_string().contains("4096"), "{err}");
         // Just under the limit passes.
         let fits = "a".repeat(MAX_SET_COOKIE_LEN - 100);
         assert!(CookieSettings::new().set(&pair(&fits), None).is_ok());
         let bad = CookieSettings::new().set(&pair("a;b"), None).unwrap_err();
-        assert_eq!(bad, CookieError::InvalidValue { name: "__Host-access_token" });
+        assert_eq!(
+            bad,
+            CookieError::InvalidValue {
+                name: "__Host-access_token"
+            }
+        );
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub const MAX_BODY_LEN: usize = 4096;
 /// | `POST /logout` with `{"refresh_token": ".."}` | 204: that token's session ended (an unknown token also gets 204, as in RFC 7009 §2.2) |
 /// | `POST /logout-all` with a [`TokenIdentity`] in the request extensions | 204: every session of its subject ended |
 /// | `POST /logout-all` without one | 401, reason `missing` |
+/// | `GET /session`, with [cookies](Self::cookies) on | 200 `{"authenticated": true, "sub", "expires_at"}` while the refresh cookie's session is alive, else `{"authenticated": false}` |
+///
+/// With [cookies](Self::cookies) on, refresh and logout also accept the refresh cookie (an
+/// empty body), set and clear the cookies, and every `POST` passes the [CSRF
+/// guard](Self::csrf) first (403 `csrf`).
 ///
 /// The [`TokenIdentity`] is put there by an authentication layer in front of the endpoints;
 /// for `/logout` that layer should be optional, so that a user whose access token expired can
@@ -308,7 +313,10 @@ impl SessionEndpoints {
 
     /// The refresh cookie's value, when the endpoints serve cookies and it was sent; a
     /// duplicated one is a 400.
-    fn refresh_cookie(&self, headers: &HeaderMap) -> Result<Option<String>, Response<EndpointBody>> {
+    fn refresh_cookie(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<String>, Response<EndpointBody>> {
         let Some(cookies) = &self.cookies else {
             return Ok(None);
         };
@@ -341,7 +349,11 @@ impl SessionEndpoints {
     /// The double-submit check of a request that uses the refresh cookie, against the session
     /// of the cookie's token. A token that names no live session changes nothing, so it is
     /// left to the operation to refuse.
-    async fn check_cookie(&self, headers: &HeaderMap, token: &str) -> Result<(), Response<EndpointBody>> {
+    async fn check_cookie(
+        &self,
+        headers: &HeaderMap,
+        token: &str,
+    ) -> Result<(), Response<EndpointBody>> {
         if !self.csrf.is_double_submit() {
             return Ok(());
         }

@@ -16,8 +16,7 @@ use super::memory::MemoryStore;
 use super::refresh::{RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair};
 use super::store::{
     Clock, Lookup, NewSession, RotateOutcome, Rotation, SessionId, SessionInfo, SessionLimits,
-    SessionStore,
-    StoreError,
+    SessionStore, StoreError,
 };
 use crate::error::ConfigError;
 use crate::keys::key::Key;

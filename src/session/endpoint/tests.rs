@@ -54,7 +54,11 @@ async fn send(
     }
     let response = endpoints
         .clone()
-        .oneshot(request.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
+        .oneshot(
+            request
+                .body(Full::new(Bytes::from(body.to_owned())))
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = response.status();
@@ -102,7 +106,9 @@ async fn refresh_with_the_cookie_sets_cookies_and_hides_the_tokens() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    assert!(answer.body.get("access_token").is_none() && answer.body.get("refresh_token").is_none());
+    assert!(
+        answer.body.get("access_token").is_none() && answer.body.get("refresh_token").is_none()
+    );
     assert_eq!(answer.body["token_type"], "Bearer");
     assert_eq!(answer.set_cookies.len(), 3);
     assert!(answer.set_cookies[0].starts_with("__Host-access_token="));
@@ -152,7 +158,11 @@ async fn cookie_requests_need_the_csrf_header_and_the_site_itself() {
             &endpoints,
             Method::POST,
             path,
-            &[("sec-fetch-site", "cross-site"), ("cookie", &cookie), ("x-csrf-token", &csrf)],
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("cookie", &cookie),
+                ("x-csrf-token", &csrf),
+            ],
             "",
         )
         .await;
@@ -171,7 +181,11 @@ async fn cookie_requests_need_the_csrf_header_and_the_site_itself() {
     .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     // The session is untouched by all of the above.
-    assert!(sessions.find_session(pair.refresh_token()).await.unwrap().is_some());
+    assert!(sessions
+        .find_session(pair.refresh_token())
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -182,7 +196,14 @@ async fn session_state_and_logout_with_the_refresh_cookie() {
     assert_eq!(answer.body, serde_json::json!({ "authenticated": false }));
     let pair = sessions.open(Grant::new("alice")).await.unwrap();
     let (cookie, csrf) = browser_cookies(&pair);
-    let answer = send(&endpoints, Method::GET, "/auth/session", &[("cookie", &cookie)], "").await;
+    let answer = send(
+        &endpoints,
+        Method::GET,
+        "/auth/session",
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.body["authenticated"], true);
     assert_eq!(answer.body["sub"], "alice");
@@ -190,14 +211,25 @@ async fn session_state_and_logout_with_the_refresh_cookie() {
     assert!(!answer.body.to_string().contains(pair.access_token()));
     // Duplicate refresh cookies: a clear 400, not a 5xx.
     let twice = format!("{cookie}; __Secure-refresh_token=x");
-    let answer = send(&endpoints, Method::GET, "/auth/session", &[(COOKIE.as_str(), &twice)], "").await;
+    let answer = send(
+        &endpoints,
+        Method::GET,
+        "/auth/session",
+        &[(COOKIE.as_str(), &twice)],
+        "",
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     // Logout with the refresh cookie and the CSRF header: 204, cookies cleared.
     let answer = send(
         &endpoints,
         Method::POST,
         "/auth/logout",
-        &[("sec-fetch-site", "same-origin"), ("cookie", &cookie), ("x-csrf-token", &csrf)],
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("cookie", &cookie),
+            ("x-csrf-token", &csrf),
+        ],
         "",
     )
     .await;
@@ -205,7 +237,14 @@ async fn session_state_and_logout_with_the_refresh_cookie() {
     assert_eq!(answer.set_cookies.len(), 3);
     assert!(answer.set_cookies.iter().all(|c| c.contains("Max-Age=0")));
     assert!(answer.set_cookies[1].contains("Path=/auth"));
-    let answer = send(&endpoints, Method::GET, "/auth/session", &[("cookie", &cookie)], "").await;
+    let answer = send(
+        &endpoints,
+        Method::GET,
+        "/auth/session",
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
     assert_eq!(answer.body, serde_json::json!({ "authenticated": false }));
     // Wrong method on /session.
     let answer = send(&endpoints, Method::POST, "/auth/session", &[], "").await;
