@@ -291,7 +291,7 @@ impl SessionEndpoints {
         let token = match self.refresh_cookie(headers) {
             Ok(Some(token)) => token,
             Ok(None) => return json(StatusCode::OK, &SessionState::anonymous()),
-            Err(response) => return response,
+            Err(error) => return auth_error(&error),
         };
         match self.sessions.find_session(&token).await {
             Ok(Some(info)) => json(
@@ -313,19 +313,15 @@ impl SessionEndpoints {
 
     /// The refresh cookie's value, when the endpoints serve cookies and it was sent; a
     /// duplicated one is a 400.
-    fn refresh_cookie(
-        &self,
-        headers: &HeaderMap,
-    ) -> Result<Option<String>, Response<EndpointBody>> {
+    fn refresh_cookie(&self, headers: &HeaderMap) -> Result<Option<String>, AuthError> {
         let Some(cookies) = &self.cookies else {
             return Ok(None);
         };
-        match cookie_value(headers, cookies.refresh_cookie_name().as_bytes()) {
-            Ok(value) => Ok(value
+        Ok(
+            cookie_value(headers, cookies.refresh_cookie_name().as_bytes())?
                 .and_then(|v| std::str::from_utf8(v).ok())
-                .map(str::to_owned)),
-            Err(error) => Err(auth_error(&error)),
-        }
+                .map(str::to_owned),
+        )
     }
 
     /// The refresh token of a JSON body or, for an empty body, of the refresh cookie; or the
@@ -337,7 +333,10 @@ impl SessionEndpoints {
         let (parts, body) = request.into_parts();
         let body = read_body(&parts.headers, body).await?;
         if body.is_empty() {
-            if let Some(token) = self.refresh_cookie(&parts.headers)? {
+            let cookie = self
+                .refresh_cookie(&parts.headers)
+                .map_err(|error| auth_error(&error))?;
+            if let Some(token) = cookie {
                 return Ok((Presented::Cookie(token), parts.headers));
             }
         }
