@@ -683,7 +683,7 @@ fn client_key(ip: IpAddr) -> String {
 // ---------------------------------------------------------------------------------------------
 
 fn print_startup(config: &Config, local_addr: SocketAddr) {
-    eprintln!("listening on http://{local_addr}");
+    eprintln!("listening on http://{local_addr} (open it in a browser for the demo page)");
     match &config.redis_url {
         Some(_) => eprintln!("sessions in Redis (REDIS_URL)"),
         None => eprintln!("sessions in memory: they end when the process ends"),
