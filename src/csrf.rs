@@ -322,7 +322,9 @@ impl CsrfGuard {
     /// Turns on the signed double-submit cookie: every unsafe cookie-authenticated request must
     /// echo the CSRF cookie of `cookies` in [`x-csrf-token`](CSRF_HEADER), with a valid HMAC
     /// under `key` for the token's session (`sid`). Set the cookie with
-    /// [`CookieSettings::csrf_cookie`] and a token from [`CsrfKey::token`].
+    /// [`CookieSettings::set`] (or [`CookieSettings::csrf_cookie`] and a token from
+    /// [`CsrfKey::token`]). A cookie token without a `sid` (from an identity provider without
+    /// sessions) cannot be bound, so its unsafe requests are refused in this mode.
     pub fn double_submit(self, key: CsrfKey, cookies: &CookieSettings) -> Self {
         let cookie: Box<str> = cookies.csrf_cookie_name().into();
         self.edit(|inner| {
@@ -412,6 +414,7 @@ impl CsrfGuard {
     /// The `sid` is read from the token's payload before the signature is checked: a token
     /// that then fails verification is refused (or anonymous, and then it grants nothing), and
     /// one that passes is the very payload the `sid` was read from.
+    #[inline]
     pub(crate) fn check(
         &self,
         method: &Method,

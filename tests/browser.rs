@@ -6,8 +6,9 @@
 //! with 403 `csrf` → a cross-site form carries no token cookie → logout → the old cookies are
 //! refused. `document.cookie` never shows a token.
 //!
-//! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` the test is skipped with a message,
-//! unless `REQUIRE_CHROMIUM=1` (the README's test command, `.ci/test`), where it fails.
+//! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (or the paths in `CHROMIUM` and
+//! `CHROMEDRIVER`) the test is skipped with a message, unless `REQUIRE_CHROMIUM=1` (the README's
+//! test command, `.ci/test`), where it fails.
 
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -31,8 +32,18 @@ use tokio::net::TcpListener;
 #[path = "../examples/session.rs"]
 mod example;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's paths, unless `CHROMIUM` / `CHROMEDRIVER` name others.
+fn binary(variable: &str, default: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| default.to_owned())
+}
+
+fn chromium() -> String {
+    binary("CHROMIUM", "/usr/bin/chromium")
+}
+
+fn chromedriver() -> String {
+    binary("CHROMEDRIVER", "/usr/bin/chromedriver")
+}
 const SECRET: &str = "browser-test secret of at least 32 bytes";
 /// Short enough to wait for, long enough that a token checked right after it was minted is
 /// still valid on a busy machine.
@@ -130,7 +141,7 @@ fn start_driver() -> Driver {
         port
     ));
     std::fs::create_dir_all(&profile).unwrap();
-    let child = Command::new(CHROMEDRIVER)
+    let child = Command::new(chromedriver())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -148,7 +159,7 @@ async fn connect(driver: &Driver) -> Client {
     caps.insert(
         "goog:chromeOptions".to_owned(),
         json!({
-            "binary": CHROMIUM,
+            "binary": chromium(),
             "args": [
                 "--headless",
                 "--no-sandbox",
@@ -250,14 +261,16 @@ async fn http(method: Method, url: &str, headers: &[(&str, &str)]) -> (StatusCod
 }
 
 fn chromium_present() -> bool {
-    Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()
+    Path::new(&chromium()).exists() && Path::new(&chromedriver()).exists()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_example_in_chromium() {
     if !chromium_present() {
         let message = format!(
-            "{CHROMIUM} and {CHROMEDRIVER} are needed (apt-get install chromium chromium-driver)"
+            "{} and {} are needed (apt-get install chromium chromium-driver)",
+            chromium(),
+            chromedriver()
         );
         if std::env::var("REQUIRE_CHROMIUM").as_deref() == Ok("1") {
             panic!("REQUIRE_CHROMIUM=1: {message}");
