@@ -335,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn secure_cookies_have_prefixes_and_the_issue_attributes() {
+    fn secure_cookies_have_prefixes_and_the_documented_attributes() {
         let key = CsrfKey::new(&[7; 32]).unwrap();
         let set = CookieSettings::new()
             .set(&pair("a.b.c"), Some(&key))
