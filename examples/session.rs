@@ -13,6 +13,19 @@
 //! | `POST /auth/logout` | the access token (`Authorization: Bearer`), or `{"refresh_token"}` → 204 |
 //! | `POST /auth/logout-all` | the access token → 204: every session of the user ends |
 //! | `GET /api/me` | the access token → 200 with its claims; 401 reason `revoked` after a logout |
+//! | `GET /auth/session` | 200 `{"authenticated": true, "sub", "expires_at"}` while the refresh cookie's session is alive, else `{"authenticated": false}` |
+//! | `GET /` | a small page (embedded, no build step) that logs in, shows the user, refreshes silently and logs out |
+//!
+//! **Browsers.** Login sets three cookies (the crate's [`CookieSettings`]): the access token
+//! (`__Host-access_token`, HttpOnly), the refresh token (`__Secure-refresh_token`, HttpOnly,
+//! `Path=/auth`) and the CSRF cookie (`__Host-csrf_token`, readable by the page). With
+//! `"cookies": true` in the login body, the answer leaves the tokens out, so that page scripts
+//! never see them. The layer reads the access cookie ([`CookieSettings::token_source`]);
+//! refresh and logout accept the refresh cookie (an empty body) and set or clear the cookies.
+//! CSRF: the signed double-submit cookie, keyed by HKDF from `JWT_SECRET`: every unsafe
+//! request with a cookie echoes the CSRF cookie in `x-csrf-token`, and cross-site requests
+//! (and same-site ones from an origin other than `CORS_ORIGIN`) are refused with 403 `csrf`.
+//! Login gets the same Fetch Metadata / `Origin` check (login CSRF).
 //!
 //! The demo user is `demo` with the password `demo-password`, checked against an argon2 hash.
 //! Checking credentials is the application's job; the crate opens the session afterwards
@@ -47,11 +60,15 @@
 //! | `REFRESH_GRACE_SECS` | grace window of a rotated refresh token | 10 |
 //! | `JWT_LEEWAY_SECS` | clock leeway of the layer | 60 |
 //! | `JWT_CACHE` | the verified-token cache with this many entries (revocation is still checked on every hit) | off |
+//! | `CORS_ORIGIN` | a browser origin allowed to call the API with credentials (CORS), and trusted by the CSRF guard | none |
+//! | `COOKIE_INSECURE` | `1`: cookies without `Secure` and without prefixes, for browsers that refuse `Secure` cookies on plain `http://localhost` (Safari) | off |
 //!
 //! Two instances started with the same `REDIS_URL` and `JWT_SECRET` on two ports behave as one
 //! service: a logout on one is refused on the other at once.
 //!
 //! [`SessionEndpoints`]: tower_jwt_auth::SessionEndpoints
+//! [`CookieSettings`]: tower_jwt_auth::session::CookieSettings
+//! [`CookieSettings::token_source`]: tower_jwt_auth::session::CookieSettings::token_source
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
@@ -63,19 +80,21 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower::Layer;
+use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
-use tower_jwt_auth::session::{MemoryStore, SessionStore};
+use tower_jwt_auth::csrf::{CsrfGuard, CsrfKey, CSRF_HEADER};
+use tower_jwt_auth::session::{CookieSettings, MemoryStore, SessionStore};
 use tower_jwt_auth::{
-    Algorithm, AuthMode, BoxError, Grant, InvalidTokenPolicy, JwtAuthLayer, SessionErrorKind,
-    Sessions, SigningKey,
+    Algorithm, AuthMode, BoxError, DefaultRejection, Grant, InvalidTokenPolicy, JwtAuthLayer,
+    SessionErrorKind, Sessions, SigningKey, TokenSource,
 };
 
 /// The secret used when `JWT_SECRET` is not set. It is public, so anyone can mint tokens a
@@ -97,6 +116,8 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 const CACHE_BYTES_PER_ENTRY: usize = 4 * 1024;
 /// The longest username looked at; a longer one is an invalid request.
 const MAX_USERNAME_LEN: usize = 256;
+/// The page served at `GET /`, embedded in the binary.
+const PAGE: &str = include_str!("session.html");
 
 /// The example's configuration, read from the environment.
 #[derive(Clone)]
@@ -123,6 +144,10 @@ pub struct Config {
     pub leeway: Duration,
     /// `JWT_CACHE`: entries of the verified-token cache.
     pub cache: Option<usize>,
+    /// `CORS_ORIGIN`: the browser origin allowed with credentials, trusted by the CSRF guard.
+    pub cors_origin: Option<String>,
+    /// `COOKIE_INSECURE=1`: cookies without `Secure` and prefixes (development only).
+    pub insecure_cookies: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -139,6 +164,8 @@ impl std::fmt::Debug for Config {
             .field("refresh_grace", &self.refresh_grace)
             .field("leeway", &self.leeway)
             .field("cache", &self.cache)
+            .field("cors_origin", &self.cors_origin)
+            .field("insecure_cookies", &self.insecure_cookies)
             .finish()
     }
 }
@@ -225,6 +252,14 @@ impl Config {
             refresh_grace: seconds(&lookup, "REFRESH_GRACE_SECS")?,
             leeway: seconds(&lookup, "JWT_LEEWAY_SECS")?.unwrap_or(Duration::from_secs(60)),
             cache,
+            cors_origin: text(&lookup, "CORS_ORIGIN")?,
+            insecure_cookies: match text(&lookup, "COOKIE_INSECURE")?.as_deref() {
+                None | Some("0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(format!("COOKIE_INSECURE {other:?} is not 0 or 1").into())
+                }
+            },
         })
     }
 }
@@ -251,10 +286,47 @@ async fn store(config: &Config) -> Result<Arc<dyn SessionStore>, BoxError> {
     }
 }
 
+/// What the example needs to serve browsers: the cookie settings, and the CSRF guard of the
+/// layer, the endpoints and login.
+#[derive(Clone, Debug)]
+pub struct Browser {
+    /// The session cookies.
+    pub cookies: CookieSettings,
+    /// The CSRF guard: double-submit, `CORS_ORIGIN` trusted.
+    pub csrf: CsrfGuard,
+    /// The double-submit key, derived from `JWT_SECRET`.
+    pub csrf_key: CsrfKey,
+}
+
+impl Browser {
+    /// The cookies and the CSRF guard of `config`.
+    pub fn from_config(config: &Config) -> Result<Self, BoxError> {
+        let secret = config.secret.as_deref().unwrap_or(DEMO_SECRET.as_bytes());
+        let mut cookies = CookieSettings::new();
+        if config.insecure_cookies {
+            cookies = cookies.insecure_for_development();
+        }
+        // One secret, two keys: HKDF keeps the CSRF key apart from the signing key.
+        let csrf_key = CsrfKey::derive(secret).map_err(|err| format!("JWT_SECRET: {err}"))?;
+        let mut csrf = CsrfGuard::new().double_submit(csrf_key.clone(), &cookies);
+        if let Some(origin) = &config.cors_origin {
+            csrf = csrf
+                .trusted_origin(origin)
+                .map_err(|err| format!("CORS_ORIGIN: {err}"))?;
+        }
+        Ok(Self {
+            cookies,
+            csrf,
+            csrf_key,
+        })
+    }
+}
+
 /// The sessions and the authentication layer of `config`, over one store.
 pub async fn sessions_and_layer(
     config: &Config,
 ) -> Result<(Sessions, JwtAuthLayer<Value>), BoxError> {
+    let browser = Browser::from_config(config)?;
     let secret = config.secret.as_deref().unwrap_or(DEMO_SECRET.as_bytes());
     let key =
         SigningKey::hmac(Algorithm::HS256, secret).map_err(|err| format!("JWT_SECRET: {err}"))?;
@@ -280,7 +352,13 @@ pub async fn sessions_and_layer(
         builder = builder.refresh_grace(grace);
     }
     let sessions = builder.build()?;
-    let mut auth = sessions.layer_builder::<Value>().revocation(store);
+    // The bearer header for API clients, the access cookie these settings set for browsers,
+    // and the CSRF guard for the latter.
+    let mut auth = sessions
+        .layer_builder::<Value>()
+        .revocation(store)
+        .token_sources([TokenSource::bearer(), browser.cookies.token_source()])
+        .csrf(browser.csrf);
     if let Some(entries) = config.cache {
         auth = auth.token_cache(entries, entries.saturating_mul(CACHE_BYTES_PER_ENTRY));
     }
@@ -290,28 +368,59 @@ pub async fn sessions_and_layer(
 /// The application of `config`: the sessions, their store, the layer and the routes.
 pub async fn app_from_config(config: &Config) -> Result<Router, BoxError> {
     let (sessions, auth) = sessions_and_layer(config).await?;
-    Ok(app(sessions, auth, Login::demo()?))
+    let browser = Browser::from_config(config)?;
+    let app = app(sessions, auth, Login::demo()?, browser);
+    Ok(match &config.cors_origin {
+        Some(origin) => app.layer(cors(origin)?),
+        None => app,
+    })
+}
+
+/// CORS for the one browser origin `origin`, with credentials (cookies).
+fn cors(origin: &str) -> Result<CorsLayer, BoxError> {
+    let origin = HeaderValue::from_str(origin).map_err(|err| format!("CORS_ORIGIN: {err}"))?;
+    Ok(CorsLayer::new()
+        .allow_origin(origin)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, CSRF_HEADER]))
 }
 
 /// The routes. Serve them with [`serve`], which hands handlers the client's address.
-pub fn app(sessions: Sessions, auth: JwtAuthLayer<Value>, login: Login) -> Router {
+pub fn app(
+    sessions: Sessions,
+    auth: JwtAuthLayer<Value>,
+    login: Login,
+    browser: Browser,
+) -> Router {
     // An invalid or expired access token counts as none at the endpoints: logout then uses the
-    // refresh token of the body. A revoked one too; a store that cannot answer is still 503.
+    // refresh token of the body or cookie. A revoked one too; a store that cannot answer is
+    // still 503, and a cookie request that fails the CSRF guard is refused, not anonymous.
     let optional = auth
         .clone()
         .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
-    let endpoints = optional.layer(sessions.endpoints().prefix("/auth"));
+    let endpoints = optional.layer(
+        sessions
+            .endpoints()
+            .prefix("/auth")
+            .cookies(browser.cookies.clone())
+            .csrf(browser.csrf.clone()),
+    );
+    let page = PAGE.replace("{{csrf_cookie}}", browser.cookies.csrf_cookie_name());
     Router::new()
+        .route("/", get(move || std::future::ready(Html(page.clone()))))
         .route(
             "/auth/login",
             post(login_handler).with_state(LoginState {
                 sessions,
                 login: Arc::new(login),
+                browser: Arc::new(browser),
             }),
         )
         .route_service("/auth/refresh", endpoints.clone())
         .route_service("/auth/logout", endpoints.clone())
-        .route_service("/auth/logout-all", endpoints)
+        .route_service("/auth/logout-all", endpoints.clone())
+        .route_service("/auth/session", endpoints)
         .route("/api/me", get(me).layer(auth))
 }
 
@@ -418,12 +527,16 @@ impl Throttle {
 struct LoginState {
     sessions: Sessions,
     login: Arc<Login>,
+    browser: Arc<Browser>,
 }
 
 #[derive(Deserialize)]
 struct Credentials {
     username: String,
     password: String,
+    /// `true`: a browser that keeps the tokens in the cookies; the answer leaves them out.
+    #[serde(default)]
+    cookies: bool,
 }
 
 /// An error answer: `{"error", "error_description", "reason"}`, never cached.
@@ -439,8 +552,15 @@ fn refusal(status: StatusCode, error: &str, description: &str, reason: &str) -> 
 async fn login_handler(
     State(state): State<LoginState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Login CSRF: another site must not log the browser into an account of its choosing.
+    if let Err(error) = state.browser.csrf.check_origin(&headers) {
+        return DefaultRejection::new()
+            .http_response(&error)
+            .map(axum::body::Body::from);
+    }
     let Ok(credentials) = serde_json::from_slice::<Credentials>(&body) else {
         return refusal(
             StatusCode::BAD_REQUEST,
@@ -497,10 +617,34 @@ async fn login_handler(
         .await
     {
         Ok(pair) => {
-            let mut response = Json(pair).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let browser = &state.browser;
+            let cookies = match browser.cookies.set(&pair, Some(&browser.csrf_key)) {
+                Ok(cookies) => cookies,
+                Err(err) => {
+                    eprintln!("login: {err}");
+                    return refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "The session cookies could not be set",
+                        "cookie_error",
+                    );
+                }
+            };
+            let mut response = if credentials.cookies {
+                Json(json!({
+                    "token_type": pair.token_type(),
+                    "expires_in": pair.expires_in(),
+                    "session_expires_at": pair.session_expires_at(),
+                }))
+                .into_response()
+            } else {
+                Json(pair).into_response()
+            };
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            for cookie in cookies {
+                headers.append(header::SET_COOKIE, cookie);
+            }
             response
         }
         Err(err) if err.kind() == SessionErrorKind::StoreUnavailable => refusal(
@@ -539,7 +683,7 @@ fn client_key(ip: IpAddr) -> String {
 // ---------------------------------------------------------------------------------------------
 
 fn print_startup(config: &Config, local_addr: SocketAddr) {
-    eprintln!("listening on http://{local_addr}");
+    eprintln!("listening on http://{local_addr} (open it in a browser for the demo page)");
     match &config.redis_url {
         Some(_) => eprintln!("sessions in Redis (REDIS_URL)"),
         None => eprintln!("sessions in memory: they end when the process ends"),

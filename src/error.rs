@@ -69,6 +69,13 @@ pub enum ErrorKind {
     /// anonymous by an optional layer. Unless the layer
     /// [fails open](crate::JwtAuthBuilder::revocation_fail_open), nothing is let in.
     RevocationUnavailable,
+    /// A request authenticated by a cookie failed the layer's [CSRF guard](crate::csrf::CsrfGuard):
+    /// a cross-site request, a `same-site` one or an `Origin` that is not trusted, or (in
+    /// double-submit mode) a missing or wrong `x-csrf-token` header. 403 under every status
+    /// policy with `"error":"csrf"` in the body, no challenge (other credentials would not
+    /// help), gRPC `PERMISSION_DENIED`; not refreshable, and never treated as anonymous by an
+    /// optional layer: the browser did send credentials.
+    Csrf,
 }
 
 impl ErrorKind {
@@ -89,6 +96,7 @@ impl ErrorKind {
             ErrorKind::KeySourceUnavailable => "key_source_unavailable",
             ErrorKind::Revoked => "revoked",
             ErrorKind::RevocationUnavailable => "revocation_unavailable",
+            ErrorKind::Csrf => "csrf",
         }
     }
 
@@ -100,7 +108,8 @@ impl ErrorKind {
         match self {
             ErrorKind::Missing
             | ErrorKind::KeySourceUnavailable
-            | ErrorKind::RevocationUnavailable => None,
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::Csrf => None,
             ErrorKind::InvalidRequest => Some("invalid_request"),
             ErrorKind::InsufficientScope | ErrorKind::Forbidden => Some("insufficient_scope"),
             ErrorKind::Malformed
@@ -124,6 +133,7 @@ impl ErrorKind {
                 | ErrorKind::Forbidden
                 | ErrorKind::KeySourceUnavailable
                 | ErrorKind::RevocationUnavailable
+                | ErrorKind::Csrf
         )
     }
 
@@ -142,7 +152,7 @@ impl ErrorKind {
     pub const fn grpc_code(self) -> u8 {
         match self {
             ErrorKind::InvalidRequest => 3,
-            ErrorKind::InsufficientScope | ErrorKind::Forbidden => 7,
+            ErrorKind::InsufficientScope | ErrorKind::Forbidden | ErrorKind::Csrf => 7,
             ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => 14,
             ErrorKind::Missing
             | ErrorKind::Malformed
@@ -354,6 +364,25 @@ pub enum ConfigError {
         /// The realm.
         realm: String,
     },
+    /// A [`CsrfKey`](crate::csrf::CsrfKey) secret is too short.
+    CsrfSecretTooShort {
+        /// The secret's length in bytes.
+        len: usize,
+        /// The smallest length allowed.
+        min: usize,
+    },
+    /// A [trusted origin](crate::csrf::CsrfGuard::trusted_origin) is not
+    /// `http(s)://host[:port]`.
+    InvalidTrustedOrigin {
+        /// The origin as given.
+        origin: String,
+    },
+    /// A [cookie path](crate::session::CookieSettings::refresh_path) does not start with `/` or
+    /// holds characters a cookie attribute cannot carry.
+    InvalidCookiePath {
+        /// The path as given.
+        path: String,
+    },
     /// A [required scope](crate::JwtAuthBuilder::require_scopes) is not an RFC 6749 scope-token:
     /// empty, or with a space, `"`, `\` or a character outside printable ASCII.
     InvalidScope {
@@ -510,6 +539,20 @@ impl fmt::Display for ConfigError {
                 f,
                 "invalid typ {typ:?}: it must be a non-empty media type of printable ascii \
                  without quotes or backslashes"
+            ),
+            ConfigError::CsrfSecretTooShort { len, min } => write!(
+                f,
+                "the CSRF secret has {len} bytes: it needs at least {min}"
+            ),
+            ConfigError::InvalidTrustedOrigin { origin } => write!(
+                f,
+                "invalid trusted origin {origin:?}: give it as a browser sends it in Origin, \
+                 http(s)://host[:port] without a path"
+            ),
+            ConfigError::InvalidCookiePath { path } => write!(
+                f,
+                "invalid cookie path {path:?}: it must start with / and hold only visible ascii \
+                 without ;"
             ),
             ConfigError::InvalidRealm { realm } => write!(
                 f,
@@ -686,6 +729,7 @@ mod tests {
                 None,
                 14,
             ),
+            (ErrorKind::Csrf, "csrf", None, 7),
         ];
         for (kind, reason, code, grpc) in all {
             assert_eq!(kind.reason(), reason);

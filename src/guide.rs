@@ -13,6 +13,7 @@
 //! - [`token_sources`]: bearer, cookie, header and query; ambiguous credentials; CORS preflights.
 //! - [`identity_providers`]: Keycloak, Auth0, Okta, Entra ID, Cognito, Google, GitHub Actions.
 //! - [`errors`]: status policies, the HTTP and gRPC answers, custom rejections.
+//! - [`browsers`]: HttpOnly session cookies, CSRF protection, the logged-in indicator.
 //! - [`security`]: every check the layer makes, and what it does not do yet.
 
 // Guides whose examples need a feature are doctested only with it; `cargo doc` always renders
@@ -53,6 +54,9 @@ pub mod identity_providers {}
 
 #[doc = include_str!("docs/errors.md")]
 pub mod errors {}
+
+#[doc = include_str!("docs/browsers.md")]
+pub mod browsers {}
 
 #[doc = include_str!("docs/security.md")]
 pub mod security {}

@@ -9,6 +9,7 @@ use tower_layer::Layer;
 
 use crate::authz::{Requirement, Requirements, Slot};
 use crate::cache::TokenCache;
+use crate::csrf::CsrfGuard;
 use crate::error::ConfigError;
 use crate::keys::issuer::{
     checked_values, invalid_audience, invalid_claim_name, invalid_issuer, key_source, Tenant,
@@ -303,6 +304,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 /// | [`realm`](Self::realm) | none |
 /// | [`status_policy`](Self::status_policy) | [`StatusPolicy::RefreshOrRefuse`] |
 /// | [`pass_cors_preflight`](Self::pass_cors_preflight) | `false`: a CORS preflight needs a token like any request |
+/// | [`csrf`](Self::csrf) | [`CsrfGuard::new()`]: Fetch Metadata / `Origin` for cookie tokens on unsafe methods |
 /// | [`mode`](Self::mode) | [`AuthMode::Required`] |
 /// | [`require_scopes`](Self::require_scopes), [`require_any_scope`](Self::require_any_scope) | none |
 /// | [`roles_claim`](Self::roles_claim) | none: no claim grants roles |
@@ -335,6 +337,7 @@ pub struct JwtAuthBuilder<C, R = DefaultRejection> {
     cache: Option<(usize, usize)>,
     provider: Option<&'static jsonwebtoken::crypto::CryptoProvider>,
     pass_cors_preflight: bool,
+    csrf: CsrfGuard,
     mode: AuthMode,
     roles_claims: Vec<ClaimPath>,
     requirements: Vec<Pending<C>>,
@@ -420,6 +423,7 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuthBuilder<C, R> {
             .field("realm", &self.realm)
             .field("policy", &self.policy)
             .field("pass_cors_preflight", &self.pass_cors_preflight)
+            .field("csrf", &self.csrf)
             .field("mode", &self.mode)
             .field("roles_claims", &self.roles_claims)
             .field("requirements", &self.requirements)
@@ -460,6 +464,7 @@ impl<C> JwtAuthBuilder<C> {
             cache: None,
             provider: None,
             pass_cors_preflight: false,
+            csrf: CsrfGuard::new(),
             mode: AuthMode::Required,
             roles_claims: Vec::new(),
             requirements: Vec::new(),
@@ -656,6 +661,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// the route's work.
     pub fn pass_cors_preflight(mut self, pass: bool) -> Self {
         self.pass_cors_preflight = pass;
+        self
+    }
+
+    /// The CSRF protection for tokens that came from a cookie: on by default
+    /// ([`CsrfGuard::new()`], Fetch Metadata and `Origin` on unsafe methods and WebSocket
+    /// upgrades); add trusted origins or the signed double-submit cookie, or turn it off with
+    /// [`CsrfGuard::disabled()`]. Tokens from any other source are not subject to it. See the
+    /// [browsers guide](crate::guide::browsers).
+    pub fn csrf(mut self, guard: CsrfGuard) -> Self {
+        self.csrf = guard;
         self
     }
 
@@ -884,6 +899,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             cache: self.cache,
             provider: self.provider,
             pass_cors_preflight: self.pass_cors_preflight,
+            csrf: self.csrf,
             mode: self.mode,
             roles_claims: self.roles_claims,
             requirements: self.requirements,
@@ -1035,6 +1051,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 sources: self.sources.into(),
                 auth: self.mode,
                 pass_cors_preflight: self.pass_cors_preflight,
+                csrf: self.csrf,
                 requirements,
             },
             rejection,

@@ -10,6 +10,7 @@
 #![doc = "[identity_providers]: guide::identity_providers"]
 #![doc = "[errors]: guide::errors"]
 #![doc = "[security]: guide::security"]
+#![doc = "[browsers]: guide::browsers"]
 #![doc = "[session]: session"]
 #![doc = "[BENCHMARKS.md]: https://github.com/tower-jwt-auth/tower-jwt-auth/blob/main/BENCHMARKS.md"]
 #![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
@@ -35,6 +36,7 @@ pub mod axum;
 mod body;
 mod cache;
 pub mod crypto;
+pub mod csrf;
 mod error;
 mod future;
 mod keys;

@@ -9,6 +9,7 @@ use http::{Method, Request};
 use http_body::Body;
 
 use crate::authz::Requirements;
+use crate::csrf::CsrfGuard;
 use crate::source::TokenSource;
 
 /// Whether a layer requires a token: the [builder](crate::JwtAuthBuilder::mode)'s setting, and
@@ -20,8 +21,10 @@ pub enum AuthMode {
     #[default]
     Required,
     /// A request without a token passes on without claims; what a present but invalid token
-    /// does is the [`InvalidTokenPolicy`]. Ambiguous credentials (`invalid_request`) and a key
-    /// source that is down (`key_source_unavailable`) are refused whatever the policy.
+    /// does is the [`InvalidTokenPolicy`]. Ambiguous credentials (`invalid_request`), a key
+    /// source that is down (`key_source_unavailable`) and a cookie request that fails the
+    /// [CSRF guard](crate::csrf::CsrfGuard) (`csrf`: the browser did send credentials) are
+    /// refused whatever the policy.
     Optional(InvalidTokenPolicy),
 }
 
@@ -43,6 +46,8 @@ pub(crate) struct Mode<C> {
     pub(crate) auth: AuthMode,
     /// Whether a bodiless, non-gRPC CORS preflight may pass without a token (off by default).
     pub(crate) pass_cors_preflight: bool,
+    /// The CSRF guard for tokens that came from a cookie.
+    pub(crate) csrf: CsrfGuard,
     /// What a verified token must meet: scopes, roles, a predicate, per path.
     pub(crate) requirements: Requirements<C>,
 }
@@ -53,6 +58,7 @@ impl<C> std::fmt::Debug for Mode<C> {
             .field("sources", &self.sources)
             .field("auth", &self.auth)
             .field("pass_cors_preflight", &self.pass_cors_preflight)
+            .field("csrf", &self.csrf)
             .field("requirements", &self.requirements)
             .finish()
     }
@@ -64,6 +70,7 @@ impl<C> Clone for Mode<C> {
             sources: self.sources.clone(),
             auth: self.auth,
             pass_cors_preflight: self.pass_cors_preflight,
+            csrf: self.csrf.clone(),
             requirements: self.requirements.clone(),
         }
     }
@@ -203,6 +210,7 @@ mod tests {
             sources: Arc::from([]),
             auth: AuthMode::Required,
             pass_cors_preflight: pass,
+            csrf: CsrfGuard::new(),
             requirements: Requirements::default(),
         };
         let req = preflight().body(Empty::<Bytes>::new()).unwrap();

@@ -83,6 +83,9 @@ pub enum StatusPolicy {
 ///   (`revocation_unavailable`), the answer is 503 with `"error":"temporarily_unavailable"` and
 ///   no challenge (gRPC: 14 `UNAVAILABLE`): the client is not at fault.
 /// - A revoked token (`revoked`) gets 401 with `error="invalid_token"` under either policy.
+/// - A cookie-authenticated request refused by the [CSRF guard](crate::csrf::CsrfGuard)
+///   (`csrf`) gets 403 under either policy, `"error":"csrf"` in the body and no challenge
+///   (gRPC: 7 `PERMISSION_DENIED`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DefaultRejection {
     realm: Option<Arc<str>>,
@@ -146,7 +149,10 @@ impl DefaultRejection {
             | ErrorKind::NotYetValid
             | ErrorKind::Revoked => StatusCode::UNAUTHORIZED,
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::InsufficientScope | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            // `csrf` is 403 under both policies: the credentials are fine, the request is not.
+            ErrorKind::InsufficientScope | ErrorKind::Forbidden | ErrorKind::Csrf => {
+                StatusCode::FORBIDDEN
+            }
             ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -190,6 +196,7 @@ impl DefaultRejection {
                 ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => {
                     "temporarily_unavailable"
                 }
+                ErrorKind::Csrf => "csrf",
                 kind => kind.error_code().unwrap_or("unauthorized"),
             },
             error_description: error.description(),
@@ -235,11 +242,12 @@ impl DefaultRejection {
 }
 
 /// Whether a refusal of this kind carries a challenge: not when the failure is the server's (no
-/// key, no answer from the revocation store), since no other credentials would help.
+/// key, no answer from the revocation store) or a CSRF refusal, since no other credentials
+/// would help.
 fn has_challenge(kind: ErrorKind) -> bool {
     !matches!(
         kind,
-        ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable
+        ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable | ErrorKind::Csrf
     )
 }
 

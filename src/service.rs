@@ -21,7 +21,7 @@ use crate::mode::Mode;
 use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::session::identity::TokenIdentity;
 use crate::session::store::{RevocationStatus, RevocationStore, StoreError};
-use crate::source::{find_token, TokenSourceKind};
+use crate::source::find_token;
 use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Ids, Verified, VerifyConfig};
@@ -178,9 +178,11 @@ where
             Ok(None) => return Outcome::Refused(AuthError::missing()),
             Err(error) => return Outcome::Refused(error),
         };
-        // Which source the token came from is known here; a CSRF guard for cookies hooks in
-        // at this point.
-        let _source: TokenSourceKind = found.source;
+        // A cookie token on an unsafe method (or a WebSocket upgrade) must pass the CSRF guard;
+        // its refusal is never turned anonymous: the browser did send credentials.
+        if let Err(error) = mode.csrf.check(req.method(), req.headers(), &found) {
+            return Outcome::Refused(error);
+        }
         // The cache is keyed by the token's bytes, the whole token.
         let token = found.token;
         if let Some(cache) = cache {

@@ -254,6 +254,15 @@ fn trim_unicode_whitespace(bytes: &[u8]) -> &[u8] {
     }
 }
 
+/// The value of the cookie `name`, read with the same strict rules as a cookie token source
+/// (every `Cookie` field, a duplicate or look-alike name refused, quotes removed).
+pub(crate) fn cookie_value<'a>(
+    headers: &'a HeaderMap,
+    name: &[u8],
+) -> Result<Option<&'a [u8]>, AuthError> {
+    cookie(headers, name)
+}
+
 fn cookie<'a>(headers: &'a HeaderMap, name: &[u8]) -> Result<Option<&'a [u8]>, AuthError> {
     let mut found: Option<&'a [u8]> = None;
     let mut lookalikes = 0usize;

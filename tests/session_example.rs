@@ -477,3 +477,133 @@ async fn two_instances_on_one_redis_are_one_service() {
     // The whole flow through one instance on Redis.
     flow(&a).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Browsers
+
+/// One request with `headers`, from 127.0.0.1.
+async fn send_with(method: Method, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    let client =
+        Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(HttpConnector::new());
+    let mut request = Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client
+        .request(
+            request
+                .body(Full::new(Bytes::from(body.to_owned())))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn set_cookies(answer: &Answer) -> Vec<String> {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn browsers_get_cookies_the_page_and_login_csrf_is_refused() {
+    let trusted = "http://127.0.0.1:9";
+    let base = start(&[("CORS_ORIGIN", trusted)]).await;
+    let login = format!("{base}/auth/login");
+    let body = json!({ "username": example::DEMO_USER, "password": example::DEMO_PASSWORD, "cookies": true })
+        .to_string();
+    let json_type = ("content-type", "application/json");
+
+    // Login CSRF: another site, or a sibling origin that is not trusted, cannot log in.
+    for headers in [
+        &[json_type, ("sec-fetch-site", "cross-site")][..],
+        &[
+            json_type,
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://127.0.0.1:8"),
+        ],
+        &[json_type, ("origin", "http://evil.example")],
+    ] {
+        let answer = send_with(Method::POST, &login, headers, &body).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert_eq!(answer.json()["error"], "csrf");
+        assert!(answer.header("www-authenticate").is_none());
+        assert!(set_cookies(&answer).is_empty());
+    }
+
+    // The trusted origin (CORS_ORIGIN) logs in: three cookies, no token in the body.
+    let headers = [
+        json_type,
+        ("sec-fetch-site", "same-site"),
+        ("origin", trusted),
+    ];
+    let answer = send_with(Method::POST, &login, &headers, &body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    let body = answer.json();
+    assert!(
+        body.get("access_token").is_none() && body.get("refresh_token").is_none(),
+        "{body}"
+    );
+    let cookies = set_cookies(&answer);
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    assert!(cookies[0].starts_with("__Host-access_token=") && cookies[0].contains("HttpOnly"));
+    assert!(cookies[1].starts_with("__Secure-refresh_token=") && cookies[1].contains("Path=/auth"));
+    assert!(cookies[2].starts_with("__Host-csrf_token=") && !cookies[2].contains("HttpOnly"));
+    assert_eq!(answer.header("access-control-allow-origin"), Some(trusted));
+    assert_eq!(
+        answer.header("access-control-allow-credentials"),
+        Some("true")
+    );
+
+    // The page, with the CSRF cookie's name.
+    let page = send_with(Method::GET, &format!("{base}/"), &[], "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8(page.body.to_vec()).unwrap();
+    assert!(
+        html.contains("content=\"__Host-csrf_token\""),
+        "the page names the CSRF cookie"
+    );
+
+    // Plain-http development: no Secure, no prefixes, and the layer reads the plain name.
+    let base = start(&[("COOKIE_INSECURE", "1")]).await;
+    let answer = send_with(
+        Method::POST,
+        &format!("{base}/auth/login"),
+        &[json_type],
+        &body_text(),
+    )
+    .await;
+    let cookies = set_cookies(&answer);
+    assert!(
+        cookies[0].starts_with("access_token=") && !cookies[0].contains("Secure"),
+        "{cookies:?}"
+    );
+    let access = cookies[0]
+        .trim_start_matches("access_token=")
+        .split(';')
+        .next()
+        .unwrap();
+    let answer = send_with(
+        Method::GET,
+        &format!("{base}/api/me"),
+        &[("cookie", &format!("access_token={access}"))],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+}
+
+fn body_text() -> String {
+    json!({ "username": example::DEMO_USER, "password": example::DEMO_PASSWORD }).to_string()
+}

@@ -9,16 +9,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use serde::{Deserialize, Serialize};
 use tower_service::Service;
 
+use super::cookies::CookieSettings;
 use super::identity::TokenIdentity;
-use super::sessions::{SessionError, SessionErrorKind, Sessions};
+use super::sessions::{SessionError, SessionErrorKind, Sessions, TokenPair};
+use crate::csrf::CsrfGuard;
 use crate::error::AuthError;
 use crate::rejection::DefaultRejection;
+use crate::source::cookie_value;
 
 /// The largest request body the endpoints read: 4 KiB. A larger one is refused with 413
 /// without being read further.
@@ -34,6 +37,11 @@ pub const MAX_BODY_LEN: usize = 4096;
 /// | `POST /logout` with `{"refresh_token": ".."}` | 204: that token's session ended (an unknown token also gets 204, as in RFC 7009 §2.2) |
 /// | `POST /logout-all` with a [`TokenIdentity`] in the request extensions | 204: every session of its subject ended |
 /// | `POST /logout-all` without one | 401, reason `missing` |
+/// | `GET /session`, with [cookies](Self::cookies) on | 200 `{"authenticated": true, "sub", "expires_at"}` while the refresh cookie's session is alive, else `{"authenticated": false}` |
+///
+/// With [cookies](Self::cookies) on, refresh and logout also accept the refresh cookie (an
+/// empty body), set and clear the cookies, and every `POST` passes the [CSRF
+/// guard](Self::csrf) first (403 `csrf`).
 ///
 /// The [`TokenIdentity`] is put there by an authentication layer in front of the endpoints;
 /// for `/logout` that layer should be optional, so that a user whose access token expired can
@@ -79,12 +87,16 @@ pub const MAX_BODY_LEN: usize = 4096;
 pub struct SessionEndpoints {
     sessions: Sessions,
     prefix: Arc<str>,
+    cookies: Option<CookieSettings>,
+    csrf: CsrfGuard,
 }
 
 impl fmt::Debug for SessionEndpoints {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionEndpoints")
             .field("prefix", &self.prefix)
+            .field("cookies", &self.cookies)
+            .field("csrf", &self.csrf)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +115,8 @@ impl SessionEndpoints {
         Self {
             sessions,
             prefix: Arc::from(""),
+            cookies: None,
+            csrf: CsrfGuard::new(),
         }
     }
 
@@ -113,6 +127,29 @@ impl SessionEndpoints {
         self.prefix = Arc::from(prefix.as_ref().trim_end_matches('/'));
         self
     }
+
+    /// Serves browsers too, with the cookies of `settings`:
+    ///
+    /// - `POST /refresh` and `POST /logout` with an empty body use the refresh cookie. A
+    ///   refresh so made sets the new cookies (and a new CSRF cookie in double-submit mode)
+    ///   and answers `{"token_type", "expires_in", "session_expires_at"}` without the tokens.
+    /// - `POST /logout` and `POST /logout-all` clear the cookies.
+    /// - `GET /session` answers whether the refresh cookie's session is alive (see
+    ///   [`SessionEndpoints`]).
+    /// - Every `POST` gets the [CSRF guard](Self::csrf)'s Fetch Metadata / `Origin` check, and
+    ///   one that uses the refresh cookie, in double-submit mode, the `x-csrf-token` check
+    ///   against the cookie's session.
+    pub fn cookies(mut self, settings: CookieSettings) -> Self {
+        self.cookies = Some(settings);
+        self
+    }
+
+    /// The CSRF guard of the cookie endpoints ([`CsrfGuard::new()`] by default): give them the
+    /// same guard as the layer.
+    pub fn csrf(mut self, guard: CsrfGuard) -> Self {
+        self.csrf = guard;
+        self
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +157,7 @@ enum Route {
     Refresh,
     Logout,
     LogoutAll,
+    Session,
 }
 
 impl<B> Service<Request<B>> for SessionEndpoints
@@ -136,6 +174,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let cookies = self.cookies.is_some();
         let route = request
             .uri()
             .path()
@@ -144,65 +183,266 @@ where
                 "/refresh" => Some(Route::Refresh),
                 "/logout" => Some(Route::Logout),
                 "/logout-all" => Some(Route::LogoutAll),
+                "/session" if cookies => Some(Route::Session),
                 _ => None,
             });
         let Some(route) = route else {
             return EndpointFuture::ready(empty(StatusCode::NOT_FOUND));
         };
-        if request.method() != Method::POST {
+        let allowed = match route {
+            Route::Session => matches!(*request.method(), Method::GET | Method::HEAD),
+            Route::Refresh | Route::Logout | Route::LogoutAll => request.method() == Method::POST,
+        };
+        if !allowed {
             let mut response = empty(StatusCode::METHOD_NOT_ALLOWED);
+            let allow = match route {
+                Route::Session => "GET, HEAD",
+                Route::Refresh | Route::Logout | Route::LogoutAll => "POST",
+            };
             response
                 .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
+                .insert(ALLOW, HeaderValue::from_static(allow));
             return EndpointFuture::ready(response);
         }
-        let sessions = self.sessions.clone();
+        // Any POST that sets or clears cookies must come from the site itself (login CSRF
+        // through /refresh with a body token included).
+        if cookies && route != Route::Session {
+            if let Err(error) = self.csrf.check_origin(request.headers()) {
+                return EndpointFuture::ready(auth_error(&error));
+            }
+        }
+        let this = self.clone();
         EndpointFuture {
-            inner: Box::pin(async move { Ok(serve(sessions, route, request).await) }),
+            inner: Box::pin(async move { Ok(this.serve(route, request).await) }),
         }
     }
 }
 
-async fn serve<B>(sessions: Sessions, route: Route, request: Request<B>) -> Response<EndpointBody>
-where
-    B: Body,
-{
-    match route {
-        Route::Refresh => {
-            let token = match read_refresh_token(request).await {
-                Ok(token) => token,
-                Err(response) => return response,
-            };
-            match sessions.refresh(&token).await {
-                Ok(pair) => json(StatusCode::OK, &pair),
-                Err(error) => session_error(&error),
-            }
-        }
-        Route::Logout => {
-            let ended = match request.extensions().get::<TokenIdentity>().cloned() {
-                Some(identity) => sessions.logout_identity(&identity).await,
-                None => match read_refresh_token(request).await {
-                    Ok(token) => sessions.logout_by_refresh_token(&token).await,
+/// Where a refresh token came from.
+enum Presented {
+    Body(String),
+    Cookie(String),
+}
+
+impl SessionEndpoints {
+    async fn serve<B>(self, route: Route, request: Request<B>) -> Response<EndpointBody>
+    where
+        B: Body,
+    {
+        let sessions = &self.sessions;
+        match route {
+            Route::Refresh => {
+                let (presented, headers) = match self.read_presented(request).await {
+                    Ok(found) => found,
                     Err(response) => return response,
-                },
-            };
-            match ended {
-                Ok(_) => empty(StatusCode::NO_CONTENT),
-                Err(error) => session_error(&error),
+                };
+                match presented {
+                    Presented::Body(token) => match sessions.refresh(&token).await {
+                        Ok(pair) => json(StatusCode::OK, &pair),
+                        Err(error) => session_error(&error),
+                    },
+                    Presented::Cookie(token) => {
+                        if let Err(response) = self.check_cookie(&headers, &token).await {
+                            return response;
+                        }
+                        match sessions.refresh(&token).await {
+                            Ok(pair) => self.cookie_answer(&pair),
+                            Err(error) => session_error(&error),
+                        }
+                    }
+                }
             }
-        }
-        Route::LogoutAll => {
-            let Some(identity) = request.extensions().get::<TokenIdentity>() else {
-                let refusal = DefaultRejection::new().http_response(&AuthError::missing());
-                let (parts, body) = refusal.into_parts();
-                return Response::from_parts(parts, EndpointBody::new(body));
-            };
-            match sessions.logout_everywhere(&identity.sub).await {
-                Ok(_) => empty(StatusCode::NO_CONTENT),
-                Err(error) => session_error(&error),
+            Route::Logout => {
+                let ended = match request.extensions().get::<TokenIdentity>().cloned() {
+                    Some(identity) => sessions.logout_identity(&identity).await,
+                    None => match self.read_presented(request).await {
+                        Ok((Presented::Body(token), _)) => {
+                            sessions.logout_by_refresh_token(&token).await
+                        }
+                        Ok((Presented::Cookie(token), headers)) => {
+                            if let Err(response) = self.check_cookie(&headers, &token).await {
+                                return response;
+                            }
+                            sessions.logout_by_refresh_token(&token).await
+                        }
+                        Err(response) => return response,
+                    },
+                };
+                match ended {
+                    Ok(_) => self.cleared(empty(StatusCode::NO_CONTENT)),
+                    Err(error) => session_error(&error),
+                }
             }
+            Route::LogoutAll => {
+                let Some(identity) = request.extensions().get::<TokenIdentity>() else {
+                    return auth_error(&AuthError::missing());
+                };
+                match sessions.logout_everywhere(&identity.sub).await {
+                    Ok(_) => self.cleared(empty(StatusCode::NO_CONTENT)),
+                    Err(error) => session_error(&error),
+                }
+            }
+            Route::Session => self.session(request.headers()).await,
         }
     }
+
+    /// `GET /session`: whether the refresh cookie's session is alive.
+    async fn session(&self, headers: &HeaderMap) -> Response<EndpointBody> {
+        let token = match self.refresh_cookie(headers) {
+            Ok(Some(token)) => token,
+            Ok(None) => return json(StatusCode::OK, &SessionState::anonymous()),
+            Err(error) => return auth_error(&error),
+        };
+        match self.sessions.find_session(&token).await {
+            Ok(Some(info)) => json(
+                StatusCode::OK,
+                &SessionState {
+                    authenticated: true,
+                    sub: Some(info.sub()),
+                    expires_at: Some(
+                        info.absolute_expires_at()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs()),
+                    ),
+                },
+            ),
+            Ok(None) => json(StatusCode::OK, &SessionState::anonymous()),
+            Err(error) => session_error(&error),
+        }
+    }
+
+    /// The refresh cookie's value, when the endpoints serve cookies and it was sent; a
+    /// duplicated one is a 400.
+    fn refresh_cookie(&self, headers: &HeaderMap) -> Result<Option<String>, AuthError> {
+        let Some(cookies) = &self.cookies else {
+            return Ok(None);
+        };
+        Ok(
+            cookie_value(headers, cookies.refresh_cookie_name().as_bytes())?
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(str::to_owned),
+        )
+    }
+
+    /// The refresh token of a JSON body or, for an empty body, of the refresh cookie; or the
+    /// refusal (400 or 413).
+    async fn read_presented<B: Body>(
+        &self,
+        request: Request<B>,
+    ) -> Result<(Presented, HeaderMap), Response<EndpointBody>> {
+        let (parts, body) = request.into_parts();
+        let body = read_body(&parts.headers, body).await?;
+        if body.is_empty() {
+            let cookie = self
+                .refresh_cookie(&parts.headers)
+                .map_err(|error| auth_error(&error))?;
+            if let Some(token) = cookie {
+                return Ok((Presented::Cookie(token), parts.headers));
+            }
+        }
+        serde_json::from_slice::<TokenRequest>(&body)
+            .map(|r| (Presented::Body(r.refresh_token), parts.headers))
+            .map_err(|_| invalid_body())
+    }
+
+    /// The double-submit check of a request that uses the refresh cookie, against the session
+    /// of the cookie's token. A token that names no live session changes nothing, so it is
+    /// left to the operation to refuse.
+    async fn check_cookie(
+        &self,
+        headers: &HeaderMap,
+        token: &str,
+    ) -> Result<(), Response<EndpointBody>> {
+        if !self.csrf.is_double_submit() {
+            return Ok(());
+        }
+        match self.sessions.find_session(token).await {
+            Ok(Some(info)) => self
+                .csrf
+                .check_double_submit(headers, Some(info.sid().as_str()))
+                .map_err(|error| auth_error(&error)),
+            Ok(None) => Ok(()),
+            Err(error) => Err(session_error(&error)),
+        }
+    }
+
+    /// The answer to a refresh made with the cookie: the new cookies, and the pair without its
+    /// tokens, which stay out of reach of page scripts.
+    fn cookie_answer(&self, pair: &TokenPair) -> Response<EndpointBody> {
+        let Some(cookies) = &self.cookies else {
+            return json(StatusCode::OK, pair);
+        };
+        let set = match cookies.set(pair, self.csrf.key()) {
+            Ok(set) => set,
+            Err(_error) => {
+                #[cfg(feature = "tracing")]
+                tracing::error!(error = %_error, "session endpoint: the cookies could not be set");
+                return error_body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "The session cookies could not be set",
+                    "cookie_error",
+                );
+            }
+        };
+        let mut response = json(
+            StatusCode::OK,
+            &CookieRefresh {
+                token_type: pair.token_type(),
+                expires_in: pair.expires_in(),
+                session_expires_at: pair.session_expires_at(),
+            },
+        );
+        for value in set {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+        response
+    }
+
+    /// `response` with the headers that clear the cookies, when the endpoints serve them.
+    fn cleared(&self, mut response: Response<EndpointBody>) -> Response<EndpointBody> {
+        if let Some(cookies) = &self.cookies {
+            for value in cookies.clear() {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+/// The body of `GET /session`.
+#[derive(Serialize)]
+struct SessionState<'a> {
+    authenticated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
+}
+
+impl SessionState<'_> {
+    fn anonymous() -> Self {
+        Self {
+            authenticated: false,
+            sub: None,
+            expires_at: None,
+        }
+    }
+}
+
+/// The body of a refresh made with the cookie.
+#[derive(Serialize)]
+struct CookieRefresh {
+    token_type: &'static str,
+    expires_in: u64,
+    session_expires_at: u64,
+}
+
+/// The layer's answer for `error` (a missing token, a CSRF refusal, a duplicated cookie).
+fn auth_error(error: &AuthError) -> Response<EndpointBody> {
+    let refusal = DefaultRejection::new().http_response(error);
+    let (parts, body) = refusal.into_parts();
+    Response::from_parts(parts, EndpointBody::new(body))
 }
 
 #[derive(Deserialize)]
@@ -210,10 +450,17 @@ struct TokenRequest {
     refresh_token: String,
 }
 
-/// The `refresh_token` of a JSON body, or the refusal (400 or 413).
-async fn read_refresh_token<B: Body>(
-    request: Request<B>,
-) -> Result<String, Response<EndpointBody>> {
+fn invalid_body() -> Response<EndpointBody> {
+    error_body(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "The request body must be JSON with a string refresh_token",
+        "invalid_request",
+    )
+}
+
+/// The request body, at most [`MAX_BODY_LEN`] bytes, or the refusal (400 or 413).
+async fn read_body<B: Body>(headers: &HeaderMap, body: B) -> Result<Bytes, Response<EndpointBody>> {
     let too_large = || {
         error_body(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -222,30 +469,18 @@ async fn read_refresh_token<B: Body>(
             "invalid_request",
         )
     };
-    let invalid = || {
-        error_body(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The request body must be JSON with a string refresh_token",
-            "invalid_request",
-        )
-    };
-    let declared = request
-        .headers()
+    let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_LEN as u64) {
         return Err(too_large());
     }
-    let body = match read_bounded(request.into_body(), MAX_BODY_LEN).await {
-        Ok(body) => body,
-        Err(ReadError::TooLarge) => return Err(too_large()),
-        Err(ReadError::Failed) => return Err(invalid()),
-    };
-    serde_json::from_slice::<TokenRequest>(&body)
-        .map(|r| r.refresh_token)
-        .map_err(|_| invalid())
+    match read_bounded(body, MAX_BODY_LEN).await {
+        Ok(body) => Ok(body),
+        Err(ReadError::TooLarge) => Err(too_large()),
+        Err(ReadError::Failed) => Err(invalid_body()),
+    }
 }
 
 enum ReadError {
@@ -411,3 +646,6 @@ impl Body for EndpointBody {
         SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,10 @@
 //! - [`Sessions`]: the lifecycle assembled from these parts (open, refresh, logout, logout
 //!   everywhere, the matching layer configuration), and [`SessionEndpoints`], its HTTP
 //!   endpoints as a Tower service.
+//! - [`CookieSettings`]: the session's cookies for browsers (access, refresh, CSRF), and the
+//!   matching [`TokenSource`](crate::TokenSource).
 
+mod cookies;
 mod endpoint;
 pub(crate) mod identity;
 mod issue;
@@ -26,6 +29,7 @@ pub mod refresh;
 mod sessions;
 pub mod store;
 
+pub use self::cookies::{CookieError, CookieSettings, DEFAULT_REFRESH_PATH, MAX_SET_COOKIE_LEN};
 pub use self::endpoint::{EndpointBody, EndpointFuture, SessionEndpoints, MAX_BODY_LEN};
 pub use self::identity::TokenIdentity;
 pub use self::issue::{

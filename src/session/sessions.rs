@@ -15,8 +15,8 @@ use super::issue::{AccessTokenMinter, Grant, IssueError, DEFAULT_ACCESS_TTL};
 use super::memory::MemoryStore;
 use super::refresh::{RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair};
 use super::store::{
-    Clock, Lookup, NewSession, RotateOutcome, Rotation, SessionId, SessionLimits, SessionStore,
-    StoreError,
+    Clock, Lookup, NewSession, RotateOutcome, Rotation, SessionId, SessionInfo, SessionLimits,
+    SessionStore, StoreError,
 };
 use crate::error::ConfigError;
 use crate::keys::key::Key;
@@ -390,6 +390,7 @@ impl Sessions {
             .map_err(SessionError::issue)?;
         let data =
             serde_json::to_vec(&grant).map_err(|_| SessionError::issue(IssueError::Signing))?;
+        let sid_text = sid.as_str().to_owned();
         let session = NewSession::new(sid, grant.subject(), refresh.hash(), data);
         inner
             .store
@@ -398,12 +399,19 @@ impl Sessions {
             .map_err(SessionError::store)?;
         let session_expires_at =
             unix_secs(now).saturating_add(inner.limits.absolute_lifetime.as_secs());
+        let remaining = inner
+            .limits
+            .absolute_lifetime
+            .min(inner.limits.idle_timeout)
+            .as_secs();
         Ok(TokenPair {
             expires_in: access.lifetime().as_secs(),
             access_token: access.into_string(),
             refresh_token: refresh.as_str().to_owned(),
             token_type: "Bearer",
             session_expires_at,
+            sid: sid_text,
+            remaining,
         })
     }
 
@@ -460,6 +468,10 @@ impl Sessions {
         let sealed = SealedSuccessor::seal(&presented, &pair).map_err(SessionError::crypto)?;
         let rotation = Rotation::new(&info, pair.refresh_token.hash(), sealed);
         let session_expires_at = unix_secs(info.absolute_expires_at());
+        let remaining = session_expires_at
+            .saturating_sub(unix_secs(now))
+            .min(inner.limits.idle_timeout.as_secs());
+        let sid = info.sid().as_str().to_owned();
         match inner
             .store
             .rotate(rotation, &inner.limits)
@@ -470,6 +482,8 @@ impl Sessions {
                 pair,
                 expires_in,
                 session_expires_at,
+                &sid,
+                remaining,
             )),
             RotateOutcome::Grace(sealed) => {
                 let first = sealed.open(&presented).map_err(SessionError::crypto)?;
@@ -478,6 +492,8 @@ impl Sessions {
                     first,
                     expires_in,
                     session_expires_at,
+                    &sid,
+                    remaining,
                 ))
             }
             RotateOutcome::Reused { sid, sub } => {
@@ -570,6 +586,33 @@ impl Sessions {
                 .await
                 .map_err(SessionError::store),
             Lookup::Expired | Lookup::Unknown => Ok(false),
+        }
+    }
+
+    /// The live session a refresh token belongs to, without using the token: its `sid`, its
+    /// subject and its absolute expiry. `None` for an unknown, expired, malformed or oversized
+    /// token. A token already rotated still names its session (within the grace window and
+    /// after, until the session ends). Nothing in the store changes.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
+    pub async fn find_session(
+        &self,
+        refresh_token: &str,
+    ) -> Result<Option<SessionInfo>, SessionError> {
+        let Ok(presented) = RefreshToken::parse(refresh_token) else {
+            return Ok(None);
+        };
+        match self
+            .inner
+            .store
+            .lookup(&presented.hash())
+            .await
+            .map_err(SessionError::store)?
+        {
+            Lookup::Found(info) => Ok(Some(info)),
+            Lookup::Expired | Lookup::Unknown => Ok(None),
         }
     }
 
@@ -668,17 +711,58 @@ pub struct TokenPair {
     token_type: &'static str,
     expires_in: u64,
     session_expires_at: u64,
+    /// The session id, for the CSRF cookie; not part of the token response.
+    #[serde(skip)]
+    sid: String,
+    /// Seconds until the refresh token stops working: the earlier of the absolute and the idle
+    /// expiry; not part of the token response.
+    #[serde(skip)]
+    remaining: u64,
 }
 
 impl TokenPair {
-    fn from_successor(pair: SuccessorPair, expires_in: u64, session_expires_at: u64) -> Self {
+    fn from_successor(
+        pair: SuccessorPair,
+        expires_in: u64,
+        session_expires_at: u64,
+        sid: &str,
+        remaining: u64,
+    ) -> Self {
         Self {
             access_token: pair.access_token,
             refresh_token: pair.refresh_token.as_str().to_owned(),
             token_type: "Bearer",
             expires_in,
             session_expires_at,
+            sid: sid.to_owned(),
+            remaining,
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(access: &str, refresh: &str, sid: &str, remaining: u64) -> Self {
+        Self {
+            access_token: access.to_owned(),
+            refresh_token: refresh.to_owned(),
+            token_type: "Bearer",
+            expires_in: 60,
+            session_expires_at: 0,
+            sid: sid.to_owned(),
+            remaining,
+        }
+    }
+
+    /// The id of the session (`sid`) both tokens belong to: not a credential, but the value a
+    /// [CSRF token](crate::csrf::CsrfKey::token) is bound to.
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// How long the session can still be used without logging in again, from when the pair
+    /// was issued: the earlier of its absolute expiry and the refresh token's idle expiry. The
+    /// `Max-Age` of the [session cookies](crate::session::CookieSettings).
+    pub fn remaining_lifetime(&self) -> Duration {
+        Duration::from_secs(self.remaining)
     }
 
     /// The access token (a JWT), for an `Authorization: Bearer` header.
@@ -939,7 +1023,11 @@ mod tests {
             token_type: "Bearer",
             expires_in: 600,
             session_expires_at: 42,
+            sid: "s1".into(),
+            remaining: 7,
         };
+        assert_eq!(pair.sid(), "s1");
+        assert_eq!(pair.remaining_lifetime(), Duration::from_secs(7));
         let shown = format!("{pair:?}");
         assert!(!shown.contains("a.b.c") && !shown.contains("secret-refresh"));
         assert_eq!(

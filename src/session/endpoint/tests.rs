@@ -1,0 +1,252 @@
+//! The cookie side of the endpoints, driven with `oneshot`.
+
+use bytes::Bytes;
+use http::header::{COOKIE, SET_COOKIE};
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tower::ServiceExt;
+
+use super::SessionEndpoints;
+use crate::csrf::{CsrfGuard, CsrfKey};
+use crate::session::{CookieSettings, Grant, Sessions, TokenPair};
+use crate::{Algorithm, SigningKey};
+
+const SECRET: &[u8] = b"endpoint cookie tests secret, 32+ bytes";
+
+fn sessions() -> Sessions {
+    let _ = crate::crypto::RING_PROVIDER.install_default();
+    Sessions::builder()
+        .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET).unwrap())
+        .issuer("https://issuer.example")
+        .build()
+        .unwrap()
+}
+
+fn key() -> CsrfKey {
+    CsrfKey::derive(SECRET).unwrap()
+}
+
+fn endpoints(sessions: &Sessions) -> SessionEndpoints {
+    let cookies = CookieSettings::new();
+    sessions
+        .endpoints()
+        .prefix("/auth")
+        .csrf(CsrfGuard::new().double_submit(key(), &cookies))
+        .cookies(cookies)
+}
+
+struct Answer {
+    status: StatusCode,
+    set_cookies: Vec<String>,
+    body: serde_json::Value,
+}
+
+async fn send(
+    endpoints: &SessionEndpoints,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = endpoints
+        .clone()
+        .oneshot(
+            request
+                .body(Full::new(Bytes::from(body.to_owned())))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let set_cookies = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        set_cookies,
+        body,
+    }
+}
+
+/// The `Cookie` header a browser would send to `/auth` after `pair`, and the CSRF token.
+fn browser_cookies(pair: &TokenPair) -> (String, String) {
+    let csrf = key().token(pair.sid()).unwrap();
+    (
+        format!(
+            "__Host-access_token={}; __Secure-refresh_token={}; __Host-csrf_token={csrf}",
+            pair.access_token(),
+            pair.refresh_token()
+        ),
+        csrf,
+    )
+}
+
+#[tokio::test]
+async fn refresh_with_the_cookie_sets_cookies_and_hides_the_tokens() {
+    let sessions = sessions();
+    let endpoints = endpoints(&sessions);
+    let pair = sessions.open(Grant::new("alice")).await.unwrap();
+    let (cookie, csrf) = browser_cookies(&pair);
+    let same = ("sec-fetch-site", "same-origin");
+    let answer = send(
+        &endpoints,
+        Method::POST,
+        "/auth/refresh",
+        &[same, ("cookie", &cookie), ("x-csrf-token", &csrf)],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(
+        answer.body.get("access_token").is_none() && answer.body.get("refresh_token").is_none()
+    );
+    assert_eq!(answer.body["token_type"], "Bearer");
+    assert_eq!(answer.set_cookies.len(), 3);
+    assert!(answer.set_cookies[0].starts_with("__Host-access_token="));
+    assert!(answer.set_cookies[1].starts_with("__Secure-refresh_token="));
+    assert!(answer.set_cookies[2].starts_with("__Host-csrf_token="));
+    // The old refresh cookie is now used: within the grace window it gives the same pair.
+    // A JSON body still answers with the pair, and sets nothing.
+    let pair2 = sessions.open(Grant::new("bob")).await.unwrap();
+    let body = format!("{{\"refresh_token\":\"{}\"}}", pair2.refresh_token());
+    let answer = send(&endpoints, Method::POST, "/auth/refresh", &[same], &body).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body["access_token"].is_string());
+    assert!(answer.set_cookies.is_empty());
+}
+
+#[tokio::test]
+async fn cookie_requests_need_the_csrf_header_and_the_site_itself() {
+    let sessions = sessions();
+    let endpoints = endpoints(&sessions);
+    let pair = sessions.open(Grant::new("alice")).await.unwrap();
+    let (cookie, csrf) = browser_cookies(&pair);
+    for path in ["/auth/refresh", "/auth/logout"] {
+        // No header.
+        let answer = send(
+            &endpoints,
+            Method::POST,
+            path,
+            &[("sec-fetch-site", "same-origin"), ("cookie", &cookie)],
+            "",
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(answer.body["error"], "csrf");
+        // Another session's genuine token.
+        let theirs = key().token("another-session").unwrap();
+        let answer = send(
+            &endpoints,
+            Method::POST,
+            path,
+            &[("cookie", &cookie), ("x-csrf-token", &theirs)],
+            "",
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path}");
+        // Cross-site, even with the right header.
+        let answer = send(
+            &endpoints,
+            Method::POST,
+            path,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("cookie", &cookie),
+                ("x-csrf-token", &csrf),
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(answer.body["reason"], "csrf");
+    }
+    // A cross-site refresh with a body token (login CSRF) is refused too.
+    let body = format!("{{\"refresh_token\":\"{}\"}}", pair.refresh_token());
+    let answer = send(
+        &endpoints,
+        Method::POST,
+        "/auth/refresh",
+        &[("sec-fetch-site", "cross-site")],
+        &body,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    // The session is untouched by all of the above.
+    assert!(sessions
+        .find_session(pair.refresh_token())
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn session_state_and_logout_with_the_refresh_cookie() {
+    let sessions = sessions();
+    let endpoints = endpoints(&sessions);
+    let answer = send(&endpoints, Method::GET, "/auth/session", &[], "").await;
+    assert_eq!(answer.body, serde_json::json!({ "authenticated": false }));
+    let pair = sessions.open(Grant::new("alice")).await.unwrap();
+    let (cookie, csrf) = browser_cookies(&pair);
+    let answer = send(
+        &endpoints,
+        Method::GET,
+        "/auth/session",
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["authenticated"], true);
+    assert_eq!(answer.body["sub"], "alice");
+    assert_eq!(answer.body["expires_at"], pair.session_expires_at());
+    assert!(!answer.body.to_string().contains(pair.access_token()));
+    // Duplicate refresh cookies: a clear 400, not a 5xx.
+    let twice = format!("{cookie}; __Secure-refresh_token=x");
+    let answer = send(
+        &endpoints,
+        Method::GET,
+        "/auth/session",
+        &[(COOKIE.as_str(), &twice)],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    // Logout with the refresh cookie and the CSRF header: 204, cookies cleared.
+    let answer = send(
+        &endpoints,
+        Method::POST,
+        "/auth/logout",
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("cookie", &cookie),
+            ("x-csrf-token", &csrf),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    assert_eq!(answer.set_cookies.len(), 3);
+    assert!(answer.set_cookies.iter().all(|c| c.contains("Max-Age=0")));
+    assert!(answer.set_cookies[1].contains("Path=/auth"));
+    let answer = send(
+        &endpoints,
+        Method::GET,
+        "/auth/session",
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert_eq!(answer.body, serde_json::json!({ "authenticated": false }));
+    // Wrong method on /session.
+    let answer = send(&endpoints, Method::POST, "/auth/session", &[], "").await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+}
