@@ -487,8 +487,10 @@ fn same_as_host(origin: &[u8], headers: &HeaderMap) -> bool {
     }
 }
 
+/// `a == b` in time that does not depend on where they differ (`subtle`).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.ct_eq(b))
 }
 
 /// The `sid` claim of a JWT's payload, unverified; `None` when there is none or the payload

@@ -38,6 +38,7 @@ pub(crate) enum Claim {
 impl Claim {
     /// The claim's bit in [`Registered::seen`](crate::verify::Registered); `None` for a name
     /// that is not one of the registered claims the layer reads.
+    #[inline]
     pub(crate) fn bit(self) -> Option<u16> {
         match self {
             Claim::Other => None,
@@ -46,6 +47,7 @@ impl Claim {
     }
 }
 
+#[inline]
 pub(crate) fn classify(name: &str) -> Claim {
     match name {
         "exp" => Claim::Exp,
@@ -85,6 +87,7 @@ pub(crate) struct Registered<'a> {
 impl<'a> Registered<'a> {
     /// Records a member name classified as `claim`: a registered claim name as a bit, without
     /// hashing or storing it, any other name in `names`. A name seen before is refused.
+    #[inline]
     pub(crate) fn record(&mut self, claim: Claim, name: Cow<'a, str>) -> Result<(), &'static str> {
         match claim.bit() {
             Some(bit) if self.seen & bit != 0 => Err("duplicate name"),
