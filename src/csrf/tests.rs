@@ -346,6 +346,36 @@ mod layer {
         );
     }
 
+    /// The method is the request's own: an override header or a form field naming a safe
+    /// method changes nothing, and neither does an unknown method.
+    #[tokio::test]
+    async fn method_overrides_do_not_skip_the_guard() {
+        let layer = builder().build().unwrap();
+        let cookie = format!("access_token={}", good_token());
+        for override_header in [
+            "x-http-method-override",
+            "x-http-method",
+            "x-method-override",
+        ] {
+            let extra = [("sec-fetch-site", "cross-site"), (override_header, "GET")];
+            assert_csrf(&send(&layer, req(Method::POST, Some(&cookie), None, &extra)).await);
+        }
+        let mut form = req(
+            Method::POST,
+            Some(&cookie),
+            None,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+        );
+        *form.body_mut() = Full::from("_method=GET");
+        assert_csrf(&send(&layer, form).await);
+        let custom = Method::from_bytes(b"PURGE").unwrap();
+        let extra = [("sec-fetch-site", "cross-site")];
+        assert_csrf(&send(&layer, req(custom, Some(&cookie), None, &extra)).await);
+    }
+
     #[tokio::test]
     async fn a_trusted_origin_passes_same_site() {
         let layer = builder()
