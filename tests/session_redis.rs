@@ -7,14 +7,12 @@
 mod session_support;
 
 use std::collections::HashSet;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use session_support::{
     open, random_prefix, redis_connection, redis_delete_prefix, redis_keys, redis_url, refresh,
-    start_time, Refreshed,
+    start_time, OwnRedis, Refreshed,
 };
 use tower_jwt_auth::session::{
     Clock, RedisStore, RevocationQuery, RevocationStore, SessionLimits, SessionStore,
@@ -65,61 +63,6 @@ async fn two_instances_rotate_a_token_exactly_once() {
     redis_delete_prefix(&url, &prefix).await;
 }
 
-/// A `redis-server` of the test's own, on a free port (never the shared one).
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn free_port() -> u16 {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn start(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        self.child = Some(child);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// Waits until `store` answers, or panics after `within`.
 async fn until_answers(store: &RedisStore, within: Duration) -> Duration {
     let started = Instant::now();
@@ -140,23 +83,9 @@ async fn until_answers(store: &RedisStore, within: Duration) -> Duration {
 /// calls succeed again, without a new store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_failure_answers_unavailable_and_recovers() {
-    if Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_err()
-    {
-        if std::env::var("REQUIRE_REDIS").as_deref() == Ok("1") {
-            panic!("REQUIRE_REDIS=1 but redis-server is not installed");
-        }
-        eprintln!("skipping: redis-server is not installed");
+    let Some(mut redis) = OwnRedis::new() else {
         return;
-    }
-    let mut redis = OwnRedis {
-        port: OwnRedis::free_port(),
-        child: None,
     };
-    assert_ne!(redis.port, 6379);
     let timeout = Duration::from_millis(250);
     let limits = SessionLimits::default();
 

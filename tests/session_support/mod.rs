@@ -2,6 +2,10 @@
 //! over either store, and the Redis connection rules (`REDIS_URL`, `REQUIRE_REDIS`).
 #![allow(dead_code)]
 
+#[cfg(feature = "redis")]
+use std::net::TcpListener;
+#[cfg(feature = "redis")]
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -304,5 +308,79 @@ pub async fn redis_delete_prefix(url: &str, prefix: &str) {
             .query_async(&mut con)
             .await
             .unwrap();
+    }
+}
+
+/// A `redis-server` of the test's own, on a free port (never the shared one), not started yet.
+#[cfg(feature = "redis")]
+pub struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+#[cfg(feature = "redis")]
+impl OwnRedis {
+    /// A server on a free port, or `None` (after saying why) when `redis-server` is not
+    /// installed and `REQUIRE_REDIS` is not `1`.
+    pub fn new() -> Option<Self> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            if std::env::var("REQUIRE_REDIS").as_deref() == Ok("1") {
+                panic!("REQUIRE_REDIS=1 but redis-server is not installed");
+            }
+            eprintln!("skipping: redis-server is not installed");
+            return None;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_ne!(port, 6379, "never the shared Redis");
+        Some(Self { port, child: None })
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn start(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        self.child = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
