@@ -372,7 +372,8 @@ impl MemoryStore {
                 .min(session.absolute);
             session.current = *rotation.successor();
             session.current_expires = expires;
-            session.grace = Some(Grace {
+            // Without a grace window (zero), nothing is kept for it, as in Redis.
+            session.grace = (!limits.refresh_grace.is_zero()).then(|| Grace {
                 predecessor: *rotation.presented(),
                 until: now.saturating_add(millis(limits.refresh_grace)),
                 sealed: rotation.sealed().clone(),
@@ -669,6 +670,23 @@ mod tests {
         assert!(matches!(
             store.lookup_sync(&b_sid, &b.hash()),
             Lookup::Unknown
+        ));
+    }
+
+    #[test]
+    fn session_memory_zero_grace_keeps_no_sealed_successor() {
+        let (store, _) = store();
+        let limits = SessionLimits {
+            refresh_grace: Duration::ZERO,
+            ..SessionLimits::default()
+        };
+        let (_, a) = open(&store, "alice", &limits);
+        let (outcome, _) = rotate_to(&store, &a, &limits);
+        assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
+        assert_eq!(store.stats().sealed_successors, 0);
+        assert!(matches!(
+            rotate(&store, &a, &limits),
+            RotateOutcome::Reused { .. }
         ));
     }
 
