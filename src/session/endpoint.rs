@@ -43,7 +43,7 @@ pub const MAX_BODY_LEN: usize = 4096;
 ///
 /// Every refusal of `/refresh` is 401 with the body
 /// `{"error": "invalid_grant", "error_description": "..", "reason": ".."}`, reason
-/// `invalid_refresh_token` (unknown, malformed or over 512 bytes), `refresh_expired` or
+/// `invalid_refresh_token` (unknown, forged, malformed or over 512 bytes), `refresh_expired` or
 /// `refresh_reused`. OAuth (RFC 6749 §5.2) answers `invalid_grant` with 400; these endpoints
 /// answer 401 on purpose: the refresh token, the client's credential, was refused, and the
 /// client's move is to send the user to log in again, which is what a client does on 401.
