@@ -11,6 +11,7 @@
 #![doc = "[errors]: guide::errors"]
 #![doc = "[security]: guide::security"]
 #![doc = "[session]: session"]
+#![doc = "[sessions]: guide::sessions"]
 #![doc = "[BENCHMARKS.md]: https://github.com/tower-jwt-auth/tower-jwt-auth/blob/main/BENCHMARKS.md"]
 #![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
 #![forbid(unsafe_code)]

@@ -888,6 +888,24 @@ async fn endpoint_store_failure_is_503_and_lets_nothing_in() {
     }
 }
 
+/// A store shared between processes needs a configured refresh token key (every instance must
+/// verify the others' tokens); the in-memory store gets a random one per process.
+#[test]
+fn a_shared_store_requires_a_refresh_token_key() {
+    let err = Sessions::builder()
+        .signing_key(signing_key())
+        .issuer(ISSUER)
+        .store(Down)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("refresh token key"), "{err}");
+    let memory = Sessions::builder()
+        .signing_key(signing_key())
+        .issuer(ISSUER)
+        .build();
+    assert!(memory.is_ok());
+}
+
 /// A full in-memory store refuses a login (open) as unavailable.
 #[tokio::test]
 async fn full_memory_store_refuses_open_as_unavailable() {

@@ -393,7 +393,10 @@ impl SessionsBuilder {
 
 impl Sessions {
     /// Starts a configuration with the defaults: 10 minute access tokens, a 7 day idle timeout,
-    /// a 30 day absolute lifetime, a 10 second grace window, `typ` `JWT`, and a [`MemoryStore`].
+    /// a 30 day absolute lifetime, a 10 second grace window, `typ` `JWT`, and a [`MemoryStore`]
+    /// with a random refresh token key per process (a shared store needs
+    /// [`refresh_token_key`](SessionsBuilder::refresh_token_key)). The
+    /// [sessions guide](crate::guide::sessions) walks through the lifecycle.
     pub fn builder() -> SessionsBuilder {
         SessionsBuilder {
             keys: None,
