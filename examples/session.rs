@@ -50,7 +50,7 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `ADDR` | the address to listen on | `127.0.0.1:3002` |
-//! | `JWT_SECRET` | the HS256 secret, at least 32 bytes | a public demo secret, with a loud warning |
+//! | `JWT_SECRET` | the HS256 secret, at least 32 bytes; the refresh token key is derived from it (HKDF) | a public demo secret, with a loud warning |
 //! | `JWT_ISSUER` | the `iss` of issued tokens, checked by the layer | `session-example` |
 //! | `JWT_AUDIENCE` | the `aud` of issued tokens, checked by the layer | none |
 //! | `REDIS_URL` | the Redis store (needs feature `redis`; set without it, startup fails) | the in-memory store |
@@ -64,7 +64,8 @@
 //! | `COOKIE_INSECURE` | `1`: cookies without `Secure` and without prefixes, for browsers that refuse `Secure` cookies on plain `http://localhost` (Safari) | off |
 //!
 //! Two instances started with the same `REDIS_URL` and `JWT_SECRET` on two ports behave as one
-//! service: a logout on one is refused on the other at once.
+//! service: a logout on one is refused on the other at once, and a refresh token issued by one
+//! refreshes on the other (both derive the same refresh token key from `JWT_SECRET`).
 //!
 //! [`SessionEndpoints`]: tower_jwt_auth::SessionEndpoints
 //! [`CookieSettings`]: tower_jwt_auth::session::CookieSettings
@@ -91,7 +92,7 @@ use tower::Layer;
 use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
 use tower_jwt_auth::csrf::{CsrfGuard, CsrfKey, CSRF_HEADER};
-use tower_jwt_auth::session::{CookieSettings, MemoryStore, SessionStore};
+use tower_jwt_auth::session::{CookieSettings, MemoryStore, RefreshTokenKey, SessionStore};
 use tower_jwt_auth::{
     Algorithm, AuthMode, BoxError, DefaultRejection, Grant, InvalidTokenPolicy, JwtAuthLayer,
     SessionErrorKind, Sessions, SigningKey, TokenSource,
@@ -331,8 +332,13 @@ pub async fn sessions_and_layer(
     let key =
         SigningKey::hmac(Algorithm::HS256, secret).map_err(|err| format!("JWT_SECRET: {err}"))?;
     let store = store(config).await?;
+    // Every instance sharing the store must verify the others' refresh tokens: the refresh
+    // token key is derived from the secret they already share (HKDF, a label of its own).
+    let refresh_key =
+        RefreshTokenKey::derive(secret).map_err(|err| format!("JWT_SECRET: {err}"))?;
     let mut builder = Sessions::builder()
         .signing_key(key)
+        .refresh_token_key(refresh_key)
         .issuer(config.issuer.clone())
         .leeway(config.leeway)
         .store(store.clone());

@@ -15,6 +15,8 @@
 //! - [`errors`]: status policies, the HTTP and gRPC answers, custom rejections.
 //! - [`browsers`]: HttpOnly session cookies, CSRF protection, the logged-in indicator.
 //! - [`security`]: every check the layer makes, and what it does not do yet.
+//! - [`sessions`]: staying logged in and logging out: issuing, refresh rotation, reuse, the
+//!   grace window, expiry, revocation, logout, the stores and their keys, store failures.
 
 // Guides whose examples need a feature are doctested only with it; `cargo doc` always renders
 // them (docs.rs builds with every feature).
@@ -60,3 +62,6 @@ pub mod browsers {}
 
 #[doc = include_str!("docs/security.md")]
 pub mod security {}
+
+#[doc = include_str!("docs/sessions.md")]
+pub mod sessions {}

@@ -12,6 +12,7 @@
 #![doc = "[security]: guide::security"]
 #![doc = "[browsers]: guide::browsers"]
 #![doc = "[session]: session"]
+#![doc = "[sessions]: guide::sessions"]
 #![doc = "[BENCHMARKS.md]: https://github.com/tower-jwt-auth/tower-jwt-auth/blob/main/BENCHMARKS.md"]
 #![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
 #![forbid(unsafe_code)]

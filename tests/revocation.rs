@@ -66,12 +66,7 @@ fn now_secs(h: &Harness) -> u64 {
 
 /// A name unique to one test, so that tests sharing a Redis never see each other's entries.
 fn unique(name: &str) -> String {
-    format!(
-        "{name}-{}",
-        &tower_jwt_auth::session::RefreshToken::generate()
-            .unwrap()
-            .as_str()[..10]
-    )
+    format!("{name}-{}", session_support::random_id(10))
 }
 
 /// Answers with the handler's view: the identity's parts, `no identity`, or `anonymous`.

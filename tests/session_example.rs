@@ -1,7 +1,8 @@
 //! The `session` example end to end: its application served on `127.0.0.1:0` and called with a
 //! real HTTP client (hyper-util), with the in-memory store and (feature `redis`) two instances on
-//! one Redis at `REDIS_URL`. Without a reachable Redis the Redis test is skipped with a message,
-//! unless `REQUIRE_REDIS=1`.
+//! one Redis at `REDIS_URL`, and with a `redis-server` of the test's own that stops and comes
+//! back. Without a reachable Redis (or `redis-server`) the Redis tests are skipped with a
+//! message, unless `REQUIRE_REDIS=1`.
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 #[allow(dead_code)]
 #[path = "../examples/session.rs"]
 mod example;
+mod session_support;
 
 const SECRET: &str = "session-example-test-secret-of-32+bytes";
 const ISSUER: &str = "https://issuer.example";
@@ -413,35 +415,12 @@ async fn redis_url_without_the_redis_feature_is_an_error() {
     assert!(err.contains("REDIS_URL") && err.contains("redis"), "{err}");
 }
 
-/// `REDIS_URL` (default `redis://127.0.0.1:6379`) when it answers; otherwise a failure with
-/// `REQUIRE_REDIS=1`, or `None` after saying why the test is skipped.
-#[cfg(feature = "redis")]
-async fn redis_url() -> Option<String> {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let store = tower_jwt_auth::session::RedisStore::builder(url.clone())
-        .timeout(std::time::Duration::from_secs(2))
-        .build()
-        .expect("REDIS_URL parses");
-    match store.ping().await {
-        Ok(()) => Some(url),
-        Err(e) => {
-            if std::env::var("REQUIRE_REDIS").as_deref() == Ok("1") {
-                panic!("REQUIRE_REDIS=1 but Redis at REDIS_URL cannot be reached: {e}");
-            }
-            eprintln!(
-                "skipping: Redis at REDIS_URL cannot be reached ({e}); set REQUIRE_REDIS=1 to fail instead"
-            );
-            None
-        }
-    }
-}
-
 /// Two instances on one Redis behave as one service: a session opened on one refreshes on the
 /// other, the grace window spans both, and a logout on one is refused on the other at once.
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn two_instances_on_one_redis_are_one_service() {
-    let Some(url) = redis_url().await else {
+    let Some(url) = session_support::redis_url().await else {
         return;
     };
     let a = start(&[("REDIS_URL", &url)]).await;
@@ -606,4 +585,88 @@ async fn browsers_get_cookies_the_page_and_login_csrf_is_refused() {
 
 fn body_text() -> String {
     json!({ "username": example::DEMO_USER, "password": example::DEMO_PASSWORD }).to_string()
+}
+
+/// A 503 refusal with `reason`: the body shape of every refusal, `temporarily_unavailable`, no
+/// challenge (nothing is wrong with the client's token).
+#[cfg(feature = "redis")]
+fn assert_unavailable(answer: &Answer, reason: &str) {
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        answer.body
+    );
+    let body = answer.json();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert_eq!(body["reason"], reason, "{body}");
+    assert!(answer.header("www-authenticate").is_none());
+}
+
+/// The store fails: the example runs on a `redis-server` of the test's own (never the shared
+/// one). Stopped, every route that needs the store answers 503 and nothing is let in; started
+/// again (empty), the same running example serves again, without a restart.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_is_503_and_back_resumes() {
+    let Some(mut redis) = session_support::OwnRedis::new() else {
+        return;
+    };
+    let url = redis.url();
+    redis.start();
+    let base = start(&[("REDIS_URL", &url)]).await;
+    // The server may take a moment to accept connections.
+    let started = std::time::Instant::now();
+    let (access, refresh_token) = loop {
+        let answer = login_from(LOCALHOST, &base, example::DEMO_USER, example::DEMO_PASSWORD).await;
+        if answer.status == StatusCode::OK {
+            break pair(&answer);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(me(&base, &access).await.status, StatusCode::OK);
+
+    redis.stop();
+    // The access token is in the verified-token cache: its revocation is checked anyway.
+    assert_unavailable(&me(&base, &access).await, "revocation_unavailable");
+    assert_unavailable(
+        &refresh(&base, &refresh_token).await,
+        "session_store_unavailable",
+    );
+    assert_unavailable(
+        &login_from(LOCALHOST, &base, example::DEMO_USER, example::DEMO_PASSWORD).await,
+        "session_store_unavailable",
+    );
+    let out = post(
+        &base,
+        "/auth/logout",
+        None,
+        json!({ "refresh_token": refresh_token }).to_string(),
+    )
+    .await;
+    assert_unavailable(&out, "session_store_unavailable");
+
+    redis.start();
+    let started = std::time::Instant::now();
+    let (access, refresh_token) = loop {
+        let answer = login_from(LOCALHOST, &base, example::DEMO_USER, example::DEMO_PASSWORD).await;
+        if answer.status == StatusCode::OK {
+            break pair(&answer);
+        }
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the service did not resume"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    eprintln!(
+        "the service resumed {:?} after Redis was started again",
+        started.elapsed()
+    );
+    assert_eq!(me(&base, &access).await.status, StatusCode::OK);
+    let next = pair(&refresh(&base, &refresh_token).await);
+    assert_eq!(me(&base, &next.0).await.status, StatusCode::OK);
+    redis.stop();
 }

@@ -13,6 +13,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -21,7 +23,8 @@ use serde_json::{json, Value};
 use session_support::Harness;
 use tower::{Layer, ServiceExt};
 use tower_jwt_auth::session::{
-    RevocationQuery, SessionLimits, SessionStore, StoreError, StoreFuture,
+    RefreshToken, RefreshTokenKey, RevocationQuery, SessionId, SessionLimits, SessionStore,
+    StoreError, StoreFuture,
 };
 use tower_jwt_auth::{
     Algorithm, Grant, ReuseEvent, SessionErrorKind, Sessions, SigningKey, TokenIdentity, TokenPair,
@@ -55,6 +58,7 @@ fn sessions(h: &Harness) -> (Sessions, Arc<Mutex<Vec<ReuseEvent>>>) {
         .at_jwt_typ(true)
         .clock(h.clock.clone())
         .store(h.store.clone())
+        .refresh_token_key(session_support::key())
         .on_reuse(move |event| recorded.lock().unwrap().push(event.clone()))
         .build()
         .unwrap();
@@ -118,11 +122,17 @@ async fn open_issues_a_pair_the_layer_accepts(h: &Harness) {
     assert_eq!(pair.expires_in(), 600);
     let now = h.clock.now_millis() / 1000;
     assert_eq!(pair.session_expires_at(), now + 30 * 24 * 3600);
-    assert_eq!(pair.refresh_token().len(), 43);
+    // Opaque (never a JWT), and it names the access token's session under the MAC.
+    assert_eq!(pair.refresh_token().len(), 118);
+    assert!(!pair.refresh_token().contains('.'));
     let claims = through_layer(&sessions, pair.access_token()).await.unwrap();
     assert_eq!(claims.sub, "alice");
     assert_eq!(claims.scope, "read write");
     assert_eq!(claims.sid.len(), 22);
+    let named = session_support::key()
+        .verify(&RefreshToken::parse(pair.refresh_token()).unwrap())
+        .unwrap();
+    assert_eq!(named.as_str(), claims.sid);
 
     // A refreshed access token passes too, in the same session with the same grant.
     let next = sessions.refresh(pair.refresh_token()).await.unwrap();
@@ -341,13 +351,15 @@ async fn logouts(h: &Harness) {
     h.cleanup().await;
 }
 
-/// Unknown, malformed and oversized refresh tokens are `invalid_refresh_token` and change
-/// nothing in the store.
+/// Unknown, forged, malformed and oversized refresh tokens are `invalid_refresh_token` and
+/// change nothing in the store.
 async fn bad_input_changes_nothing(h: &Harness) {
     let (sessions, events) = sessions(h);
     let pair = sessions.open(grant("alice")).await.unwrap();
     let before = h.snapshot().await;
-    let unknown = tower_jwt_auth::session::RefreshToken::generate().unwrap();
+    let unknown = session_support::key()
+        .issue(&SessionId::generate().unwrap())
+        .unwrap();
     let mut oversized = pair.refresh_token().to_owned();
     oversized.push_str(&"A".repeat(513));
     for token in [
@@ -372,6 +384,53 @@ async fn bad_input_changes_nothing(h: &Harness) {
     h.cleanup().await;
 }
 
+/// Nobody can end someone else's session by fabricating a refresh token that names it: a token
+/// naming a live session's `sid` whose MAC does not verify (made up, altered, or signed under
+/// another key) is `invalid_refresh_token`, changes nothing, and the session lives on, even
+/// after it was rotated (when any older token of it would count as reuse).
+async fn forged_tokens_naming_a_live_session_cannot_end_it(h: &Harness) {
+    let (sessions, events) = sessions(h);
+    let first = sessions.open(grant("alice")).await.unwrap();
+    let current = sessions.refresh(first.refresh_token()).await.unwrap();
+    h.clock.advance(Duration::from_secs(60));
+    let sid = session_support::key()
+        .verify(&RefreshToken::parse(current.refresh_token()).unwrap())
+        .unwrap();
+    let before = h.snapshot().await;
+
+    // The layout of a real token (version, sid length, sid, 32 random bytes, 32 MAC bytes)
+    // with a made-up MAC, an altered one, and one signed under another key.
+    let mut made_up = vec![1u8, u8::try_from(sid.as_str().len()).unwrap()];
+    made_up.extend_from_slice(sid.as_str().as_bytes());
+    made_up.extend_from_slice(&[0x5a; 64]);
+    let mut altered = URL_SAFE_NO_PAD.decode(current.refresh_token()).unwrap();
+    *altered.last_mut().unwrap() ^= 0x80;
+    let other_key = RefreshTokenKey::new(&[0xa5; 32]).unwrap();
+    let foreign = other_key.issue(&sid).unwrap();
+    for forged in [
+        URL_SAFE_NO_PAD.encode(&made_up),
+        URL_SAFE_NO_PAD.encode(&altered),
+        foreign.as_str().to_owned(),
+    ] {
+        assert_eq!(
+            kind(sessions.refresh(&forged).await),
+            SessionErrorKind::InvalidRefreshToken
+        );
+        assert!(!sessions.logout_by_refresh_token(&forged).await.unwrap());
+    }
+    assert_eq!(before, h.snapshot().await, "nothing in the store changed");
+    assert!(events.lock().unwrap().is_empty(), "no reuse was reported");
+    // The session lives on: its current token refreshes, its access tokens pass.
+    let next = sessions.refresh(current.refresh_token()).await.unwrap();
+    assert!(through_layer(&sessions, next.access_token()).await.is_ok());
+    // While a genuine older token of it is still recognised as reused.
+    assert_eq!(
+        kind(sessions.refresh(first.refresh_token()).await),
+        SessionErrorKind::RefreshReused
+    );
+    h.cleanup().await;
+}
+
 macro_rules! suite {
     ($store:ident, $harness:expr) => {
         mod $store {
@@ -393,6 +452,7 @@ macro_rules! suite {
             behaviour!(idle_and_absolute_expiry);
             behaviour!(logouts);
             behaviour!(bad_input_changes_nothing);
+            behaviour!(forged_tokens_naming_a_live_session_cannot_end_it);
         }
     };
 }
@@ -499,6 +559,7 @@ fn memory_sessions(h: &Harness, grace: Duration) -> Sessions {
         .audience(AUDIENCE)
         .clock(h.clock.clone())
         .store(h.store.clone())
+        .refresh_token_key(session_support::key())
         .refresh_grace(grace)
         .build()
         .unwrap()
@@ -561,7 +622,9 @@ async fn endpoint_refresh_answers_pairs_and_every_refusal() {
     assert_eq!(again.json(), pair);
 
     // Unknown, malformed, oversized: 401 invalid_refresh_token.
-    let unknown = tower_jwt_auth::session::RefreshToken::generate().unwrap();
+    let unknown = session_support::key()
+        .issue(&SessionId::generate().unwrap())
+        .unwrap();
     for token in [unknown.as_str().to_owned(), "a.b.c".into(), "A".repeat(600)] {
         let answer = send(&base, "POST", "/auth/refresh", token_body(&token), None).await;
         assert_refused(
@@ -769,6 +832,7 @@ impl SessionStore for Down {
     }
     fn lookup<'a>(
         &'a self,
+        _: &'a SessionId,
         _: &'a tower_jwt_auth::session::TokenHash,
     ) -> StoreFuture<'a, tower_jwt_auth::session::Lookup> {
         down()
@@ -794,6 +858,7 @@ async fn endpoint_store_failure_is_503_and_lets_nothing_in() {
         .signing_key(signing_key())
         .issuer(ISSUER)
         .store(Down)
+        .refresh_token_key(session_support::key())
         .build()
         .unwrap();
     assert_eq!(
@@ -801,7 +866,11 @@ async fn endpoint_store_failure_is_503_and_lets_nothing_in() {
         SessionErrorKind::StoreUnavailable
     );
     let base = serve(sessions).await;
-    let token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    // A well-formed token with a valid MAC: the store is asked, and cannot answer.
+    let token = session_support::key()
+        .issue(&SessionId::generate().unwrap())
+        .unwrap();
+    let token = token.as_str();
     for (path, identity) in [
         ("/auth/refresh", None),
         ("/auth/logout", None),
@@ -817,6 +886,24 @@ async fn endpoint_store_failure_is_503_and_lets_nothing_in() {
         );
         assert!(answer.www_authenticate.is_none());
     }
+}
+
+/// A store shared between processes needs a configured refresh token key (every instance must
+/// verify the others' tokens); the in-memory store gets a random one per process.
+#[test]
+fn a_shared_store_requires_a_refresh_token_key() {
+    let err = Sessions::builder()
+        .signing_key(signing_key())
+        .issuer(ISSUER)
+        .store(Down)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("refresh token key"), "{err}");
+    let memory = Sessions::builder()
+        .signing_key(signing_key())
+        .issuer(ISSUER)
+        .build();
+    assert!(memory.is_ok());
 }
 
 /// A full in-memory store refuses a login (open) as unavailable.

@@ -51,7 +51,7 @@ pub const MAX_BODY_LEN: usize = 4096;
 ///
 /// Every refusal of `/refresh` is 401 with the body
 /// `{"error": "invalid_grant", "error_description": "..", "reason": ".."}`, reason
-/// `invalid_refresh_token` (unknown, malformed or over 512 bytes), `refresh_expired` or
+/// `invalid_refresh_token` (unknown, forged, malformed or over 512 bytes), `refresh_expired` or
 /// `refresh_reused`. OAuth (RFC 6749 §5.2) answers `invalid_grant` with 400; these endpoints
 /// answer 401 on purpose: the refresh token, the client's credential, was refused, and the
 /// client's move is to send the user to log in again, which is what a client does on 401.
@@ -242,7 +242,7 @@ impl SessionEndpoints {
                         Err(error) => session_error(&error),
                     },
                     Presented::Cookie(token) => {
-                        if let Err(response) = self.check_cookie(&headers, &token).await {
+                        if let Err(response) = self.check_cookie(&headers, &token) {
                             return response;
                         }
                         match sessions.refresh(&token).await {
@@ -260,7 +260,7 @@ impl SessionEndpoints {
                             sessions.logout_by_refresh_token(&token).await
                         }
                         Ok((Presented::Cookie(token), headers)) => {
-                            if let Err(response) = self.check_cookie(&headers, &token).await {
+                            if let Err(response) = self.check_cookie(&headers, &token) {
                                 return response;
                             }
                             sessions.logout_by_refresh_token(&token).await
@@ -300,7 +300,7 @@ impl SessionEndpoints {
                     authenticated: true,
                     sub: Some(info.sub()),
                     expires_at: Some(
-                        info.absolute_expires_at()
+                        info.expires_at()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs()),
                     ),
@@ -346,23 +346,19 @@ impl SessionEndpoints {
     }
 
     /// The double-submit check of a request that uses the refresh cookie, against the session
-    /// of the cookie's token. A token that names no live session changes nothing, so it is
-    /// left to the operation to refuse.
-    async fn check_cookie(
-        &self,
-        headers: &HeaderMap,
-        token: &str,
-    ) -> Result<(), Response<EndpointBody>> {
+    /// the cookie's token names (its MAC verified, no store access). Any token that can change
+    /// the store (rotate it, or end the session as reuse) names its session under a valid MAC,
+    /// so it is checked; a token with a bad MAC changes nothing, and the operation refuses it.
+    fn check_cookie(&self, headers: &HeaderMap, token: &str) -> Result<(), Response<EndpointBody>> {
         if !self.csrf.is_double_submit() {
             return Ok(());
         }
-        match self.sessions.find_session(token).await {
-            Ok(Some(info)) => self
+        match self.sessions.session_id_of(token) {
+            Some(sid) => self
                 .csrf
-                .check_double_submit(headers, Some(info.sid().as_str()))
+                .check_double_submit(headers, Some(sid.as_str()))
                 .map_err(|error| auth_error(&error)),
-            Ok(None) => Ok(()),
-            Err(error) => Err(session_error(&error)),
+            None => Ok(()),
         }
     }
 

@@ -16,9 +16,12 @@
 //! It lives in one process: instances of a service that must agree on sessions and revocations
 //! share a Redis store instead (feature `redis`).
 //!
-//! Memory: a live session holds its data, its subject and about 250 bytes of bookkeeping, plus
-//! about 100 bytes for every refresh token issued to it that has not expired yet (used tokens
-//! are kept until they would have expired, so that their reuse is detected).
+//! Memory: a live session holds its data, its subject and a fixed amount of bookkeeping (the
+//! hash of its current refresh token, expiries, its place in the maps), however often it was
+//! refreshed; during the grace window, also the predecessor's hash and the sealed successor.
+//! Used refresh tokens are not remembered one by one: a token names its session and carries a
+//! MAC, so any older token of a live session is recognised as reused (see
+//! [`store`](super::store)). BENCHMARKS.md gives the measured bytes per session.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -71,8 +74,6 @@ pub struct MemoryStoreBuilder {
 pub struct MemoryStats {
     /// Sessions.
     pub sessions: usize,
-    /// Refresh token hashes (current and used).
-    pub refresh_tokens: usize,
     /// Sessions kept in the grace window's state (a sealed successor).
     pub sealed_successors: usize,
     /// Revoked `jti`s, ended sessions and subject cutoffs.
@@ -94,7 +95,6 @@ struct Inner {
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<SessionId, Session>,
-    tokens: HashMap<TokenHash, TokenEntry>,
     subjects: HashMap<String, HashSet<SessionId>>,
     next_sweep: u64,
 }
@@ -122,13 +122,6 @@ struct Grace {
     predecessor: TokenHash,
     until: u64,
     sealed: SealedSuccessor,
-}
-
-#[derive(Debug)]
-struct TokenEntry {
-    sid: SessionId,
-    /// When the token would expire unused (ms).
-    expires: u64,
 }
 
 #[derive(Debug, Default)]
@@ -195,11 +188,10 @@ impl MemoryStore {
 
     /// How many entries the store holds now.
     pub fn stats(&self) -> MemoryStats {
-        let (sessions, refresh_tokens, sealed_successors) = {
+        let (sessions, sealed_successors) = {
             let state = self.state();
             (
                 state.sessions.len(),
-                state.tokens.len(),
                 state
                     .sessions
                     .values()
@@ -209,7 +201,6 @@ impl MemoryStore {
         };
         MemoryStats {
             sessions,
-            refresh_tokens,
             sealed_successors,
             revocations: self.read_revoked().len(),
         }
@@ -318,23 +309,15 @@ impl MemoryStore {
                 return Err(StoreError::full());
             }
         }
-        if state.sessions.contains_key(&session.sid) || state.tokens.contains_key(&session.refresh)
-        {
+        if state.sessions.contains_key(&session.sid) {
             return Err(StoreError::unavailable(
-                "a session with this id or refresh token already exists",
+                "a session with this id already exists",
             ));
         }
         let absolute = now.saturating_add(millis(limits.absolute_lifetime));
         let expires = now
             .saturating_add(millis(limits.idle_timeout))
             .min(absolute);
-        state.tokens.insert(
-            session.refresh,
-            TokenEntry {
-                sid: session.sid.clone(),
-                expires,
-            },
-        );
         state
             .subjects
             .entry(session.sub.clone())
@@ -354,41 +337,36 @@ impl MemoryStore {
         Ok(from_millis(expires))
     }
 
-    fn lookup_sync(&self, presented: &TokenHash) -> Lookup {
+    fn lookup_sync(&self, sid: &SessionId, presented: &TokenHash) -> Lookup {
         let now = self.now();
         let state = self.state();
-        let Some(entry) = state.tokens.get(presented) else {
+        let Some(session) = state.sessions.get(sid) else {
             return Lookup::Unknown;
         };
-        let Some(session) = state.sessions.get(&entry.sid) else {
-            return Lookup::Unknown;
-        };
-        if now >= entry.expires || !session.live(now) {
+        if !session.live(now) {
             return Lookup::Expired;
         }
-        Lookup::Found(SessionInfo::new(
-            entry.sid.clone(),
-            session.sub.clone(),
-            session.data.clone(),
-            from_millis(session.absolute),
-            *presented,
-            session.current == *presented,
-        ))
+        Lookup::Found(
+            SessionInfo::new(
+                sid.clone(),
+                session.sub.clone(),
+                session.data.clone(),
+                from_millis(session.absolute),
+                *presented,
+                session.current == *presented,
+            )
+            .with_idle_expires_at(from_millis(session.current_expires)),
+        )
     }
 
     fn rotate_sync(&self, rotation: Rotation, limits: &SessionLimits) -> RotateOutcome {
         let now = self.now();
         let mut guard = self.state();
         let state = &mut *guard;
-        // The presented token must belong to the session named in the rotation.
-        let token_expires = match state.tokens.get(rotation.presented()) {
-            Some(entry) if entry.sid == *rotation.sid() => entry.expires,
-            _ => return RotateOutcome::Unknown,
-        };
         let Some(session) = state.sessions.get_mut(rotation.sid()) else {
             return RotateOutcome::Unknown;
         };
-        if now >= token_expires || !session.live(now) {
+        if !session.live(now) {
             return RotateOutcome::Expired;
         }
         if session.current == *rotation.presented() {
@@ -397,18 +375,12 @@ impl MemoryStore {
                 .min(session.absolute);
             session.current = *rotation.successor();
             session.current_expires = expires;
-            session.grace = Some(Grace {
+            // Without a grace window (zero), nothing is kept for it, as in Redis.
+            session.grace = (!limits.refresh_grace.is_zero()).then(|| Grace {
                 predecessor: *rotation.presented(),
                 until: now.saturating_add(millis(limits.refresh_grace)),
                 sealed: rotation.sealed().clone(),
             });
-            state.tokens.insert(
-                *rotation.successor(),
-                TokenEntry {
-                    sid: rotation.sid().clone(),
-                    expires,
-                },
-            );
             return RotateOutcome::Rotated {
                 refresh_expires_at: from_millis(expires),
             };
@@ -418,7 +390,8 @@ impl MemoryStore {
                 return RotateOutcome::Grace(grace.sealed.clone());
             }
         }
-        // Reuse: the whole session ends.
+        // Any other token the service issued for this session was rotated before (its MAC was
+        // verified by the caller): reuse, and the whole session ends.
         let sid = rotation.sid().clone();
         let sub = remove_session(state, &sid)
             .map(|s| s.sub)
@@ -464,8 +437,7 @@ impl MemoryStore {
     }
 }
 
-/// Removes a session and its place in its subject's set. Its token entries stay until swept:
-/// without the session they are unknown.
+/// Removes a session and its place in its subject's set.
 fn remove_session(state: &mut State, sid: &SessionId) -> Option<Session> {
     let session = state.sessions.remove(sid)?;
     if let Entry::Occupied(mut sids) = state.subjects.entry(session.sub.clone()) {
@@ -477,8 +449,8 @@ fn remove_session(state: &mut State, sid: &SessionId) -> Option<Session> {
     Some(session)
 }
 
-/// Drops expired sessions, grace states past their window, token entries that expired or lost
-/// their session, and empty subject sets, at most once per interval.
+/// Drops expired sessions, grace states past their window and empty subject sets, at most once
+/// per interval.
 fn sweep_state(state: &mut State, now: u64, interval: u64) {
     if now < state.next_sweep {
         return;
@@ -491,9 +463,6 @@ fn sweep_state(state: &mut State, now: u64, interval: u64) {
         s.live(now)
     });
     let sessions = &state.sessions;
-    state
-        .tokens
-        .retain(|_, t| now < t.expires && sessions.contains_key(&t.sid));
     state.subjects.retain(|_, sids| {
         sids.retain(|sid| sessions.contains_key(sid));
         !sids.is_empty()
@@ -568,6 +537,10 @@ impl RevocationStore for MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
+    fn is_process_local(&self) -> bool {
+        true
+    }
+
     fn create<'a>(
         &'a self,
         session: NewSession,
@@ -577,8 +550,12 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(result))
     }
 
-    fn lookup<'a>(&'a self, presented: &'a TokenHash) -> StoreFuture<'a, Lookup> {
-        let found = self.lookup_sync(presented);
+    fn lookup<'a>(
+        &'a self,
+        sid: &'a SessionId,
+        presented: &'a TokenHash,
+    ) -> StoreFuture<'a, Lookup> {
+        let found = self.lookup_sync(sid, presented);
         Box::pin(std::future::ready(Ok(found)))
     }
 
@@ -609,7 +586,11 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::refresh::{RefreshToken, SuccessorPair};
+    use crate::session::refresh::{RefreshToken, RefreshTokenKey, SuccessorPair};
+
+    fn key() -> RefreshTokenKey {
+        RefreshTokenKey::new(&[3; 32]).unwrap()
+    }
 
     fn store() -> (MemoryStore, Clock) {
         let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
@@ -622,7 +603,7 @@ mod tests {
 
     fn open(store: &MemoryStore, sub: &str, limits: &SessionLimits) -> (SessionId, RefreshToken) {
         let sid = SessionId::generate().unwrap();
-        let token = RefreshToken::generate().unwrap();
+        let token = key().issue(&sid).unwrap();
         store
             .create_sync(
                 NewSession::new(sid.clone(), sub, token.hash(), Vec::new()),
@@ -637,13 +618,14 @@ mod tests {
         token: &RefreshToken,
         limits: &SessionLimits,
     ) -> (RotateOutcome, RefreshToken) {
-        let Lookup::Found(info) = store.lookup_sync(&token.hash()) else {
+        let sid = key().verify(token).unwrap();
+        let Lookup::Found(info) = store.lookup_sync(&sid, &token.hash()) else {
             panic!("live")
         };
         let pair = SuccessorPair {
             access_token: "a".into(),
             access_expires_at: 0,
-            refresh_token: RefreshToken::generate().unwrap(),
+            refresh_token: key().issue(&sid).unwrap(),
         };
         let sealed = SealedSuccessor::seal(token, &pair).unwrap();
         let outcome = store.rotate_sync(
@@ -661,47 +643,54 @@ mod tests {
     fn session_memory_sweep_drops_only_what_expired() {
         let (store, clock) = store();
         let limits = SessionLimits::default();
-        let (_, a) = open(&store, "alice", &limits);
-        let (_, b) = open(&store, "bob", &limits);
+        let (a_sid, a) = open(&store, "alice", &limits);
+        let (b_sid, b) = open(&store, "bob", &limits);
         let (outcome, a2) = rotate_to(&store, &a, &limits);
         assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
         let stats = store.stats();
-        assert_eq!(
-            (
-                stats.sessions,
-                stats.refresh_tokens,
-                stats.sealed_successors
-            ),
-            (2, 3, 1)
-        );
+        assert_eq!((stats.sessions, stats.sealed_successors), (2, 1));
 
         // The grace state goes after its window; the sessions stay.
         clock.advance(limits.refresh_grace + Duration::from_secs(1));
         store.sweep();
         let stats = store.stats();
-        assert_eq!(
-            (
-                stats.sessions,
-                stats.refresh_tokens,
-                stats.sealed_successors
-            ),
-            (2, 3, 0)
-        );
+        assert_eq!((stats.sessions, stats.sealed_successors), (2, 0));
 
-        // Alice refreshes again; bob idles out. Alice's used tokens stay until they would have
-        // expired, so that their reuse is detected until then.
+        // Alice refreshes again; bob idles out. Alice's used tokens need no entry of their own:
+        // they are still recognised as hers, and not current.
         let (outcome, _a3) = rotate_to(&store, &a2, &limits);
         assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
         clock.advance(limits.idle_timeout - limits.refresh_grace - Duration::from_secs(2));
         store.sweep();
-        let stats = store.stats();
-        assert_eq!((stats.sessions, stats.refresh_tokens), (2, 4));
+        assert_eq!(store.stats().sessions, 2);
+        let Lookup::Found(old) = store.lookup_sync(&a_sid, &a.hash()) else {
+            panic!("alice's session is live")
+        };
+        assert!(!old.is_current());
         clock.advance(Duration::from_secs(1));
         store.sweep();
-        let stats = store.stats();
-        assert_eq!((stats.sessions, stats.refresh_tokens), (1, 1));
-        assert!(matches!(store.lookup_sync(&b.hash()), Lookup::Unknown));
-        assert!(matches!(store.lookup_sync(&a.hash()), Lookup::Unknown));
+        assert_eq!(store.stats().sessions, 1);
+        assert!(matches!(
+            store.lookup_sync(&b_sid, &b.hash()),
+            Lookup::Unknown
+        ));
+    }
+
+    #[test]
+    fn session_memory_zero_grace_keeps_no_sealed_successor() {
+        let (store, _) = store();
+        let limits = SessionLimits {
+            refresh_grace: Duration::ZERO,
+            ..SessionLimits::default()
+        };
+        let (_, a) = open(&store, "alice", &limits);
+        let (outcome, _) = rotate_to(&store, &a, &limits);
+        assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
+        assert_eq!(store.stats().sealed_successors, 0);
+        assert!(matches!(
+            rotate(&store, &a, &limits),
+            RotateOutcome::Reused { .. }
+        ));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! - `issue`: minting access tokens ([`AccessTokenMinter`], [`Grant`], [`AccessToken`]), signed with
 //!   the [`SigningKeys`](crate::SigningKeys) of `keys`.
-//! - [`refresh`]: opaque refresh tokens ([`RefreshToken`]), their SHA-256 ([`TokenHash`], the only
-//!   form a store keeps) and the successor pair sealed for the grace window ([`SealedSuccessor`]).
+//! - [`refresh`]: opaque refresh tokens ([`RefreshToken`]) that name their session and carry a
+//!   MAC under the service's [`RefreshTokenKey`], their SHA-256 ([`TokenHash`], the only form a
+//!   store keeps) and the successor pair sealed for the grace window ([`SealedSuccessor`]).
 //! - [`store`]: the store traits ([`SessionStore`] with its atomic [`rotate`](SessionStore::rotate)
 //!   step, [`RevocationStore`] for the layer's check), their values, the [`Clock`] and
 //!   [`StoreError`].
@@ -40,8 +41,8 @@ pub use self::memory::{MemoryStats, MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisConfigError, RedisStore, RedisStoreBuilder};
 pub use self::refresh::{
-    InvalidRefreshToken, RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair,
-    TokenHash, MAX_REFRESH_TOKEN_LEN,
+    InvalidRefreshToken, RefreshToken, RefreshTokenKey, SealedSuccessor, SessionCryptoError,
+    SuccessorPair, TokenHash, MAX_REFRESH_TOKEN_LEN, MIN_REFRESH_KEY_LEN,
 };
 pub use self::sessions::{
     ReuseEvent, SessionError, SessionErrorKind, Sessions, SessionsBuilder, TokenPair,

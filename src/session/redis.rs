@@ -10,8 +10,13 @@
 //!   one). TTLs are relative to the crate's clock, so a clock that differs from Redis's own time
 //!   only shifts when Redis drops an entry the crate already treats as expired.
 //! - **Redis Cluster.** The keys of one session share the hash tag `{sid}`, so the scripts,
-//!   which only touch one session's keys, run on a cluster too. Refresh token hashes, subjects
-//!   and `jti`s have keys of their own, each touched by single-key commands.
+//!   which only touch one session's keys, run on a cluster too. Subjects and `jti`s have keys
+//!   of their own, each touched by single-key commands.
+//! - **Memory that does not grow with rotations.** A session is one small hash (its subject,
+//!   data, expiries and the hash of its current refresh token), plus a second one during the
+//!   grace window. Used tokens are not remembered one by one: a refresh token names its
+//!   session and carries a MAC, so an older token of a live session is recognised as reused
+//!   (see [`store`](super::store)). BENCHMARKS.md gives the measured `MEMORY USAGE`.
 //! - **A per-call timeout** (default 250 ms) turns a hung Redis into
 //!   [`StoreErrorKind::Unavailable`](super::StoreErrorKind::Unavailable) (503) instead of a hung
 //!   request.
@@ -34,7 +39,6 @@
 //!
 //! | Key | Type | Holds | TTL |
 //! |---|---|---|---|
-//! | `tjwt:rt:<h>` | string | `<expiry ms>:<sid>` | until the token expires unused |
 //! | `tjwt:{<sid>}:s` | hash | `sub`, `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
 //! | `tjwt:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
 //! | `tjwt:{<sid>}:x` | string | ended: until (ms) | [`token_lifetime`](super::SessionLimits::token_lifetime) |
@@ -70,6 +74,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 const MAX_PREFIX_LEN: usize = 64;
 
 /// Rotation, the grace window and reuse detection, in one atomic step on one session's keys.
+/// A presented hash that is neither current nor the grace window's predecessor belongs to a
+/// token the service issued for this session (the caller verified its MAC), so it was rotated
+/// before: reuse.
 ///
 /// KEYS: 1 session hash, 2 grace hash, 3 ended marker.
 /// ARGV: 1 presented hash, 2 successor hash, 3 sealed successor, 4 now (ms), 5 idle timeout
@@ -363,10 +370,6 @@ impl RedisStore {
 
     // Keys.
 
-    fn token_key(&self, hash: &TokenHash) -> String {
-        format!("{}rt:{}", self.inner.prefix, hash.to_base64url())
-    }
-
     fn session_keys(&self, sid: &str) -> [String; 3] {
         let p = &self.inner.prefix;
         let id = id_key(sid);
@@ -458,10 +461,8 @@ impl RedisStore {
             .min(absolute);
         let ttl = expires.saturating_sub(now).max(1);
         let [session_key, _, _] = self.session_keys(session.sid.as_str());
-        let token_key = self.token_key(&session.refresh);
         let subject_key = self.subject_key(&session.sub);
         let subject_ttl = absolute.saturating_sub(now).max(1);
-        let index = format!("{expires}:{}", session.sid);
         let created = self
             .run(|mut con| async move {
                 let created: i64 = self
@@ -480,12 +481,6 @@ impl RedisStore {
                     return Ok(false);
                 }
                 ::redis::pipe()
-                    .cmd("SET")
-                    .arg(&token_key)
-                    .arg(&index)
-                    .arg("PX")
-                    .arg(ttl)
-                    .ignore()
                     .cmd("SADD")
                     .arg(&subject_key)
                     .arg(session.sid.as_str())
@@ -514,21 +509,15 @@ impl RedisStore {
         }
     }
 
-    async fn lookup_call(&self, presented: &TokenHash) -> Result<Lookup, StoreError> {
+    async fn lookup_call(
+        &self,
+        sid: &SessionId,
+        presented: &TokenHash,
+    ) -> Result<Lookup, StoreError> {
         let now = self.now();
-        let token_key = self.token_key(presented);
+        let [session_key, _, _] = self.session_keys(sid.as_str());
         let presented_b64 = presented.to_base64url();
         self.run(|mut con| async move {
-            let index: Option<Vec<u8>> = ::redis::cmd("GET")
-                .arg(&token_key)
-                .query_async(&mut con)
-                .await?;
-            let Some(index) = index else {
-                return Ok(Lookup::Unknown);
-            };
-            let (expires, sid) =
-                split_index(&index).ok_or(Fail::Data("a refresh token entry is malformed"))?;
-            let [session_key, _, _] = self.session_keys(sid.as_str());
             let fields: Vec<Option<Vec<u8>>> = ::redis::cmd("HMGET")
                 .arg(&session_key)
                 .arg(&["sub", "data", "abs", "cur", "cexp"])
@@ -543,18 +532,21 @@ impl RedisStore {
             let malformed = || Fail::Data("a session is malformed");
             let abs = abs.as_deref().and_then(parse_u64).ok_or_else(malformed)?;
             let cexp = cexp.as_deref().and_then(parse_u64).ok_or_else(malformed)?;
-            if now >= expires || now >= abs || now >= cexp {
+            if now >= abs || now >= cexp {
                 return Ok(Lookup::Expired);
             }
             let sub = String::from_utf8(sub).map_err(|_| malformed())?;
-            Ok(Lookup::Found(SessionInfo::new(
-                sid,
-                sub,
-                data.unwrap_or_default(),
-                from_millis(abs),
-                *presented,
-                cur.as_deref() == Some(presented_b64.as_bytes()),
-            )))
+            Ok(Lookup::Found(
+                SessionInfo::new(
+                    sid.clone(),
+                    sub,
+                    data.unwrap_or_default(),
+                    from_millis(abs),
+                    *presented,
+                    cur.as_deref() == Some(presented_b64.as_bytes()),
+                )
+                .with_idle_expires_at(from_millis(cexp)),
+            ))
         })
         .await
     }
@@ -566,20 +558,14 @@ impl RedisStore {
     ) -> Result<RotateOutcome, StoreError> {
         let now = self.now();
         let [session_key, grace_key, ended_key] = self.session_keys(rotation.sid().as_str());
-        let presented_key = self.token_key(rotation.presented());
-        let successor_key = self.token_key(rotation.successor());
-        // The successor's entry is written before the script, so that it exists the moment the
-        // script makes it current. It expires with the successor (the script computes the same
-        // expiry; the absolute expiry only caps it further, and the script judges that).
-        let expires = now.saturating_add(millis(limits.idle_timeout));
-        let index = format!("{expires}:{}", rotation.sid());
-        let ttl = millis(limits.idle_timeout).max(1);
         let idle = millis(limits.idle_timeout);
         let grace = millis(limits.refresh_grace);
         let keep = millis(limits.token_lifetime);
         self.run(|mut con| async move {
-            let mut invocation = self.inner.rotate.prepare_invoke();
-            invocation
+            // One round trip: the script (EVALSHA, loaded on first use).
+            let reply: Vec<Value> = self
+                .inner
+                .rotate
                 .key(&session_key)
                 .key(&grace_key)
                 .key(&ended_key)
@@ -589,41 +575,10 @@ impl RedisStore {
                 .arg(now)
                 .arg(idle)
                 .arg(grace)
-                .arg(keep);
-            // One round trip: check that the presented token belongs to this session (token
-            // entries never change, so the check holds for the script too), and write the
-            // successor's entry.
-            let (owner, ()): (Option<Vec<u8>>, ()) = ::redis::pipe()
-                .cmd("GET")
-                .arg(&presented_key)
-                .cmd("SET")
-                .arg(&successor_key)
-                .arg(&index)
-                .arg("PX")
-                .arg(ttl)
-                .query_async(&mut con)
+                .arg(keep)
+                .invoke_async(&mut con)
                 .await?;
-            let owned = owner
-                .as_deref()
-                .and_then(split_index)
-                .is_some_and(|(_, sid)| sid == *rotation.sid());
-            if !owned {
-                ::redis::cmd("DEL")
-                    .arg(&successor_key)
-                    .exec_async(&mut con)
-                    .await?;
-                return Ok(RotateOutcome::Unknown);
-            }
-            let reply: Vec<Value> = invocation.invoke_async(&mut con).await?;
-            let outcome = parse_rotate(&reply, rotation.sid())?;
-            if !matches!(outcome, RotateOutcome::Rotated { .. }) {
-                // Not handed out: the successor's entry goes again.
-                ::redis::cmd("DEL")
-                    .arg(&successor_key)
-                    .exec_async(&mut con)
-                    .await?;
-            }
-            Ok(outcome)
+            parse_rotate(&reply, rotation.sid())
         })
         .await
     }
@@ -757,13 +712,6 @@ fn parse_rotate(reply: &[Value], sid: &SessionId) -> Res<RotateOutcome> {
         b"unknown" => RotateOutcome::Unknown,
         _ => return Err(bad),
     })
-}
-
-/// A refresh token entry: `<expiry ms>:<sid>`.
-fn split_index(value: &[u8]) -> Option<(u64, SessionId)> {
-    let value = std::str::from_utf8(value).ok()?;
-    let (expires, sid) = value.split_once(':')?;
-    Some((expires.parse().ok()?, SessionId::parse(sid)?))
 }
 
 fn parse_u64(value: &[u8]) -> Option<u64> {
@@ -918,8 +866,12 @@ impl SessionStore for RedisStore {
         Box::pin(self.create_call(session, limits))
     }
 
-    fn lookup<'a>(&'a self, presented: &'a TokenHash) -> StoreFuture<'a, Lookup> {
-        Box::pin(self.lookup_call(presented))
+    fn lookup<'a>(
+        &'a self,
+        sid: &'a SessionId,
+        presented: &'a TokenHash,
+    ) -> StoreFuture<'a, Lookup> {
+        Box::pin(self.lookup_call(sid, presented))
     }
 
     fn rotate<'a>(
@@ -986,15 +938,10 @@ mod tests {
     }
 
     #[test]
-    fn session_redis_index_values_parse_strictly() {
-        assert_eq!(
-            split_index(b"123:abc").map(|(e, s)| (e, s.as_str().to_owned())),
-            Some((123, "abc".to_owned()))
-        );
-        assert!(split_index(b"x:abc").is_none());
-        assert!(split_index(b"123").is_none());
-        assert!(split_index(b"123:a{b}").is_none());
+    fn session_redis_values_parse_strictly() {
         assert_eq!(parse_pair(b"5:6"), Some((5, 6)));
+        assert_eq!(parse_u64(b"12"), Some(12));
+        assert_eq!(parse_u64(b"1x"), None);
         assert_eq!(parse_pair(b"5"), None);
     }
 }

@@ -1,30 +1,56 @@
-//! Opaque refresh tokens: generation, the checks before any store access, their SHA-256
-//! ([`TokenHash`], the only form a store keeps), and the successor pair sealed under a key
-//! derived from the presented token ([`SealedSuccessor`]).
+//! Opaque refresh tokens: issuing them under a [`RefreshTokenKey`], the checks before any store
+//! access, their SHA-256 ([`TokenHash`], the only form a store keeps), and the successor pair
+//! sealed under a key derived from the presented token ([`SealedSuccessor`]).
 //!
-//! A refresh token is 32 random bytes from ring's [`SystemRandom`], base64url without padding
-//! (43 characters). It is never a JWT: it means nothing outside the store, and the store only
-//! knows its SHA-256. Lookups are by that hash, so the time a lookup takes depends on the hash of
-//! what was presented, never on how close the presented token is to a stored one.
+//! # Format
+//! A refresh token is one base64url string without padding (never a JWT, no `.` in it) over
+//!
+//! | bytes | what |
+//! |---|---|
+//! | 1 | the format version (1) |
+//! | 1 | the length `n` of the session id |
+//! | `n` | the session id (`sid`, at most 64 characters) |
+//! | 32 | 256 random bits from ring's [`SystemRandom`] |
+//! | 32 | HMAC-SHA256 over everything before it, under the [`RefreshTokenKey`] |
+//!
+//! A token of a generated session id (22 characters) is 118 characters long; the longest
+//! possible one is 174, well under [`MAX_REFRESH_TOKEN_LEN`].
+//!
+//! # Why the token names its session, and why it is signed
+//! The store keeps only the SHA-256 of a session's *current* token (and, for the grace window,
+//! of its direct predecessor), so that a session's memory does not grow with its rotations.
+//! A presented token whose MAC verifies was issued by the service for the session it names:
+//! if that session is live and the token's hash is neither current nor in the grace window,
+//! the token was rotated before, and presenting it is reuse (the session ends). A token whose
+//! MAC does not verify is refused as `invalid_refresh_token` before any store access, so
+//! nobody can end someone else's session by fabricating a token that names it. The MAC is
+//! checked with ring's constant-time comparison; the store is looked up by session id and the
+//! token's hash is compared as a hash, so timing reveals nothing about stored tokens.
 //!
 //! ```
-//! use tower_jwt_auth::session::{RefreshToken, SealedSuccessor, SuccessorPair};
+//! use tower_jwt_auth::session::{
+//!     RefreshToken, RefreshTokenKey, SealedSuccessor, SessionId, SuccessorPair,
+//! };
 //!
-//! let presented = RefreshToken::generate()?;
-//! // What a client sends back is checked before any store access.
+//! let key = RefreshTokenKey::derive(b"a configured secret of at least 32 bytes")?;
+//! let sid = SessionId::generate()?;
+//! let presented = key.issue(&sid)?;
+//! // What a client sends back is checked before any store access: its form, then its MAC.
 //! let parsed = RefreshToken::parse(presented.as_str())?;
-//! assert_eq!(parsed.hash(), presented.hash());
+//! assert_eq!(key.verify(&parsed)?, sid);
 //! assert!(RefreshToken::parse("not base64url!").is_err());
+//! let other_key = RefreshTokenKey::generate()?;
+//! assert!(other_key.verify(&parsed).is_err());
 //!
 //! // The successor pair is kept for the grace window only in sealed form.
 //! let successor = SuccessorPair {
 //!     access_token: "eyJ...".to_owned(),
 //!     access_expires_at: 1_900_000_000,
-//!     refresh_token: RefreshToken::generate()?,
+//!     refresh_token: key.issue(&sid)?,
 //! };
 //! let sealed = SealedSuccessor::seal(&presented, &successor)?;
 //! assert_eq!(sealed.open(&presented)?, successor);
-//! assert!(sealed.open(&RefreshToken::generate()?).is_err());
+//! assert!(sealed.open(&key.issue(&sid)?).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -35,13 +61,27 @@ use base64::Engine as _;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::digest;
 use ring::hkdf;
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use super::store::{SessionId, MAX_SESSION_ID_LEN};
+
 /// The longest refresh token accepted: anything longer is refused before any store access.
+/// The tokens this crate issues are at most 174 characters (see the [module docs](self)).
 pub const MAX_REFRESH_TOKEN_LEN: usize = 512;
 
 /// Random bytes in a refresh token (256 bits).
 const TOKEN_BYTES: usize = 32;
+/// Bytes of the MAC at the end of a refresh token (HMAC-SHA256).
+const MAC_BYTES: usize = 32;
+/// First byte of a refresh token: the format version.
+const TOKEN_VERSION: u8 = 1;
+/// The shortest secret [`RefreshTokenKey::new`] and [`RefreshTokenKey::derive`] accept.
+pub const MIN_REFRESH_KEY_LEN: usize = 32;
+/// HKDF salt of [`RefreshTokenKey::derive`].
+const KEY_SALT: &[u8] = b"tower-jwt-auth/session/refresh-key-salt/v1";
+/// HKDF info of [`RefreshTokenKey::derive`].
+const KEY_INFO: &[u8] = b"tower-jwt-auth/session/refresh-token-mac/v1";
 
 /// HKDF salt for the successor key: a fixed domain separator (the token itself carries the
 /// entropy).
@@ -55,7 +95,108 @@ const SEAL_VERSION: u8 = 1;
 /// First byte of a successor pair's plaintext encoding.
 const PAIR_VERSION: u8 = 1;
 
-/// An opaque refresh token: 32 random bytes, base64url without padding.
+/// The server-side key that signs refresh tokens (HMAC-SHA256, ring): a token names its session
+/// and carries a MAC under this key (see the [module docs](self)).
+///
+/// Every instance of a service that shares a session store must use the same key, and keep it
+/// across restarts: a token signed under another key is `invalid_refresh_token`. Give it to
+/// [`SessionsBuilder::refresh_token_key`](super::SessionsBuilder::refresh_token_key); without
+/// one, [`Sessions`](super::Sessions) makes a random key per process, which only a store that
+/// lives in one process (the [`MemoryStore`](super::MemoryStore)) accepts. Changing the key
+/// logs every session out at its next refresh. Its `Debug` output never shows the key.
+#[derive(Clone)]
+pub struct RefreshTokenKey(hmac::Key);
+
+impl RefreshTokenKey {
+    /// A key from a dedicated secret of at least 32 bytes (for example 32 random bytes from a
+    /// secret manager), used as the HMAC-SHA256 key as is.
+    pub fn new(secret: &[u8]) -> Result<Self, SessionCryptoError> {
+        if secret.len() < MIN_REFRESH_KEY_LEN {
+            return Err(SessionCryptoError::WeakKey);
+        }
+        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, secret)))
+    }
+
+    /// A key derived from a secret the service already has (for example the HS256 secret of
+    /// its access tokens) with HKDF-SHA256 and a label of its own, so that the refresh token
+    /// MAC never equals any other use of that secret. The secret must be at least 32 bytes.
+    /// Rotating that secret then changes this key too, which logs every session out.
+    pub fn derive(secret: &[u8]) -> Result<Self, SessionCryptoError> {
+        if secret.len() < MIN_REFRESH_KEY_LEN {
+            return Err(SessionCryptoError::WeakKey);
+        }
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, KEY_SALT).extract(secret);
+        let okm = prk
+            .expand(&[KEY_INFO], hmac::HMAC_SHA256)
+            .map_err(|_| SessionCryptoError::Seal)?;
+        Ok(Self(hmac::Key::from(okm)))
+    }
+
+    /// A random key (256 bits from ring's [`SystemRandom`]): good for one process only.
+    pub fn generate() -> Result<Self, SessionCryptoError> {
+        let rng = SystemRandom::new();
+        hmac::Key::generate(hmac::HMAC_SHA256, &rng)
+            .map(Self)
+            .map_err(|_| SessionCryptoError::Random)
+    }
+
+    /// A new refresh token of session `sid`: the version, the session id, 256 random bits
+    /// from ring's [`SystemRandom`] and the MAC, in base64url without padding.
+    pub fn issue(&self, sid: &SessionId) -> Result<RefreshToken, SessionCryptoError> {
+        let sid = sid.as_str().as_bytes();
+        // A SessionId is at most 64 bytes, so its length fits the one length byte.
+        let sid_len = u8::try_from(sid.len()).map_err(|_| SessionCryptoError::Seal)?;
+        let mut raw = Vec::with_capacity(2 + sid.len() + TOKEN_BYTES + MAC_BYTES);
+        raw.push(TOKEN_VERSION);
+        raw.push(sid_len);
+        raw.extend_from_slice(sid);
+        let mut random = [0u8; TOKEN_BYTES];
+        SystemRandom::new()
+            .fill(&mut random)
+            .map_err(|_| SessionCryptoError::Random)?;
+        raw.extend_from_slice(&random);
+        let tag = hmac::sign(&self.0, &raw);
+        raw.extend_from_slice(tag.as_ref());
+        Ok(RefreshToken(URL_SAFE_NO_PAD.encode(raw).into_boxed_str()))
+    }
+
+    /// The session a presented token belongs to, when its MAC verifies under this key (ring's
+    /// constant-time check). Touches no store: a token that fails here is
+    /// `invalid_refresh_token` and changes nothing.
+    pub fn verify(&self, token: &RefreshToken) -> Result<SessionId, InvalidRefreshToken> {
+        let raw = URL_SAFE_NO_PAD
+            .decode(token.as_str())
+            .map_err(|_| InvalidRefreshToken::Malformed)?;
+        let (signed, tag) = raw
+            .split_last_chunk::<MAC_BYTES>()
+            .ok_or(InvalidRefreshToken::Malformed)?;
+        let (&version, rest) = signed.split_first().ok_or(InvalidRefreshToken::Malformed)?;
+        let (&sid_len, rest) = rest.split_first().ok_or(InvalidRefreshToken::Malformed)?;
+        let sid_len = usize::from(sid_len);
+        if version != TOKEN_VERSION
+            || sid_len == 0
+            || sid_len > MAX_SESSION_ID_LEN
+            || rest.len() != sid_len + TOKEN_BYTES
+        {
+            return Err(InvalidRefreshToken::Malformed);
+        }
+        hmac::verify(&self.0, signed, tag).map_err(|_| InvalidRefreshToken::NotIssuedHere)?;
+        let sid = rest.get(..sid_len).ok_or(InvalidRefreshToken::Malformed)?;
+        std::str::from_utf8(sid)
+            .ok()
+            .and_then(SessionId::parse)
+            .ok_or(InvalidRefreshToken::Malformed)
+    }
+}
+
+impl fmt::Debug for RefreshTokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshTokenKey(<redacted>)")
+    }
+}
+
+/// An opaque refresh token, as issued by [`RefreshTokenKey::issue`] or presented by a client
+/// ([`parse`](Self::parse)).
 ///
 /// Its `Debug` output never shows the token; [`as_str`](Self::as_str) gives it to whoever hands
 /// it to the client.
@@ -63,15 +204,6 @@ const PAIR_VERSION: u8 = 1;
 pub struct RefreshToken(Box<str>);
 
 impl RefreshToken {
-    /// A new token: 32 bytes from ring's [`SystemRandom`], base64url without padding.
-    pub fn generate() -> Result<Self, SessionCryptoError> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        SystemRandom::new()
-            .fill(&mut bytes)
-            .map_err(|_| SessionCryptoError::Random)?;
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes).into_boxed_str()))
-    }
-
     /// Checks a presented token without touching any store: it must be 1 to
     /// [`MAX_REFRESH_TOKEN_LEN`] bytes of the base64url alphabet (`A-Z a-z 0-9 - _`, no padding).
     /// A token that passes is not necessarily known; only the store can say that.
@@ -134,6 +266,12 @@ pub enum InvalidRefreshToken {
     TooLong,
     /// The token has a character outside the base64url alphabet (padding included).
     NotBase64Url,
+    /// The token is not laid out as a refresh token of this crate (see the [module
+    /// docs](self)).
+    Malformed,
+    /// The token's MAC does not verify under the [`RefreshTokenKey`]: forged, altered, or
+    /// issued under another key.
+    NotIssuedHere,
 }
 
 impl fmt::Display for InvalidRefreshToken {
@@ -142,6 +280,8 @@ impl fmt::Display for InvalidRefreshToken {
             Self::Empty => "the refresh token is empty",
             Self::TooLong => "the refresh token is longer than 512 bytes",
             Self::NotBase64Url => "the refresh token is not base64url",
+            Self::Malformed => "the refresh token is malformed",
+            Self::NotIssuedHere => "the refresh token was not issued under this key",
         })
     }
 }
@@ -315,6 +455,8 @@ pub enum SessionCryptoError {
     Seal,
     /// A sealed successor did not open with the presented token, or its contents were altered.
     Open,
+    /// A refresh token key secret is shorter than [`MIN_REFRESH_KEY_LEN`] bytes.
+    WeakKey,
 }
 
 impl fmt::Display for SessionCryptoError {
@@ -323,6 +465,7 @@ impl fmt::Display for SessionCryptoError {
             Self::Random => "the system random number generator failed",
             Self::Seal => "sealing the successor tokens failed",
             Self::Open => "the sealed successor tokens did not open with the presented token",
+            Self::WeakKey => "the refresh token key must be at least 32 bytes",
         })
     }
 }
@@ -333,24 +476,118 @@ impl std::error::Error for SessionCryptoError {}
 mod tests {
     use super::*;
 
+    fn key() -> RefreshTokenKey {
+        RefreshTokenKey::new(&[7; 32]).unwrap()
+    }
+
+    fn token() -> RefreshToken {
+        key().issue(&SessionId::generate().unwrap()).unwrap()
+    }
+
     fn pair() -> SuccessorPair {
         SuccessorPair {
             access_token: "header.payload.signature".to_owned(),
             access_expires_at: 1_800_000_000,
-            refresh_token: RefreshToken::generate().unwrap(),
+            refresh_token: token(),
         }
     }
 
     #[test]
-    fn session_refresh_tokens_are_32_random_bytes_in_base64url() {
-        let a = RefreshToken::generate().unwrap();
-        let b = RefreshToken::generate().unwrap();
+    fn session_refresh_tokens_name_their_session_and_carry_256_random_bits_and_a_mac() {
+        let sid = SessionId::generate().unwrap();
+        let a = key().issue(&sid).unwrap();
+        let b = key().issue(&sid).unwrap();
         assert_ne!(a, b);
-        assert_eq!(a.as_str().len(), 43);
+        assert_eq!(a.as_str().len(), 118);
         let raw = URL_SAFE_NO_PAD.decode(a.as_str()).unwrap();
-        assert_eq!(raw.len(), 32);
+        assert_eq!(raw.len(), 2 + 22 + 32 + 32);
+        assert_eq!(&raw[2..24], sid.as_str().as_bytes());
+        assert_ne!(
+            raw[24..56],
+            URL_SAFE_NO_PAD.decode(b.as_str()).unwrap()[24..56]
+        );
         assert!(!a.as_str().contains('.'), "never a JWT");
         assert_eq!(RefreshToken::parse(a.as_str()).unwrap(), a);
+        assert_eq!(key().verify(&a).unwrap(), sid);
+
+        // The longest session id still fits well within the limit.
+        let long = SessionId::parse(&"s".repeat(MAX_SESSION_ID_LEN)).unwrap();
+        let t = key().issue(&long).unwrap();
+        assert_eq!(t.as_str().len(), 174);
+        assert_eq!(key().verify(&t).unwrap(), long);
+    }
+
+    #[test]
+    fn session_refresh_forged_or_altered_tokens_do_not_verify() {
+        let sid = SessionId::generate().unwrap();
+        let good = key().issue(&sid).unwrap();
+        // Another key.
+        let other = RefreshTokenKey::new(&[8; 32]).unwrap();
+        assert_eq!(other.verify(&good), Err(InvalidRefreshToken::NotIssuedHere));
+        // A token fabricated for a real session id, with a made-up MAC.
+        let mut raw = URL_SAFE_NO_PAD.decode(good.as_str()).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 1;
+        let forged = RefreshToken::parse(&URL_SAFE_NO_PAD.encode(&raw)).unwrap();
+        assert_eq!(
+            key().verify(&forged),
+            Err(InvalidRefreshToken::NotIssuedHere)
+        );
+        // Another session id spliced into a valid token.
+        let mut raw = URL_SAFE_NO_PAD.decode(good.as_str()).unwrap();
+        raw[2] = if raw[2] == b'A' { b'B' } else { b'A' };
+        let spliced = RefreshToken::parse(&URL_SAFE_NO_PAD.encode(&raw)).unwrap();
+        assert_eq!(
+            key().verify(&spliced),
+            Err(InvalidRefreshToken::NotIssuedHere)
+        );
+        // Truncations, wrong versions, wrong lengths and non-canonical base64url.
+        for len in [0, 1, 2, 10, 40, raw.len() - 1] {
+            let t = RefreshToken::parse(&URL_SAFE_NO_PAD.encode(&raw[..len]));
+            if let Ok(t) = t {
+                assert!(key().verify(&t).is_err(), "{len}");
+            }
+        }
+        let mut versioned = URL_SAFE_NO_PAD.decode(good.as_str()).unwrap();
+        versioned[0] = 2;
+        let t = RefreshToken::parse(&URL_SAFE_NO_PAD.encode(&versioned)).unwrap();
+        assert_eq!(key().verify(&t), Err(InvalidRefreshToken::Malformed));
+        let mut padded = good.as_str().to_owned();
+        padded.push('A');
+        let t = RefreshToken::parse(&padded).unwrap();
+        assert!(key().verify(&t).is_err());
+        // 118 characters carry 4 spare bits: a different last character with the same bytes
+        // is refused, so that one token has exactly one spelling (and one hash).
+        let mut chars: Vec<u8> = good.as_str().bytes().collect();
+        let last = chars.len() - 1;
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let pos = alphabet.iter().position(|&c| c == chars[last]).unwrap();
+        chars[last] = alphabet[pos ^ 1];
+        let t = RefreshToken::parse(std::str::from_utf8(&chars).unwrap()).unwrap();
+        assert!(key().verify(&t).is_err());
+    }
+
+    #[test]
+    fn session_refresh_keys_need_32_bytes_and_derive_apart_from_their_secret() {
+        assert_eq!(
+            RefreshTokenKey::new(&[1; 31]).unwrap_err(),
+            SessionCryptoError::WeakKey
+        );
+        assert_eq!(
+            RefreshTokenKey::derive(&[1; 31]).unwrap_err(),
+            SessionCryptoError::WeakKey
+        );
+        let secret = [9u8; 32];
+        let sid = SessionId::generate().unwrap();
+        let derived = RefreshTokenKey::derive(&secret).unwrap();
+        let t = derived.issue(&sid).unwrap();
+        assert_eq!(
+            RefreshTokenKey::derive(&secret).unwrap().verify(&t),
+            Ok(sid)
+        );
+        assert!(RefreshTokenKey::new(&secret).unwrap().verify(&t).is_err());
+        assert!(RefreshTokenKey::generate().unwrap().verify(&t).is_err());
+        assert_eq!(format!("{derived:?}"), "RefreshTokenKey(<redacted>)");
     }
 
     #[test]
@@ -381,7 +618,7 @@ mod tests {
 
     #[test]
     fn session_refresh_debug_never_shows_the_token() {
-        let t = RefreshToken::generate().unwrap();
+        let t = token();
         let shown = format!("{t:?} {:?}", pair());
         assert!(!shown.contains(t.as_str()));
         assert!(shown.contains("<redacted>"));
@@ -389,7 +626,7 @@ mod tests {
 
     #[test]
     fn session_refresh_sealed_successor_opens_only_with_the_presented_token() {
-        let presented = RefreshToken::generate().unwrap();
+        let presented = token();
         let successor = pair();
         let sealed = SealedSuccessor::seal(&presented, &successor).unwrap();
         assert_eq!(sealed.open(&presented).unwrap(), successor);
@@ -408,7 +645,7 @@ mod tests {
             sealed
         );
 
-        let other = RefreshToken::generate().unwrap();
+        let other = token();
         assert_eq!(sealed.open(&other), Err(SessionCryptoError::Open));
         let mut altered = bytes.to_vec();
         let last = altered.len() - 1;

@@ -13,7 +13,9 @@ use serde::Serialize;
 use super::identity::TokenIdentity;
 use super::issue::{AccessTokenMinter, Grant, IssueError, DEFAULT_ACCESS_TTL};
 use super::memory::MemoryStore;
-use super::refresh::{RefreshToken, SealedSuccessor, SessionCryptoError, SuccessorPair};
+use super::refresh::{
+    RefreshToken, RefreshTokenKey, SealedSuccessor, SessionCryptoError, SuccessorPair,
+};
 use super::store::{
     Clock, Lookup, NewSession, RotateOutcome, Rotation, SessionId, SessionInfo, SessionLimits,
     SessionStore, StoreError,
@@ -82,6 +84,7 @@ pub struct Sessions {
 
 struct Inner {
     minter: AccessTokenMinter,
+    refresh_key: RefreshTokenKey,
     store: Arc<dyn SessionStore>,
     limits: SessionLimits,
     clock: Clock,
@@ -156,6 +159,7 @@ pub struct SessionsBuilder {
     refresh_grace: Duration,
     leeway: Duration,
     at_jwt: bool,
+    refresh_key: Option<RefreshTokenKey>,
     store: Option<Arc<dyn SessionStore>>,
     clock: Option<Clock>,
     on_reuse: Option<ReuseHook>,
@@ -173,6 +177,7 @@ impl fmt::Debug for SessionsBuilder {
             .field("refresh_grace", &self.refresh_grace)
             .field("leeway", &self.leeway)
             .field("at_jwt", &self.at_jwt)
+            .field("refresh_key", &self.refresh_key.is_some())
             .field("store", &self.store.is_some())
             .field("clock", &self.clock)
             .field("on_reuse", &self.on_reuse.is_some())
@@ -249,8 +254,33 @@ impl SessionsBuilder {
         self
     }
 
+    /// The key that signs refresh tokens (a MAC that names the session; see
+    /// [`RefreshTokenKey`]). Every instance sharing a store must use the same key, and keep it
+    /// across restarts. Required with a store shared between processes (Redis); with the
+    /// in-memory store, a random key per process is made when none is given.
+    ///
+    /// ```
+    /// use tower_jwt_auth::session::RefreshTokenKey;
+    /// # use tower_jwt_auth::{Algorithm, Sessions, SigningKey};
+    /// # let secret = b"an example secret of 32 bytes!!!";
+    /// let sessions = Sessions::builder()
+    ///     .signing_key(SigningKey::hmac(Algorithm::HS256, secret)?)
+    ///     .issuer("https://issuer.example")
+    ///     // A dedicated secret (`RefreshTokenKey::new`), or one derived from a secret every
+    ///     // instance already shares:
+    ///     .refresh_token_key(RefreshTokenKey::derive(secret)?)
+    ///     .build()?;
+    /// # let _ = sessions;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn refresh_token_key(mut self, key: RefreshTokenKey) -> Self {
+        self.refresh_key = Some(key);
+        self
+    }
+
     /// The session store; a [`MemoryStore`] (with this builder's clock) by default. Instances
-    /// of a service that must agree on sessions share a Redis store (feature `redis`).
+    /// of a service that must agree on sessions share a Redis store (feature `redis`), and a
+    /// [`refresh_token_key`](Self::refresh_token_key).
     pub fn store(mut self, store: impl SessionStore + 'static) -> Self {
         self.store = Some(Arc::new(store));
         self
@@ -279,8 +309,10 @@ impl SessionsBuilder {
     /// [`ConfigError::InvalidIssuing`] without a signing key or an issuer, for an empty issuer
     /// or audience, an access token lifetime outside 1 second to 24 hours, `at+jwt` without an
     /// audience, a zero idle timeout or absolute lifetime, a grace window over
-    /// [`MAX_REFRESH_GRACE`] or not shorter than the idle timeout, or a leeway over
-    /// [`MAX_LEEWAY`]; the errors of the signing keys' `kid`s (see [`SigningKeys`]).
+    /// [`MAX_REFRESH_GRACE`] or not shorter than the idle timeout, a leeway over
+    /// [`MAX_LEEWAY`], or a store shared between processes without a
+    /// [`refresh_token_key`](Self::refresh_token_key); the errors of the signing keys' `kid`s
+    /// (see [`SigningKeys`]).
     pub fn build(self) -> Result<Sessions, ConfigError> {
         let invalid = |setting, problem| ConfigError::InvalidIssuing { setting, problem };
         let Some(keys) = self.keys else {
@@ -324,6 +356,17 @@ impl SessionsBuilder {
             Some(store) => store,
             None => Arc::new(MemoryStore::builder().clock(clock.clone()).build()),
         };
+        let refresh_key = match self.refresh_key {
+            Some(key) => key,
+            None if store.is_process_local() => RefreshTokenKey::generate()
+                .map_err(|_| invalid("refresh token key", "could not be generated"))?,
+            None => {
+                return Err(invalid(
+                    "refresh token key",
+                    "is required with a store shared between processes",
+                ))
+            }
+        };
         let limits = SessionLimits {
             absolute_lifetime: self.absolute_lifetime,
             idle_timeout: self.idle_timeout,
@@ -333,6 +376,7 @@ impl SessionsBuilder {
         Ok(Sessions {
             inner: Arc::new(Inner {
                 minter,
+                refresh_key,
                 store,
                 limits,
                 clock,
@@ -349,7 +393,10 @@ impl SessionsBuilder {
 
 impl Sessions {
     /// Starts a configuration with the defaults: 10 minute access tokens, a 7 day idle timeout,
-    /// a 30 day absolute lifetime, a 10 second grace window, `typ` `JWT`, and a [`MemoryStore`].
+    /// a 30 day absolute lifetime, a 10 second grace window, `typ` `JWT`, and a [`MemoryStore`]
+    /// with a random refresh token key per process (a shared store needs
+    /// [`refresh_token_key`](SessionsBuilder::refresh_token_key)). The
+    /// [sessions guide](crate::guide::sessions) walks through the lifecycle.
     pub fn builder() -> SessionsBuilder {
         SessionsBuilder {
             keys: None,
@@ -361,6 +408,7 @@ impl Sessions {
             refresh_grace: DEFAULT_REFRESH_GRACE,
             leeway: DEFAULT_LEEWAY,
             at_jwt: false,
+            refresh_key: None,
             store: None,
             clock: None,
             on_reuse: None,
@@ -381,7 +429,10 @@ impl Sessions {
     pub async fn open(&self, grant: Grant) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         let sid = SessionId::generate().map_err(SessionError::crypto)?;
-        let refresh = RefreshToken::generate().map_err(SessionError::crypto)?;
+        let refresh = inner
+            .refresh_key
+            .issue(&sid)
+            .map_err(SessionError::crypto)?;
         let now = inner.clock.now();
         // Minting first: a grant the minter refuses creates no session.
         let access = inner
@@ -427,18 +478,20 @@ impl Sessions {
     ///
     /// # Errors
     ///
-    /// [`SessionErrorKind::InvalidRefreshToken`] for an unknown, malformed or oversized (over
+    /// [`SessionErrorKind::InvalidRefreshToken`] for an unknown, forged, malformed or oversized (over
     /// 512 bytes) token, [`SessionErrorKind::RefreshExpired`] for one past the idle timeout or
     /// the absolute lifetime, [`SessionErrorKind::RefreshReused`] (above),
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer. Only a rotation or
     /// a detected reuse changes the store.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
-        let presented = RefreshToken::parse(refresh_token)
-            .map_err(|_| SessionError::new(SessionErrorKind::InvalidRefreshToken))?;
+        let invalid = |_| SessionError::new(SessionErrorKind::InvalidRefreshToken);
+        let presented = RefreshToken::parse(refresh_token).map_err(invalid)?;
+        // A forged token never reaches the store (see `store`'s module docs).
+        let sid = inner.refresh_key.verify(&presented).map_err(invalid)?;
         let info = match inner
             .store
-            .lookup(&presented.hash())
+            .lookup(&sid, &presented.hash())
             .await
             .map_err(SessionError::store)?
         {
@@ -463,7 +516,10 @@ impl Sessions {
         let pair = SuccessorPair {
             access_token: access.into_string(),
             access_expires_at,
-            refresh_token: RefreshToken::generate().map_err(SessionError::crypto)?,
+            refresh_token: inner
+                .refresh_key
+                .issue(info.sid())
+                .map_err(SessionError::crypto)?,
         };
         let sealed = SealedSuccessor::seal(&presented, &pair).map_err(SessionError::crypto)?;
         let rotation = Rotation::new(&info, pair.refresh_token.hash(), sealed);
@@ -570,13 +626,16 @@ impl Sessions {
     ///
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
     pub async fn logout_by_refresh_token(&self, refresh_token: &str) -> Result<bool, SessionError> {
+        let inner = &*self.inner;
         let Ok(presented) = RefreshToken::parse(refresh_token) else {
             return Ok(false);
         };
-        let inner = &*self.inner;
+        let Ok(sid) = inner.refresh_key.verify(&presented) else {
+            return Ok(false);
+        };
         match inner
             .store
-            .lookup(&presented.hash())
+            .lookup(&sid, &presented.hash())
             .await
             .map_err(SessionError::store)?
         {
@@ -589,10 +648,11 @@ impl Sessions {
         }
     }
 
-    /// The live session a refresh token belongs to, without using the token: its `sid`, its
-    /// subject and its absolute expiry. `None` for an unknown, expired, malformed or oversized
-    /// token. A token already rotated still names its session (within the grace window and
-    /// after, until the session ends). Nothing in the store changes.
+    /// The live session whose current refresh token this is, without using the token: its
+    /// `sid`, its subject and its expiry ([`SessionInfo::expires_at`], the earlier of the
+    /// absolute and the idle expiry). `None` for an unknown, expired, malformed, oversized or
+    /// forged token, and for a token already rotated (a refresh would refuse it, or end the
+    /// session). Nothing in the store changes.
     ///
     /// # Errors
     ///
@@ -604,16 +664,29 @@ impl Sessions {
         let Ok(presented) = RefreshToken::parse(refresh_token) else {
             return Ok(None);
         };
+        let Ok(sid) = self.inner.refresh_key.verify(&presented) else {
+            return Ok(None);
+        };
         match self
             .inner
             .store
-            .lookup(&presented.hash())
+            .lookup(&sid, &presented.hash())
             .await
             .map_err(SessionError::store)?
         {
-            Lookup::Found(info) => Ok(Some(info)),
-            Lookup::Expired | Lookup::Unknown => Ok(None),
+            // Only the session's current token: an older one would be refused (or end the
+            // session) at a refresh.
+            Lookup::Found(info) if info.is_current() => Ok(Some(info)),
+            Lookup::Found(_) | Lookup::Expired | Lookup::Unknown => Ok(None),
         }
+    }
+
+    /// The session a refresh token names, when its MAC verifies under this service's
+    /// [`RefreshTokenKey`]; no store access, and nothing said about whether the session is
+    /// alive or the token current.
+    pub fn session_id_of(&self, refresh_token: &str) -> Option<SessionId> {
+        let presented = RefreshToken::parse(refresh_token).ok()?;
+        self.inner.refresh_key.verify(&presented).ok()
     }
 
     /// Logout everywhere: ends every session of the subject and sets its cutoff, so that its
@@ -831,7 +904,7 @@ pub struct SessionError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SessionErrorKind {
-    /// The refresh token is unknown (never issued, or its session ended), malformed or over 512
+    /// The refresh token is unknown (its session ended), forged, malformed or over 512
     /// bytes: `invalid_refresh_token`.
     InvalidRefreshToken,
     /// The refresh token or its session expired (idle timeout or absolute lifetime):

@@ -4,18 +4,26 @@
 //!
 //! # What a store keeps
 //! - Per session: its id (`sid`), its subject (`sub`), opaque session data (the grant its access
-//!   tokens are minted from), its absolute expiry, the hash of its current refresh token and that
-//!   token's idle expiry. For the grace window after a rotation, also the hash of the direct
-//!   predecessor and the successor pair sealed under a key derived from it
-//!   ([`SealedSuccessor`]).
-//! - Per refresh token ever issued: its SHA-256 ([`TokenHash`]) pointing at its session, until
-//!   the token would have expired anyway. A used token is recognised as long as it could have
-//!   been used, so presenting it after the grace window is detected as reuse.
+//!   tokens are minted from), its absolute expiry, the SHA-256 ([`TokenHash`]) of its current
+//!   refresh token and that token's idle expiry. For the grace window after a rotation, also the
+//!   hash of the direct predecessor and the successor pair sealed under a key derived from it
+//!   ([`SealedSuccessor`]). Nothing else, however often the session was refreshed: a session's
+//!   memory does not grow with its rotations.
 //! - Revocations: ended sessions (`sid`), revoked access tokens (`jti`) and per-subject
 //!   logout-everywhere cutoffs, each kept only as long as a token it affects can still be
 //!   accepted ([`SessionLimits::token_lifetime`]).
 //!
 //! No store keeps a refresh token or a successor in the clear, and none evicts a live entry.
+//!
+//! # How reuse is told apart without a list of used tokens
+//! A refresh token names its session and carries a MAC under the service's
+//! [`RefreshTokenKey`](super::RefreshTokenKey) (see [`refresh`](super::refresh)). The caller
+//! verifies the MAC before it asks the store anything, so the store only ever sees tokens the
+//! service issued for the session they name. Such a token whose hash is neither the session's
+//! current one nor the grace window's predecessor was therefore rotated before: presenting it is
+//! reuse, and [`SessionStore::rotate`] ends the session. A store trusts its caller on this
+//! point: a [`Rotation`] for a hash the service never issued would end the session too, which
+//! is why [`Sessions`](super::Sessions) refuses a token whose MAC fails before any store access.
 //!
 //! # Expiry
 //! Every expiry is judged by the store's [`Clock`] (injectable in tests), not only by a TTL of
@@ -25,9 +33,9 @@
 //! # Using a store
 //! ```
 //! use tower_jwt_auth::session::{
-//!     Clock, Lookup, MemoryStore, NewSession, RefreshToken, RevocationQuery, RevocationStore,
-//!     RotateOutcome, Rotation, SealedSuccessor, SessionId, SessionLimits, SessionStore,
-//!     SuccessorPair,
+//!     Clock, Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RevocationQuery,
+//!     RevocationStore, RotateOutcome, Rotation, SealedSuccessor, SessionId, SessionLimits,
+//!     SessionStore, SuccessorPair,
 //! };
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -35,23 +43,25 @@
 //! let clock = Clock::manual(std::time::SystemTime::now());
 //! let store = MemoryStore::builder().clock(clock.clone()).build();
 //! let limits = SessionLimits::default();
+//! let key = RefreshTokenKey::generate()?;
 //!
 //! // Login: open a session with its first refresh token.
 //! let sid = SessionId::generate()?;
-//! let first = RefreshToken::generate()?;
+//! let first = key.issue(&sid)?;
 //! let session = NewSession::new(sid.clone(), "alice", first.hash(), b"read".to_vec());
 //! store.create(session, &limits).await?;
 //!
-//! // Refresh: look the presented token up, mint the successor, rotate.
+//! // Refresh: check the presented token's MAC, look its session up, mint the successor, rotate.
 //! let presented = RefreshToken::parse(first.as_str())?;
-//! let Lookup::Found(info) = store.lookup(&presented.hash()).await? else {
+//! let named = key.verify(&presented)?;
+//! let Lookup::Found(info) = store.lookup(&named, &presented.hash()).await? else {
 //!     panic!("a live session")
 //! };
 //! assert_eq!(info.sub(), "alice");
 //! let next = SuccessorPair {
 //!     access_token: "eyJ...".into(),
 //!     access_expires_at: 0,
-//!     refresh_token: RefreshToken::generate()?,
+//!     refresh_token: key.issue(&sid)?,
 //! };
 //! let sealed = SealedSuccessor::seal(&presented, &next)?;
 //! let rotation = Rotation::new(&info, next.refresh_token.hash(), sealed);
@@ -397,6 +407,9 @@ pub struct SessionInfo {
     sub: String,
     data: Vec<u8>,
     absolute_expires_at: SystemTime,
+    /// When the session's current refresh token expires unused (the idle timeout), when the
+    /// store said.
+    idle_expires_at: Option<SystemTime>,
     presented: TokenHash,
     current: bool,
 }
@@ -416,9 +429,19 @@ impl SessionInfo {
             sub,
             data,
             absolute_expires_at,
+            idle_expires_at: None,
             presented,
             current,
         }
+    }
+
+    /// The same, with the time the session's current refresh token expires unused (the idle
+    /// timeout), which [`expires_at`](Self::expires_at) takes into account. For store
+    /// implementations.
+    #[must_use]
+    pub fn with_idle_expires_at(mut self, idle_expires_at: SystemTime) -> Self {
+        self.idle_expires_at = Some(idle_expires_at);
+        self
     }
 
     /// The session id.
@@ -439,6 +462,16 @@ impl SessionInfo {
     /// When the session ends, however often it is refreshed.
     pub fn absolute_expires_at(&self) -> SystemTime {
         self.absolute_expires_at
+    }
+
+    /// When the session ends unless it is refreshed first: the earlier of the absolute expiry
+    /// and the current refresh token's idle expiry (the absolute expiry alone when the store
+    /// gave no idle expiry).
+    pub fn expires_at(&self) -> SystemTime {
+        match self.idle_expires_at {
+            Some(idle) => idle.min(self.absolute_expires_at),
+            None => self.absolute_expires_at,
+        }
     }
 
     /// The hash of the presented token this was found for.
@@ -477,7 +510,7 @@ pub enum Lookup {
     Found(SessionInfo),
     /// The token, or its session, expired (idle timeout or absolute lifetime): `refresh_expired`.
     Expired,
-    /// No live session knows the token (never issued, its session ended, or its entry is gone):
+    /// No live session has this id (never opened, ended, or its entry is gone):
     /// `invalid_refresh_token`.
     Unknown,
 }
@@ -651,11 +684,21 @@ pub trait RevocationStore: Send + Sync {
 
 /// Sessions and their refresh tokens.
 ///
-/// A refresh goes: [`RefreshToken::parse`](super::RefreshToken::parse) (no store access for a
-/// malformed or oversized token), [`lookup`](Self::lookup) (read only), mint the successor pair
-/// from the [`SessionInfo`], seal it under the presented token, then [`rotate`](Self::rotate),
-/// the one atomic step that decides between rotation, the grace window and reuse.
+/// A refresh goes: [`RefreshToken::parse`](super::RefreshToken::parse) and
+/// [`RefreshTokenKey::verify`](super::RefreshTokenKey::verify) (no store access for a
+/// malformed, oversized or forged token), [`lookup`](Self::lookup) (read only), mint the
+/// successor pair from the [`SessionInfo`], seal it under the presented token, then
+/// [`rotate`](Self::rotate), the one atomic step that decides between rotation, the grace
+/// window and reuse. See the [module docs](self) for why the MAC check must come first.
 pub trait SessionStore: RevocationStore {
+    /// Whether the store lives inside this process only (the [`MemoryStore`](super::MemoryStore)).
+    /// [`Sessions`](super::Sessions) makes up a random refresh token key for such a store when
+    /// none is configured; a store shared between processes (the default answer, `false`)
+    /// requires a configured key, since every instance must verify the others' tokens.
+    fn is_process_local(&self) -> bool {
+        false
+    }
+
     /// Opens a session with its first refresh token. Returns when that token expires unless
     /// used. A full store answers [`StoreErrorKind::Full`] and evicts nothing.
     fn create<'a>(
@@ -664,13 +707,19 @@ pub trait SessionStore: RevocationStore {
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, SystemTime>;
 
-    /// Finds the live session a refresh token (by its hash) belongs to. Changes nothing.
-    fn lookup<'a>(&'a self, presented: &'a TokenHash) -> StoreFuture<'a, Lookup>;
+    /// Finds the live session `sid` for a presented refresh token that names it (its MAC
+    /// verified), by the token's hash. [`SessionInfo::is_current`] says whether the hash is
+    /// the session's current one. Changes nothing.
+    fn lookup<'a>(
+        &'a self,
+        sid: &'a SessionId,
+        presented: &'a TokenHash,
+    ) -> StoreFuture<'a, Lookup>;
 
     /// The atomic step. With the presented token still current: rotate to the successor. If it
     /// was rotated within the grace window and is the current token's direct predecessor: the
-    /// sealed successor of that rotation. If it was used otherwise: end the whole session and
-    /// report reuse. An expired or unknown token changes nothing. Callers racing on one token
+    /// sealed successor of that rotation. Any other hash for a live session was rotated before
+    /// (the caller verified its MAC): end the whole session and report reuse. An expired or unknown token changes nothing. Callers racing on one token
     /// (in one process or on several instances) rotate it exactly once.
     fn rotate<'a>(
         &'a self,
@@ -708,6 +757,9 @@ impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
 }
 
 impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
+    fn is_process_local(&self) -> bool {
+        (**self).is_process_local()
+    }
     fn create<'a>(
         &'a self,
         session: NewSession,
@@ -715,8 +767,12 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     ) -> StoreFuture<'a, SystemTime> {
         (**self).create(session, limits)
     }
-    fn lookup<'a>(&'a self, presented: &'a TokenHash) -> StoreFuture<'a, Lookup> {
-        (**self).lookup(presented)
+    fn lookup<'a>(
+        &'a self,
+        sid: &'a SessionId,
+        presented: &'a TokenHash,
+    ) -> StoreFuture<'a, Lookup> {
+        (**self).lookup(sid, presented)
     }
     fn rotate<'a>(
         &'a self,

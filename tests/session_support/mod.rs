@@ -2,13 +2,38 @@
 //! over either store, and the Redis connection rules (`REDIS_URL`, `REQUIRE_REDIS`).
 #![allow(dead_code)]
 
+#[cfg(feature = "redis")]
+use std::net::TcpListener;
+#[cfg(feature = "redis")]
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tower_jwt_auth::session::{
-    Clock, Lookup, MemoryStore, NewSession, RefreshToken, RotateOutcome, Rotation, SealedSuccessor,
-    SessionId, SessionLimits, SessionStore, SuccessorPair,
+    Clock, Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RotateOutcome, Rotation,
+    SealedSuccessor, SessionId, SessionLimits, SessionStore, SuccessorPair,
 };
+
+/// The refresh token key of the store tests (every instance of a service shares one).
+pub fn key() -> RefreshTokenKey {
+    RefreshTokenKey::new(&[42; 32]).unwrap()
+}
+
+/// The store's lookup for a presented token, after its MAC was verified, as the session layer
+/// does it.
+pub async fn lookup(store: &dyn SessionStore, token: &RefreshToken) -> Lookup {
+    let sid = key()
+        .verify(token)
+        .expect("a token issued under the test key");
+    store.lookup(&sid, &token.hash()).await.expect("lookup")
+}
+
+/// A random base64url string of `len` characters (at most 43).
+pub fn random_id(len: usize) -> String {
+    let token = key().issue(&SessionId::generate().unwrap()).unwrap();
+    // Past the version, the length and the session id: the random part.
+    token.as_str()[32..32 + len].to_owned()
+}
 
 /// What one refresh ended in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,15 +66,15 @@ impl Refreshed {
     }
 }
 
-/// The refresh flow: parse, look up, mint the successor, seal it under the presented token,
-/// rotate, and open the grace window's successor.
+/// The refresh flow: parse, verify the MAC, look up, mint the successor, seal it under the
+/// presented token, rotate, and open the grace window's successor.
 pub async fn refresh(
     store: &dyn SessionStore,
     presented: &str,
     limits: &SessionLimits,
 ) -> Refreshed {
     let presented = RefreshToken::parse(presented).expect("a well-formed token");
-    let info = match store.lookup(&presented.hash()).await.expect("lookup") {
+    let info = match lookup(store, &presented).await {
         Lookup::Found(info) => info,
         Lookup::Expired => return Refreshed::Expired,
         Lookup::Unknown => return Refreshed::Unknown,
@@ -58,7 +83,7 @@ pub async fn refresh(
     let pair = SuccessorPair {
         access_token: format!("access-for-{}-{}", info.sid(), rand_suffix()),
         access_expires_at: 1_900_000_000,
-        refresh_token: RefreshToken::generate().unwrap(),
+        refresh_token: key().issue(info.sid()).unwrap(),
     };
     let sealed = SealedSuccessor::seal(&presented, &pair).unwrap();
     let rotation = Rotation::new(&info, pair.refresh_token.hash(), sealed);
@@ -76,7 +101,7 @@ pub async fn refresh(
 }
 
 fn rand_suffix() -> String {
-    RefreshToken::generate().unwrap().as_str()[..8].to_owned()
+    random_id(8)
 }
 
 /// Opens a session for `sub`; returns its id and first refresh token.
@@ -86,7 +111,7 @@ pub async fn open(
     limits: &SessionLimits,
 ) -> (SessionId, RefreshToken) {
     let sid = SessionId::generate().unwrap();
-    let token = RefreshToken::generate().unwrap();
+    let token = key().issue(&sid).unwrap();
     store
         .create(
             NewSession::new(sid.clone(), sub, token.hash(), b"scope=read".to_vec()),
@@ -180,10 +205,7 @@ impl Harness {
 
 #[cfg(feature = "redis")]
 pub fn random_prefix() -> String {
-    format!(
-        "test:{}:",
-        &RefreshToken::generate().unwrap().as_str()[..12]
-    )
+    format!("test:{}:", random_id(12))
 }
 
 /// `REDIS_URL` (default `redis://127.0.0.1:6379`) when it answers `PING`. Otherwise: with
@@ -286,5 +308,79 @@ pub async fn redis_delete_prefix(url: &str, prefix: &str) {
             .query_async(&mut con)
             .await
             .unwrap();
+    }
+}
+
+/// A `redis-server` of the test's own, on a free port (never the shared one), not started yet.
+#[cfg(feature = "redis")]
+pub struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+#[cfg(feature = "redis")]
+impl OwnRedis {
+    /// A server on a free port, or `None` (after saying why) when `redis-server` is not
+    /// installed and `REQUIRE_REDIS` is not `1`.
+    pub fn new() -> Option<Self> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            if std::env::var("REQUIRE_REDIS").as_deref() == Ok("1") {
+                panic!("REQUIRE_REDIS=1 but redis-server is not installed");
+            }
+            eprintln!("skipping: redis-server is not installed");
+            return None;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_ne!(port, 6379, "never the shared Redis");
+        Some(Self { port, child: None })
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn start(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        self.child = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -207,7 +207,16 @@ async fn session_state_and_logout_with_the_refresh_cookie() {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.body["authenticated"], true);
     assert_eq!(answer.body["sub"], "alice");
-    assert_eq!(answer.body["expires_at"], pair.session_expires_at());
+    // The session's expiry: the earlier of the absolute expiry (30 days) and the current
+    // refresh token's idle expiry (7 days), both from the moment of the login.
+    let limits = sessions.limits();
+    let idle_first = pair.session_expires_at()
+        - (limits.absolute_lifetime.as_secs() - limits.idle_timeout.as_secs());
+    let expires_at = answer.body["expires_at"].as_u64().unwrap();
+    assert!(
+        expires_at.abs_diff(idle_first) <= 1,
+        "{expires_at} is not the idle expiry {idle_first}"
+    );
     assert!(!answer.body.to_string().contains(pair.access_token()));
     // Duplicate refresh cookies: a clear 400, not a 5xx.
     let twice = format!("{cookie}; __Secure-refresh_token=x");
@@ -249,4 +258,53 @@ async fn session_state_and_logout_with_the_refresh_cookie() {
     // Wrong method on /session.
     let answer = send(&endpoints, Method::POST, "/auth/session", &[], "").await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// A rotated refresh cookie can still change the store (presenting it after the grace window
+/// ends the session as reuse), so it needs the CSRF header like the current one: without it,
+/// 403 `csrf`, and the session lives on.
+#[tokio::test]
+async fn a_rotated_refresh_cookie_still_needs_the_csrf_header() {
+    let _ = crate::crypto::RING_PROVIDER.install_default();
+    let sessions = Sessions::builder()
+        .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET).unwrap())
+        .issuer("https://issuer.example")
+        .refresh_grace(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let endpoints = endpoints(&sessions);
+    let pair = sessions.open(Grant::new("alice")).await.unwrap();
+    let (old_cookie, _) = browser_cookies(&pair);
+    let next = sessions.refresh(pair.refresh_token()).await.unwrap();
+    for path in ["/auth/refresh", "/auth/logout"] {
+        let answer = send(
+            &endpoints,
+            Method::POST,
+            path,
+            &[("sec-fetch-site", "same-origin"), ("cookie", &old_cookie)],
+            "",
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            answer.body
+        );
+        assert_eq!(answer.body["reason"], "csrf");
+    }
+    assert!(
+        sessions
+            .find_session(next.refresh_token())
+            .await
+            .unwrap()
+            .is_some(),
+        "the session was not ended by a request without the CSRF header"
+    );
+    // The rotated token is not the session's current one: not logged in by it.
+    assert!(sessions
+        .find_session(pair.refresh_token())
+        .await
+        .unwrap()
+        .is_none());
 }
