@@ -242,7 +242,7 @@ impl SessionEndpoints {
                         Err(error) => session_error(&error),
                     },
                     Presented::Cookie(token) => {
-                        if let Err(response) = self.check_cookie(&headers, &token) {
+                        if let Some(response) = self.check_cookie(&headers, &token) {
                             return response;
                         }
                         match sessions.refresh(&token).await {
@@ -260,7 +260,7 @@ impl SessionEndpoints {
                             sessions.logout_by_refresh_token(&token).await
                         }
                         Ok((Presented::Cookie(token), headers)) => {
-                            if let Err(response) = self.check_cookie(&headers, &token) {
+                            if let Some(response) = self.check_cookie(&headers, &token) {
                                 return response;
                             }
                             sessions.logout_by_refresh_token(&token).await
@@ -349,17 +349,16 @@ impl SessionEndpoints {
     /// the cookie's token names (its MAC verified, no store access). Any token that can change
     /// the store (rotate it, or end the session as reuse) names its session under a valid MAC,
     /// so it is checked; a token with a bad MAC changes nothing, and the operation refuses it.
-    fn check_cookie(&self, headers: &HeaderMap, token: &str) -> Result<(), Response<EndpointBody>> {
+    /// The refusal, if any.
+    fn check_cookie(&self, headers: &HeaderMap, token: &str) -> Option<Response<EndpointBody>> {
         if !self.csrf.is_double_submit() {
-            return Ok(());
+            return None;
         }
-        match self.sessions.session_id_of(token) {
-            Some(sid) => self
-                .csrf
-                .check_double_submit(headers, Some(sid.as_str()))
-                .map_err(|error| auth_error(&error)),
-            None => Ok(()),
-        }
+        let sid = self.sessions.session_id_of(token)?;
+        self.csrf
+            .check_double_submit(headers, Some(sid.as_str()))
+            .err()
+            .map(|error| auth_error(&error))
     }
 
     /// The answer to a refresh made with the cookie: the new cookies, and the pair without its
