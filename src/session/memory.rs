@@ -29,11 +29,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
-use super::refresh::{SealedSuccessor, TokenHash};
+use super::refresh::{SealedSuccessor, SessionId, TokenHash};
 use super::store::{
     from_millis, millis, Clock, Lookup, NewSession, RevocationQuery, RevocationStatus,
-    RevocationStore, RotateOutcome, Rotation, SessionId, SessionInfo, SessionLimits, SessionStore,
-    StoreError, StoreFuture,
+    RevocationStore, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore, StoreError,
+    StoreFuture,
 };
 
 /// The default capacity: live sessions.

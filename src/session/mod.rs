@@ -42,7 +42,8 @@ pub use self::memory::{MemoryStats, MemoryStore, MemoryStoreBuilder};
 pub use self::redis::{RedisConfigError, RedisStore, RedisStoreBuilder};
 pub use self::refresh::{
     InvalidRefreshToken, RefreshToken, RefreshTokenKey, SealedSuccessor, SessionCryptoError,
-    SuccessorPair, TokenHash, MAX_REFRESH_TOKEN_LEN, MIN_REFRESH_KEY_LEN,
+    SessionId, SuccessorPair, TokenHash, MAX_REFRESH_TOKEN_LEN, MAX_SESSION_ID_LEN,
+    MIN_REFRESH_KEY_LEN,
 };
 pub use self::sessions::{
     ReuseEvent, SessionError, SessionErrorKind, Sessions, SessionsBuilder, TokenPair,
@@ -50,6 +51,5 @@ pub use self::sessions::{
 };
 pub use self::store::{
     Clock, Lookup, NewSession, RevocationQuery, RevocationStatus, RevocationStore, RotateOutcome,
-    Rotation, SessionId, SessionInfo, SessionLimits, SessionStore, StoreError, StoreErrorKind,
-    StoreFuture, MAX_SESSION_ID_LEN,
+    Rotation, SessionInfo, SessionLimits, SessionStore, StoreError, StoreErrorKind, StoreFuture,
 };

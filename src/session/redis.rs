@@ -59,11 +59,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::digest;
 
-use super::refresh::{SealedSuccessor, TokenHash};
+use super::refresh::{is_plain_id, SealedSuccessor, SessionId, TokenHash};
 use super::store::{
-    from_millis, is_plain_id, millis, Clock, Lookup, NewSession, RevocationQuery, RevocationStatus,
-    RevocationStore, RotateOutcome, Rotation, SessionId, SessionInfo, SessionLimits, SessionStore,
-    StoreError, StoreFuture,
+    from_millis, millis, Clock, Lookup, NewSession, RevocationQuery, RevocationStatus,
+    RevocationStore, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore, StoreError,
+    StoreFuture,
 };
 
 /// The default key prefix.

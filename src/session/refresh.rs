@@ -64,8 +64,6 @@ use ring::hkdf;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::store::{SessionId, MAX_SESSION_ID_LEN};
-
 /// The longest refresh token accepted: anything longer is refused before any store access.
 /// The tokens this crate issues are at most 174 characters (see the [module docs](self)).
 pub const MAX_REFRESH_TOKEN_LEN: usize = 512;
@@ -471,6 +469,58 @@ impl fmt::Display for SessionCryptoError {
 }
 
 impl std::error::Error for SessionCryptoError {}
+
+// ---------------------------------------------------------------------------------------------
+// Session ids, which refresh tokens name.
+
+/// The longest session id a [`SessionId`] accepts.
+pub const MAX_SESSION_ID_LEN: usize = 64;
+
+/// A session id (the `sid` claim): 1 to 64 characters of the base64url alphabet.
+/// [`generate`](Self::generate) makes a random one (128 bits).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(Box<str>);
+
+impl SessionId {
+    /// A new random session id: 16 bytes from ring's `SystemRandom`, base64url (22 characters).
+    pub fn generate() -> Result<Self, SessionCryptoError> {
+        let mut bytes = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| SessionCryptoError::Random)?;
+        Ok(Self(URL_SAFE_NO_PAD.encode(bytes).into_boxed_str()))
+    }
+
+    /// Checks a session id: 1 to [`MAX_SESSION_ID_LEN`] characters of `A-Z a-z 0-9 - _`.
+    pub fn parse(sid: &str) -> Option<Self> {
+        is_plain_id(sid, MAX_SESSION_ID_LEN).then(|| Self(sid.into()))
+    }
+
+    /// The id as a string (what goes into the `sid` claim).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether `s` is 1 to `max` characters of the base64url alphabet.
+pub(crate) fn is_plain_id(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.0)
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {

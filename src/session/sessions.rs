@@ -14,11 +14,11 @@ use super::identity::TokenIdentity;
 use super::issue::{AccessTokenMinter, Grant, IssueError, DEFAULT_ACCESS_TTL};
 use super::memory::MemoryStore;
 use super::refresh::{
-    RefreshToken, RefreshTokenKey, SealedSuccessor, SessionCryptoError, SuccessorPair,
+    RefreshToken, RefreshTokenKey, SealedSuccessor, SessionCryptoError, SessionId, SuccessorPair,
 };
 use super::store::{
-    Clock, Lookup, NewSession, RotateOutcome, Rotation, SessionId, SessionInfo, SessionLimits,
-    SessionStore, StoreError,
+    Clock, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    StoreError,
 };
 use crate::error::ConfigError;
 use crate::keys::key::Key;

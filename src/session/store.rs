@@ -84,11 +84,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ring::rand::{SecureRandom, SystemRandom};
-
-use super::refresh::{SealedSuccessor, SessionCryptoError, TokenHash};
+use super::refresh::{SealedSuccessor, SessionId, TokenHash};
 
 /// The future a store method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -281,55 +277,6 @@ impl StdError for StoreError {
 
 // ---------------------------------------------------------------------------------------------
 // Values
-
-/// The longest session id a [`SessionId`] accepts.
-pub const MAX_SESSION_ID_LEN: usize = 64;
-
-/// A session id (the `sid` claim): 1 to 64 characters of the base64url alphabet.
-/// [`generate`](Self::generate) makes a random one (128 bits).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(Box<str>);
-
-impl SessionId {
-    /// A new random session id: 16 bytes from ring's `SystemRandom`, base64url (22 characters).
-    pub fn generate() -> Result<Self, SessionCryptoError> {
-        let mut bytes = [0u8; 16];
-        SystemRandom::new()
-            .fill(&mut bytes)
-            .map_err(|_| SessionCryptoError::Random)?;
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes).into_boxed_str()))
-    }
-
-    /// Checks a session id: 1 to [`MAX_SESSION_ID_LEN`] characters of `A-Z a-z 0-9 - _`.
-    pub fn parse(sid: &str) -> Option<Self> {
-        is_plain_id(sid, MAX_SESSION_ID_LEN).then(|| Self(sid.into()))
-    }
-
-    /// The id as a string (what goes into the `sid` claim).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Whether `s` is 1 to `max` characters of the base64url alphabet.
-pub(crate) fn is_plain_id(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-impl fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SessionId({})", self.0)
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The lifetimes a store applies. The session layer passes its own settings with every call, so
 /// that a store holds no policy of its own.
