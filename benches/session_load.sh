@@ -84,7 +84,7 @@ start() {
     fi
     PIDS+=($!)
     for _ in $(seq 100); do
-        addr=$(sed -n 's|^listening on http://\(127\.0\.0\.1:[0-9]*\)$|\1|p' "$log")
+        addr=$(sed -n 's|^listening on http://\(127\.0\.0\.1:[0-9]*\)\( .*\)\{0,1\}$|\1|p' "$log")
         [ -n "$addr" ] && break
         sleep 0.1
     done
