@@ -412,8 +412,8 @@ impl RedisStore {
         }
         let now = self.now();
         self.run(|mut con| async move {
-            // One round trip: the GETs asked for (two for a token with a `sid`) in one pipeline (each a single-key command, so
-            // that a cluster client can route them).
+            // One round trip: the GETs asked for (two for a token with a `sid`) in one
+            // pipeline, each a single-key command, so that a cluster client can route them.
             let mut pipe = ::redis::pipe();
             for key in keys.iter().flatten() {
                 pipe.cmd("GET").arg(key);
