@@ -219,13 +219,7 @@ impl Roles {
 
     /// `true` when `role` is granted, compared whole and case-sensitively.
     pub fn contains(&self, role: &str) -> bool {
-        // On bytes: the roles are whole strings, split at a byte that no role contains.
-        !role.is_empty()
-            && self
-                .joined
-                .as_bytes()
-                .split(|&b| b == SEPARATOR_BYTE)
-                .any(|r| r == role.as_bytes())
+        self.joined.contains_item(role, SEPARATOR_BYTE)
     }
 
     /// `true` when every role in `required` is granted (and so when `required` is empty).

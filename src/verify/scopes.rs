@@ -83,6 +83,17 @@ impl Joined {
         self.as_bytes().is_empty()
     }
 
+    /// Whether `item` is one of the items joined by the ASCII byte `separator`, compared whole.
+    /// On bytes: an ASCII byte is never part of another UTF-8 character, and the bytes were
+    /// checked when they were copied in. An empty `item` is never contained.
+    pub(crate) fn contains_item(&self, item: &str, separator: u8) -> bool {
+        !item.is_empty()
+            && self
+                .as_bytes()
+                .split(|&b| b == separator)
+                .any(|i| i == item.as_bytes())
+    }
+
     /// Cuts the list back to its first `len` bytes, a length it had before.
     pub(crate) fn truncate(&mut self, len: usize) {
         match self {
@@ -216,14 +227,7 @@ impl Scopes {
 
     /// `true` when `scope` is granted, compared whole and case-sensitively.
     pub fn contains(&self, scope: &str) -> bool {
-        // On bytes: the scopes are whole strings split at a space, a byte no other UTF-8
-        // character contains.
-        !scope.is_empty()
-            && self
-                .joined
-                .as_bytes()
-                .split(|&b| b == b' ')
-                .any(|s| s == scope.as_bytes())
+        self.joined.contains_item(scope, b' ')
     }
 
     /// `true` when every scope in `required` is granted.
