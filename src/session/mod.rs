@@ -6,9 +6,8 @@
 //!   MAC under the service's [`RefreshTokenKey`], their SHA-256 ([`TokenHash`], the only form a
 //!   store keeps) and the successor pair sealed for the grace window ([`SealedSuccessor`]).
 //! - [`store`]: the store trait ([`SessionStore`] with its atomic [`rotate`](SessionStore::rotate)
-//!   step) and its values. It extends the layer's
-//!   [`RevocationStore`](crate::revocation::RevocationStore), and judges expiry by the
-//!   [`Clock`](crate::clock::Clock).
+//!   step) and its values. It extends the layer's [`RevocationStore`], and judges expiry by
+//!   the [`Clock`](crate::clock::Clock).
 //! - [`memory`]: [`MemoryStore`], the default in-memory store.
 //! - `redis` (feature `redis`): `RedisStore`, shared by every instance of a service.
 //! - [`Sessions`]: the lifecycle assembled from these parts (open, refresh, logout, logout

@@ -1,7 +1,7 @@
 //! The store trait [`SessionStore`] (sessions and their refresh tokens, with the atomic
 //! [`rotate`](SessionStore::rotate) step) and the values it exchanges. It extends
-//! [`RevocationStore`](crate::revocation::RevocationStore) (what the layer asks on every
-//! request); expiry is judged by a [`Clock`](crate::clock::Clock), and a failure is a
+//! [`RevocationStore`] (what the layer asks on every request); expiry is judged by a
+//! [`Clock`](crate::clock::Clock), and a failure is a
 //! [`StoreError`](crate::revocation::StoreError).
 //!
 //! # What a store keeps
@@ -416,9 +416,7 @@ pub trait SessionStore: revocation::RevocationStore {
     ) -> revocation::StoreFuture<'a, bool>;
 
     /// Logout everywhere: ends every session of the subject (by `sid`) and sets the subject's
-    /// cutoff
-    /// ([`RevocationStore::set_subject_cutoff`](crate::revocation::RevocationStore::set_subject_cutoff)).
-    /// Returns how many live sessions ended.
+    /// cutoff ([`RevocationStore::set_subject_cutoff`]). Returns how many live sessions ended.
     fn end_subject<'a>(
         &'a self,
         sub: &'a str,
