@@ -390,7 +390,8 @@ fn main() {
 /// look-ups rather than the empty store's shortcut. The bench token has no `sid`, so the check
 /// reads its `jti` and its subject's cutoff (`revocation_sid_optional`).
 fn revocation_check(fx: &Fixture, rounds: usize, batch_time: std::time::Duration) {
-    use tower_jwt_auth::session::{MemoryStore, RevocationStore, SessionLimits, SessionStore};
+    use tower_jwt_auth::revocation::RevocationStore;
+    use tower_jwt_auth::session::{MemoryStore, SessionLimits, SessionStore};
 
     let store = MemoryStore::new();
     let keep = std::time::Duration::from_secs(3600);

@@ -39,7 +39,7 @@
 //! `/auth/refresh`, `/auth/logout` and `/auth/logout-all` are the crate's
 //! [`SessionEndpoints`] behind the authentication layer in optional mode (an invalid or expired
 //! access token counts as none), so that the layer hands `/auth/logout` and `/auth/logout-all`
-//! the [`TokenIdentity`](tower_jwt_auth::TokenIdentity) of an access token, and a user whose
+//! the [`TokenIdentity`](tower_jwt_auth::revocation::TokenIdentity) of an access token, and a user whose
 //! access token expired can still log out with the refresh token. The layer of `/api/me` and
 //! of the endpoints checks every token against the same store the sessions use (revocation).
 //!
@@ -309,7 +309,7 @@ impl Browser {
         }
         // One secret, two keys: HKDF keeps the CSRF key apart from the signing key.
         let csrf_key = CsrfKey::derive(secret).map_err(|err| format!("JWT_SECRET: {err}"))?;
-        let mut csrf = CsrfGuard::new().double_submit(csrf_key.clone(), &cookies);
+        let mut csrf = CsrfGuard::new().double_submit(csrf_key.clone(), cookies.csrf_cookie_name());
         if let Some(origin) = &config.cors_origin {
             csrf = csrf
                 .trusted_origin(origin)

@@ -7,7 +7,7 @@ use quick_cache::Weighter;
 
 use crate::error::ConfigError;
 use crate::keys::key::Key;
-use crate::session::identity::TokenIdentity;
+use crate::revocation::TokenIdentity;
 use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::Times;

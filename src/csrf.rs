@@ -22,7 +22,6 @@ use ring::rand::SecureRandom as _;
 use ring::{hkdf, hmac};
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
-use crate::session::CookieSettings;
 use crate::source::{cookie_value, Found, TokenSourceKind};
 
 /// The header in which a page echoes the CSRF cookie in [double-submit](CsrfGuard::double_submit)
@@ -138,13 +137,12 @@ impl CsrfKey {
     ///
     /// # Errors
     ///
-    /// [`SessionCryptoError::Random`](crate::session::SessionCryptoError::Random) when the
-    /// system's random number generator fails.
-    pub fn token(&self, sid: &str) -> Result<String, crate::session::SessionCryptoError> {
+    /// [`CsrfRandomError`] when the system's random number generator fails.
+    pub fn token(&self, sid: &str) -> Result<String, CsrfRandomError> {
         let mut nonce = [0u8; NONCE_LEN];
         ring::rand::SystemRandom::new()
             .fill(&mut nonce)
-            .map_err(|_| crate::session::SessionCryptoError::Random)?;
+            .map_err(|_| CsrfRandomError)?;
         let tag = hmac::sign(&self.key, &message(sid, &nonce));
         Ok(format!(
             "{}.{}",
@@ -166,6 +164,20 @@ impl CsrfKey {
         nonce.len() == NONCE_LEN && hmac::verify(&self.key, &message(sid, &nonce), &tag).is_ok()
     }
 }
+
+/// No CSRF token could be made ([`CsrfKey::token`]): the system's random number generator
+/// failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CsrfRandomError;
+
+impl fmt::Display for CsrfRandomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the system random number generator failed")
+    }
+}
+
+impl std::error::Error for CsrfRandomError {}
 
 fn check_len(secret: &[u8]) -> Result<(), ConfigError> {
     if secret.len() < MIN_CSRF_SECRET_LEN {
@@ -213,7 +225,10 @@ fn message(sid: &str, nonce: &[u8]) -> Vec<u8> {
 /// let cookies = CookieSettings::new();
 /// let guard = CsrfGuard::new()
 ///     .trusted_origin("https://app.example")?
-///     .double_submit(CsrfKey::derive(b"the service's secret, at least 32 bytes")?, &cookies);
+///     .double_submit(
+///         CsrfKey::derive(b"the service's secret, at least 32 bytes")?,
+///         cookies.csrf_cookie_name(),
+///     );
 /// let layer = JwtAuthLayer::<serde_json::Value>::builder()
 ///     .key(Key::hmac(Algorithm::HS256, b"the service's secret, at least 32 bytes")?)
 ///     .issuer("https://issuer.example")
@@ -320,13 +335,16 @@ impl CsrfGuard {
     }
 
     /// Turns on the signed double-submit cookie: every unsafe cookie-authenticated request must
-    /// echo the CSRF cookie of `cookies` in [`x-csrf-token`](CSRF_HEADER), with a valid HMAC
-    /// under `key` for the token's session (`sid`). Set the cookie with
-    /// [`CookieSettings::set`] (or [`CookieSettings::csrf_cookie`] and a token from
-    /// [`CsrfKey::token`]). A cookie token without a `sid` (from an identity provider without
-    /// sessions) cannot be bound, so its unsafe requests are refused in this mode.
-    pub fn double_submit(self, key: CsrfKey, cookies: &CookieSettings) -> Self {
-        let cookie: Box<str> = cookies.csrf_cookie_name().into();
+    /// echo the value of the CSRF cookie named `csrf_cookie` in [`x-csrf-token`](CSRF_HEADER),
+    /// with a valid HMAC under `key` for the token's session (`sid`). With the session's cookies,
+    /// the name is
+    /// [`CookieSettings::csrf_cookie_name`](crate::session::CookieSettings::csrf_cookie_name),
+    /// and [`CookieSettings::set`](crate::session::CookieSettings::set) sets the cookie (or
+    /// [`CookieSettings::csrf_cookie`](crate::session::CookieSettings::csrf_cookie) with a token
+    /// from [`CsrfKey::token`]). A cookie token without a `sid` (from an identity provider
+    /// without sessions) cannot be bound, so its unsafe requests are refused in this mode.
+    pub fn double_submit(self, key: CsrfKey, csrf_cookie: impl Into<String>) -> Self {
+        let cookie: Box<str> = csrf_cookie.into().into_boxed_str();
         self.edit(|inner| {
             inner.enabled = true;
             inner.double_submit = Some(DoubleSubmit { key, cookie });

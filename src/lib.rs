@@ -36,6 +36,7 @@ mod authz;
 pub mod axum;
 mod body;
 mod cache;
+pub mod clock;
 pub mod crypto;
 pub mod csrf;
 mod error;
@@ -44,6 +45,7 @@ mod keys;
 mod layer;
 mod mode;
 mod rejection;
+pub mod revocation;
 mod service;
 pub mod session;
 mod source;
@@ -79,7 +81,6 @@ pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
 pub use crate::service::JwtAuth;
-pub use crate::session::TokenIdentity;
 pub use crate::session::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
@@ -96,6 +97,13 @@ pub use crate::verify::TokenVerifier;
 #[cfg(all(doctest, feature = "axum", feature = "tonic", feature = "jwks"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Moved to [`tower_jwt_auth::revocation::TokenIdentity`](crate::revocation::TokenIdentity).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::TokenIdentity`"
+)]
+pub type TokenIdentity = crate::revocation::TokenIdentity;
 
 /// Alias for a type-erased error type.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

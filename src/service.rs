@@ -19,12 +19,13 @@ use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
 use crate::mode::Mode;
 use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
-use crate::session::identity::TokenIdentity;
-use crate::session::store::{RevocationStatus, RevocationStore, StoreError};
+use crate::revocation::{
+    RevocationQuery, RevocationStatus, RevocationStore, StoreError, TokenIdentity,
+};
 use crate::source::find_token;
 use crate::verify::grants::Roles;
 use crate::verify::scopes::Scopes;
-use crate::verify::{verify, Failure, Ids, Verified, VerifyConfig};
+use crate::verify::{verify, Failure, Verified, VerifyConfig};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
 /// request extensions; see the [crate docs](crate) for an example.
@@ -208,9 +209,8 @@ where
                     roles,
                     times,
                     key,
-                    ids,
+                    identity,
                 } = verified;
-                let identity = ids.map(token_identity);
                 if let (Some(cache), Some(key)) = (cache, &key) {
                     let granted = (scopes.clone(), roles.clone());
                     cache.insert(token, claims.clone(), granted, times, key, identity.clone());
@@ -281,23 +281,6 @@ where
 const NO_IDENTITY: AuthError =
     AuthError::invalid_claims("The token lacks a claim the revocation check reads");
 
-fn token_identity(ids: Ids) -> TokenIdentity {
-    let Ids {
-        jti,
-        sid,
-        sub,
-        iat,
-        exp,
-    } = ids;
-    TokenIdentity {
-        jti,
-        sid,
-        sub,
-        iat,
-        exp,
-    }
-}
-
 /// The revocation check of an accepted token: at once when the store answers synchronously
 /// (the memory store), otherwise a [`PendingCheck`] for the response future to await. One
 /// store round trip either way.
@@ -312,12 +295,12 @@ fn check<C, B>(
 where
     C: Clone + Send + Sync + 'static,
 {
-    match revocation.store.status_now(identity.query()) {
+    match revocation.store.status_now(RevocationQuery::of(&identity)) {
         Some(answer) => judge(revocation, mode, req, claims, granted, identity, answer),
         None => {
             let store = revocation.store.clone();
             let future: CheckFuture = Box::pin(async move {
-                let answer = store.status(identity.query()).await;
+                let answer = store.status(RevocationQuery::of(&identity)).await;
                 (identity, answer)
             });
             Outcome::Check(Box::new(PendingCheck {

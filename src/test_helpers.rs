@@ -1,7 +1,7 @@
 //! Helpers for the unit tests.
 
 use std::convert::Infallible;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -19,10 +19,7 @@ pub(crate) struct TestClaims {
 }
 
 pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    crate::clock::unix_secs(SystemTime::now())
 }
 
 pub(crate) fn mint(claims: serde_json::Value) -> String {

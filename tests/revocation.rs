@@ -20,12 +20,14 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{json, Value};
 use session_support::Harness;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_jwt_auth::session::{
-    RevocationQuery, RevocationStatus, RevocationStore, SessionLimits, StoreError, StoreFuture,
+use tower_jwt_auth::clock::Clock;
+use tower_jwt_auth::revocation::{
+    RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreFuture, TokenIdentity,
 };
+use tower_jwt_auth::session::SessionLimits;
 use tower_jwt_auth::{
     Algorithm, AuthError, AuthMode, ErrorKind, InvalidTokenPolicy, JwtAuthBuilder, JwtAuthLayer,
-    Key, TokenIdentity,
+    Key,
 };
 
 const SECRET: &[u8] = b"revocation-suite secret, 32 bytes or more";
@@ -371,7 +373,7 @@ async fn refuses_when_the_store_cannot_answer<S>(store: impl Fn() -> S)
 where
     S: RevocationStore + 'static,
 {
-    let t = tower_jwt_auth::session::Clock::system().now_millis() / 1000;
+    let t = Clock::system().now_millis() / 1000;
     let token = token("j", Some("s"), "alice", t);
     let layer = builder().revocation(store()).build().unwrap();
     call(&layer, &token).await.assert_unavailable();

@@ -14,9 +14,9 @@ use session_support::{
     open, random_prefix, redis_connection, redis_delete_prefix, redis_keys, redis_url, refresh,
     start_time, OwnRedis, Refreshed,
 };
-use tower_jwt_auth::session::{
-    Clock, RedisStore, RevocationQuery, RevocationStore, SessionLimits, SessionStore,
-};
+use tower_jwt_auth::clock::Clock;
+use tower_jwt_auth::revocation::{RevocationQuery, RevocationStore};
+use tower_jwt_auth::session::{RedisStore, SessionLimits, SessionStore};
 
 /// Two store instances (two connections) on one Redis race to rotate the same token, many
 /// times: exactly one rotation each time, and every racer gets the same successor.

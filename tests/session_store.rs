@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use session_support::{key, lookup, open, refresh, Harness, Refreshed};
+use tower_jwt_auth::revocation::RevocationQuery;
 use tower_jwt_auth::session::{
-    Lookup, NewSession, RefreshToken, RevocationQuery, RotateOutcome, Rotation, SealedSuccessor,
-    SessionId, SessionInfo, SessionLimits, SessionStore, SuccessorPair, TokenHash,
-    MAX_REFRESH_TOKEN_LEN,
+    Lookup, NewSession, RefreshToken, RotateOutcome, Rotation, SealedSuccessor, SessionId,
+    SessionInfo, SessionLimits, SessionStore, SuccessorPair, TokenHash, MAX_REFRESH_TOKEN_LEN,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);

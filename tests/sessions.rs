@@ -22,12 +22,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use session_support::Harness;
 use tower::{Layer, ServiceExt};
+use tower_jwt_auth::revocation::{RevocationQuery, StoreError, StoreFuture, TokenIdentity};
 use tower_jwt_auth::session::{
-    RefreshToken, RefreshTokenKey, RevocationQuery, SessionId, SessionLimits, SessionStore,
-    StoreError, StoreFuture,
+    RefreshToken, RefreshTokenKey, SessionId, SessionLimits, SessionStore,
 };
 use tower_jwt_auth::{
-    Algorithm, Grant, ReuseEvent, SessionErrorKind, Sessions, SigningKey, TokenIdentity, TokenPair,
+    Algorithm, Grant, ReuseEvent, SessionErrorKind, Sessions, SigningKey, TokenPair,
 };
 
 const ISSUER: &str = "https://issuer.example";
@@ -807,11 +807,11 @@ fn down<'a, T: Send + 'a>() -> StoreFuture<'a, T> {
     Box::pin(async { Err(StoreError::unavailable("connection refused")) })
 }
 
-impl tower_jwt_auth::session::RevocationStore for Down {
+impl tower_jwt_auth::revocation::RevocationStore for Down {
     fn status<'a>(
         &'a self,
         _: RevocationQuery<'a>,
-    ) -> StoreFuture<'a, tower_jwt_auth::session::RevocationStatus> {
+    ) -> StoreFuture<'a, tower_jwt_auth::revocation::RevocationStatus> {
         down()
     }
     fn revoke_token<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tower_jwt_auth::session::{Clock, MemoryStore};
+use tower_jwt_auth::clock::Clock;
+use tower_jwt_auth::session::MemoryStore;
 use tower_jwt_auth::{Algorithm, Grant, SessionErrorKind, Sessions, SigningKey};
 
 #[derive(Clone, Default)]

@@ -1,7 +1,9 @@
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::*;
-use crate::session::CookieSettings;
+
+/// The CSRF cookie's name as the session's `CookieSettings` sets it.
+const CSRF_COOKIE: &str = "__Host-csrf_token";
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
@@ -144,8 +146,7 @@ fn token_with_sid(sid: &str) -> String {
 #[test]
 fn double_submit_requires_the_matching_signed_header() {
     let key = CsrfKey::new(&[3; 32]).unwrap();
-    let cookies = CookieSettings::new();
-    let g = guard().double_submit(key.clone(), &cookies);
+    let g = guard().double_submit(key.clone(), CSRF_COOKIE);
     let jwt = token_with_sid("s1");
     let good = key.token("s1").unwrap();
     let post = Method::POST;
@@ -238,7 +239,7 @@ mod layer {
     use tower::{ServiceBuilder, ServiceExt};
 
     use super::super::{CsrfGuard, CsrfKey};
-    use crate::session::CookieSettings;
+    use super::CSRF_COOKIE;
     use crate::test_helpers::*;
     use crate::{AuthMode, InvalidTokenPolicy, JwtAuthLayer, StatusPolicy, TokenSource};
 
@@ -472,10 +473,12 @@ mod layer {
     #[tokio::test]
     async fn double_submit_through_the_layer() {
         let key = CsrfKey::new(&[5; 32]).unwrap();
-        let cookies = CookieSettings::new();
         let layer = builder()
-            .token_sources([TokenSource::bearer(), cookies.token_source()])
-            .csrf(CsrfGuard::new().double_submit(key.clone(), &cookies))
+            .token_sources([
+                TokenSource::bearer(),
+                TokenSource::cookie("__Host-access_token"),
+            ])
+            .csrf(CsrfGuard::new().double_submit(key.clone(), CSRF_COOKIE))
             .build()
             .unwrap();
         let token = mint(serde_json::json!({ "sub": "alice", "sid": "s-1", "exp": now() + 300 }));

@@ -10,7 +10,7 @@ use http::HeaderValue;
 
 use super::refresh::SessionCryptoError;
 use super::sessions::TokenPair;
-use crate::csrf::CsrfKey;
+use crate::csrf::{CsrfKey, CsrfRandomError};
 use crate::error::ConfigError;
 use crate::source::TokenSource;
 
@@ -122,6 +122,12 @@ impl std::error::Error for CookieError {}
 
 impl From<SessionCryptoError> for CookieError {
     fn from(_: SessionCryptoError) -> Self {
+        CookieError::Random
+    }
+}
+
+impl From<CsrfRandomError> for CookieError {
+    fn from(_: CsrfRandomError) -> Self {
         CookieError::Random
     }
 }

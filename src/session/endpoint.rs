@@ -16,11 +16,12 @@ use serde::{Deserialize, Serialize};
 use tower_service::Service;
 
 use super::cookies::CookieSettings;
-use super::identity::TokenIdentity;
 use super::sessions::{SessionError, SessionErrorKind, Sessions, TokenPair};
+use crate::clock::unix_secs;
 use crate::csrf::CsrfGuard;
 use crate::error::AuthError;
 use crate::rejection::DefaultRejection;
+use crate::revocation::TokenIdentity;
 use crate::source::cookie_value;
 
 /// The largest request body the endpoints read: 4 KiB. A larger one is refused with 413
@@ -299,11 +300,7 @@ impl SessionEndpoints {
                 &SessionState {
                     authenticated: true,
                     sub: Some(info.sub()),
-                    expires_at: Some(
-                        info.expires_at()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs()),
-                    ),
+                    expires_at: Some(unix_secs(info.expires_at())),
                 },
             ),
             Ok(None) => json(StatusCode::OK, &SessionState::anonymous()),

@@ -11,6 +11,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::clock::checked_unix_secs;
 use crate::error::ConfigError;
 use crate::keys::signing::SigningKeys;
 use crate::verify::scopes::is_scope_token;
@@ -397,10 +398,7 @@ impl AccessTokenMinter {
     ) -> Result<AccessToken, IssueError> {
         grant.check()?;
         let inner = &*self.inner;
-        let iat = now
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| IssueError::Clock)?
-            .as_secs();
+        let iat = checked_unix_secs(now).ok_or(IssueError::Clock)?;
         let exp = iat.checked_add(inner.ttl).ok_or(IssueError::Clock)?;
         let jti = random_id(&inner.rng, ID_BYTES)?;
         let scope = grant.scopes.join(" ");

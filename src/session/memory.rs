@@ -4,7 +4,7 @@
 //! - It never evicts a live entry to make room: a revocation or a "used" marker that vanished
 //!   would quietly un-revoke a token or turn a theft into an ordinary error. Instead it has a
 //!   capacity (sessions, default 100 000); when it is full, new sessions are refused with
-//!   [`StoreErrorKind::Full`](super::StoreErrorKind::Full) (503), and existing sessions go on
+//!   [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full) (503), and existing sessions go on
 //!   refreshing and logging out.
 //! - Expired entries are swept lazily: at most once per sweep interval (default 60 s by the
 //!   store's clock) during a write, and before a new session would be refused as full.
@@ -31,9 +31,11 @@ use std::time::{Duration, SystemTime};
 
 use super::refresh::{SealedSuccessor, SessionId, TokenHash};
 use super::store::{
-    from_millis, millis, Clock, Lookup, NewSession, RevocationQuery, RevocationStatus,
-    RevocationStore, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore, StoreError,
-    StoreFuture,
+    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+};
+use crate::clock::{from_millis, millis, Clock};
+use crate::revocation::{
+    RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreFuture,
 };
 
 /// The default capacity: live sessions.
@@ -45,7 +47,8 @@ const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_jwt_auth::session::{Clock, MemoryStore};
+/// use tower_jwt_auth::clock::Clock;
+/// use tower_jwt_auth::session::MemoryStore;
 ///
 /// let store = MemoryStore::new(); // capacity 100 000 sessions, the system clock
 /// let for_tests = MemoryStore::builder()
@@ -471,7 +474,7 @@ fn sweep_state(state: &mut State, now: u64, interval: u64) {
 
 impl MemoryStoreBuilder {
     /// The most live sessions the store holds (default 100 000). When it is full, a new session
-    /// is refused with [`StoreErrorKind::Full`](super::StoreErrorKind::Full); nothing live is
+    /// is refused with [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full); nothing live is
     /// evicted. At least 1.
     pub fn capacity(mut self, sessions: usize) -> Self {
         self.capacity = sessions.max(1);

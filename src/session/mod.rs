@@ -5,11 +5,9 @@
 //! - [`refresh`]: opaque refresh tokens ([`RefreshToken`]) that name their session and carry a
 //!   MAC under the service's [`RefreshTokenKey`], their SHA-256 ([`TokenHash`], the only form a
 //!   store keeps) and the successor pair sealed for the grace window ([`SealedSuccessor`]).
-//! - [`store`]: the store traits ([`SessionStore`] with its atomic [`rotate`](SessionStore::rotate)
-//!   step, [`RevocationStore`] for the layer's check), their values, the [`Clock`] and
-//!   [`StoreError`].
-//! - [`TokenIdentity`]: the `jti`, `sid`, `sub`, `iat` and `exp` of an accepted token, which a
-//!   layer with a revocation store hands to handlers.
+//! - [`store`]: the store trait ([`SessionStore`] with its atomic [`rotate`](SessionStore::rotate)
+//!   step) and its values. It extends the layer's [`RevocationStore`], and judges expiry by
+//!   the [`Clock`](crate::clock::Clock).
 //! - [`memory`]: [`MemoryStore`], the default in-memory store.
 //! - `redis` (feature `redis`): `RedisStore`, shared by every instance of a service.
 //! - [`Sessions`]: the lifecycle assembled from these parts (open, refresh, logout, logout
@@ -20,7 +18,6 @@
 
 mod cookies;
 mod endpoint;
-pub(crate) mod identity;
 mod issue;
 pub mod memory;
 #[cfg(feature = "redis")]
@@ -32,7 +29,6 @@ pub mod store;
 
 pub use self::cookies::{CookieError, CookieSettings, DEFAULT_REFRESH_PATH, MAX_SET_COOKIE_LEN};
 pub use self::endpoint::{EndpointBody, EndpointFuture, SessionEndpoints, MAX_BODY_LEN};
-pub use self::identity::TokenIdentity;
 pub use self::issue::{
     AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
     DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
@@ -50,6 +46,20 @@ pub use self::sessions::{
     DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT, DEFAULT_REFRESH_GRACE, MAX_REFRESH_GRACE,
 };
 pub use self::store::{
-    Clock, Lookup, NewSession, RevocationQuery, RevocationStatus, RevocationStore, RotateOutcome,
-    Rotation, SessionInfo, SessionLimits, SessionStore, StoreError, StoreErrorKind, StoreFuture,
+    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
 };
+
+// The old paths of the items that moved to `clock` and `revocation` in 0.3.0, kept for this
+// release: the deprecated aliases of `store`, and the identity type.
+#[allow(deprecated)]
+pub use self::store::{
+    Clock, RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreErrorKind,
+    StoreFuture,
+};
+
+/// Moved to [`tower_jwt_auth::revocation::TokenIdentity`](crate::revocation::TokenIdentity).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::TokenIdentity`"
+)]
+pub type TokenIdentity = crate::revocation::TokenIdentity;

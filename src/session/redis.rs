@@ -18,12 +18,12 @@
 //!   session and carries a MAC, so an older token of a live session is recognised as reused
 //!   (see [`store`](super::store)). BENCHMARKS.md gives the measured `MEMORY USAGE`.
 //! - **A per-call timeout** (default 250 ms) turns a hung Redis into
-//!   [`StoreErrorKind::Unavailable`](super::StoreErrorKind::Unavailable) (503) instead of a hung
+//!   [`StoreErrorKind::Unavailable`](crate::revocation::StoreErrorKind::Unavailable) (503) instead of a hung
 //!   request.
 //! - **Down at startup, back later.** Building the store never connects: it succeeds while
 //!   Redis is down, calls answer `Unavailable` until Redis can be reached, and then succeed
 //!   without a restart. A Redis out of memory (`OOM`) answers
-//!   [`StoreErrorKind::Full`](super::StoreErrorKind::Full).
+//!   [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full).
 //! - `rediss://` (TLS, rustls with the system's roots), passwords and database numbers come
 //!   through the URL (`rediss://:password@host:6380/2`); no URL or password is ever logged or
 //!   shown by `Debug`.
@@ -61,9 +61,11 @@ use ring::digest;
 
 use super::refresh::{is_plain_id, SealedSuccessor, SessionId, TokenHash};
 use super::store::{
-    from_millis, millis, Clock, Lookup, NewSession, RevocationQuery, RevocationStatus,
-    RevocationStore, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore, StoreError,
-    StoreFuture,
+    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+};
+use crate::clock::{from_millis, millis, Clock};
+use crate::revocation::{
+    RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreFuture,
 };
 
 /// The default key prefix.

@@ -6,24 +6,24 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::identity::TokenIdentity;
 use super::issue::{AccessTokenMinter, Grant, IssueError, DEFAULT_ACCESS_TTL};
 use super::memory::MemoryStore;
 use super::refresh::{
     RefreshToken, RefreshTokenKey, SealedSuccessor, SessionCryptoError, SessionId, SuccessorPair,
 };
 use super::store::{
-    Clock, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
-    StoreError,
+    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
 };
+use crate::clock::{unix_secs, Clock};
 use crate::error::ConfigError;
 use crate::keys::key::Key;
 use crate::keys::signing::{SigningKey, SigningKeys};
 use crate::layer::{JwtAuthBuilder, DEFAULT_LEEWAY, MAX_LEEWAY};
+use crate::revocation::{StoreError, TokenIdentity};
 
 /// The default idle timeout: a refresh token not used for 7 days expires.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -761,11 +761,6 @@ impl Sessions {
     pub fn limits(&self) -> SessionLimits {
         self.inner.limits
     }
-}
-
-/// Seconds since the Unix epoch (0 before it).
-fn unix_secs(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// An access token and a refresh token of one session: the answer of a login or a refresh. It

@@ -1,6 +1,8 @@
-//! The store traits: [`SessionStore`] (sessions and their refresh tokens, with the atomic
-//! [`rotate`](SessionStore::rotate) step) and [`RevocationStore`] (what the layer asks on every
-//! request), the values they exchange, the [`Clock`] that judges expiry and the [`StoreError`].
+//! The store trait [`SessionStore`] (sessions and their refresh tokens, with the atomic
+//! [`rotate`](SessionStore::rotate) step) and the values it exchanges. It extends
+//! [`RevocationStore`] (what the layer asks on every request); expiry is judged by a
+//! [`Clock`](crate::clock::Clock), and a failure is a
+//! [`StoreError`](crate::revocation::StoreError).
 //!
 //! # What a store keeps
 //! - Per session: its id (`sid`), its subject (`sub`), opaque session data (the grant its access
@@ -26,16 +28,17 @@
 //! is why [`Sessions`](super::Sessions) refuses a token whose MAC fails before any store access.
 //!
 //! # Expiry
-//! Every expiry is judged by the store's [`Clock`] (injectable in tests), not only by a TTL of
+//! Every expiry is judged by the store's [`Clock`](crate::clock::Clock) (injectable in tests), not only by a TTL of
 //! the backend: an entry the clock says has expired is treated as expired even if the backend
 //! still holds it.
 //!
 //! # Using a store
 //! ```
+//! use tower_jwt_auth::clock::Clock;
+//! use tower_jwt_auth::revocation::{RevocationQuery, RevocationStore};
 //! use tower_jwt_auth::session::{
-//!     Clock, Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RevocationQuery,
-//!     RevocationStore, RotateOutcome, Rotation, SealedSuccessor, SessionId, SessionLimits,
-//!     SessionStore, SuccessorPair,
+//!     Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RotateOutcome, Rotation,
+//!     SealedSuccessor, SessionId, SessionLimits, SessionStore, SuccessorPair,
 //! };
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -76,204 +79,12 @@
 //! # }
 //! ```
 
-use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use super::refresh::{SealedSuccessor, SessionId, TokenHash};
-
-/// The future a store method returns.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
-
-// ---------------------------------------------------------------------------------------------
-// Clock
-
-/// The clock a store judges expiry by. [`Clock::system`] by default; [`Clock::manual`] gives a
-/// clock that tests set and advance, so that idle and absolute expiry are tested without sleeps.
-#[derive(Clone, Default)]
-pub struct Clock(ClockKind);
-
-#[derive(Clone, Default)]
-enum ClockKind {
-    #[default]
-    System,
-    /// Milliseconds since the Unix epoch.
-    Manual(Arc<AtomicU64>),
-    Custom(Arc<dyn Fn() -> SystemTime + Send + Sync>),
-}
-
-impl Clock {
-    /// The system clock ([`SystemTime::now`]).
-    pub fn system() -> Self {
-        Self(ClockKind::System)
-    }
-
-    /// A clock that stands at `start` until [`set`](Self::set) or [`advance`](Self::advance)
-    /// moves it. Clones share the time.
-    pub fn manual(start: SystemTime) -> Self {
-        Self(ClockKind::Manual(Arc::new(AtomicU64::new(unix_millis(
-            start,
-        )))))
-    }
-
-    /// A clock that reads the time from `now`.
-    pub fn from_fn(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        Self(ClockKind::Custom(Arc::new(now)))
-    }
-
-    /// The current time (millisecond resolution).
-    pub fn now(&self) -> SystemTime {
-        from_millis(self.now_millis())
-    }
-
-    /// The current time in milliseconds since the Unix epoch (0 before it).
-    pub fn now_millis(&self) -> u64 {
-        match &self.0 {
-            ClockKind::System => unix_millis(SystemTime::now()),
-            ClockKind::Manual(ms) => ms.load(Ordering::Acquire),
-            ClockKind::Custom(now) => unix_millis(now()),
-        }
-    }
-
-    /// Sets a [`manual`](Self::manual) clock to `time`; returns false (and does nothing) for
-    /// any other clock.
-    pub fn set(&self, time: SystemTime) -> bool {
-        match &self.0 {
-            ClockKind::Manual(ms) => {
-                ms.store(unix_millis(time), Ordering::Release);
-                true
-            }
-            ClockKind::System | ClockKind::Custom(_) => false,
-        }
-    }
-
-    /// Moves a [`manual`](Self::manual) clock forward by `by`; returns false (and does nothing)
-    /// for any other clock.
-    pub fn advance(&self, by: Duration) -> bool {
-        match &self.0 {
-            ClockKind::Manual(ms) => {
-                let by = millis(by);
-                let _ = ms.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
-                    Some(t.saturating_add(by))
-                });
-                true
-            }
-            ClockKind::System | ClockKind::Custom(_) => false,
-        }
-    }
-}
-
-impl fmt::Debug for Clock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            ClockKind::System => f.write_str("Clock::System"),
-            ClockKind::Manual(ms) => write!(f, "Clock::Manual({} ms)", ms.load(Ordering::Acquire)),
-            ClockKind::Custom(_) => f.write_str("Clock::Custom(<fn>)"),
-        }
-    }
-}
-
-/// Milliseconds since the Unix epoch, saturating (0 before it).
-pub(crate) fn unix_millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-/// A duration in milliseconds, saturating.
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Milliseconds since the Unix epoch back to a time (saturating far in the future).
-pub(crate) fn from_millis(ms: u64) -> SystemTime {
-    UNIX_EPOCH
-        .checked_add(Duration::from_millis(ms))
-        .unwrap_or(UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/// A store could not answer. Both kinds map to HTTP 503: `session_store_unavailable` for the
-/// refresh, logout and login endpoints, `revocation_unavailable` for the layer's check. Nothing
-/// is let in because a store failed.
-#[derive(Debug)]
-pub struct StoreError {
-    kind: StoreErrorKind,
-    source: Option<Box<dyn StdError + Send + Sync>>,
-}
-
-/// What went wrong in a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StoreErrorKind {
-    /// The store could not be reached or did not answer in time (Redis down, a timeout), or
-    /// answered with something unexpected. Calls succeed again once it can be reached.
-    Unavailable,
-    /// The store is full: a new session was refused rather than evicting a live entry.
-    Full,
-}
-
-impl StoreError {
-    /// An [`Unavailable`](StoreErrorKind::Unavailable) error caused by `source`.
-    pub fn unavailable(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
-        Self {
-            kind: StoreErrorKind::Unavailable,
-            source: Some(source.into()),
-        }
-    }
-
-    /// A [`Full`](StoreErrorKind::Full) error.
-    pub fn full() -> Self {
-        Self {
-            kind: StoreErrorKind::Full,
-            source: None,
-        }
-    }
-
-    /// What went wrong.
-    pub fn kind(&self) -> StoreErrorKind {
-        self.kind
-    }
-
-    /// Whether the store could not be reached or answer in time.
-    pub fn is_unavailable(&self) -> bool {
-        self.kind == StoreErrorKind::Unavailable
-    }
-
-    /// Whether the store refused a new session because it is full.
-    pub fn is_full(&self) -> bool {
-        self.kind == StoreErrorKind::Full
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            StoreErrorKind::Unavailable => f.write_str("the session store is unavailable")?,
-            StoreErrorKind::Full => {
-                f.write_str("the session store is full and refused a new session")?
-            }
-        }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
-    }
-}
-
-impl StdError for StoreError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
-    }
-}
+use crate::revocation;
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -546,88 +357,8 @@ pub enum RotateOutcome {
     Unknown,
 }
 
-/// The layer's question for one request: is this access token revoked? All three parts are
-/// answered in one call (one round trip for the Redis store).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RevocationQuery<'a> {
-    /// The token's `jti`.
-    pub jti: Option<&'a str>,
-    /// The token's `sid`.
-    pub sid: Option<&'a str>,
-    /// The token's `sub`.
-    pub sub: Option<&'a str>,
-}
-
-/// The answer to a [`RevocationQuery`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RevocationStatus {
-    /// The `jti` was revoked.
-    pub jti_revoked: bool,
-    /// The session (`sid`) was ended: logout, logout everywhere, or reuse detection.
-    pub session_ended: bool,
-    /// The subject's logout-everywhere cutoff, in seconds since the Unix epoch (the resolution
-    /// of `iat`), if one is in force.
-    pub subject_cutoff: Option<u64>,
-}
-
-impl RevocationStatus {
-    /// A status with these parts. For store implementations.
-    pub fn new(jti_revoked: bool, session_ended: bool, subject_cutoff: Option<u64>) -> Self {
-        Self {
-            jti_revoked,
-            session_ended,
-            subject_cutoff,
-        }
-    }
-
-    /// Whether a token issued at `iat` (seconds) is refused. Its `jti` and its session decide
-    /// exactly. The subject's cutoff covers tokens without a `sid` (from an outside identity
-    /// provider) and refuses them when `iat <= cutoff`, at the one-second resolution of `iat`:
-    /// a token issued in the same second as a logout everywhere is refused too, and a token
-    /// issued by an instance whose clock runs behind may be refused (or, if it runs ahead,
-    /// accepted) by up to that skew. A token with a `sid` is not judged by the cutoff, since
-    /// logout everywhere ended each of the subject's sessions by `sid`.
-    pub fn revokes(&self, iat: u64, has_sid: bool) -> bool {
-        self.jti_revoked
-            || self.session_ended
-            || (!has_sid && self.subject_cutoff.is_some_and(|cutoff| iat <= cutoff))
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Traits
-
-/// What the layer asks on every request, and the revocations that need no session.
-///
-/// Implementations answer [`status`](Self::status) in one round trip to their backend, and
-/// never answer "not revoked" when they cannot tell: a failure is a [`StoreError`].
-pub trait RevocationStore: Send + Sync {
-    /// Whether the access token with these claims is revoked: its `jti`, its session, and its
-    /// subject's cutoff, in one call.
-    fn status<'a>(&'a self, query: RevocationQuery<'a>) -> StoreFuture<'a, RevocationStatus>;
-
-    /// The same answer without waiting, for stores that can give it at once (the in-memory
-    /// store); `None` means "call [`status`](Self::status)". Lets the layer skip a future's
-    /// allocation on the hot path.
-    fn status_now(
-        &self,
-        query: RevocationQuery<'_>,
-    ) -> Option<Result<RevocationStatus, StoreError>> {
-        let _ = query;
-        None
-    }
-
-    /// Revokes one access token by its `jti`, for `keep_for` (how long the token could still
-    /// be accepted: its `exp` plus the leeway, minus now).
-    fn revoke_token<'a>(&'a self, jti: &'a str, keep_for: Duration) -> StoreFuture<'a, ()>;
-
-    /// Sets the subject's logout-everywhere cutoff to now (whole seconds), kept for `keep_for`.
-    /// Tokens of the subject without a `sid` issued at or before it are refused
-    /// ([`RevocationStatus::revokes`]). [`SessionStore::end_subject`] also ends the subject's
-    /// sessions.
-    fn set_subject_cutoff<'a>(&'a self, sub: &'a str, keep_for: Duration) -> StoreFuture<'a, ()>;
-}
 
 /// Sessions and their refresh tokens.
 ///
@@ -637,7 +368,7 @@ pub trait RevocationStore: Send + Sync {
 /// successor pair from the [`SessionInfo`], seal it under the presented token, then
 /// [`rotate`](Self::rotate), the one atomic step that decides between rotation, the grace
 /// window and reuse. See the [module docs](self) for why the MAC check must come first.
-pub trait SessionStore: RevocationStore {
+pub trait SessionStore: revocation::RevocationStore {
     /// Whether the store lives inside this process only (the [`MemoryStore`](super::MemoryStore)).
     /// [`Sessions`](super::Sessions) makes up a random refresh token key for such a store when
     /// none is configured; a store shared between processes (the default answer, `false`)
@@ -647,12 +378,13 @@ pub trait SessionStore: RevocationStore {
     }
 
     /// Opens a session with its first refresh token. Returns when that token expires unless
-    /// used. A full store answers [`StoreErrorKind::Full`] and evicts nothing.
+    /// used. A full store answers
+    /// [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full) and evicts nothing.
     fn create<'a>(
         &'a self,
         session: NewSession,
         limits: &'a SessionLimits,
-    ) -> StoreFuture<'a, SystemTime>;
+    ) -> revocation::StoreFuture<'a, SystemTime>;
 
     /// Finds the live session `sid` for a presented refresh token that names it (its MAC
     /// verified), by the token's hash. [`SessionInfo::is_current`] says whether the hash is
@@ -661,7 +393,7 @@ pub trait SessionStore: RevocationStore {
         &'a self,
         sid: &'a SessionId,
         presented: &'a TokenHash,
-    ) -> StoreFuture<'a, Lookup>;
+    ) -> revocation::StoreFuture<'a, Lookup>;
 
     /// The atomic step. With the presented token still current: rotate to the successor. If it
     /// was rotated within the grace window and is the current token's direct predecessor: the
@@ -672,35 +404,24 @@ pub trait SessionStore: RevocationStore {
         &'a self,
         rotation: Rotation,
         limits: &'a SessionLimits,
-    ) -> StoreFuture<'a, RotateOutcome>;
+    ) -> revocation::StoreFuture<'a, RotateOutcome>;
 
     /// Ends a session (logout): its refresh tokens stop working at once and its access tokens
     /// are reported revoked for [`SessionLimits::token_lifetime`]. Returns whether a live
     /// session was ended; ending an unknown `sid` still records the revocation.
-    fn end_session<'a>(&'a self, sid: &'a str, limits: &'a SessionLimits) -> StoreFuture<'a, bool>;
+    fn end_session<'a>(
+        &'a self,
+        sid: &'a str,
+        limits: &'a SessionLimits,
+    ) -> revocation::StoreFuture<'a, bool>;
 
     /// Logout everywhere: ends every session of the subject (by `sid`) and sets the subject's
     /// cutoff ([`RevocationStore::set_subject_cutoff`]). Returns how many live sessions ended.
-    fn end_subject<'a>(&'a self, sub: &'a str, limits: &'a SessionLimits)
-        -> StoreFuture<'a, usize>;
-}
-
-impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
-    fn status<'a>(&'a self, query: RevocationQuery<'a>) -> StoreFuture<'a, RevocationStatus> {
-        (**self).status(query)
-    }
-    fn status_now(
-        &self,
-        query: RevocationQuery<'_>,
-    ) -> Option<Result<RevocationStatus, StoreError>> {
-        (**self).status_now(query)
-    }
-    fn revoke_token<'a>(&'a self, jti: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
-        (**self).revoke_token(jti, keep_for)
-    }
-    fn set_subject_cutoff<'a>(&'a self, sub: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
-        (**self).set_subject_cutoff(sub, keep_for)
-    }
+    fn end_subject<'a>(
+        &'a self,
+        sub: &'a str,
+        limits: &'a SessionLimits,
+    ) -> revocation::StoreFuture<'a, usize>;
 }
 
 impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
@@ -711,51 +432,91 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
         &'a self,
         session: NewSession,
         limits: &'a SessionLimits,
-    ) -> StoreFuture<'a, SystemTime> {
+    ) -> revocation::StoreFuture<'a, SystemTime> {
         (**self).create(session, limits)
     }
     fn lookup<'a>(
         &'a self,
         sid: &'a SessionId,
         presented: &'a TokenHash,
-    ) -> StoreFuture<'a, Lookup> {
+    ) -> revocation::StoreFuture<'a, Lookup> {
         (**self).lookup(sid, presented)
     }
     fn rotate<'a>(
         &'a self,
         rotation: Rotation,
         limits: &'a SessionLimits,
-    ) -> StoreFuture<'a, RotateOutcome> {
+    ) -> revocation::StoreFuture<'a, RotateOutcome> {
         (**self).rotate(rotation, limits)
     }
-    fn end_session<'a>(&'a self, sid: &'a str, limits: &'a SessionLimits) -> StoreFuture<'a, bool> {
+    fn end_session<'a>(
+        &'a self,
+        sid: &'a str,
+        limits: &'a SessionLimits,
+    ) -> revocation::StoreFuture<'a, bool> {
         (**self).end_session(sid, limits)
     }
     fn end_subject<'a>(
         &'a self,
         sub: &'a str,
         limits: &'a SessionLimits,
-    ) -> StoreFuture<'a, usize> {
+    ) -> revocation::StoreFuture<'a, usize> {
         (**self).end_subject(sub, limits)
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Old paths of the items that moved in 0.3.0, kept for this release.
+
+/// Moved to [`tower_jwt_auth::clock::Clock`](crate::clock::Clock).
+#[deprecated(since = "0.3.0", note = "moved to `tower_jwt_auth::clock::Clock`")]
+pub type Clock = crate::clock::Clock;
+
+/// Moved to [`tower_jwt_auth::revocation::RevocationQuery`](crate::revocation::RevocationQuery).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::RevocationQuery`"
+)]
+pub type RevocationQuery<'a> = crate::revocation::RevocationQuery<'a>;
+
+/// Moved to [`tower_jwt_auth::revocation::RevocationStatus`](crate::revocation::RevocationStatus).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::RevocationStatus`"
+)]
+pub type RevocationStatus = crate::revocation::RevocationStatus;
+
+/// Moved to [`tower_jwt_auth::revocation::StoreError`](crate::revocation::StoreError).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::StoreError`"
+)]
+pub type StoreError = crate::revocation::StoreError;
+
+/// Moved to [`tower_jwt_auth::revocation::StoreErrorKind`](crate::revocation::StoreErrorKind).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::StoreErrorKind`"
+)]
+pub type StoreErrorKind = crate::revocation::StoreErrorKind;
+
+/// Moved to [`tower_jwt_auth::revocation::StoreFuture`](crate::revocation::StoreFuture).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::StoreFuture`"
+)]
+pub type StoreFuture<'a, T> = crate::revocation::StoreFuture<'a, T>;
+
+/// Moved to [`tower_jwt_auth::revocation::RevocationStore`](crate::revocation::RevocationStore).
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::revocation::RevocationStore`"
+)]
+pub use crate::revocation::RevocationStore;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn session_clock_manual_moves_only_when_told() {
-        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let clock = Clock::manual(t0);
-        assert_eq!(clock.now(), t0);
-        assert!(clock.advance(Duration::from_secs(5)));
-        assert_eq!(clock.clone().now(), t0 + Duration::from_secs(5));
-        assert!(clock.set(t0));
-        assert_eq!(clock.now_millis(), 1_700_000_000_000);
-        assert!(!Clock::system().advance(Duration::from_secs(1)));
-        assert_eq!(Clock::from_fn(move || t0).now(), t0);
-    }
 
     #[test]
     fn session_ids_are_random_base64url() {
@@ -767,32 +528,5 @@ mod tests {
         assert_eq!(SessionId::parse("a:b"), None);
         assert_eq!(SessionId::parse("{x}"), None);
         assert_eq!(SessionId::parse(&"a".repeat(65)), None);
-    }
-
-    #[test]
-    fn session_revocation_status_cutoff_rule() {
-        let status = RevocationStatus::new(false, false, Some(100));
-        assert!(status.revokes(99, false));
-        assert!(status.revokes(100, false), "iat == cutoff is refused");
-        assert!(!status.revokes(101, false));
-        assert!(
-            !status.revokes(50, true),
-            "sid tokens are judged by their session"
-        );
-        assert!(RevocationStatus::new(true, false, None).revokes(1, true));
-        assert!(RevocationStatus::new(false, true, None).revokes(1, true));
-        assert!(!RevocationStatus::default().revokes(1, false));
-    }
-
-    #[test]
-    fn session_store_error_kinds_and_messages() {
-        let e = StoreError::unavailable("connection refused");
-        assert!(e.is_unavailable() && !e.is_full());
-        assert_eq!(
-            e.to_string(),
-            "the session store is unavailable: connection refused"
-        );
-        assert!(StoreError::full().is_full());
-        assert_eq!(StoreError::full().kind(), StoreErrorKind::Full);
     }
 }

@@ -3,8 +3,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use crate::clock::unix_secs;
 use crate::keys::issuer::Tenant;
 use crate::verify::grants::GrantPaths;
 
@@ -59,5 +60,5 @@ pub(crate) fn now(config: &VerifyConfig) -> u64 {
         Some(clock) => clock(),
         None => SystemTime::now(),
     };
-    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    unix_secs(now)
 }

@@ -9,6 +9,7 @@
 pub(crate) mod claims;
 pub(crate) mod config;
 pub(crate) mod grants;
+pub(crate) mod identity;
 pub(crate) mod jws;
 pub(crate) mod parse;
 pub(crate) mod policy;
@@ -28,6 +29,7 @@ use crate::keys::key::{kid_is_valid, Key};
 use crate::keys::set::{KeyWait, Resolution};
 use crate::verify::claims::{OneOrMany, Registered, NOT_A_CLAIMS_SET};
 use crate::verify::grants::Roles;
+use crate::verify::identity::TokenIdentity;
 use crate::verify::jws::{
     b64_decode_into, Header, Segments, MAX_HEADER_LEN, MAX_SIGNATURE_LEN, NOT_A_JWS,
     SMALL_SCRATCH_LEN, STACK_SCRATCH_LEN,
@@ -45,18 +47,7 @@ pub(crate) struct Verified<C> {
     /// The key that verified the token, kept only for the verified-token cache.
     pub(crate) key: Option<Arc<Key>>,
     /// The claims the revocation check reads; only when the layer has a revocation store.
-    pub(crate) ids: Option<Ids>,
-}
-
-/// The claims of a token that the revocation check reads, owned (the parts of a
-/// `session::TokenIdentity`, which the layer builds from them).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Ids {
-    pub(crate) jti: String,
-    pub(crate) sid: Option<String>,
-    pub(crate) sub: String,
-    pub(crate) iat: u64,
-    pub(crate) exp: u64,
+    pub(crate) identity: Option<TokenIdentity>,
 }
 
 const LACKS_IDENTITY: AuthError =
@@ -64,7 +55,10 @@ const LACKS_IDENTITY: AuthError =
 
 /// The claims the revocation check reads, each required (and `sid` unless the rule makes it
 /// optional): a token without them cannot be checked, and is refused.
-fn identity_claims(rule: IdentityRule, claims: &Registered<'_>) -> Result<Ids, AuthError> {
+fn identity_claims(
+    rule: IdentityRule,
+    claims: &Registered<'_>,
+) -> Result<TokenIdentity, AuthError> {
     let (Some(jti), Some(sub), Some(iat), Some(exp)) =
         (&claims.jti, &claims.sub, claims.iat, claims.exp)
     else {
@@ -86,7 +80,7 @@ fn identity_claims(rule: IdentityRule, claims: &Registered<'_>) -> Result<Ids, A
         None => None,
     };
     // Both are finite and not negative (the parse refuses anything else); whole seconds.
-    Ok(Ids {
+    Ok(TokenIdentity {
         jti: jti.to_string(),
         sid,
         sub: sub.to_string(),
@@ -376,7 +370,7 @@ fn verify_segments<C: DeserializeOwned>(
             )
             .map_err(|_| NOT_A_CLAIMS_SET)?;
             check_claims(config, tenant, &header, registered)?;
-            let ids = match config.identity {
+            let identity = match config.identity {
                 Some(rule) => Some(identity_claims(rule, registered)?),
                 None => None,
             };
@@ -391,7 +385,7 @@ fn verify_segments<C: DeserializeOwned>(
                     iat: registered.iat,
                 },
                 key: config.cache.then(|| resolved.arc()),
-                ids,
+                identity,
             })
         }
         _ => {

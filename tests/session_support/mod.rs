@@ -9,8 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tower_jwt_auth::clock::Clock;
 use tower_jwt_auth::session::{
-    Clock, Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RotateOutcome, Rotation,
+    Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RotateOutcome, Rotation,
     SealedSuccessor, SessionId, SessionLimits, SessionStore, SuccessorPair,
 };
 

@@ -31,7 +31,7 @@ fn endpoints(sessions: &Sessions) -> SessionEndpoints {
     sessions
         .endpoints()
         .prefix("/auth")
-        .csrf(CsrfGuard::new().double_submit(key(), &cookies))
+        .csrf(CsrfGuard::new().double_submit(key(), cookies.csrf_cookie_name()))
         .cookies(cookies)
 }
 

@@ -1,7 +1,5 @@
-//! [`TokenIdentity`]: who and which session an accepted access token speaks for, as the layer
-//! hands it to handlers when it checks revocation.
-
-use super::store::RevocationQuery;
+//! [`TokenIdentity`]: who and which session an accepted access token speaks for, read from its
+//! claims by the verification when the layer checks revocation, and handed to handlers.
 
 /// The identity of an accepted access token: its `jti`, `sid`, `sub`, `iat` and `exp`, owned.
 ///
@@ -12,7 +10,7 @@ use super::store::RevocationQuery;
 /// without a store adds none.
 ///
 /// ```
-/// use tower_jwt_auth::TokenIdentity;
+/// use tower_jwt_auth::revocation::TokenIdentity;
 ///
 /// fn logout_target(request: &http::Request<()>) -> Option<&str> {
 ///     let identity = request.extensions().get::<TokenIdentity>()?;
@@ -23,7 +21,8 @@ use super::store::RevocationQuery;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct TokenIdentity {
-    /// The token's `jti`: what [`RevocationStore::revoke_token`](super::RevocationStore::revoke_token)
+    /// The token's `jti`: what
+    /// [`RevocationStore::revoke_token`](crate::revocation::RevocationStore::revoke_token)
     /// revokes. Never empty.
     pub jti: String,
     /// The token's session id (`sid`), if it has one. A layer requires it unless
@@ -54,18 +53,6 @@ impl TokenIdentity {
             sub: sub.into(),
             iat,
             exp,
-        }
-    }
-
-    /// The revocation store's question for this token: its `jti`, and its `sid`, or without a
-    /// `sid` its `sub` (the subject's cutoff judges only tokens without a session, see
-    /// [`RevocationStatus::revokes`](super::store::RevocationStatus::revokes), so it is not
-    /// asked for the others: one lookup fewer per request).
-    pub fn query(&self) -> RevocationQuery<'_> {
-        RevocationQuery {
-            jti: Some(&self.jti),
-            sid: self.sid.as_deref(),
-            sub: self.sid.is_none().then_some(self.sub.as_str()),
         }
     }
 }
