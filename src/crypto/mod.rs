@@ -272,27 +272,50 @@ impl PreparedVerifier {
 // Checks shared by the backends
 // ---------------------------------------------------------------------------------------------
 
-/// Smallest and largest RSA modulus either backend verifies with.
-const RSA_MIN_BITS: usize = 2048;
-const RSA_MAX_BITS: usize = 8192;
+/// The smallest RSA modulus, in bits, that a key may have: to verify with (every backend) and
+/// to sign with (RFC 7518 §3.3).
+pub(crate) const RSA_MIN_BITS: usize = 2048;
+/// The largest RSA modulus, in bits, that a key may have: to verify with and to sign with.
+pub(crate) const RSA_MAX_BITS: usize = 8192;
+
+/// The algorithms every backend implements, with their JWS names (RFC 7518 §3.1): the crate's
+/// one list of supported algorithms.
+const ALGORITHMS: [(Algorithm, &str); 12] = [
+    (Algorithm::HS256, "HS256"),
+    (Algorithm::HS384, "HS384"),
+    (Algorithm::HS512, "HS512"),
+    (Algorithm::RS256, "RS256"),
+    (Algorithm::RS384, "RS384"),
+    (Algorithm::RS512, "RS512"),
+    (Algorithm::PS256, "PS256"),
+    (Algorithm::PS384, "PS384"),
+    (Algorithm::PS512, "PS512"),
+    (Algorithm::ES256, "ES256"),
+    (Algorithm::ES384, "ES384"),
+    (Algorithm::EdDSA, "EdDSA"),
+];
 
 /// The algorithms both backends implement.
-fn is_supported(algorithm: Algorithm) -> bool {
-    matches!(
-        algorithm,
-        Algorithm::HS256
-            | Algorithm::HS384
-            | Algorithm::HS512
-            | Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512
-            | Algorithm::ES256
-            | Algorithm::ES384
-            | Algorithm::EdDSA
-    )
+pub(crate) fn is_supported(algorithm: Algorithm) -> bool {
+    algorithm_name(algorithm).is_some()
+}
+
+/// The JWS name of a supported algorithm, as it goes into a header or a JWK; `None` for an
+/// algorithm the crate does not support.
+pub(crate) fn algorithm_name(algorithm: Algorithm) -> Option<&'static str> {
+    ALGORITHMS
+        .iter()
+        .find(|(supported, _)| *supported == algorithm)
+        .map(|(_, name)| *name)
+}
+
+/// The supported asymmetric algorithms (RSA, ECDSA and EdDSA), in the order of `ALGORITHMS`.
+#[cfg(feature = "jwks")]
+pub(crate) fn asymmetric_algorithms() -> impl Iterator<Item = Algorithm> {
+    ALGORITHMS
+        .iter()
+        .map(|(algorithm, _)| *algorithm)
+        .filter(|algorithm| algorithm.family() != AlgorithmFamily::Hmac)
 }
 
 /// Verification key material that has passed [`checked_public_key`], borrowed from the
@@ -433,24 +456,43 @@ pub(crate) fn rsa_components_for_tests(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
     parse_pkcs1_public_key(der).expect("a pkcs#1 key")
 }
 
-/// Parses PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` and
-/// returns `(n, e)` as big-endian bytes without leading zeros. Both must be positive, and
-/// nothing may follow the sequence.
-fn parse_pkcs1_public_key(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+/// The two PKCS#1 structures an RSA key comes in (RFC 8017 appendix A.1).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pkcs1 {
+    /// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`, nothing more.
+    PublicKey,
+    /// `RSAPrivateKey ::= SEQUENCE { version INTEGER, modulus INTEGER, publicExponent INTEGER,
+    /// .. }` (jsonwebtoken's PEM loader unwraps PKCS#8 into it).
+    PrivateKey,
+}
+
+/// `(n, e)` of a PKCS#1 DER of the structure `structure`, as big-endian bytes without leading
+/// zeros (zero is `[0]`). `None` when the DER is not that structure or either number is
+/// negative; nothing may follow the sequence.
+pub(crate) fn pkcs1_modulus_exponent(der: &[u8], structure: Pkcs1) -> Option<(Vec<u8>, Vec<u8>)> {
     let blocks = simple_asn1::from_der(der).ok()?;
     let [ASN1Block::Sequence(_, items)] = blocks.as_slice() else {
         return None;
     };
-    let [ASN1Block::Integer(_, n), ASN1Block::Integer(_, e)] = items.as_slice() else {
-        return None;
+    let (n, e) = match (structure, items.as_slice()) {
+        (Pkcs1::PublicKey, [ASN1Block::Integer(_, n), ASN1Block::Integer(_, e)])
+        | (
+            Pkcs1::PrivateKey,
+            [ASN1Block::Integer(_, _), ASN1Block::Integer(_, n), ASN1Block::Integer(_, e), ..],
+        ) => (n, e),
+        _ => return None,
     };
     // `to_biguint` is `None` for a negative value.
-    let n = n.to_biguint()?;
-    let e = e.to_biguint()?;
-    if n.bits() == 0 || e.bits() == 0 {
-        return None;
-    }
-    Some((n.to_bytes_be(), e.to_bytes_be()))
+    Some((n.to_biguint()?.to_bytes_be(), e.to_biguint()?.to_bytes_be()))
+}
+
+/// `(n, e)` of a PKCS#1 `RSAPublicKey` DER, as big-endian bytes without leading zeros. Both must
+/// be positive, and nothing may follow the sequence.
+fn parse_pkcs1_public_key(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (n, e) = pkcs1_modulus_exponent(der, Pkcs1::PublicKey)?;
+    bit_length(&n)?;
+    bit_length(&e)?;
+    Some((n, e))
 }
 
 fn strip_leading_zeros(mut bytes: &[u8]) -> &[u8] {
@@ -461,7 +503,7 @@ fn strip_leading_zeros(mut bytes: &[u8]) -> &[u8] {
 }
 
 /// Bit length of a big-endian unsigned integer; `None` for zero.
-fn bit_length(big_endian: &[u8]) -> Option<usize> {
+pub(crate) fn bit_length(big_endian: &[u8]) -> Option<usize> {
     let (first, rest) = strip_leading_zeros(big_endian).split_first()?;
     let top_bits = usize::try_from(u8::BITS.checked_sub(first.leading_zeros())?).ok()?;
     rest.len().checked_mul(8)?.checked_add(top_bits)

@@ -93,16 +93,14 @@ impl Key {
                         reason: "not an rsa public key".to_owned(),
                     }
                 })?;
-                if bits < 2048 {
+                if bits < crate::crypto::RSA_MIN_BITS {
                     return Err(ConfigError::WeakRsaKey { bits });
                 }
                 // ring verifies with odd exponents from 3 to 2^33 - 1 only; refuse others here.
                 let e = crate::crypto::rsa_exponent(&decoding).unwrap_or_default();
                 let odd = e.last().is_some_and(|last| last % 2 == 1);
                 let at_least_3 = e.len() > 1 || e.first().is_some_and(|first| *first >= 3);
-                let bits = e.first().map_or(0, |first| {
-                    (e.len() - 1) * 8 + (8 - first.leading_zeros() as usize)
-                });
+                let bits = crate::crypto::bit_length(&e).unwrap_or(0);
                 if !odd || !at_least_3 || bits > 33 {
                     return Err(ConfigError::InvalidKey {
                         reason: "the rsa exponent is not an odd number from 3 to 2^33 - 1"

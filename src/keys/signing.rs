@@ -10,15 +10,13 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::EllipticCurve;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use serde_json::{Map, Value};
-use simple_asn1::ASN1Block;
 
-use crate::crypto::RING_PROVIDER;
+use crate::crypto::{
+    algorithm_name, bit_length, pkcs1_modulus_exponent, Pkcs1, RING_PROVIDER, RSA_MAX_BITS,
+    RSA_MIN_BITS,
+};
 use crate::error::ConfigError;
 use crate::keys::key::{kid_is_valid, Key};
-
-/// Smallest and largest RSA modulus a signing key may have, in bits.
-const RSA_MIN_BITS: usize = 2048;
-const RSA_MAX_BITS: usize = 8192;
 
 /// The public half of a signing key, for its verification [`Key`] and its JWK.
 enum Public {
@@ -118,34 +116,6 @@ fn check_family(algorithm: Algorithm, family: AlgorithmFamily) -> Result<(), Con
     })
 }
 
-/// `(n, e)` of a PKCS#1 `RSAPrivateKey` DER (`SEQUENCE { version, modulus, publicExponent,
-/// .. }`), big-endian without leading zeros; jsonwebtoken's PEM loader unwraps PKCS#8 into it.
-fn rsa_public_components(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let blocks = simple_asn1::from_der(der).ok()?;
-    let [ASN1Block::Sequence(_, items)] = blocks.as_slice() else {
-        return None;
-    };
-    let [ASN1Block::Integer(_, _version), ASN1Block::Integer(_, n), ASN1Block::Integer(_, e), ..] =
-        items.as_slice()
-    else {
-        return None;
-    };
-    // `to_biguint` is `None` for a negative value.
-    Some((n.to_biguint()?.to_bytes_be(), e.to_biguint()?.to_bytes_be()))
-}
-
-/// Bit length of a big-endian unsigned integer (0 for zero).
-fn bit_length(big_endian: &[u8]) -> usize {
-    let mut bytes = big_endian;
-    while let [0, rest @ ..] = bytes {
-        bytes = rest;
-    }
-    match bytes.split_first() {
-        Some((first, rest)) => rest.len() * 8 + (8 - first.leading_zeros() as usize),
-        None => 0,
-    }
-}
-
 impl SigningKey {
     /// Checks that `provider` makes a signer of `encoding` for `algorithm`, then assembles the
     /// key.
@@ -205,9 +175,10 @@ impl SigningKey {
         check_family(algorithm, AlgorithmFamily::Rsa)?;
         let encoding = EncodingKey::from_rsa_pem(pem.as_ref())
             .map_err(|_| invalid_key("not an rsa private key in pem"))?;
-        let (n, e) = rsa_public_components(encoding.as_bytes())
+        let (n, e) = pkcs1_modulus_exponent(encoding.as_bytes(), Pkcs1::PrivateKey)
             .ok_or_else(|| invalid_key("not a pkcs#1 rsa private key"))?;
-        let bits = bit_length(&n);
+        // A zero modulus has no bits: too weak.
+        let bits = bit_length(&n).unwrap_or(0);
         if bits < RSA_MIN_BITS {
             return Err(ConfigError::WeakRsaKey { bits });
         }
@@ -408,26 +379,6 @@ impl SigningKey {
         }
         signer.try_sign(message).map_err(|_| SignFailed)
     }
-}
-
-/// The JWS name of an algorithm, as it goes into a header or a JWK.
-fn algorithm_name(algorithm: Algorithm) -> Option<&'static str> {
-    let name = match algorithm {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::EdDSA => "EdDSA",
-        _ => return None,
-    };
-    Some(name)
 }
 
 /// Asks `provider` for a signer once, so that a key it refuses fails when it is configured.
@@ -716,10 +667,11 @@ nh7p8xTS6+NQjeV/VJ3d/MSvX1F0HvjYROc5e2KNlTE3D/1k17MhqfjFUauckaQt
             ConfigError::WeakRsaKey { bits: 1024 }
         );
         let der = EncodingKey::from_rsa_pem(pem("rsa_private.pem").as_slice()).unwrap();
-        let (n, e) = rsa_public_components(der.as_bytes()).unwrap();
-        assert_eq!((bit_length(&n), e.as_slice()), (2048, &[1, 0, 1][..]));
-        assert!(rsa_public_components(b"").is_none());
-        assert!(rsa_public_components(&der.as_bytes()[..100]).is_none());
+        let private = |der: &[u8]| pkcs1_modulus_exponent(der, Pkcs1::PrivateKey);
+        let (n, e) = private(der.as_bytes()).unwrap();
+        assert_eq!((bit_length(&n), e.as_slice()), (Some(2048), &[1, 0, 1][..]));
+        assert!(private(b"").is_none());
+        assert!(private(&der.as_bytes()[..100]).is_none());
     }
 
     #[test]
