@@ -1204,15 +1204,12 @@ mod revocation_tests {
     use http_body_util::Full;
     use tower::{ServiceBuilder, ServiceExt};
 
-    use crate::session::{
-        MemoryStore, RevocationQuery, RevocationStatus, RevocationStore, SessionLimits,
-        SessionStore, StoreError, StoreFuture,
+    use crate::revocation::{
+        RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreFuture, TokenIdentity,
     };
+    use crate::session::{MemoryStore, SessionLimits, SessionStore};
     use crate::test_helpers::*;
-    use crate::{
-        AuthError, AuthMode, ConfigError, ErrorKind, InvalidTokenPolicy, JwtAuthLayer,
-        TokenIdentity,
-    };
+    use crate::{AuthError, AuthMode, ConfigError, ErrorKind, InvalidTokenPolicy, JwtAuthLayer};
 
     /// The memory store without its synchronous answer, as a remote store behaves.
     struct AsyncOnly(MemoryStore);
