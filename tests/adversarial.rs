@@ -717,7 +717,14 @@ async fn b7_unknown_crit_is_invalid_claims() {
 
 #[tokio::test]
 async fn b8_typ_at_jwt() {
-    let h = Harness::new(builder().key(hmac_key()).typ("at+jwt").build().unwrap());
+    let h = Harness::new(
+        builder()
+            .key(hmac_key())
+            .typ("at+jwt")
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
     let claims = good_claims();
     for typ in [
         "at+jwt",
@@ -1119,6 +1126,7 @@ async fn d3_deep_nesting_is_refused_without_overflowing_the_stack() {
         JwtAuthLayer::<Value>::builder()
             .key(hmac_key())
             .max_token_len(64 * 1024)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1139,6 +1147,7 @@ async fn d3_deep_nesting_is_refused_without_overflowing_the_stack() {
         builder()
             .key(hmac_key())
             .max_token_len(64 * 1024)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1218,7 +1227,9 @@ async fn d7_exact_match_has_no_normalisation() {
         builder()
             .key(hmac_key())
             .audience("api")
+            .unwrap()
             .issuer("https://issuer.example")
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1303,6 +1314,7 @@ fn clocked(leeway: u64) -> Harness {
         builder()
             .key(hmac_key())
             .leeway(Duration::from_secs(leeway))
+            .unwrap()
             .clock(fixed_clock)
             .build()
             .unwrap(),
@@ -1417,20 +1429,27 @@ fn e8_leeway_is_capped_at_build_time() {
         let err = builder()
             .key(hmac_key())
             .leeway(Duration::from_secs(secs))
-            .build()
             .unwrap_err();
         assert_eq!(err, ConfigError::LeewayTooLarge { secs });
     }
     assert!(builder()
         .key(hmac_key())
         .leeway(Duration::from_secs(300))
+        .unwrap()
         .build()
         .is_ok());
 }
 
 #[tokio::test]
 async fn e9_audience() {
-    let h = Harness::new(builder().key(hmac_key()).audience("api").build().unwrap());
+    let h = Harness::new(
+        builder()
+            .key(hmac_key())
+            .audience("api")
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
     let base = good_claims();
     h.accepts(
         "aud \"api\"",
@@ -1494,7 +1513,14 @@ async fn e9_audience_present_but_none_configured_is_refused() {
 #[tokio::test]
 async fn e10_issuer() {
     let iss = "https://issuer.example";
-    let h = Harness::new(builder().key(hmac_key()).issuer(iss).build().unwrap());
+    let h = Harness::new(
+        builder()
+            .key(hmac_key())
+            .issuer(iss)
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
     let base = good_claims();
     for (label, value) in [
         ("mismatch", json!("https://evil.example")),
@@ -1643,6 +1669,7 @@ async fn f9_i1_oversized_tokens_are_refused_before_decoding() {
         builder()
             .key(hmac_key())
             .max_token_len(100)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1658,6 +1685,7 @@ async fn f9_i1_oversized_tokens_are_refused_before_decoding() {
         builder()
             .key(hmac_key())
             .max_token_len(64 * 1024)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1669,11 +1697,7 @@ async fn f9_i1_oversized_tokens_are_refused_before_decoding() {
         .await;
     for len in [0, 64 * 1024 + 1] {
         assert_eq!(
-            builder()
-                .key(hmac_key())
-                .max_token_len(len)
-                .build()
-                .unwrap_err(),
+            builder().key(hmac_key()).max_token_len(len).unwrap_err(),
             ConfigError::InvalidMaxTokenLength { len }
         );
     }
@@ -1691,6 +1715,7 @@ async fn f8_query_tokens_need_an_explicit_opt_in() {
         builder()
             .key(hmac_key())
             .token_sources([TokenSource::query("access_token")])
+            .unwrap()
             .build()
             .unwrap(),
     );

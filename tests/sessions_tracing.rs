@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tower_jwt_auth::session::{Clock, MemoryStore};
-use tower_jwt_auth::{Algorithm, Grant, SessionErrorKind, Sessions, SigningKey};
+use tower_jwt_auth::session::{Grant, SessionErrorKind, Sessions};
+use tower_jwt_auth::{Algorithm, SigningKey};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);

@@ -296,7 +296,7 @@ mod layer {
     #[tokio::test]
     async fn the_guard_is_on_by_default_for_cookie_tokens_on_unsafe_methods() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let cross = [("sec-fetch-site", "cross-site")];
         assert_csrf(&send(&layer, req(Method::POST, Some(&cookie), None, &cross)).await);
         assert_csrf(&send(&layer, req(Method::DELETE, Some(&cookie), None, &cross)).await);
@@ -351,7 +351,7 @@ mod layer {
     #[tokio::test]
     async fn method_overrides_do_not_skip_the_guard() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         for override_header in [
             "x-http-method-override",
             "x-http-method",
@@ -386,7 +386,7 @@ mod layer {
             )
             .build()
             .unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let sibling = [
             ("sec-fetch-site", "same-site"),
             ("origin", "http://127.0.0.1:9"),
@@ -408,7 +408,7 @@ mod layer {
 
     #[tokio::test]
     async fn refused_under_every_policy_and_never_anonymous() {
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let cross = [("sec-fetch-site", "cross-site")];
         let strict = builder()
             .status_policy(StatusPolicy::Rfc6750)
@@ -421,14 +421,14 @@ mod layer {
             .unwrap();
         assert_csrf(&send(&lenient, req(Method::POST, Some(&cookie), None, &cross)).await);
         // An invalid cookie token fails CSRF first: refused too, not anonymous.
-        let bad = "access_token=not.a.token";
+        let bad = "__Host-access_token=not.a.token";
         assert_csrf(&send(&lenient, req(Method::POST, Some(bad), None, &cross)).await);
     }
 
     #[tokio::test]
     async fn grpc_gets_permission_denied() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let answer = send(
             &layer,
             req(
@@ -449,7 +449,7 @@ mod layer {
     #[tokio::test]
     async fn websocket_upgrades_get_the_origin_check() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let cross = [
             ("sec-fetch-site", "cross-site"),
             ("upgrade", "websocket"),
@@ -475,6 +475,7 @@ mod layer {
         let cookies = CookieSettings::new();
         let layer = builder()
             .token_sources([TokenSource::bearer(), cookies.token_source()])
+            .unwrap()
             .csrf(CsrfGuard::new().double_submit(key.clone(), &cookies))
             .build()
             .unwrap();

@@ -46,7 +46,7 @@ const RESERVED_CLAIMS: [&str; 10] = [
 /// # Example
 ///
 /// ```
-/// use tower_jwt_auth::Grant;
+/// use tower_jwt_auth::session::Grant;
 ///
 /// let grant = Grant::new("user-42")
 ///     .scopes(["read", "write"])
@@ -267,7 +267,8 @@ impl AccessToken {
 /// # Example
 ///
 /// ```
-/// use tower_jwt_auth::{AccessTokenMinter, Algorithm, Grant, JwtAuthLayer, SigningKey};
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, SigningKey};
+/// use tower_jwt_auth::session::{AccessTokenMinter, Grant};
 ///
 /// #[derive(Clone, serde::Deserialize)]
 /// struct Claims {
@@ -282,9 +283,9 @@ impl AccessToken {
 ///     .build()?;
 /// let auth = JwtAuthLayer::<Claims>::builder()
 ///     .key(signing.verification_key())
-///     .issuer("https://issuer.example")
-///     .audience("api")
-///     .typ("at+jwt")
+///     .issuer("https://issuer.example")?
+///     .audience("api")?
+///     .typ("at+jwt")?
 ///     .build()?;
 /// # let _ = auth;
 ///
