@@ -17,7 +17,7 @@
 //!   what the token grants, and [`require_scopes`](RequestExt::require_scopes),
 //!   [`require_any_scope`](RequestExt::require_any_scope),
 //!   [`require_role`](RequestExt::require_role) and the like check them in the handler with the
-//!   layer's own [`Requirement`](crate::Requirement) checks, so with the status the layer would
+//!   layer's own [`Requirement`] checks, so with the status the layer would
 //!   send;
 //! - `From<AuthError> for Status`, so that a token checked by hand with a
 //!   [`TokenVerifier`](crate::TokenVerifier), for example in a tonic interceptor, turns into the
