@@ -16,8 +16,9 @@
 
 use std::time::Duration;
 
+use tower_jwt_auth::session::{Grant, Sessions};
 use tower_jwt_auth::session::{MemoryStore, RedisStore, RefreshTokenKey};
-use tower_jwt_auth::{Algorithm, Grant, Sessions, SigningKey};
+use tower_jwt_auth::{Algorithm, SigningKey};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -82,17 +82,23 @@ fn fixture(name: &'static str, algorithm: Algorithm) -> Fixture {
         JwtAuthLayer::<Claims>::builder()
             .key(key.clone().with_kid("k1"))
             .issuer(ISSUER)
+            .unwrap()
             .audience(AUDIENCE)
     };
-    let layer = builder().build().expect("layer");
+    let layer = builder().unwrap().build().expect("layer");
     let cached = builder()
+        .unwrap()
         .token_cache(10_000, 16 << 20)
+        .unwrap()
         .build()
         .expect("layer");
     let roles = (algorithm == Algorithm::HS256).then(|| {
         let layer = builder()
+            .unwrap()
             .roles_claim("realm_access.roles")
+            .unwrap()
             .require_roles(["staff"])
+            .unwrap()
             .build()
             .expect("layer");
         (roles_token(algorithm), layer)
@@ -407,13 +413,16 @@ fn revocation_check(fx: &Fixture, rounds: usize, batch_time: std::time::Duration
         JwtAuthLayer::<Claims>::builder()
             .key(key.clone().with_kid("k1"))
             .issuer(ISSUER)
+            .unwrap()
             .audience(AUDIENCE)
+            .unwrap()
             .revocation(store.clone())
             .revocation_sid_optional(true)
     };
     let checked = builder().build().expect("layer");
     let cached_checked = builder()
         .token_cache(10_000, 16 << 20)
+        .unwrap()
         .build()
         .expect("layer");
 

@@ -33,7 +33,8 @@ use std::time::Duration;
 
 use http::Uri;
 use tokio::net::TcpListener;
-use tower_jwt_auth::{Algorithm, BoxError, JwksSource, JwtAuthLayer};
+use tower_jwt_auth::jwks::JwksSource;
+use tower_jwt_auth::{Algorithm, BoxError, JwtAuthLayer};
 
 // The routes and the configuration of the `axum` example.
 #[allow(dead_code)]
@@ -162,16 +163,16 @@ fn auth_layer(config: &Config) -> Result<JwtAuthLayer<UserClaims>, BoxError> {
     }
     let mut builder = JwtAuthLayer::<UserClaims>::builder()
         .jwks(source)
-        .require_claims(["sub"])
+        .require_claims(["sub"])?
         // The roles of `/staff`: Keycloak's realm roles (`.roles_claim("roles")` for Entra ID,
         // `"permissions"` for Auth0, `"cognito:groups"`, `"groups"` for Okta).
-        .roles_claim("realm_access.roles");
+        .roles_claim("realm_access.roles")?;
     // With discovery the issuer is the one discovered; it is checked in tokens too.
     if let Some(issuer) = &config.settings.issuer {
-        builder = builder.issuer(issuer);
+        builder = builder.issuer(issuer)?;
     }
     if let Some(audience) = &config.settings.audience {
-        builder = builder.audience(audience);
+        builder = builder.audience(audience)?;
     }
     Ok(builder.build()?)
 }

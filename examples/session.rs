@@ -67,7 +67,7 @@
 //! service: a logout on one is refused on the other at once, and a refresh token issued by one
 //! refreshes on the other (both derive the same refresh token key from `JWT_SECRET`).
 //!
-//! [`SessionEndpoints`]: tower_jwt_auth::SessionEndpoints
+//! [`SessionEndpoints`]: tower_jwt_auth::session::SessionEndpoints
 //! [`CookieSettings`]: tower_jwt_auth::session::CookieSettings
 //! [`CookieSettings::token_source`]: tower_jwt_auth::session::CookieSettings::token_source
 
@@ -93,9 +93,10 @@ use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
 use tower_jwt_auth::csrf::{CsrfGuard, CsrfKey, CSRF_HEADER};
 use tower_jwt_auth::session::{CookieSettings, MemoryStore, RefreshTokenKey, SessionStore};
+use tower_jwt_auth::session::{Grant, SessionErrorKind, Sessions};
 use tower_jwt_auth::{
-    Algorithm, AuthMode, BoxError, DefaultRejection, Grant, InvalidTokenPolicy, JwtAuthLayer,
-    SessionErrorKind, Sessions, SigningKey, TokenSource,
+    Algorithm, AuthMode, BoxError, DefaultRejection, InvalidTokenPolicy, JwtAuthLayer, SigningKey,
+    TokenSource,
 };
 
 /// The secret used when `JWT_SECRET` is not set. It is public, so anyone can mint tokens a
@@ -363,10 +364,10 @@ pub async fn sessions_and_layer(
     let mut auth = sessions
         .layer_builder::<Value>()
         .revocation(store)
-        .token_sources([TokenSource::bearer(), browser.cookies.token_source()])
+        .token_sources([TokenSource::bearer(), browser.cookies.token_source()])?
         .csrf(browser.csrf);
     if let Some(entries) = config.cache {
-        auth = auth.token_cache(entries, entries.saturating_mul(CACHE_BYTES_PER_ENTRY));
+        auth = auth.token_cache(entries, entries.saturating_mul(CACHE_BYTES_PER_ENTRY))?;
     }
     Ok((sessions, auth.build()?))
 }

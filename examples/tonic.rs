@@ -128,14 +128,14 @@ pub const STAFF: &str = "staff";
 pub fn auth_layer(config: &Config) -> Result<JwtAuthLayer<Claims>, ConfigError> {
     let mut builder = JwtAuthLayer::<Claims>::builder()
         .key(Key::hmac(Algorithm::HS256, &config.secret)?)
-        .token_sources([TokenSource::bearer()])
-        .roles_claim("realm_access.roles")
-        .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role(STAFF));
+        .token_sources([TokenSource::bearer()])?
+        .roles_claim("realm_access.roles")?
+        .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role(STAFF))?;
     if let Some(issuer) = &config.issuer {
-        builder = builder.issuer(issuer.clone());
+        builder = builder.issuer(issuer.clone())?;
     }
     if let Some(audience) = &config.audience {
-        builder = builder.audience(audience.clone());
+        builder = builder.audience(audience.clone())?;
     }
     builder.build()
 }

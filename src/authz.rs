@@ -17,9 +17,9 @@ type Predicate<C> = Arc<dyn Fn(&C) -> bool + Send + Sync>;
 /// [`require_scopes`](crate::JwtAuthBuilder::require_scopes), [`any_scope`](Self::any_scope) is
 /// [`require_any_scope`](crate::JwtAuthBuilder::require_any_scope), and so on. A requirement is
 /// given to [`require_for_path`](crate::JwtAuthBuilder::require_for_path), for one gRPC method
-/// (or any request path) of a service behind one layer. Strings are checked when the requirement
-/// is added: scopes must be RFC 6749 scope-tokens, roles non-empty. An empty list requires
-/// nothing.
+/// (or any request path) of a service behind one layer, and the handler-side checks of
+/// `tonic::RequestExt` judge with it too. Strings are checked when the requirement is added:
+/// scopes must be RFC 6749 scope-tokens, roles non-empty. An empty list requires nothing.
 ///
 /// A missing scope is refused with `insufficient_scope`, a missing role or a failed predicate
 /// with `forbidden`: both 403, gRPC `PERMISSION_DENIED`.
@@ -37,12 +37,12 @@ type Predicate<C> = Arc<dyn Fn(&C) -> bool + Send + Sync>;
 ///
 /// let auth = JwtAuthLayer::<Claims>::builder()
 ///     .key(Key::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
-///     .roles_claim("realm_access.roles")
-///     .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role("staff"))
+///     .roles_claim("realm_access.roles")?
+///     .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role("staff"))?
 ///     .require_for_path(
 ///         "/billing.Billing/Refund",
 ///         Requirement::predicate(|claims: &Claims| claims.tenant == "acme"),
-///     )
+///     )?
 ///     .build()?;
 /// # let _ = auth;
 /// # Ok::<(), tower_jwt_auth::ConfigError>(())
@@ -56,6 +56,9 @@ enum Rule<C> {
         any: bool,
         scopes: Arc<[Box<str>]>,
         joined: Arc<str>,
+        /// Every scope is a scope token, so a challenge can name them (always, once checked:
+        /// only the handler-side checks of `tonic::RequestExt` judge unchecked scopes).
+        named: bool,
     },
     Roles {
         any: bool,
@@ -72,10 +75,12 @@ impl<C> Clone for Requirement<C> {
                     any,
                     scopes,
                     joined,
+                    named,
                 } => Rule::Scopes {
                     any: *any,
                     scopes: scopes.clone(),
                     joined: joined.clone(),
+                    named: *named,
                 },
                 Rule::Roles { any, roles } => Rule::Roles {
                     any: *any,
@@ -153,11 +158,13 @@ impl<C> Requirement<C> {
     {
         let scopes = distinct(scopes);
         let joined = Arc::from(scopes.join(" "));
+        let named = scopes.iter().all(|scope| is_scope_token(scope));
         Self {
             rule: Rule::Scopes {
                 any,
                 scopes,
                 joined,
+                named,
             },
         }
     }
@@ -244,22 +251,28 @@ impl<C> Requirement<C> {
                 any: false,
                 scopes: required,
                 joined,
+                named,
             } => {
                 if scopes.contains_all(required.iter().map(|s| &**s)) {
                     Ok(())
-                } else {
+                } else if *named {
                     Err(AuthError::insufficient_scope(joined.clone()))
+                } else {
+                    Err(AuthError::insufficient_scope_unnamed())
                 }
             }
             Rule::Scopes {
                 any: true,
                 scopes: accepted,
                 joined,
+                named,
             } => {
                 if accepted.is_empty() || scopes.contains_any(accepted.iter().map(|s| &**s)) {
                     Ok(())
-                } else {
+                } else if *named {
                     Err(AuthError::no_accepted_scope(joined.clone()))
+                } else {
+                    Err(AuthError::no_accepted_scope_unnamed())
                 }
             }
             Rule::Roles {
@@ -298,7 +311,7 @@ pub(crate) const PREDICATE_FAILED: AuthError =
     AuthError::forbidden("The access token's claims do not meet the route's requirement");
 
 /// Every role of `required` is granted, or [`MISSING_ROLE`].
-pub(crate) fn check_roles<'a>(
+fn check_roles<'a>(
     roles: &Roles,
     required: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), AuthError> {
@@ -310,7 +323,7 @@ pub(crate) fn check_roles<'a>(
 }
 
 /// One role of `accepted` is granted, or [`NO_ACCEPTED_ROLE`].
-pub(crate) fn check_any_role<'a>(
+fn check_any_role<'a>(
     roles: &Roles,
     accepted: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), AuthError> {

@@ -57,6 +57,17 @@ impl Clock {
         from_millis(self.now_millis())
     }
 
+    /// The current time in whole seconds since the Unix epoch (0 before it), as the time claims
+    /// of tokens count it.
+    #[inline]
+    pub fn now_secs(&self) -> u64 {
+        match &self.0 {
+            ClockKind::System => unix_secs(SystemTime::now()),
+            ClockKind::Manual(ms) => ms.load(Ordering::Acquire) / 1000,
+            ClockKind::Custom(now) => unix_secs(now()),
+        }
+    }
+
     /// The current time in milliseconds since the Unix epoch (0 before it).
     pub fn now_millis(&self) -> u64 {
         match &self.0 {

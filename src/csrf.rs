@@ -199,7 +199,7 @@ fn message(sid: &str, nonce: &[u8]) -> Vec<u8> {
     message
 }
 
-/// The CSRF protection of a layer (and of [`SessionEndpoints`](crate::SessionEndpoints)) for
+/// The CSRF protection of a layer (and of [`SessionEndpoints`](crate::session::SessionEndpoints)) for
 /// tokens that came from a cookie.
 ///
 /// - **Default: Fetch Metadata.** `Sec-Fetch-Site: same-origin` or `none` passes,
@@ -231,9 +231,9 @@ fn message(sid: &str, nonce: &[u8]) -> Vec<u8> {
 ///     );
 /// let layer = JwtAuthLayer::<serde_json::Value>::builder()
 ///     .key(Key::hmac(Algorithm::HS256, b"the service's secret, at least 32 bytes")?)
-///     .issuer("https://issuer.example")
-///     .audience("api")
-///     .token_sources([tower_jwt_auth::TokenSource::bearer(), cookies.token_source()])
+///     .issuer("https://issuer.example")?
+///     .audience("api")?
+///     .token_sources([tower_jwt_auth::TokenSource::bearer(), cookies.token_source()])?
 ///     .csrf(guard)
 ///     .build()?;
 /// # let _ = layer;

@@ -35,6 +35,7 @@ mod authz;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 mod body;
+mod builder;
 mod cache;
 pub mod clock;
 pub mod crypto;
@@ -65,34 +66,125 @@ pub use jsonwebtoken::Algorithm;
 
 pub use crate::authz::Requirement;
 pub use crate::body::ResponseBody;
+pub use crate::builder::{
+    JwtAuthBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
+};
 pub use crate::error::{AuthError, ConfigError, ErrorKind};
 pub use crate::future::ResponseFuture;
 pub use crate::keys::issuer::TrustedIssuer;
-#[cfg(feature = "jwks")]
-pub use crate::keys::jwks::JwksSource;
 pub use crate::keys::key::Key;
 pub use crate::keys::signing::{SigningKey, SigningKeys};
-pub use crate::layer::{
-    JwtAuthBuilder, JwtAuthLayer, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
-    MAX_LEEWAY,
-};
+pub use crate::layer::JwtAuthLayer;
 pub use crate::mode::{AuthMode, InvalidTokenPolicy};
 pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };
 pub use crate::service::JwtAuth;
-pub use crate::session::{
-    AccessToken, AccessTokenMinter, AccessTokenMinterBuilder, Grant, IssueError,
-    DEFAULT_ACCESS_TTL, MAX_ACCESS_TTL,
-};
-pub use crate::session::{
-    ReuseEvent, SessionEndpoints, SessionError, SessionErrorKind, Sessions, SessionsBuilder,
-    TokenPair,
-};
 pub use crate::source::{TokenSource, TokenSourceKind};
 pub use crate::verify::grants::{ClaimPath, Roles};
 pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;
+
+// The old paths of items that moved in 0.3.0, for one release. A `#[deprecated] pub use` would
+// not warn its users, so structs and enums get deprecated type aliases, consts deprecated consts.
+
+/// Moved to [`session::AccessToken`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::AccessToken`"
+)]
+pub type AccessToken = session::AccessToken;
+
+/// Moved to [`session::AccessTokenMinter`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::AccessTokenMinter`"
+)]
+pub type AccessTokenMinter = session::AccessTokenMinter;
+
+/// Moved to [`session::AccessTokenMinterBuilder`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::AccessTokenMinterBuilder`"
+)]
+pub type AccessTokenMinterBuilder = session::AccessTokenMinterBuilder;
+
+/// Moved to [`session::Grant`].
+#[deprecated(since = "0.3.0", note = "moved to `tower_jwt_auth::session::Grant`")]
+pub type Grant = session::Grant;
+
+/// Moved to [`session::IssueError`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::IssueError`"
+)]
+pub type IssueError = session::IssueError;
+
+/// Moved to [`session::ReuseEvent`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::ReuseEvent`"
+)]
+pub type ReuseEvent = session::ReuseEvent;
+
+/// Moved to [`session::SessionEndpoints`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::SessionEndpoints`"
+)]
+pub type SessionEndpoints = session::SessionEndpoints;
+
+/// Moved to [`session::SessionError`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::SessionError`"
+)]
+pub type SessionError = session::SessionError;
+
+/// Moved to [`session::SessionErrorKind`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::SessionErrorKind`"
+)]
+pub type SessionErrorKind = session::SessionErrorKind;
+
+/// Moved to [`session::Sessions`].
+#[deprecated(since = "0.3.0", note = "moved to `tower_jwt_auth::session::Sessions`")]
+pub type Sessions = session::Sessions;
+
+/// Moved to [`session::SessionsBuilder`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::SessionsBuilder`"
+)]
+pub type SessionsBuilder = session::SessionsBuilder;
+
+/// Moved to [`session::TokenPair`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::TokenPair`"
+)]
+pub type TokenPair = session::TokenPair;
+
+/// Moved to [`session::DEFAULT_ACCESS_TTL`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::DEFAULT_ACCESS_TTL`"
+)]
+pub const DEFAULT_ACCESS_TTL: std::time::Duration = session::DEFAULT_ACCESS_TTL;
+
+/// Moved to [`session::MAX_ACCESS_TTL`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `tower_jwt_auth::session::MAX_ACCESS_TTL`"
+)]
+pub const MAX_ACCESS_TTL: std::time::Duration = session::MAX_ACCESS_TTL;
+
+/// Moved to [`jwks::JwksSource`].
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+#[deprecated(since = "0.3.0", note = "moved to `tower_jwt_auth::jwks::JwksSource`")]
+pub type JwksSource = jwks::JwksSource;
 
 #[cfg(all(doctest, feature = "axum", feature = "tonic", feature = "jwks"))]
 #[doc = include_str!("../README.md")]

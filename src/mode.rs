@@ -41,7 +41,7 @@ pub enum InvalidTokenPolicy {
 }
 
 /// The per-layer behaviour, cheap to clone.
-pub(crate) struct Mode<C> {
+pub(crate) struct ModeConfig<C> {
     pub(crate) sources: Arc<[TokenSource]>,
     pub(crate) auth: AuthMode,
     /// Whether a bodiless, non-gRPC CORS preflight may pass without a token (off by default).
@@ -52,9 +52,9 @@ pub(crate) struct Mode<C> {
     pub(crate) requirements: Requirements<C>,
 }
 
-impl<C> std::fmt::Debug for Mode<C> {
+impl<C> std::fmt::Debug for ModeConfig<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mode")
+        f.debug_struct("ModeConfig")
             .field("sources", &self.sources)
             .field("auth", &self.auth)
             .field("pass_cors_preflight", &self.pass_cors_preflight)
@@ -64,7 +64,7 @@ impl<C> std::fmt::Debug for Mode<C> {
     }
 }
 
-impl<C> Clone for Mode<C> {
+impl<C> Clone for ModeConfig<C> {
     fn clone(&self) -> Self {
         Self {
             sources: self.sources.clone(),
@@ -76,7 +76,7 @@ impl<C> Clone for Mode<C> {
     }
 }
 
-impl<C> Mode<C> {
+impl<C> ModeConfig<C> {
     /// `true` when a request without a token passes on.
     pub(crate) fn is_optional(&self) -> bool {
         matches!(self.auth, AuthMode::Optional(_))
@@ -206,7 +206,7 @@ mod tests {
     fn a_preflight_passes_only_when_opted_in_and_nothing_is_required() {
         use crate::authz::{Requirement, Slot};
 
-        let mode = |pass| Mode::<u32> {
+        let mode = |pass| ModeConfig::<u32> {
             sources: Arc::from([]),
             auth: AuthMode::Required,
             pass_cors_preflight: pass,

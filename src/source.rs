@@ -9,7 +9,8 @@ use crate::error::{AuthError, ConfigError};
 ///
 /// The layer tries its sources in the order they were configured; the first source that is
 /// *present* wins, and a present but bad token is refused, never rescued by a later source. The
-/// default is [`TokenSource::bearer()`] then [`TokenSource::cookie`] with the name `access_token`.
+/// default is [`TokenSource::bearer()`] then [`TokenSource::cookie`] with the name
+/// `__Host-access_token`, the cookie `session::CookieSettings` sets.
 ///
 /// # Example
 ///
@@ -346,8 +347,12 @@ mod tests {
         map
     }
 
+    /// The layer's default sources (`layer.rs` tests that they are).
     fn default_sources() -> Vec<TokenSource> {
-        vec![TokenSource::bearer(), TokenSource::cookie("access_token")]
+        vec![
+            TokenSource::bearer(),
+            TokenSource::cookie("__Host-access_token"),
+        ]
     }
 
     /// The token found, or the request error: found right away, or, for a token that will not
@@ -446,20 +451,20 @@ mod tests {
     #[test]
     fn cookie_is_found_among_others_and_unquoted() {
         assert_eq!(
-            find(&[("cookie", b"a=1; access_token=tok; b=2")]),
+            find(&[("cookie", b"a=1; __Host-access_token=tok; b=2")]),
             Ok(Some((b"tok".to_vec(), TokenSourceKind::Cookie)))
         );
         assert_eq!(
-            token(&[("cookie", b"access_token=\"tok\"")]),
+            token(&[("cookie", b"__Host-access_token=\"tok\"")]),
             Some(b"tok".to_vec())
         );
         assert_eq!(
-            token(&[("cookie", b"x=1"), ("cookie", b"access_token=tok")]),
+            token(&[("cookie", b"x=1"), ("cookie", b"__Host-access_token=tok")]),
             Some(b"tok".to_vec())
         );
-        assert_eq!(token(&[("cookie", b"access_token=")]), None);
+        assert_eq!(token(&[("cookie", b"__Host-access_token=")]), None);
         assert_eq!(
-            token(&[("cookie", b"Access_Token=tok; xaccess_token=1")]),
+            token(&[("cookie", b"__Host-Access_Token=tok; x__Host-access_token=1")]),
             None
         );
     }
@@ -467,26 +472,29 @@ mod tests {
     #[test]
     fn duplicate_cookies_are_refused_also_across_fields_and_after_normalisation() {
         assert_eq!(
-            find(&[("cookie", b"access_token=a; access_token=b")]),
+            find(&[("cookie", b"__Host-access_token=a; __Host-access_token=b")]),
             Err(ErrorKind::InvalidRequest)
         );
         assert_eq!(
-            find(&[("cookie", b"access_token=a"), ("cookie", b"access_token=b")]),
+            find(&[
+                ("cookie", b"__Host-access_token=a"),
+                ("cookie", b"__Host-access_token=b")
+            ]),
             Err(ErrorKind::InvalidRequest)
         );
-        let lookalike = "\u{2000}access_token=EVIL; access_token=GOOD";
+        let lookalike = "\u{2000}__Host-access_token=EVIL; __Host-access_token=GOOD";
         assert_eq!(
             find(&[("cookie", lookalike.as_bytes())]),
             Err(ErrorKind::InvalidRequest)
         );
-        let reversed = "access_token=GOOD; \u{2000}access_token=EVIL";
+        let reversed = "__Host-access_token=GOOD; \u{2000}__Host-access_token=EVIL";
         assert_eq!(
             find(&[("cookie", reversed.as_bytes())]),
             Err(ErrorKind::InvalidRequest)
         );
         // A look-alike alone is not the auth cookie.
         assert_eq!(
-            find(&[("cookie", "\u{2000}access_token=EVIL".as_bytes())]),
+            find(&[("cookie", "\u{2000}__Host-access_token=EVIL".as_bytes())]),
             Ok(None)
         );
     }
@@ -496,17 +504,23 @@ mod tests {
         assert_eq!(
             find(&[
                 ("authorization", b"Bearer h"),
-                ("cookie", b"access_token=c")
+                ("cookie", b"__Host-access_token=c")
             ]),
             Ok(Some((b"h".to_vec(), TokenSourceKind::Bearer)))
         );
         assert_eq!(
-            find(&[("authorization", b"Bearer"), ("cookie", b"access_token=c")]),
+            find(&[
+                ("authorization", b"Bearer"),
+                ("cookie", b"__Host-access_token=c")
+            ]),
             Err(ErrorKind::InvalidRequest)
         );
         // A Basic header is absent as far as bearer tokens go: the cookie is used.
         assert_eq!(
-            find(&[("authorization", b"Basic x"), ("cookie", b"access_token=c")]),
+            find(&[
+                ("authorization", b"Basic x"),
+                ("cookie", b"__Host-access_token=c")
+            ]),
             Ok(Some((b"c".to_vec(), TokenSourceKind::Cookie)))
         );
     }

@@ -15,8 +15,10 @@
 //! - [`RequestExt`], for `tonic::Request<T>`: [`claims`](RequestExt::claims) gives the claims or
 //!   the [`Status`] to return, [`scopes`](RequestExt::scopes) and [`roles`](RequestExt::roles)
 //!   what the token grants, and [`require_scopes`](RequestExt::require_scopes),
-//!   [`require_role`](RequestExt::require_role) and the like check them in the handler, with
-//!   the status the layer would send;
+//!   [`require_any_scope`](RequestExt::require_any_scope),
+//!   [`require_role`](RequestExt::require_role) and the like check them in the handler with the
+//!   layer's own [`Requirement`] checks, so with the status the layer would
+//!   send;
 //! - `From<AuthError> for Status`, so that a token checked by hand with a
 //!   [`TokenVerifier`](crate::TokenVerifier), for example in a tonic interceptor, turns into the
 //!   same status the layer would send, with `?`.
@@ -67,8 +69,8 @@
 //! async fn serve(secret: &[u8]) -> Result<(), tower_jwt_auth::BoxError> {
 //!     let auth = JwtAuthLayer::<Claims>::builder()
 //!         .key(Key::hmac(Algorithm::HS256, secret)?)
-//!         .roles_claim("realm_access.roles")
-//!         .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role("staff"))
+//!         .roles_claim("realm_access.roles")?
+//!         .require_for_path("/greeter.Greeter/SayGoodbye", Requirement::role("staff"))?
 //!         .build()?;
 //!     tonic::transport::Server::builder()
 //!         .layer(auth)
@@ -157,11 +159,11 @@ use http::HeaderMap;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
-use crate::authz::{check_any_role, check_roles};
+use crate::authz::Requirement;
 use crate::error::{AuthError, ErrorKind};
 use crate::rejection::DefaultRejection;
 use crate::verify::grants::Roles;
-use crate::verify::scopes::{is_scope_token, Scopes};
+use crate::verify::scopes::Scopes;
 
 /// What a handler answers when no token was verified for the request.
 const NO_VERIFIED_TOKEN: AuthError = AuthError::new(
@@ -199,13 +201,25 @@ pub trait RequestExt: sealed::Sealed {
     /// verified.
     fn roles(&self) -> Option<&Roles>;
 
-    /// `Ok` when the verified token grants every scope in `scopes`.
+    /// `Ok` when the verified token grants every scope in `scopes`: the check of
+    /// [`Requirement::scopes`](crate::Requirement::scopes). An empty list requires none.
     ///
     /// # Errors
     ///
     /// `PERMISSION_DENIED`, `"insufficient_scope: …"`, when a scope is not granted;
     /// `UNAUTHENTICATED`, `"missing: …"`, when no token was verified.
     fn require_scopes<I, S>(&self, scopes: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>;
+
+    /// `Ok` when the verified token grants at least one scope in `scopes`: the check of
+    /// [`Requirement::any_scope`](crate::Requirement::any_scope). An empty list requires none.
+    ///
+    /// # Errors
+    ///
+    /// As [`require_scopes`](Self::require_scopes).
+    fn require_any_scope<I, S>(&self, scopes: I) -> Result<(), Status>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>;
@@ -218,7 +232,8 @@ pub trait RequestExt: sealed::Sealed {
     /// `"missing: …"`, when no token was verified.
     fn require_role(&self, role: &str) -> Result<(), Status>;
 
-    /// `Ok` when the verified token grants every role in `roles`.
+    /// `Ok` when the verified token grants every role in `roles`: the check of
+    /// [`Requirement::roles`](crate::Requirement::roles). An empty list requires none.
     ///
     /// # Errors
     ///
@@ -228,7 +243,8 @@ pub trait RequestExt: sealed::Sealed {
         I: IntoIterator<Item = S>,
         S: AsRef<str>;
 
-    /// `Ok` when the verified token grants at least one role in `roles`.
+    /// `Ok` when the verified token grants at least one role in `roles`: the check of
+    /// [`Requirement::any_role`](crate::Requirement::any_role). An empty list requires none.
     ///
     /// # Errors
     ///
@@ -237,6 +253,29 @@ pub trait RequestExt: sealed::Sealed {
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>;
+}
+
+/// The strings of a handler-side check, as a [`Requirement`] takes them.
+fn owned<I, S>(items: I) -> impl Iterator<Item = String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    items.into_iter().map(|item| String::from(item.as_ref()))
+}
+
+/// Judges a scope `requirement` against the scopes of the token verified for `extensions`, as
+/// the layer does.
+fn check_scopes(extensions: &http::Extensions, requirement: Requirement<()>) -> Result<(), Status> {
+    let granted = extensions.get::<Scopes>().ok_or(NO_VERIFIED_TOKEN)?;
+    Ok(requirement.check(&(), granted, &Roles::default())?)
+}
+
+/// Judges a role `requirement` against the roles of the token verified for `extensions`, as the
+/// layer does.
+fn check_roles(extensions: &http::Extensions, requirement: Requirement<()>) -> Result<(), Status> {
+    let granted = Roles::from_extensions(extensions).ok_or(NO_VERIFIED_TOKEN)?;
+    Ok(requirement.check(&(), &Scopes::default(), granted)?)
 }
 
 impl<T> RequestExt for tonic::Request<T> {
@@ -271,23 +310,19 @@ impl<T> RequestExt for tonic::Request<T> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let granted = self.scopes().ok_or(NO_VERIFIED_TOKEN)?;
-        let required: Vec<S> = scopes.into_iter().collect();
-        if granted.contains_all(required.iter().map(AsRef::as_ref)) {
-            return Ok(());
-        }
-        // The challenge names the scopes when it can carry them.
-        let error = if required.iter().all(|s| is_scope_token(s.as_ref())) {
-            let joined: Vec<&str> = required.iter().map(AsRef::as_ref).collect();
-            AuthError::insufficient_scope(joined.join(" ").into())
-        } else {
-            AuthError::insufficient_scope_unnamed()
-        };
-        Err(Status::from(error))
+        check_scopes(self.extensions(), Requirement::scopes(owned(scopes)))
+    }
+
+    fn require_any_scope<I, S>(&self, scopes: I) -> Result<(), Status>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        check_scopes(self.extensions(), Requirement::any_scope(owned(scopes)))
     }
 
     fn require_role(&self, role: &str) -> Result<(), Status> {
-        self.require_roles([role])
+        check_roles(self.extensions(), Requirement::role(role))
     }
 
     fn require_roles<I, S>(&self, roles: I) -> Result<(), Status>
@@ -295,9 +330,7 @@ impl<T> RequestExt for tonic::Request<T> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let granted = self.roles().ok_or(NO_VERIFIED_TOKEN)?;
-        let required: Vec<S> = roles.into_iter().collect();
-        Ok(check_roles(granted, required.iter().map(AsRef::as_ref))?)
+        check_roles(self.extensions(), Requirement::roles(owned(roles)))
     }
 
     fn require_any_role<I, S>(&self, roles: I) -> Result<(), Status>
@@ -305,9 +338,7 @@ impl<T> RequestExt for tonic::Request<T> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let granted = self.roles().ok_or(NO_VERIFIED_TOKEN)?;
-        let accepted: Vec<S> = roles.into_iter().collect();
-        Ok(check_any_role(granted, accepted.iter().map(AsRef::as_ref))?)
+        check_roles(self.extensions(), Requirement::any_role(owned(roles)))
     }
 }
 
@@ -428,6 +459,45 @@ mod tests {
             assert!(status.message().starts_with("missing: "));
         }
         assert!(anonymous.roles().is_none());
+    }
+
+    #[test]
+    fn any_of_forms_and_empty_lists_judge_as_the_layer_does() {
+        let mut request = tonic::Request::new(());
+        request
+            .extensions_mut()
+            .insert(Scopes::from_space_separated("read"));
+        assert!(request.require_any_scope(["admin", "read"]).is_ok());
+        let status = request.require_any_scope(["admin", "write"]).unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(
+            status.message(),
+            "insufficient_scope: The access token grants none of the accepted scopes"
+        );
+        assert!(status
+            .metadata()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("scope=\"admin write\""));
+        // A scope that is no scope token is never granted, and the challenge does not name it.
+        let status = request.require_any_scope(["a\"b"]).unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(!status
+            .metadata()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("scope="));
+        // No `Roles` next to the scopes: no role granted. Empty lists require nothing.
+        assert!(request.require_any_role(["staff"]).is_err());
+        assert!(request.require_any_role(Vec::<String>::new()).is_ok());
+        assert!(request.require_any_scope(Vec::<String>::new()).is_ok());
+        let anonymous = tonic::Request::new(());
+        let status = anonymous.require_any_scope(["read"]).unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
     }
 
     #[test]

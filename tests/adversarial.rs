@@ -717,7 +717,14 @@ async fn b7_unknown_crit_is_invalid_claims() {
 
 #[tokio::test]
 async fn b8_typ_at_jwt() {
-    let h = Harness::new(builder().key(hmac_key()).typ("at+jwt").build().unwrap());
+    let h = Harness::new(
+        builder()
+            .key(hmac_key())
+            .typ("at+jwt")
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
     let claims = good_claims();
     for typ in [
         "at+jwt",
@@ -956,7 +963,7 @@ async fn c4_to_c8_encoding_is_strict() {
     )
     .await;
     // From a cookie, or through the verifier, whitespace and control bytes are malformed.
-    h.cookie(format!("access_token={hd}.{pl} x.{sig}"))
+    h.cookie(format!("__Host-access_token={hd}.{pl} x.{sig}"))
         .await
         .assert_refused("space inside the cookie value", 403, "malformed");
     let verifier = hs256_layer().verifier();
@@ -1119,6 +1126,7 @@ async fn d3_deep_nesting_is_refused_without_overflowing_the_stack() {
         JwtAuthLayer::<Value>::builder()
             .key(hmac_key())
             .max_token_len(64 * 1024)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1139,6 +1147,7 @@ async fn d3_deep_nesting_is_refused_without_overflowing_the_stack() {
         builder()
             .key(hmac_key())
             .max_token_len(64 * 1024)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1218,7 +1227,9 @@ async fn d7_exact_match_has_no_normalisation() {
         builder()
             .key(hmac_key())
             .audience("api")
+            .unwrap()
             .issuer("https://issuer.example")
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1303,7 +1314,8 @@ fn clocked(leeway: u64) -> Harness {
         builder()
             .key(hmac_key())
             .leeway(Duration::from_secs(leeway))
-            .clock(fixed_clock)
+            .unwrap()
+            .clock(tower_jwt_auth::clock::Clock::from_fn(fixed_clock))
             .build()
             .unwrap(),
     )
@@ -1417,20 +1429,27 @@ fn e8_leeway_is_capped_at_build_time() {
         let err = builder()
             .key(hmac_key())
             .leeway(Duration::from_secs(secs))
-            .build()
             .unwrap_err();
         assert_eq!(err, ConfigError::LeewayTooLarge { secs });
     }
     assert!(builder()
         .key(hmac_key())
         .leeway(Duration::from_secs(300))
+        .unwrap()
         .build()
         .is_ok());
 }
 
 #[tokio::test]
 async fn e9_audience() {
-    let h = Harness::new(builder().key(hmac_key()).audience("api").build().unwrap());
+    let h = Harness::new(
+        builder()
+            .key(hmac_key())
+            .audience("api")
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
     let base = good_claims();
     h.accepts(
         "aud \"api\"",
@@ -1494,7 +1513,14 @@ async fn e9_audience_present_but_none_configured_is_refused() {
 #[tokio::test]
 async fn e10_issuer() {
     let iss = "https://issuer.example";
-    let h = Harness::new(builder().key(hmac_key()).issuer(iss).build().unwrap());
+    let h = Harness::new(
+        builder()
+            .key(hmac_key())
+            .issuer(iss)
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
     let base = good_claims();
     for (label, value) in [
         ("mismatch", json!("https://evil.example")),
@@ -1643,6 +1669,7 @@ async fn f9_i1_oversized_tokens_are_refused_before_decoding() {
         builder()
             .key(hmac_key())
             .max_token_len(100)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1658,6 +1685,7 @@ async fn f9_i1_oversized_tokens_are_refused_before_decoding() {
         builder()
             .key(hmac_key())
             .max_token_len(64 * 1024)
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1669,11 +1697,7 @@ async fn f9_i1_oversized_tokens_are_refused_before_decoding() {
         .await;
     for len in [0, 64 * 1024 + 1] {
         assert_eq!(
-            builder()
-                .key(hmac_key())
-                .max_token_len(len)
-                .build()
-                .unwrap_err(),
+            builder().key(hmac_key()).max_token_len(len).unwrap_err(),
             ConfigError::InvalidMaxTokenLength { len }
         );
     }
@@ -1691,6 +1715,7 @@ async fn f8_query_tokens_need_an_explicit_opt_in() {
         builder()
             .key(hmac_key())
             .token_sources([TokenSource::query("access_token")])
+            .unwrap()
             .build()
             .unwrap(),
     );
@@ -1860,7 +1885,7 @@ async fn f6_f7_authorization_header_ambiguity() {
         &good_claims(),
         &EncodingKey::from_secret(OTHER_SECRET).unwrap(),
     );
-    let cookie = format!("access_token={good}");
+    let cookie = format!("__Host-access_token={good}");
     h.send(get_with(&[
         ("authorization", format!("Bearer {forged}").as_bytes()),
         ("cookie", cookie.as_bytes()),
@@ -1890,19 +1915,19 @@ async fn g_cookie_ambiguity_and_lookalikes() {
     for (label, value) in [
         (
             "duplicate cookie",
-            format!("access_token={good}; access_token={good}"),
+            format!("__Host-access_token={good}; __Host-access_token={good}"),
         ),
         (
             "U+2000 look-alike first",
-            format!("\u{2000}access_token=EVIL; access_token={good}"),
+            format!("\u{2000}__Host-access_token=EVIL; __Host-access_token={good}"),
         ),
         (
             "U+2000 look-alike last",
-            format!("access_token={good}; \u{2000}access_token=EVIL"),
+            format!("__Host-access_token={good}; \u{2000}__Host-access_token=EVIL"),
         ),
         (
             "U+3000 look-alike",
-            format!("\u{3000}access_token=EVIL; access_token={good}"),
+            format!("\u{3000}__Host-access_token=EVIL; __Host-access_token={good}"),
         ),
     ] {
         h.cookie(&value)
@@ -1910,7 +1935,7 @@ async fn g_cookie_ambiguity_and_lookalikes() {
             .assert_refused(label, 400, "invalid_request");
     }
     // HTTP/2 may split cookies over several fields: all are read.
-    let c1 = format!("access_token={good}");
+    let c1 = format!("__Host-access_token={good}");
     h.send(get_with(&[
         ("cookie", b"theme=dark"),
         ("cookie", c1.as_bytes()),
@@ -1924,20 +1949,26 @@ async fn g_cookie_ambiguity_and_lookalikes() {
     .await
     .assert_refused("auth cookie in two Cookie fields", 400, "invalid_request");
     // An empty name is not the auth cookie.
-    h.cookie("=access_token=x")
-        .await
-        .assert_refused("=access_token=x", 401, "missing");
-    h.cookie(format!("=access_token=EVIL; access_token={good}"))
-        .await
-        .assert_ok("empty-name cookie next to the real one");
+    h.cookie("=__Host-access_token=x").await.assert_refused(
+        "=__Host-access_token=x",
+        401,
+        "missing",
+    );
+    h.cookie(format!(
+        "=__Host-access_token=EVIL; __Host-access_token={good}"
+    ))
+    .await
+    .assert_ok("empty-name cookie next to the real one");
     // Exact names only; a quoted value is unquoted.
-    h.cookie(format!("Access_Token={good}; xaccess_token={good}"))
-        .await
-        .assert_refused("look-alike names", 401, "missing");
-    h.cookie(format!("a=1; access_token=\"{good}\"; b=2"))
+    h.cookie(format!(
+        "__Host-Access_Token={good}; x__Host-access_token={good}"
+    ))
+    .await
+    .assert_refused("look-alike names", 401, "missing");
+    h.cookie(format!("a=1; __Host-access_token=\"{good}\"; b=2"))
         .await
         .assert_ok("quoted cookie value among others");
-    h.cookie("access_token=not.a.jwt")
+    h.cookie("__Host-access_token=not.a.jwt")
         .await
         .assert_refused("bad cookie token", 403, "malformed");
     h.still_serves(&good).await;
@@ -2255,7 +2286,7 @@ async fn i5_random_and_mutated_inputs_never_fail_the_server() {
             })
             .collect();
         let bearer = [&b"Bearer "[..], &clean].concat();
-        let cookie = [&b"theme=dark; access_token="[..], &clean].concat();
+        let cookie = [&b"theme=dark; __Host-access_token="[..], &clean].concat();
         let headers: Vec<(&str, &[u8])> = match rng.below(6) {
             0 => vec![("authorization", clean.as_slice())],
             1 | 2 => vec![("authorization", bearer.as_slice())],

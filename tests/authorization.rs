@@ -149,8 +149,11 @@ fn keycloak_token(realm_roles: &[&str], client_roles: &[&str]) -> String {
 async fn keycloak_realm_and_client_roles() {
     let auth = builder()
         .issuer(KEYCLOAK_ISSUER)
+        .unwrap()
         .audience("orders-api")
+        .unwrap()
         .roles_claim("realm_access.roles")
+        .unwrap()
         .build()
         .unwrap();
     let staff = keycloak_token(&["staff"], &["reader"]);
@@ -176,18 +179,26 @@ async fn keycloak_realm_and_client_roles() {
     // The roles of one client, beside the realm's: the union.
     let both = builder()
         .issuer(KEYCLOAK_ISSUER)
+        .unwrap()
         .audience("orders-api")
+        .unwrap()
         .roles_claim("realm_access.roles")
+        .unwrap()
         .roles_claim("resource_access.orders-api.roles")
+        .unwrap()
         .require_roles(["staff", "reader"])
+        .unwrap()
         .build()
         .unwrap();
     assert_eq!(call(&both, "/", Some(&staff)).await.status, StatusCode::OK);
     assert_forbidden(&call(&both, "/", Some(&keycloak_token(&["staff"], &[]))).await);
     let client_only = builder()
         .issuer(KEYCLOAK_ISSUER)
+        .unwrap()
         .audience("orders-api")
+        .unwrap()
         .roles_claim("resource_access.orders-api.roles")
+        .unwrap()
         .build()
         .unwrap();
     let answer = call(&client_only, "/", Some(&staff)).await;
@@ -224,8 +235,11 @@ fn auth0_token(permissions: Option<&[&str]>, roles: Option<&[&str]>) -> String {
 async fn auth0_permissions_and_namespaced_roles() {
     let auth = builder()
         .issuer(AUTH0_ISSUER)
+        .unwrap()
         .audience(AUTH0_API)
+        .unwrap()
         .roles_claim("permissions")
+        .unwrap()
         .build()
         .unwrap();
     let token = auth0_token(Some(&["read:orders", "write:orders"]), Some(&["admin"]));
@@ -255,9 +269,13 @@ async fn auth0_permissions_and_namespaced_roles() {
     // The namespaced claim, whose name has dots and slashes: one segment.
     let namespaced = builder()
         .issuer(AUTH0_ISSUER)
+        .unwrap()
         .audience(AUTH0_API)
+        .unwrap()
         .roles_claim(ClaimPath::from_segments(["https://example.com/roles"]))
+        .unwrap()
         .require_roles(["admin"])
+        .unwrap()
         .build()
         .unwrap();
     assert_eq!(
@@ -268,9 +286,13 @@ async fn auth0_permissions_and_namespaced_roles() {
     // Split at the dots, the same name is a path that no token has.
     let split = builder()
         .issuer(AUTH0_ISSUER)
+        .unwrap()
         .audience(AUTH0_API)
+        .unwrap()
         .roles_claim("https://example.com/roles")
+        .unwrap()
         .require_roles(["admin"])
+        .unwrap()
         .build()
         .unwrap();
     assert_forbidden(&call(&split, "/", Some(&token)).await);
@@ -317,8 +339,11 @@ async fn entra_id_app_roles_and_delegated_scopes() {
         .issuer(format!(
             "https://login.microsoftonline.com/{ENTRA_TENANT}/v2.0"
         ))
+        .unwrap()
         .audience(ENTRA_API)
+        .unwrap()
         .roles_claim("roles")
+        .unwrap()
         .build()
         .unwrap();
     // An application's token: app roles, no `scp`.
@@ -405,11 +430,14 @@ async fn cognito_groups_and_a_client_id_predicate() {
     let auth = JwtAuthLayer::<CognitoClaims>::builder()
         .key(Key::hmac(Algorithm::HS256, SECRET).unwrap())
         .issuer(COGNITO_ISSUER)
+        .unwrap()
         .require_claims(["client_id", "token_use"])
+        .unwrap()
         .require(|claims: &CognitoClaims| {
             claims.client_id == "1example23456789" && claims.token_use == "access"
         })
         .roles_claim("cognito:groups")
+        .unwrap()
         .build()
         .unwrap();
     let call = |layer: JwtAuthLayer<CognitoClaims>, token: String| async move {
@@ -487,8 +515,11 @@ fn okta_token(groups: Value) -> String {
 async fn okta_groups_keep_their_spaces() {
     let auth = builder()
         .issuer(OKTA_ISSUER)
+        .unwrap()
         .audience("api://default")
+        .unwrap()
         .roles_claim("groups")
+        .unwrap()
         .build()
         .unwrap();
     let token = okta_token(json!(["Everyone", "Domain Users", "Staff"]));
@@ -528,15 +559,21 @@ async fn okta_groups_keep_their_spaces() {
 async fn requirements_hold_on_cache_hits_per_path_and_in_optional_mode() {
     let auth = builder()
         .issuer(KEYCLOAK_ISSUER)
+        .unwrap()
         .audience("orders-api")
+        .unwrap()
         .roles_claim("realm_access.roles")
+        .unwrap()
         .token_cache(64, 1 << 20)
+        .unwrap()
         .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous))
         .require_for_path("/orders.Orders/Delete", Requirement::role("staff"))
+        .unwrap()
         .require_for_path(
             "/orders.Orders/Delete",
             Requirement::predicate(|subject: &Subject| !subject.sub.is_empty()),
         )
+        .unwrap()
         .build()
         .unwrap();
     let staff = keycloak_token(&["staff"], &[]);

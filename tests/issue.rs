@@ -8,10 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tower_jwt_auth::{
-    AccessToken, AccessTokenMinter, Algorithm, ErrorKind, Grant, JwtAuthLayer, Key, SigningKey,
-    SigningKeys,
-};
+use tower_jwt_auth::session::{AccessToken, AccessTokenMinter, Grant};
+use tower_jwt_auth::{Algorithm, ErrorKind, JwtAuthLayer, Key, SigningKey, SigningKeys};
 
 use common::{key_file, Harness, Reply};
 
@@ -65,14 +63,16 @@ fn layer(keys: Vec<Key>, at_jwt: bool) -> Harness {
     let builder = JwtAuthLayer::<SessionClaims>::builder()
         .keys(keys)
         .issuer(ISSUER)
+        .unwrap()
         .audience(AUDIENCE)
+        .unwrap()
         .require_claims(["sub", "iat", "jti", "sid"]);
     let builder = if at_jwt {
-        builder.typ("at+jwt")
+        builder.unwrap().typ("at+jwt")
     } else {
         builder
     };
-    Harness::new(builder.build().unwrap())
+    Harness::new(builder.unwrap().build().unwrap())
 }
 
 fn grant() -> Grant {
@@ -154,7 +154,9 @@ async fn at_jwt_tokens_meet_the_rfc_9068_profile_and_jwt_ones_do_not() {
         JwtAuthLayer::<SessionClaims>::builder()
             .key(signing.verification_key())
             .issuer(ISSUER)
+            .unwrap()
             .audience(AUDIENCE)
+            .unwrap()
             .rfc9068()
             .build()
             .unwrap(),
@@ -312,8 +314,11 @@ async fn tokens_expire_after_their_lifetime() {
         JwtAuthLayer::<SessionClaims>::builder()
             .key(signing.verification_key())
             .issuer(ISSUER)
+            .unwrap()
             .audience(AUDIENCE)
+            .unwrap()
             .leeway(Duration::ZERO)
+            .unwrap()
             .build()
             .unwrap(),
     );

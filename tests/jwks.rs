@@ -32,7 +32,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_jwt_auth::{AuthError, ErrorKind, JwksSource, JwtAuthLayer, TrustedIssuer};
+use tower_jwt_auth::jwks::JwksSource;
+use tower_jwt_auth::{AuthError, ErrorKind, JwtAuthLayer, TrustedIssuer};
 
 // ---------------------------------------------------------------------------------------------
 // The JWKS server
@@ -880,6 +881,7 @@ async fn oidc_discovery_finds_the_key_set_and_checks_the_issuer() {
     let auth = JwtAuthLayer::<Value>::builder()
         .jwks(JwksSource::discover(&issuer).unwrap().allow_http(true))
         .issuer(&issuer)
+        .unwrap()
         .build()
         .unwrap();
     auth.wait_for_keys(WAIT).await.unwrap();
@@ -934,6 +936,7 @@ async fn discovery_metadata_naming_another_issuer_gives_no_keys() {
         let auth = JwtAuthLayer::<Value>::builder()
             .jwks(JwksSource::discover(&issuer).unwrap().allow_http(true))
             .issuer(&issuer)
+            .unwrap()
             .build()
             .unwrap();
         let token = token_with(&k1, Some("k1"), "alice", json!({ "iss": issuer }));
@@ -1542,7 +1545,7 @@ async fn stale_keys_stop_serving_after_max_staleness() {
                 .max_staleness(Duration::from_secs(1)),
         );
         let builder = if cached {
-            builder.token_cache(100, 1 << 20)
+            builder.token_cache(100, 1 << 20).unwrap()
         } else {
             builder
         };
@@ -1704,6 +1707,7 @@ async fn a_discovered_plain_http_jwks_uri_follows_the_same_rule() {
 
     // Loopback, by name.
     let auth = discover(format!("http://localhost:{port}/jwks"))
+        .unwrap()
         .build()
         .unwrap();
     auth.wait_for_keys(WAIT).await.unwrap();
@@ -1715,6 +1719,7 @@ async fn a_discovered_plain_http_jwks_uri_follows_the_same_rule() {
 
     // Not loopback: refused at discovery, the key set is never fetched.
     let auth = discover(format!("http://0.0.0.0:{port}/jwks"))
+        .unwrap()
         .build()
         .unwrap();
     let error = auth
@@ -1744,6 +1749,7 @@ async fn a_discovered_plain_http_jwks_uri_follows_the_same_rule() {
                 .allow_http_host("0.0.0.0"),
         )
         .issuer(&issuer)
+        .unwrap()
         .build()
         .unwrap();
     auth.wait_for_keys(WAIT).await.unwrap();

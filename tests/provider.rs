@@ -17,6 +17,7 @@ fn layer() -> JwtAuthLayer<Claims> {
     JwtAuthLayer::<Claims>::builder()
         .key(Key::hmac(Algorithm::HS256, SECRET).unwrap())
         .token_cache(16, 1 << 16)
+        .unwrap()
         .build()
         .unwrap()
 }

@@ -286,6 +286,7 @@ async fn sid_can_be_optional(h: &Harness) {
 async fn revocation_on_a_cache_hit(h: &Harness) {
     let layer = builder()
         .token_cache(1024, 1 << 20)
+        .unwrap()
         .revocation(h.store.clone())
         .build()
         .unwrap();
@@ -302,6 +303,7 @@ async fn revocation_on_a_cache_hit(h: &Harness) {
 async fn identity_reaches_the_handler(h: &Harness) {
     let layer = builder()
         .token_cache(1024, 1 << 20)
+        .unwrap()
         .revocation(h.store.clone())
         .build()
         .unwrap();
@@ -385,6 +387,7 @@ where
     // Also on a cache hit.
     let cached = builder()
         .token_cache(16, 1 << 16)
+        .unwrap()
         .revocation(store())
         .build()
         .unwrap();

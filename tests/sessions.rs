@@ -23,12 +23,11 @@ use serde_json::{json, Value};
 use session_support::Harness;
 use tower::{Layer, ServiceExt};
 use tower_jwt_auth::revocation::{RevocationQuery, StoreError, StoreFuture, TokenIdentity};
+use tower_jwt_auth::session::{Grant, ReuseEvent, SessionErrorKind, Sessions, TokenPair};
 use tower_jwt_auth::session::{
     RefreshToken, RefreshTokenKey, SessionId, SessionLimits, SessionStore,
 };
-use tower_jwt_auth::{
-    Algorithm, Grant, ReuseEvent, SessionErrorKind, Sessions, SigningKey, TokenPair,
-};
+use tower_jwt_auth::{Algorithm, SigningKey};
 
 const ISSUER: &str = "https://issuer.example";
 const AUDIENCE: &str = "api";
@@ -69,7 +68,7 @@ fn grant(sub: &str) -> Grant {
     Grant::new(sub).scopes(["read", "write"])
 }
 
-fn kind(result: Result<TokenPair, tower_jwt_auth::SessionError>) -> SessionErrorKind {
+fn kind(result: Result<TokenPair, tower_jwt_auth::session::SessionError>) -> SessionErrorKind {
     match result {
         Ok(pair) => panic!("expected a refusal, got {pair:?}"),
         Err(e) => {

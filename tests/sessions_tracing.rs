@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tower_jwt_auth::clock::Clock;
-use tower_jwt_auth::session::MemoryStore;
-use tower_jwt_auth::{Algorithm, Grant, SessionErrorKind, Sessions, SigningKey};
+use tower_jwt_auth::session::{Grant, MemoryStore, SessionErrorKind, Sessions};
+use tower_jwt_auth::{Algorithm, SigningKey};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);

@@ -500,8 +500,11 @@ async fn the_layer_refuses_by_path_before_the_handler_and_the_handler_check_agre
     let plain = tower_jwt_auth::JwtAuthLayer::<Claims>::builder()
         .key(tower_jwt_auth::Key::hmac(tower_jwt_auth::Algorithm::HS256, SECRET).unwrap())
         .issuer(ISSUER)
+        .unwrap()
         .audience(AUDIENCE)
+        .unwrap()
         .roles_claim("realm_access.roles")
+        .unwrap()
         .build()
         .unwrap();
     let addr = start_example(plain).await;

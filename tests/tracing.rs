@@ -76,7 +76,7 @@ async fn refusals_are_traced_without_the_token() {
 
     let expired = mint(serde_json::json!({ "sub": "secret-subject", "exp": now() - 3600 }));
     let request = Request::builder()
-        .header("cookie", format!("access_token={expired}"))
+        .header("cookie", format!("__Host-access_token={expired}"))
         .body(Full::default())
         .unwrap();
     let response = service.clone().oneshot(request).await.unwrap();

@@ -22,7 +22,7 @@ use http::header::{HeaderValue, AUTHORIZATION};
 use http::Method;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_jwt_auth::{Algorithm, BoxError, ConfigError, JwtAuthLayer, Key};
+use tower_jwt_auth::{Algorithm, BoxError, ConfigError, JwtAuthLayer, Key, TokenSource};
 
 /// The secret used when `JWT_SECRET` is not set. It is public (it is printed right here), so
 /// anyone can mint tokens a server using it accepts: it is for trying the example only.
@@ -337,8 +337,9 @@ pub fn cors_layer(settings: &Settings) -> CorsLayer {
 
 /// Builds the authentication layer: one key (the HS256 secret, or the public key of
 /// `JWT_PUBLIC_KEY` for its one algorithm), with the issuer and the audience checked when they
-/// are configured, and no cache. Tokens come from the default sources: `Authorization: Bearer`,
-/// then the `access_token` cookie.
+/// are configured, and no cache. Tokens come from `Authorization: Bearer`, then the
+/// `access_token` cookie (named so explicitly: the layer's default cookie is
+/// `__Host-access_token`, which browsers keep only from `https://` origins).
 pub fn auth_layer(settings: &Settings) -> Result<JwtAuthLayer<UserClaims>, BoxError> {
     auth_layer_with(settings, None)
 }
@@ -364,18 +365,19 @@ pub fn auth_layer_with(
     };
     let mut builder = JwtAuthLayer::<UserClaims>::builder()
         .key(key)
+        .token_sources([TokenSource::bearer(), TokenSource::cookie("access_token")])?
         // `UserClaims` needs a `sub`: a token without one is refused as `invalid_claims`.
-        .require_claims(["sub"])
+        .require_claims(["sub"])?
         // Roles, for `/staff`: Keycloak's realm roles.
-        .roles_claim("realm_access.roles");
+        .roles_claim("realm_access.roles")?;
     if let Some(issuer) = &settings.issuer {
-        builder = builder.issuer(issuer);
+        builder = builder.issuer(issuer)?;
     }
     if let Some(audience) = &settings.audience {
-        builder = builder.audience(audience);
+        builder = builder.audience(audience)?;
     }
     if let Some(cache) = cache {
-        builder = builder.token_cache(cache.max_entries, cache.max_bytes);
+        builder = builder.token_cache(cache.max_entries, cache.max_bytes)?;
     }
     Ok(builder.build()?)
 }

@@ -297,7 +297,7 @@ mod layer {
     #[tokio::test]
     async fn the_guard_is_on_by_default_for_cookie_tokens_on_unsafe_methods() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let cross = [("sec-fetch-site", "cross-site")];
         assert_csrf(&send(&layer, req(Method::POST, Some(&cookie), None, &cross)).await);
         assert_csrf(&send(&layer, req(Method::DELETE, Some(&cookie), None, &cross)).await);
@@ -352,7 +352,7 @@ mod layer {
     #[tokio::test]
     async fn method_overrides_do_not_skip_the_guard() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         for override_header in [
             "x-http-method-override",
             "x-http-method",
@@ -387,7 +387,7 @@ mod layer {
             )
             .build()
             .unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let sibling = [
             ("sec-fetch-site", "same-site"),
             ("origin", "http://127.0.0.1:9"),
@@ -409,7 +409,7 @@ mod layer {
 
     #[tokio::test]
     async fn refused_under_every_policy_and_never_anonymous() {
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let cross = [("sec-fetch-site", "cross-site")];
         let strict = builder()
             .status_policy(StatusPolicy::Rfc6750)
@@ -422,14 +422,14 @@ mod layer {
             .unwrap();
         assert_csrf(&send(&lenient, req(Method::POST, Some(&cookie), None, &cross)).await);
         // An invalid cookie token fails CSRF first: refused too, not anonymous.
-        let bad = "access_token=not.a.token";
+        let bad = "__Host-access_token=not.a.token";
         assert_csrf(&send(&lenient, req(Method::POST, Some(bad), None, &cross)).await);
     }
 
     #[tokio::test]
     async fn grpc_gets_permission_denied() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let answer = send(
             &layer,
             req(
@@ -450,7 +450,7 @@ mod layer {
     #[tokio::test]
     async fn websocket_upgrades_get_the_origin_check() {
         let layer = builder().build().unwrap();
-        let cookie = format!("access_token={}", good_token());
+        let cookie = format!("__Host-access_token={}", good_token());
         let cross = [
             ("sec-fetch-site", "cross-site"),
             ("upgrade", "websocket"),
@@ -478,6 +478,7 @@ mod layer {
                 TokenSource::bearer(),
                 TokenSource::cookie("__Host-access_token"),
             ])
+            .unwrap()
             .csrf(CsrfGuard::new().double_submit(key.clone(), CSRF_COOKIE))
             .build()
             .unwrap();

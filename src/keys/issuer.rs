@@ -1,11 +1,11 @@
 //! The issuers a layer trusts: [`TrustedIssuer`] as the user configures it, and [`Tenant`] (its
 //! `iss` values, key source and audiences) as verification uses it.
 
+#[cfg(feature = "jwks")]
 use crate::error::ConfigError;
 #[cfg(feature = "jwks")]
 use crate::keys::jwks::JwksSource;
 use crate::keys::key::Key;
-use crate::keys::set::KeySet;
 use crate::keys::source::KeySource;
 
 /// One issuer a layer trusts, as verification uses it: the accepted `iss` values, the keys and
@@ -52,11 +52,12 @@ pub(crate) struct Tenant {
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct TrustedIssuer {
-    issuer: String,
-    keys: Vec<Key>,
+    // Read by the builder, which checks them and makes the issuer's `Tenant`.
+    pub(crate) issuer: String,
+    pub(crate) keys: Vec<Key>,
     #[cfg(feature = "jwks")]
-    jwks: Option<JwksSource>,
-    audiences: Vec<String>,
+    pub(crate) jwks: Option<JwksSource>,
+    pub(crate) audiences: Vec<String>,
 }
 
 impl TrustedIssuer {
@@ -108,97 +109,4 @@ impl TrustedIssuer {
         self.audiences.push(audience.into());
         self
     }
-
-    pub(crate) fn into_tenant(
-        self,
-        provider: &'static jsonwebtoken::crypto::CryptoProvider,
-    ) -> Result<Tenant, ConfigError> {
-        #[cfg(feature = "jwks")]
-        if let Some(discovered) = self.jwks.as_ref().and_then(JwksSource::discovery_issuer) {
-            if discovered != self.issuer {
-                return Err(ConfigError::DiscoveryIssuerMismatch {
-                    configured: self.issuer,
-                    discovered: discovered.to_owned(),
-                });
-            }
-        }
-        let issuers = checked_values(vec![self.issuer], invalid_issuer)?;
-        let audiences = checked_values(self.audiences, invalid_audience)?;
-        #[cfg(feature = "jwks")]
-        let jwks = self.jwks;
-        #[cfg(not(feature = "jwks"))]
-        let jwks: Option<std::convert::Infallible> = None;
-        let keys = key_source(self.keys, jwks, provider)?;
-        Ok(Tenant {
-            issuers,
-            keys,
-            audiences,
-        })
-    }
-}
-
-/// Issuers, audiences and claim names: non-empty, no control characters. `invalid` makes the
-/// error of the setting from the value and what is wrong with it.
-pub(crate) fn checked_values(
-    values: Vec<String>,
-    invalid: fn(String, &'static str) -> ConfigError,
-) -> Result<Vec<Box<str>>, ConfigError> {
-    values
-        .into_iter()
-        .map(|v| {
-            if v.is_empty() {
-                Err(invalid(v, "it is empty"))
-            } else if v.chars().any(char::is_control) {
-                Err(invalid(v, "it has control characters"))
-            } else {
-                Ok(v.into_boxed_str())
-            }
-        })
-        .collect()
-}
-
-pub(crate) fn invalid_issuer(issuer: String, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidIssuer { issuer, reason }
-}
-
-pub(crate) fn invalid_audience(audience: String, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidAudience { audience, reason }
-}
-
-pub(crate) fn invalid_claim_name(name: String, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidClaimName { name, reason }
-}
-
-/// Static keys or a remote set, never both.
-#[cfg(feature = "jwks")]
-pub(crate) fn key_source(
-    keys: Vec<Key>,
-    jwks: Option<JwksSource>,
-    provider: &'static jsonwebtoken::crypto::CryptoProvider,
-) -> Result<KeySource, ConfigError> {
-    match jwks {
-        Some(_) if !keys.is_empty() => Err(ConfigError::KeysAndJwksTogether),
-        Some(source) => Ok(KeySource::Remote(source.start(provider)?)),
-        None => static_keys(keys, provider),
-    }
-}
-
-/// Static keys only.
-#[cfg(not(feature = "jwks"))]
-pub(crate) fn key_source(
-    keys: Vec<Key>,
-    _jwks: Option<std::convert::Infallible>,
-    provider: &'static jsonwebtoken::crypto::CryptoProvider,
-) -> Result<KeySource, ConfigError> {
-    static_keys(keys, provider)
-}
-
-fn static_keys(
-    mut keys: Vec<Key>,
-    provider: &'static jsonwebtoken::crypto::CryptoProvider,
-) -> Result<KeySource, ConfigError> {
-    for key in &mut keys {
-        key.prepare(provider)?;
-    }
-    Ok(KeySource::Static(KeySet::new(keys)?))
 }

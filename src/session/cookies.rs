@@ -52,8 +52,9 @@ const CSRF: (&str, &str) = ("__Host-csrf_token", "csrf_token");
 ///   cookies from `http://localhost` and `http://127.0.0.1`; Safari and older browsers do not
 ///   and need the switch.
 ///
-/// The layer's default cookie source stays `access_token`, for compatibility: give the layer
-/// [`token_source`](Self::token_source).
+/// The layer's default cookie source is the same `__Host-access_token`; give the layer
+/// [`token_source`](Self::token_source) anyway, so that it follows
+/// [`insecure_for_development`](Self::insecure_for_development).
 ///
 /// # Example
 ///

@@ -70,7 +70,8 @@ pub const MAX_BODY_LEN: usize = 4096;
 ///
 /// ```
 /// use axum::Router;
-/// use tower_jwt_auth::{Algorithm, Sessions, SigningKey};
+/// use tower_jwt_auth::{Algorithm, SigningKey};
+/// use tower_jwt_auth::session::Sessions;
 ///
 /// let sessions = Sessions::builder()
 ///     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)

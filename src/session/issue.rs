@@ -15,7 +15,8 @@ use crate::clock::checked_unix_secs;
 use crate::error::ConfigError;
 use crate::keys::signing::SigningKeys;
 use crate::verify::scopes::is_scope_token;
-use crate::verify::Clock;
+/// The closure a minter reads the time from.
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// The lifetime of an access token unless another is configured: 10 minutes.
 pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(10 * 60);
@@ -47,7 +48,7 @@ const RESERVED_CLAIMS: [&str; 10] = [
 /// # Example
 ///
 /// ```
-/// use tower_jwt_auth::Grant;
+/// use tower_jwt_auth::session::Grant;
 ///
 /// let grant = Grant::new("user-42")
 ///     .scopes(["read", "write"])
@@ -268,7 +269,8 @@ impl AccessToken {
 /// # Example
 ///
 /// ```
-/// use tower_jwt_auth::{AccessTokenMinter, Algorithm, Grant, JwtAuthLayer, SigningKey};
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, SigningKey};
+/// use tower_jwt_auth::session::{AccessTokenMinter, Grant};
 ///
 /// #[derive(Clone, serde::Deserialize)]
 /// struct Claims {
@@ -283,9 +285,9 @@ impl AccessToken {
 ///     .build()?;
 /// let auth = JwtAuthLayer::<Claims>::builder()
 ///     .key(signing.verification_key())
-///     .issuer("https://issuer.example")
-///     .audience("api")
-///     .typ("at+jwt")
+///     .issuer("https://issuer.example")?
+///     .audience("api")?
+///     .typ("at+jwt")?
 ///     .build()?;
 /// # let _ = auth;
 ///

@@ -18,11 +18,11 @@ use super::refresh::{
 use super::store::{
     Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
 };
+use crate::builder::{JwtAuthBuilder, DEFAULT_LEEWAY, MAX_LEEWAY};
 use crate::clock::{unix_secs, Clock};
 use crate::error::ConfigError;
 use crate::keys::key::Key;
 use crate::keys::signing::{SigningKey, SigningKeys};
-use crate::layer::{JwtAuthBuilder, DEFAULT_LEEWAY, MAX_LEEWAY};
 use crate::revocation::{StoreError, TokenIdentity};
 
 /// The default idle timeout: a refresh token not used for 7 days expires.
@@ -45,7 +45,8 @@ type ReuseHook = Arc<dyn Fn(&ReuseEvent) + Send + Sync>;
 /// # Example
 ///
 /// ```
-/// use tower_jwt_auth::{Algorithm, Grant, Sessions, SigningKey};
+/// use tower_jwt_auth::{Algorithm, SigningKey};
+/// use tower_jwt_auth::session::{Grant, Sessions};
 ///
 /// #[derive(Clone, serde::Deserialize)]
 /// struct Claims {
@@ -127,7 +128,8 @@ pub struct ReuseEvent {
 /// ```
 /// use std::time::Duration;
 /// use tower_jwt_auth::session::MemoryStore;
-/// use tower_jwt_auth::{Algorithm, Sessions, SigningKey, SigningKeys};
+/// use tower_jwt_auth::{Algorithm, SigningKey, SigningKeys};
+/// use tower_jwt_auth::session::Sessions;
 ///
 /// let current = SigningKey::hmac(Algorithm::HS256, b"the current secret of 32 bytes!!")?
 ///     .with_kid("2026-12");
@@ -261,7 +263,8 @@ impl SessionsBuilder {
     ///
     /// ```
     /// use tower_jwt_auth::session::RefreshTokenKey;
-    /// # use tower_jwt_auth::{Algorithm, Sessions, SigningKey};
+    /// # use tower_jwt_auth::{Algorithm, SigningKey};
+    /// # use tower_jwt_auth::session::Sessions;
     /// # let secret = b"an example secret of 32 bytes!!!";
     /// let sessions = Sessions::builder()
     ///     .signing_key(SigningKey::hmac(Algorithm::HS256, secret)?)
@@ -724,12 +727,13 @@ impl Sessions {
     /// are typed so, and the clock when one was configured. Add more settings before `build()`.
     ///
     /// ```
-    /// # use tower_jwt_auth::{Algorithm, Sessions, SigningKey};
+    /// # use tower_jwt_auth::{Algorithm, SigningKey};
+    /// # use tower_jwt_auth::session::Sessions;
     /// # #[derive(Clone, serde::Deserialize)] struct Claims { sub: String }
     /// # let sessions = Sessions::builder()
     /// #     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)
     /// #     .issuer("https://issuer.example").audience("api").build()?;
-    /// let auth = sessions.layer_builder::<Claims>().token_cache(10_000, 4 << 20).build()?;
+    /// let auth = sessions.layer_builder::<Claims>().token_cache(10_000, 4 << 20)?.build()?;
     /// # let _ = auth;
     /// # Ok::<(), tower_jwt_auth::ConfigError>(())
     /// ```
@@ -737,17 +741,9 @@ impl Sessions {
         let inner = &*self.inner;
         let mut builder = JwtAuthBuilder::<C>::new()
             .keys(self.verification_keys())
-            .issuer(inner.issuer.clone())
-            .leeway(inner.leeway);
-        for audience in &inner.audiences {
-            builder = builder.audience(audience.clone());
-        }
-        if inner.at_jwt {
-            builder = builder.typ("at+jwt");
-        }
+            .issued_by(&inner.issuer, &inner.audiences, inner.leeway, inner.at_jwt);
         if inner.clock_set {
-            let clock = inner.clock.clone();
-            builder = builder.clock(move || clock.now());
+            builder = builder.clock(inner.clock.clone());
         }
         builder
     }
@@ -875,8 +871,9 @@ impl fmt::Debug for TokenPair {
 /// Why a session operation failed. Its message never shows a token.
 ///
 /// ```
-/// # use tower_jwt_auth::{Algorithm, Sessions, SigningKey};
-/// use tower_jwt_auth::SessionErrorKind;
+/// # use tower_jwt_auth::{Algorithm, SigningKey};
+/// # use tower_jwt_auth::session::Sessions;
+/// use tower_jwt_auth::session::SessionErrorKind;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let sessions = Sessions::builder()

@@ -1,16 +1,10 @@
-//! What a layer's verification is configured with ([`VerifyConfig`]), and the clock it reads the
-//! time from ([`Clock`], [`now`]).
+//! What a layer's verification is configured with ([`VerifyConfig`]), and the time it judges
+//! tokens at ([`now`], read from its [`Clock`]).
 
-use std::fmt;
-use std::sync::Arc;
-use std::time::SystemTime;
-
-use crate::clock::unix_secs;
+use crate::clock::Clock;
 use crate::keys::issuer::Tenant;
 use crate::verify::grants::GrantPaths;
-
-/// The clock the time claims are judged against.
-pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+use std::fmt;
 
 /// Everything the verification needs, built once with the layer.
 pub(crate) struct VerifyConfig {
@@ -22,7 +16,7 @@ pub(crate) struct VerifyConfig {
     pub(crate) required_claims: Vec<Box<str>>,
     pub(crate) typ: Option<Box<str>>,
     pub(crate) max_token_len: usize,
-    pub(crate) clock: Option<Clock>,
+    pub(crate) clock: Clock,
     /// Whether the layer caches verified tokens.
     pub(crate) cache: bool,
     /// The claims that grant roles.
@@ -48,17 +42,14 @@ impl fmt::Debug for VerifyConfig {
             .field("required_claims", &self.required_claims)
             .field("typ", &self.typ)
             .field("max_token_len", &self.max_token_len)
-            .field("clock", &self.clock.as_ref().map(|_| "<fn>"))
+            .field("clock", &self.clock)
             .field("identity", &self.identity)
             .field("grants", &self.grants)
             .finish_non_exhaustive()
     }
 }
 
+#[inline]
 pub(crate) fn now(config: &VerifyConfig) -> u64 {
-    let now = match &config.clock {
-        Some(clock) => clock(),
-        None => SystemTime::now(),
-    };
-    unix_secs(now)
+    config.clock.now_secs()
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 
-pub(crate) use self::config::{now, Clock, IdentityRule, VerifyConfig};
+pub(crate) use self::config::{now, IdentityRule, VerifyConfig};
 pub(crate) use self::policy::normalize_typ;
 use crate::error::{AuthError, ErrorKind};
 use crate::keys::key::{kid_is_valid, Key};

@@ -52,7 +52,8 @@
 //! ```no_run
 //! use std::time::Duration;
 //!
-//! use tower_jwt_auth::{JwksSource, JwtAuthLayer};
+//! use tower_jwt_auth::JwtAuthLayer;
+//! use tower_jwt_auth::jwks::JwksSource;
 //!
 //! #[derive(Clone, serde::Deserialize)]
 //! struct Claims {
@@ -63,7 +64,7 @@
 //! // OIDC discovery: the issuer's metadata names the JWKS, and `iss` is checked in tokens.
 //! let auth = JwtAuthLayer::<Claims>::builder()
 //!     .oidc_discovery("https://login.example.com/realms/main")?
-//!     .audience("orders-api")
+//!     .audience("orders-api")?
 //!     .build()?;
 //! auth.wait_for_keys(Duration::from_secs(10)).await?;
 //!
@@ -73,8 +74,8 @@
 //!         JwksSource::new("https://tenant.example.auth0.com/.well-known/jwks.json")?
 //!             .cooldown(Duration::from_secs(10)),
 //!     )
-//!     .issuer("https://tenant.example.auth0.com/")
-//!     .audience("https://orders.example.com")
+//!     .issuer("https://tenant.example.auth0.com/")?
+//!     .audience("https://orders.example.com")?
 //!     .build()?;
 //! # Ok(())
 //! # }
