@@ -23,7 +23,7 @@ use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, Stat
 use crate::service::{JwtAuth, Revocation};
 use crate::session::store::RevocationStore;
 use crate::source::TokenSource;
-use crate::verify::grants::{ClaimPath, GrantPaths};
+use crate::verify::roles::{ClaimPath, RolePaths};
 use crate::verify::{normalize_typ, IdentityRule, TokenVerifier, VerifyConfig};
 
 /// The default bound on the length of a token, in bytes.
@@ -1003,7 +1003,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 Pending::Path(path, requirement) => requirements.add_path(path, requirement)?,
             }
         }
-        let grants = GrantPaths::new(&self.roles_claims)?;
+        let role_paths = RolePaths::new(&self.roles_claims)?;
         let revocation = match self.revocation {
             Some(store) => Some(Arc::new(Revocation {
                 store,
@@ -1036,7 +1036,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             clock: self.clock,
             cache: self.cache.is_some(),
             identity,
-            grants,
+            role_paths,
         };
         let cache = match self.cache {
             Some((max_entries, max_bytes)) => {

@@ -89,7 +89,7 @@ pub use crate::session::{
     TokenPair,
 };
 pub use crate::source::{TokenSource, TokenSourceKind};
-pub use crate::verify::grants::{ClaimPath, Roles};
+pub use crate::verify::roles::{ClaimPath, Roles};
 pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;
 

@@ -22,7 +22,7 @@ use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::session::identity::TokenIdentity;
 use crate::session::store::{RevocationStatus, RevocationStore, StoreError};
 use crate::source::find_token;
-use crate::verify::grants::Roles;
+use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Ids, Verified, VerifyConfig};
 

@@ -160,7 +160,7 @@ use tonic::{Code, Status};
 use crate::authz::{check_any_role, check_roles};
 use crate::error::{AuthError, ErrorKind};
 use crate::rejection::DefaultRejection;
-use crate::verify::grants::Roles;
+use crate::verify::roles::Roles;
 use crate::verify::scopes::{is_scope_token, Scopes};
 
 /// What a handler answers when no token was verified for the request.

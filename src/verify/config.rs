@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::keys::issuer::Tenant;
-use crate::verify::grants::GrantPaths;
+use crate::verify::roles::RolePaths;
 
 /// The clock the time claims are judged against.
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -25,7 +25,7 @@ pub(crate) struct VerifyConfig {
     /// Whether the layer caches verified tokens.
     pub(crate) cache: bool,
     /// The claims that grant roles.
-    pub(crate) grants: GrantPaths,
+    pub(crate) role_paths: RolePaths,
     /// With a revocation store: the claims its check reads, required of every token.
     pub(crate) identity: Option<IdentityRule>,
 }
@@ -49,7 +49,7 @@ impl fmt::Debug for VerifyConfig {
             .field("max_token_len", &self.max_token_len)
             .field("clock", &self.clock.as_ref().map(|_| "<fn>"))
             .field("identity", &self.identity)
-            .field("grants", &self.grants)
+            .field("role_paths", &self.role_paths)
             .finish_non_exhaustive()
     }
 }
