@@ -37,6 +37,7 @@ pub(super) struct TapSeq<'i, A, I> {
 impl<'de, A: SeqAccess<'de>, I: Items<'de>> SeqAccess<'de> for TapSeq<'_, A, I> {
     type Error = A::Error;
 
+    #[inline]
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
