@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::{AuthError, ConfigError};
-use crate::verify::grants::Roles;
+use crate::verify::roles::Roles;
 use crate::verify::scopes::{is_scope_token, Scopes};
 
 /// A predicate on the typed claims.

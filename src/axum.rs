@@ -139,7 +139,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::request::Parts;
 use http::StatusCode;
 
-use crate::verify::grants::Roles;
+use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
 
 /// Extracts the claims that [`JwtAuthLayer`](crate::JwtAuthLayer) verified, cloned from the

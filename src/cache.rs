@@ -8,7 +8,7 @@ use quick_cache::Weighter;
 use crate::error::ConfigError;
 use crate::keys::key::Key;
 use crate::revocation::TokenIdentity;
-use crate::verify::grants::Roles;
+use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::Times;
 

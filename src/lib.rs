@@ -81,7 +81,7 @@ pub use crate::rejection::{
 };
 pub use crate::service::JwtAuth;
 pub use crate::source::{TokenSource, TokenSourceKind};
-pub use crate::verify::grants::{ClaimPath, Roles};
+pub use crate::verify::roles::{ClaimPath, Roles};
 pub use crate::verify::scopes::Scopes;
 pub use crate::verify::TokenVerifier;
 

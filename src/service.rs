@@ -23,7 +23,7 @@ use crate::revocation::{
     RevocationQuery, RevocationStatus, RevocationStore, StoreError, TokenIdentity,
 };
 use crate::source::find_token;
-use crate::verify::grants::Roles;
+use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
 use crate::verify::{verify, Failure, Verified, VerifyConfig};
 

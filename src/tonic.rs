@@ -162,7 +162,7 @@ use tonic::{Code, Status};
 use crate::authz::Requirement;
 use crate::error::{AuthError, ErrorKind};
 use crate::rejection::DefaultRejection;
-use crate::verify::grants::Roles;
+use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
 
 /// What a handler answers when no token was verified for the request.

@@ -9,7 +9,7 @@ use crate::csrf::CsrfGuard;
 use crate::error::ConfigError;
 use crate::mode::AuthMode;
 use crate::revocation::RevocationStore;
-use crate::verify::grants::ClaimPath;
+use crate::verify::roles::ClaimPath;
 
 impl<C, R> JwtAuthBuilder<C, R> {
     /// Whether a CORS preflight may pass to the inner service without a token. Off by default,

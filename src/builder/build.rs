@@ -13,7 +13,7 @@ use crate::keys::set::KeySet;
 use crate::keys::source::KeySource;
 use crate::layer::JwtAuthLayer;
 use crate::service::Revocation;
-use crate::verify::grants::GrantPaths;
+use crate::verify::roles::RolePaths;
 use crate::verify::{IdentityRule, VerifyConfig};
 
 type Provider = &'static jsonwebtoken::crypto::CryptoProvider;
@@ -102,7 +102,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             tenants.push(tenant);
         }
         let rejection = (self.finish_rejection)(self.rejection, realm, policy)?;
-        let grants = GrantPaths::new(&roles_claims)?;
+        let role_paths = RolePaths::new(&roles_claims)?;
         let revocation = match revocation {
             Some(store) => Some(Arc::new(Revocation {
                 store,
@@ -135,7 +135,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             clock,
             cache: cache.is_some(),
             identity,
-            grants,
+            role_paths,
         };
         Ok(JwtAuthLayer::from_parts(
             Arc::new(config),

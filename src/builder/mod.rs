@@ -18,8 +18,8 @@ use crate::mode::{AuthMode, ModeConfig};
 use crate::rejection::{is_quotable, DefaultRejection, ResponseForAuthError, StatusPolicy};
 use crate::revocation::RevocationStore;
 use crate::source::TokenSource;
-use crate::verify::grants::ClaimPath;
 use crate::verify::normalize_typ;
+use crate::verify::roles::ClaimPath;
 
 mod access;
 mod build;

@@ -3,7 +3,7 @@
 
 use crate::clock::Clock;
 use crate::keys::issuer::Tenant;
-use crate::verify::grants::GrantPaths;
+use crate::verify::roles::RolePaths;
 use std::fmt;
 
 /// Everything the verification needs, built once with the layer.
@@ -20,7 +20,7 @@ pub(crate) struct VerifyConfig {
     /// Whether the layer caches verified tokens.
     pub(crate) cache: bool,
     /// The claims that grant roles.
-    pub(crate) grants: GrantPaths,
+    pub(crate) role_paths: RolePaths,
     /// With a revocation store: the claims its check reads, required of every token.
     pub(crate) identity: Option<IdentityRule>,
 }
@@ -44,7 +44,7 @@ impl fmt::Debug for VerifyConfig {
             .field("max_token_len", &self.max_token_len)
             .field("clock", &self.clock)
             .field("identity", &self.identity)
-            .field("grants", &self.grants)
+            .field("role_paths", &self.role_paths)
             .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,5 @@
-//! Verification: one compact JWS in, typed claims (or a classified failure) out.
-//! This module runs the steps in order; each file below it owns one of them.
+//! Verification: one compact JWS in, typed claims (or a classified failure) out. This folder owns
+//! every step from the token's bytes to the checked claims; this file runs them in order.
 //!
 //! The order is that of RFC 7519 §7.2 and RFC 8725: structure and header (`jws`), the issuer's
 //! key (`policy` chooses the issuer, the keys module the key), signature, then one pass over the
@@ -8,11 +8,11 @@
 
 pub(crate) mod claims;
 pub(crate) mod config;
-pub(crate) mod grants;
 pub(crate) mod identity;
 pub(crate) mod jws;
 pub(crate) mod parse;
 pub(crate) mod policy;
+pub(crate) mod roles;
 pub(crate) mod scopes;
 
 use std::fmt;
@@ -28,13 +28,10 @@ use crate::error::{AuthError, ErrorKind};
 use crate::keys::key::{kid_is_valid, Key};
 use crate::keys::set::{KeyWait, Resolution};
 use crate::verify::claims::{OneOrMany, Registered, NOT_A_CLAIMS_SET};
-use crate::verify::grants::Roles;
 use crate::verify::identity::TokenIdentity;
-use crate::verify::jws::{
-    b64_decode_into, Header, Segments, MAX_HEADER_LEN, MAX_SIGNATURE_LEN, NOT_A_JWS,
-    SMALL_SCRATCH_LEN, STACK_SCRATCH_LEN,
-};
+use crate::verify::jws::{with_scratch, Decoded, Header, Segments, BAD_SIGNATURE};
 use crate::verify::policy::{check_claims, select_tenant};
+use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
 
 /// A token that passed every check.
@@ -206,91 +203,29 @@ pub(crate) fn verify<C: DeserializeOwned>(
     may_fetch: bool,
 ) -> Result<Verified<C>, Failure> {
     // 1. Size and structure, before any decoding.
-    if token.len() > config.max_token_len {
-        return Err(AuthError::malformed("The token is too large").into());
-    }
-    // Three segments: the header ends at the first dot, the signature starts after the last one
-    // (both scans are short); a dot anywhere else is in the payload, and the base64url decoding
-    // below refuses it, as it refuses any character outside the alphabet.
-    let first = memchr::memchr(b'.', token).ok_or(NOT_A_JWS)?;
-    let last = memchr::memrchr(b'.', token).ok_or(NOT_A_JWS)?;
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64)) = (
-        token.get(..first),
-        token.get(first + 1..last),
-        token.get(last + 1..),
-    ) else {
-        return Err(NOT_A_JWS.into());
-    };
-    if header_b64.is_empty() || payload_b64.is_empty() || first == last {
-        return Err(NOT_A_JWS.into());
-    }
-    if header_b64.len() > MAX_HEADER_LEN {
-        return Err(AuthError::malformed("The token header is too large").into());
-    }
-    if signature_b64.len() > MAX_SIGNATURE_LEN * 4 / 3 + 2 {
-        return Err(BAD_SIGNATURE.into());
-    }
-
+    let segments = Segments::split(token, config.max_token_len)?;
     // One scratch buffer for the three decoded segments: on the stack for ordinary tokens, no
-    // larger than the token needs (it is zeroed first).
-    let segments = Segments {
-        header: header_b64,
-        payload: payload_b64,
-        signature: signature_b64,
-    };
+    // larger than the token needs.
     let lens = segments.decoded_lens();
-    let total = lens.iter().sum();
-    if total <= SMALL_SCRATCH_LEN {
-        verify_segments(
-            config,
-            token,
-            segments,
-            lens,
-            &mut [0; SMALL_SCRATCH_LEN],
-            may_fetch,
-        )
-    } else if total <= STACK_SCRATCH_LEN {
-        verify_segments(
-            config,
-            token,
-            segments,
-            lens,
-            &mut [0; STACK_SCRATCH_LEN],
-            may_fetch,
-        )
-    } else {
-        verify_segments(
-            config,
-            token,
-            segments,
-            lens,
-            &mut vec![0; total],
-            may_fetch,
-        )
-    }
+    with_scratch(lens.iter().sum(), |scratch| {
+        verify_segments(config, segments, lens, scratch, may_fetch)
+    })
 }
 
 /// Verification from the decoding of the segments on, into `scratch`, which holds at least
 /// the sum of `lens` ([`Segments::decoded_lens`]) bytes.
 fn verify_segments<C: DeserializeOwned>(
     config: &VerifyConfig,
-    token: &[u8],
     segments: Segments<'_>,
-    [header_len, payload_len, _]: [usize; 3],
+    lens: [usize; 3],
     scratch: &mut [u8],
     may_fetch: bool,
 ) -> Result<Verified<C>, Failure> {
-    let Segments {
-        header: header_b64,
-        payload: payload_b64,
-        signature: signature_b64,
-    } = segments;
-    let (header_buf, rest) = scratch.split_at_mut(header_len.min(scratch.len()));
-    let (payload_buf, signature_buf) = rest.split_at_mut(payload_len.min(rest.len()));
-
-    let header_json = b64_decode_into(header_b64, header_buf)?;
-    let payload = b64_decode_into(payload_b64, payload_buf)?;
-    let signature = b64_decode_into(signature_b64, signature_buf)?;
+    let Decoded {
+        header: header_json,
+        payload,
+        signature,
+    } = segments.decode_into(lens, scratch)?;
 
     // 2. Header.
     // RFC 7515 §5.2 and RFC 7519 §7.2: UTF-8 of a valid JSON object, also in members the layer
@@ -336,7 +271,7 @@ fn verify_segments<C: DeserializeOwned>(
     };
 
     // 4. Signature.
-    if signature_b64.is_empty() {
+    if segments.signature.is_empty() {
         return Err(
             AuthError::new(ErrorKind::InvalidSignature, "The token has no signature").into(),
         );
@@ -349,17 +284,15 @@ fn verify_segments<C: DeserializeOwned>(
         );
         return Err(BAD_SIGNATURE.into());
     };
-    let signed_len = header_b64.len() + 1 + payload_b64.len();
-    let message = token.get(..signed_len).unwrap_or_default();
-    if !verifier.verifies(message, signature) {
+    if !verifier.verifies(segments.signed, signature) {
         return Err(BAD_SIGNATURE.into());
     }
 
     // 5. One parse of the claims into the user's type that also yields the registered claims,
     // then the policy checks on them.
     let mut observed = parse::Observed::default();
-    if !config.grants.is_empty() {
-        observed.paths = Some(&config.grants);
+    if !config.role_paths.is_empty() {
+        observed.paths = Some(&config.role_paths);
     }
     match parse::parse::<C>(payload, &mut observed) {
         Ok(claims) if observed.saw_object && !observed.invalid => {
@@ -401,8 +334,3 @@ fn verify_segments<C: DeserializeOwned>(
         }
     }
 }
-
-const BAD_SIGNATURE: AuthError = AuthError::new(
-    ErrorKind::InvalidSignature,
-    "The token's signature does not verify",
-);

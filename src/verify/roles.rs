@@ -1,5 +1,5 @@
 //! [`Roles`], the values a verified token grants through the claims the layer is told to read
-//! ([`ClaimPath`]), and [`GrantPaths`], those paths as the single-pass parse walks them.
+//! ([`ClaimPath`]), and [`RolePaths`], those paths as the single-pass parse walks them.
 
 use std::fmt;
 
@@ -111,7 +111,7 @@ impl fmt::Debug for ClaimPath {
 
 /// The configured paths as a tree of member names, walked by the single-pass parse.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct GrantPaths {
+pub(crate) struct RolePaths {
     pub(crate) root: Node,
 }
 
@@ -134,7 +134,7 @@ impl Node {
     }
 }
 
-impl GrantPaths {
+impl RolePaths {
     /// The tree of `paths`, each checked.
     pub(crate) fn new(paths: &[ClaimPath]) -> Result<Self, ConfigError> {
         let mut root = Node::default();
@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn the_tree_shares_prefixes() {
-        let paths = GrantPaths::new(&[
+        let paths = RolePaths::new(&[
             "realm_access.roles".into(),
             "resource_access.api.roles".into(),
             "realm_access".into(),
@@ -343,7 +343,7 @@ mod tests {
         assert!(realm.grants);
         assert!(realm.child("roles").unwrap().grants);
         assert!(!paths.root.child("resource_access").unwrap().grants);
-        assert!(GrantPaths::new(&[]).unwrap().is_empty());
+        assert!(RolePaths::new(&[]).unwrap().is_empty());
     }
 
     #[test]
