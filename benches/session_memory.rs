@@ -16,8 +16,9 @@
 
 use std::time::Duration;
 
-use tower_jwt_auth::session::{Grant, Sessions};
-use tower_jwt_auth::session::{MemoryStore, RedisStore, RefreshTokenKey};
+use tower_jwt_auth::session::{
+    Grant, MemoryStore, RedisStore, RefreshTokenKey, SessionStore, Sessions,
+};
 use tower_jwt_auth::{Algorithm, SigningKey};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -46,16 +47,14 @@ fn rss() -> Result<u64, BoxError> {
     Ok(kib * 1024)
 }
 
-fn sessions(
-    store: impl tower_jwt_auth::session::SessionStore + 'static,
-) -> Result<Sessions, BoxError> {
+fn sessions(store: impl SessionStore + 'static) -> Result<Sessions, BoxError> {
     Ok(Sessions::builder()
-        .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET)?)
-        .issuer("session-example")
+        .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET)?)?
+        .issuer("session-example")?
         .refresh_token_key(RefreshTokenKey::derive(SECRET)?)
         // No grace window: every rotation's sealed successor can go at once, so that what is
         // measured after the rotations is a session outside the window.
-        .refresh_grace(Duration::ZERO)
+        .refresh_grace(Duration::ZERO)?
         .store(store)
         .build()?)
 }
@@ -116,10 +115,10 @@ async fn memory_store() -> Result<(), BoxError> {
 async fn redis_store(url: &str) -> Result<(), BoxError> {
     let n = setting("REDIS_SESSIONS", 2_000)?;
     let prefix = format!("bench:{}:", std::process::id());
-    let store = RedisStore::builder(url)
-        .prefix(prefix.clone())
+    let store = RedisStore::builder(url)?
+        .prefix(prefix.clone())?
         .timeout(Duration::from_secs(2))
-        .build()?;
+        .build();
     let sessions = sessions(store)?;
     let client = redis::Client::open(url)?;
     let mut con = client.get_multiplexed_async_connection().await?;

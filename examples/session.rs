@@ -92,11 +92,11 @@ use tower::Layer;
 use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
 use tower_jwt_auth::csrf::{CsrfGuard, CsrfKey, CSRF_HEADER};
-use tower_jwt_auth::session::{CookieSettings, MemoryStore, RefreshTokenKey, SessionStore};
-use tower_jwt_auth::session::{Grant, SessionErrorKind, Sessions};
+use tower_jwt_auth::session::{
+    CookieSettings, Grant, MemoryStore, RefreshTokenKey, SessionErrorKind, SessionStore, Sessions,
+};
 use tower_jwt_auth::{
     Algorithm, AuthMode, BoxError, DefaultRejection, InvalidTokenPolicy, JwtAuthLayer, SigningKey,
-    TokenSource,
 };
 
 /// The secret used when `JWT_SECRET` is not set. It is public, so anyone can mint tokens a
@@ -337,35 +337,35 @@ pub async fn sessions_and_layer(
     // token key is derived from the secret they already share (HKDF, a label of its own).
     let refresh_key =
         RefreshTokenKey::derive(secret).map_err(|err| format!("JWT_SECRET: {err}"))?;
+    // The cookies and the CSRF guard are configured once, here: the layer and the endpoints
+    // both take them from the sessions.
     let mut builder = Sessions::builder()
-        .signing_key(key)
+        .signing_key(key)?
         .refresh_token_key(refresh_key)
-        .issuer(config.issuer.clone())
-        .leeway(config.leeway)
-        .store(store.clone());
+        .issuer(config.issuer.clone())?
+        .leeway(config.leeway)?
+        .store(store.clone())
+        .cookies(browser.cookies)
+        .csrf(browser.csrf);
     if let Some(audience) = &config.audience {
-        builder = builder.audience(audience.clone());
+        builder = builder.audience(audience.clone())?;
     }
     if let Some(ttl) = config.access_ttl {
-        builder = builder.access_ttl(ttl);
+        builder = builder.access_ttl(ttl)?;
     }
     if let Some(idle) = config.idle_timeout {
-        builder = builder.idle_timeout(idle);
+        builder = builder.idle_timeout(idle)?;
     }
     if let Some(lifetime) = config.absolute_lifetime {
-        builder = builder.absolute_lifetime(lifetime);
+        builder = builder.absolute_lifetime(lifetime)?;
     }
     if let Some(grace) = config.refresh_grace {
-        builder = builder.refresh_grace(grace);
+        builder = builder.refresh_grace(grace)?;
     }
     let sessions = builder.build()?;
-    // The bearer header for API clients, the access cookie these settings set for browsers,
-    // and the CSRF guard for the latter.
-    let mut auth = sessions
-        .layer_builder::<Value>()
-        .revocation(store)
-        .token_sources([TokenSource::bearer(), browser.cookies.token_source()])?
-        .csrf(browser.csrf);
+    // The bearer header for API clients, the access cookie for browsers, and the CSRF guard
+    // for the latter: all from the sessions.
+    let mut auth = sessions.layer_builder::<Value>().revocation(store);
     if let Some(entries) = config.cache {
         auth = auth.token_cache(entries, entries.saturating_mul(CACHE_BYTES_PER_ENTRY))?;
     }
@@ -406,13 +406,8 @@ pub fn app(
     let optional = auth
         .clone()
         .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
-    let endpoints = optional.layer(
-        sessions
-            .endpoints()
-            .prefix("/auth")
-            .cookies(browser.cookies.clone())
-            .csrf(browser.csrf.clone()),
-    );
+    // The endpoints serve the cookies and check the CSRF guard the sessions were given.
+    let endpoints = optional.layer(sessions.endpoints().prefix("/auth"));
     let page = PAGE.replace("{{csrf_cookie}}", browser.cookies.csrf_cookie_name());
     Router::new()
         .route("/", get(move || std::future::ready(Html(page.clone()))))

@@ -1,16 +1,20 @@
-//! The response body: the inner service's body, or the rejection's.
+//! The response body: the inner service's body, or bytes in one frame (a rejection's, or an
+//! answer of the session endpoints).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::Empty;
 use pin_project_lite::pin_project;
 
 pin_project! {
     /// The body of a response from [`JwtAuth`](crate::JwtAuth): the inner service's body, or
-    /// the bytes of a rejection. It needs no `Default` from the inner body.
-    pub struct ResponseBody<B> {
+    /// the bytes of a rejection. It needs no `Default` from the inner body. The
+    /// [session endpoints](crate::session::SessionEndpoints) answer with `ResponseBody` (whose
+    /// inner body, never used there, defaults to an empty one): their answers in one frame.
+    pub struct ResponseBody<B = Empty<Bytes>> {
         #[pin]
         inner: Inner<B>,
     }
@@ -36,6 +40,7 @@ impl<B> ResponseBody<B> {
         }
     }
 
+    /// `data` in one frame: a rejection, or an answer of the session endpoints.
     pub(crate) fn rejection(data: Bytes) -> Self {
         let data = if data.is_empty() { None } else { Some(data) };
         Self {

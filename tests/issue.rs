@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tower_jwt_auth::clock::Clock;
 use tower_jwt_auth::session::{AccessToken, AccessTokenMinter, Grant};
 use tower_jwt_auth::{Algorithm, ErrorKind, JwtAuthLayer, Key, SigningKey, SigningKeys};
 
@@ -51,10 +52,9 @@ fn keys_of_each_algorithm() -> Vec<SigningKey> {
 
 fn minter(keys: impl Into<SigningKeys>, at_jwt: bool) -> AccessTokenMinter {
     AccessTokenMinter::builder(keys)
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .at_jwt_typ(at_jwt)
-        .build()
+        .and_then(|b| b.issuer(ISSUER))
+        .and_then(|b| b.audience(AUDIENCE))
+        .and_then(|b| b.at_jwt_typ(at_jwt).build())
         .unwrap()
 }
 
@@ -302,11 +302,10 @@ async fn tokens_expire_after_their_lifetime() {
     let signing = hmac_key();
     let issued = SystemTime::now() - Duration::from_secs(120);
     let minter = AccessTokenMinter::builder(signing.clone())
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .ttl(Duration::from_secs(60))
-        .clock(move || issued)
-        .build()
+        .and_then(|b| b.issuer(ISSUER))
+        .and_then(|b| b.audience(AUDIENCE))
+        .and_then(|b| b.ttl(Duration::from_secs(60)))
+        .and_then(|b| b.clock(Clock::from_fn(move || issued)).build())
         .unwrap();
     let token = minter.mint(&grant()).unwrap();
     assert_eq!(token.lifetime(), Duration::from_secs(60));

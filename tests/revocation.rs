@@ -422,9 +422,9 @@ async fn a_stopped_redis_refuses_with_503() {
     };
     refuses_when_the_store_cannot_answer(|| {
         tower_jwt_auth::session::RedisStore::builder(format!("redis://127.0.0.1:{port}"))
+            .unwrap()
             .timeout(Duration::from_millis(500))
             .build()
-            .unwrap()
     })
     .await;
 }

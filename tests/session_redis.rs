@@ -27,11 +27,11 @@ async fn two_instances_rotate_a_token_exactly_once() {
     let instance = |clock: Clock| {
         Arc::new(
             RedisStore::builder(url.clone())
-                .prefix(prefix.clone())
+                .and_then(|b| b.prefix(prefix.clone()))
+                .unwrap()
                 .clock(clock)
                 .timeout(Duration::from_secs(2))
-                .build()
-                .unwrap(),
+                .build(),
         )
     };
     let a = instance(Clock::system());
@@ -93,10 +93,10 @@ async fn store_failure_answers_unavailable_and_recovers() {
     let with_defaults = RedisStore::connect(&redis.url()).await.unwrap();
     assert!(with_defaults.ping().await.unwrap_err().is_unavailable());
     let store = RedisStore::builder(redis.url())
-        .prefix(random_prefix())
+        .and_then(|b| b.prefix(random_prefix()))
+        .unwrap()
         .timeout(timeout)
-        .build()
-        .unwrap();
+        .build();
     let query = RevocationQuery {
         jti: Some("j"),
         sid: Some("s"),
@@ -173,10 +173,10 @@ async fn memory_usage_of_one_live_session() {
     let prefix = random_prefix();
     let clock = Clock::manual(start_time());
     let store = RedisStore::builder(url.clone())
-        .prefix(prefix.clone())
+        .and_then(|b| b.prefix(prefix.clone()))
+        .unwrap()
         .clock(clock.clone())
-        .build()
-        .unwrap();
+        .build();
     let limits = SessionLimits {
         refresh_grace: Duration::from_millis(100),
         ..SessionLimits::default()

@@ -23,9 +23,9 @@ use serde_json::{json, Value};
 use session_support::Harness;
 use tower::{Layer, ServiceExt};
 use tower_jwt_auth::revocation::{RevocationQuery, StoreError, StoreFuture, TokenIdentity};
-use tower_jwt_auth::session::{Grant, ReuseEvent, SessionErrorKind, Sessions, TokenPair};
 use tower_jwt_auth::session::{
-    RefreshToken, RefreshTokenKey, SessionId, SessionLimits, SessionStore,
+    Grant, RefreshToken, RefreshTokenKey, ReuseEvent, SessionError, SessionErrorKind, SessionId,
+    SessionLimits, SessionStore, Sessions, SessionsBuilder, TokenPair,
 };
 use tower_jwt_auth::{Algorithm, SigningKey};
 
@@ -46,14 +46,21 @@ fn signing_key() -> SigningKey {
         .with_kid("k1")
 }
 
+/// The signing key and the issuer of every test.
+fn issuing() -> SessionsBuilder {
+    Sessions::builder()
+        .signing_key(signing_key())
+        .and_then(|b| b.issuer(ISSUER))
+        .unwrap()
+}
+
 /// Sessions over the harness's store and clock; reuse events are recorded.
 fn sessions(h: &Harness) -> (Sessions, Arc<Mutex<Vec<ReuseEvent>>>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let recorded = events.clone();
-    let sessions = Sessions::builder()
-        .signing_key(signing_key())
-        .issuer(ISSUER)
+    let sessions = issuing()
         .audience(AUDIENCE)
+        .unwrap()
         .at_jwt_typ(true)
         .clock(h.clock.clone())
         .store(h.store.clone())
@@ -68,7 +75,7 @@ fn grant(sub: &str) -> Grant {
     Grant::new(sub).scopes(["read", "write"])
 }
 
-fn kind(result: Result<TokenPair, tower_jwt_auth::session::SessionError>) -> SessionErrorKind {
+fn kind(result: Result<TokenPair, SessionError>) -> SessionErrorKind {
     match result {
         Ok(pair) => panic!("expected a refusal, got {pair:?}"),
         Err(e) => {
@@ -552,15 +559,14 @@ fn token_body(token: &str) -> String {
 }
 
 fn memory_sessions(h: &Harness, grace: Duration) -> Sessions {
-    Sessions::builder()
-        .signing_key(signing_key())
-        .issuer(ISSUER)
+    issuing()
         .audience(AUDIENCE)
+        .unwrap()
         .clock(h.clock.clone())
         .store(h.store.clone())
         .refresh_token_key(session_support::key())
         .refresh_grace(grace)
-        .build()
+        .and_then(|b| b.build())
         .unwrap()
 }
 
@@ -853,9 +859,7 @@ impl SessionStore for Down {
 
 #[tokio::test]
 async fn endpoint_store_failure_is_503_and_lets_nothing_in() {
-    let sessions = Sessions::builder()
-        .signing_key(signing_key())
-        .issuer(ISSUER)
+    let sessions = issuing()
         .store(Down)
         .refresh_token_key(session_support::key())
         .build()
@@ -891,17 +895,12 @@ async fn endpoint_store_failure_is_503_and_lets_nothing_in() {
 /// verify the others' tokens); the in-memory store gets a random one per process.
 #[test]
 fn a_shared_store_requires_a_refresh_token_key() {
-    let err = Sessions::builder()
-        .signing_key(signing_key())
-        .issuer(ISSUER)
-        .store(Down)
-        .build()
-        .unwrap_err();
+    let err = issuing().store(Down).build().unwrap_err();
     assert!(err.to_string().contains("refresh token key"), "{err}");
     let memory = Sessions::builder()
         .signing_key(signing_key())
-        .issuer(ISSUER)
-        .build();
+        .and_then(|b| b.issuer(ISSUER))
+        .and_then(|b| b.build());
     assert!(memory.is_ok());
 }
 

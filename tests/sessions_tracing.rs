@@ -38,7 +38,8 @@ async fn reuse_warns_with_subject_and_session_never_a_token() {
         .signing_key(
             SigningKey::hmac(Algorithm::HS256, b"sessions-tracing-secret-32-bytes").unwrap(),
         )
-        .issuer("https://issuer.example")
+        .and_then(|b| b.issuer("https://issuer.example"))
+        .unwrap()
         .clock(clock.clone())
         .store(MemoryStore::builder().clock(clock.clone()).build())
         .build()

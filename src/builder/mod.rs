@@ -423,6 +423,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
         Ok(self)
     }
 
+    /// [`token_sources`](Self::token_sources) for sources whose names were checked already (the
+    /// session cookies').
+    pub(crate) fn checked_token_sources(
+        mut self,
+        sources: impl IntoIterator<Item = TokenSource>,
+    ) -> Self {
+        self.settings.mode.sources = sources.into_iter().collect();
+        self
+    }
+
     /// The longest token accepted, in bytes; a longer one is refused as `malformed` before any
     /// decoding.
     ///

@@ -8,8 +8,8 @@ use cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use cookie::{Cookie, SameSite};
 use http::HeaderValue;
 
-use super::refresh::SessionCryptoError;
-use super::sessions::TokenPair;
+use super::refresh_token::SessionCryptoError;
+use super::token_pair::TokenPair;
 use crate::csrf::{CsrfKey, CsrfRandomError};
 use crate::error::ConfigError;
 use crate::source::TokenSource;
@@ -334,7 +334,14 @@ mod tests {
     use super::*;
 
     fn pair(access: &str) -> TokenPair {
-        TokenPair::for_tests(access, "refresh-token", "sid-1", 3600)
+        TokenPair::new(
+            access.to_owned(),
+            "refresh-token".to_owned(),
+            60,
+            0,
+            "sid-1".to_owned(),
+            3600,
+        )
     }
 
     fn texts(headers: &[HeaderValue]) -> Vec<&str> {

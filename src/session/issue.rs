@@ -1,5 +1,5 @@
-//! Minting access tokens: [`Grant`] (what a token grants), [`AccessTokenMinter`] (the issuing
-//! settings and the signing keys), [`AccessToken`] (one minted token) and [`IssueError`].
+//! Minting access tokens: [`AccessTokenMinter`] (the issuing settings and the signing keys) and
+//! [`AccessToken`] (one minted token); what a token grants is a [`Grant`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,15 +8,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::clock::checked_unix_secs;
+use super::grant::{Grant, IssueError};
+use crate::clock::{checked_unix_secs, Clock};
 use crate::error::ConfigError;
 use crate::keys::signing::SigningKeys;
-use crate::verify::scopes::is_scope_token;
-/// The closure a minter reads the time from.
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// The lifetime of an access token unless another is configured: 10 minutes.
 pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(10 * 60);
@@ -27,166 +25,6 @@ pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Random bytes in a `jti` or a session id: 128 bits.
 const ID_BYTES: usize = 16;
-
-/// Claim names a [`Grant`]'s custom claims may not use: the registered claims of RFC 7519 §4.1,
-/// the ones the minter writes itself (`sid`, `scope`), and `scp`, which the layer reads as
-/// scopes too.
-const RESERVED_CLAIMS: [&str; 10] = [
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "scope", "scp",
-];
-
-/// What an access token grants: its subject (`sub`), its scopes (`scope`) and any custom claims.
-///
-/// The grant is checked when a token is minted: the subject must not be empty, every scope
-/// must be an RFC 6749 §3.3 scope-token (printable ASCII without space, `"` or `\`), and no
-/// custom claim may take the name of a claim the minter writes or the layer interprets
-/// (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `sid`, `scope`, `scp`).
-///
-/// It serialises with serde, so that a session store can keep it and mint the next access
-/// token of the session with the same grant.
-///
-/// # Example
-///
-/// ```
-/// use tower_jwt_auth::session::Grant;
-///
-/// let grant = Grant::new("user-42")
-///     .scopes(["read", "write"])
-///     .claim("name", "Ada")
-///     .claim("groups", serde_json::json!(["staff"]));
-/// assert_eq!(grant.subject(), "user-42");
-/// assert_eq!(grant.scope_list().collect::<Vec<_>>(), ["read", "write"]);
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Grant {
-    sub: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    scopes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    claims: Map<String, Value>,
-}
-
-impl Grant {
-    /// A grant for `subject` (the `sub` claim), with no scope and no custom claim.
-    pub fn new(subject: impl Into<String>) -> Self {
-        Self {
-            sub: subject.into(),
-            scopes: Vec::new(),
-            claims: Map::new(),
-        }
-    }
-
-    /// Adds one scope (a scope seen before is not added twice).
-    #[must_use]
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        let scope = scope.into();
-        if !self.scopes.contains(&scope) {
-            self.scopes.push(scope);
-        }
-        self
-    }
-
-    /// Adds several scopes, one per item; they go into the token's `scope` claim in this
-    /// order, separated by spaces.
-    #[must_use]
-    pub fn scopes<I, S>(self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        scopes.into_iter().fold(self, Grant::scope)
-    }
-
-    /// Sets a custom claim; a second call with the same name replaces the value. The name of a
-    /// registered claim is refused when the token is minted ([`IssueError::ReservedClaim`]).
-    #[must_use]
-    pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.claims.insert(name.into(), value.into());
-        self
-    }
-
-    /// The subject.
-    pub fn subject(&self) -> &str {
-        &self.sub
-    }
-
-    /// The scopes, in the order they were added.
-    pub fn scope_list(&self) -> impl Iterator<Item = &str> {
-        self.scopes.iter().map(String::as_str)
-    }
-
-    /// The custom claims.
-    pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
-    }
-
-    /// Checks the subject, the scopes and the custom claim names.
-    pub(crate) fn check(&self) -> Result<(), IssueError> {
-        if self.sub.is_empty() {
-            return Err(IssueError::EmptySubject);
-        }
-        if let Some(scope) = self.scopes.iter().find(|s| !is_scope_token(s)) {
-            return Err(IssueError::InvalidScope {
-                scope: scope.clone(),
-            });
-        }
-        if let Some(name) = self
-            .claims
-            .keys()
-            .find(|n| RESERVED_CLAIMS.contains(&n.as_str()))
-        {
-            return Err(IssueError::ReservedClaim { name: name.clone() });
-        }
-        Ok(())
-    }
-}
-
-/// Why an access token could not be minted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IssueError {
-    /// The grant's subject is empty.
-    EmptySubject,
-    /// A scope is not an RFC 6749 §3.3 scope-token: empty, or with a space, `"`, `\` or a
-    /// character outside printable ASCII.
-    InvalidScope {
-        /// The scope.
-        scope: String,
-    },
-    /// A custom claim has the name of a claim the minter writes or the layer interprets.
-    ReservedClaim {
-        /// The claim's name.
-        name: String,
-    },
-    /// The clock is before 1970 or so far ahead that `exp` overflows.
-    Clock,
-    /// The system's random number generator failed.
-    Random,
-    /// The claims could not be serialised, or the crypto provider could not sign.
-    Signing,
-}
-
-impl fmt::Display for IssueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IssueError::EmptySubject => f.write_str("the grant's subject is empty"),
-            IssueError::InvalidScope { scope } => {
-                write!(f, "the scope {scope:?} is not an rfc 6749 scope-token")
-            }
-            IssueError::ReservedClaim { name } => {
-                write!(
-                    f,
-                    "the custom claim {name:?} has the name of a registered claim"
-                )
-            }
-            IssueError::Clock => f.write_str("the clock is out of the range of a NumericDate"),
-            IssueError::Random => f.write_str("the system random number generator failed"),
-            IssueError::Signing => f.write_str("the access token could not be signed"),
-        }
-    }
-}
-
-impl std::error::Error for IssueError {}
 
 /// A minted access token, with the identifiers and times it carries.
 ///
@@ -269,8 +107,8 @@ impl AccessToken {
 /// # Example
 ///
 /// ```
-/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, SigningKey};
 /// use tower_jwt_auth::session::{AccessTokenMinter, Grant};
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, SigningKey};
 ///
 /// #[derive(Clone, serde::Deserialize)]
 /// struct Claims {
@@ -278,9 +116,9 @@ impl AccessToken {
 /// }
 ///
 /// let signing = SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
-/// let minter = AccessTokenMinter::builder(signing.clone())
-///     .issuer("https://issuer.example")
-///     .audience("api")
+/// let minter = AccessTokenMinter::builder(signing.clone())?
+///     .issuer("https://issuer.example")?
+///     .audience("api")?
 ///     .at_jwt_typ(true)
 ///     .build()?;
 /// let auth = JwtAuthLayer::<Claims>::builder()
@@ -306,11 +144,13 @@ struct Inner {
     /// The base64url header, the same for every token.
     header: String,
     issuer: Box<str>,
+    /// The audiences, in the order they were added.
+    audiences: Box<[String]>,
     /// `aud`: a string, an array, or nothing.
     audience: Option<Value>,
     ttl: u64,
     at_jwt: bool,
-    clock: Option<Clock>,
+    clock: Clock,
     rng: SystemRandom,
 }
 
@@ -323,6 +163,7 @@ impl fmt::Debug for AccessTokenMinter {
             .field("audience", &inner.audience)
             .field("ttl", &inner.ttl)
             .field("at_jwt", &inner.at_jwt)
+            .field("clock", &inner.clock)
             .finish_non_exhaustive()
     }
 }
@@ -354,15 +195,12 @@ pub(crate) fn random_id(rng: &dyn SecureRandom, bytes: usize) -> Result<String, 
 impl AccessTokenMinter {
     /// Starts a configuration that signs with `keys` (one [`SigningKey`](crate::SigningKey), or
     /// a [`SigningKeys`] set with keys kept for verification).
-    pub fn builder(keys: impl Into<SigningKeys>) -> AccessTokenMinterBuilder {
-        AccessTokenMinterBuilder {
-            keys: keys.into(),
-            issuer: None,
-            audiences: Vec::new(),
-            ttl: DEFAULT_ACCESS_TTL,
-            at_jwt: false,
-            clock: None,
-        }
+    ///
+    /// # Errors
+    ///
+    /// The errors of the signing keys' `kid`s (see [`SigningKeys`]).
+    pub fn builder(keys: impl Into<SigningKeys>) -> Result<AccessTokenMinterBuilder, ConfigError> {
+        AccessTokenMinterBuilder::new().signing_keys(keys.into())
     }
 
     /// Mints an access token for `grant` in a new session: its `sid` is 128 random bits,
@@ -383,12 +221,14 @@ impl AccessTokenMinter {
         random_id(&self.inner.rng, ID_BYTES)
     }
 
-    /// The minter's clock.
+    /// The minter's clock: what `iat` and `exp` are read from.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The current time by the minter's clock.
     pub(crate) fn now(&self) -> SystemTime {
-        match &self.inner.clock {
-            Some(clock) => clock(),
-            None => SystemTime::now(),
-        }
+        self.inner.clock.now()
     }
 
     /// Mints an access token for `grant` in the session `sid`, issued at `now`.
@@ -403,17 +243,17 @@ impl AccessTokenMinter {
         let iat = checked_unix_secs(now).ok_or(IssueError::Clock)?;
         let exp = iat.checked_add(inner.ttl).ok_or(IssueError::Clock)?;
         let jti = random_id(&inner.rng, ID_BYTES)?;
-        let scope = grant.scopes.join(" ");
+        let scope = grant.scope_claim();
         let claims = Claims {
             iss: &inner.issuer,
-            sub: &grant.sub,
+            sub: grant.subject(),
             aud: inner.audience.as_ref(),
             iat,
             exp,
             jti: &jti,
             sid,
             scope: &scope,
-            custom: &grant.claims,
+            custom: grant.claims(),
         };
         let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::Signing)?;
 
@@ -446,16 +286,33 @@ impl AccessTokenMinter {
     pub fn ttl(&self) -> Duration {
         Duration::from_secs(self.inner.ttl)
     }
+
+    /// The `iss` of the tokens minted.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The audiences of the tokens minted, in the order they were added.
+    pub fn audiences(&self) -> &[String] {
+        &self.inner.audiences
+    }
+
+    /// Whether the tokens are typed `at+jwt`.
+    pub fn is_at_jwt_typ(&self) -> bool {
+        self.inner.at_jwt
+    }
 }
 
-/// The settings of an [`AccessTokenMinter`]; see [`AccessTokenMinter::builder`].
+/// The settings of an [`AccessTokenMinter`]; see [`AccessTokenMinter::builder`]. A setting
+/// whose value is invalid fails at once; [`build`](Self::build) reports what needs the whole
+/// configuration.
 pub struct AccessTokenMinterBuilder {
-    keys: SigningKeys,
-    issuer: Option<String>,
+    keys: Option<SigningKeys>,
+    issuer: Option<Box<str>>,
     audiences: Vec<String>,
     ttl: Duration,
     at_jwt: bool,
-    clock: Option<Clock>,
+    clock: Clock,
 }
 
 impl fmt::Debug for AccessTokenMinterBuilder {
@@ -466,34 +323,88 @@ impl fmt::Debug for AccessTokenMinterBuilder {
             .field("audiences", &self.audiences)
             .field("ttl", &self.ttl)
             .field("at_jwt", &self.at_jwt)
-            .finish_non_exhaustive()
+            .field("clock", &self.clock)
+            .finish()
     }
 }
 
-/// `true` for a value that can go into `iss` or `aud`: not empty, no control character.
-fn is_claim_value(value: &str) -> bool {
-    !value.is_empty() && !value.chars().any(char::is_control)
+/// The error of a setting: [`ConfigError::InvalidIssuing`].
+pub(crate) fn invalid(setting: &'static str, problem: &'static str) -> ConfigError {
+    ConfigError::InvalidIssuing { setting, problem }
+}
+
+/// `value` when it can go into `iss` or `aud`: not empty, no control character.
+fn claim_value(setting: &'static str, value: String) -> Result<String, ConfigError> {
+    if value.is_empty() || value.chars().any(char::is_control) {
+        return Err(invalid(
+            setting,
+            "must not be empty or hold control characters",
+        ));
+    }
+    Ok(value)
 }
 
 impl AccessTokenMinterBuilder {
+    /// The defaults, without signing keys (the sessions' builder gets them later).
+    pub(crate) fn new() -> Self {
+        Self {
+            keys: None,
+            issuer: None,
+            audiences: Vec::new(),
+            ttl: DEFAULT_ACCESS_TTL,
+            at_jwt: false,
+            clock: Clock::system(),
+        }
+    }
+
+    /// The signing keys, replacing any set before.
+    ///
+    /// # Errors
+    ///
+    /// The errors of the keys' `kid`s (see [`SigningKeys`]).
+    pub(crate) fn signing_keys(mut self, keys: SigningKeys) -> Result<Self, ConfigError> {
+        keys.check()?;
+        self.keys = Some(keys);
+        Ok(self)
+    }
+
     /// The `iss` of every token (required): the exact string the layer's `issuer` expects.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidIssuing`] for an empty issuer or one with a control character.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
+        self.issuer = Some(claim_value("issuer", issuer.into())?.into_boxed_str());
+        Ok(self)
     }
 
     /// Adds an audience: `aud` is this string, or an array when several are added. Without
     /// any, tokens carry no `aud`, which only a layer without an audience accepts.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidIssuing`] for an empty audience or one with a control character.
+    pub fn audience(mut self, audience: impl Into<String>) -> Result<Self, ConfigError> {
+        self.audiences
+            .push(claim_value("audience", audience.into())?);
+        Ok(self)
     }
 
     /// The lifetime of each token, `exp - iat`, in whole seconds: 1 second to
     /// [`MAX_ACCESS_TTL`] (24 hours); [`DEFAULT_ACCESS_TTL`] (10 minutes) by default.
-    pub fn ttl(mut self, ttl: Duration) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidIssuing`] for a lifetime outside 1 second to 24 hours.
+    pub fn ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        if ttl.as_secs() == 0 || ttl > MAX_ACCESS_TTL {
+            return Err(invalid(
+                "access token lifetime",
+                "must be 1 second to 24 hours",
+            ));
+        }
         self.ttl = ttl;
-        self
+        Ok(self)
     }
 
     /// Types the tokens `at+jwt` (RFC 9068 §2.1), so that a layer with `.typ("at+jwt")` tells
@@ -504,59 +415,38 @@ impl AccessTokenMinterBuilder {
         self
     }
 
-    /// The clock `iat` and `exp` are read from; [`SystemTime::now`] by default. For tests.
-    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Some(Arc::new(clock));
+    /// The clock `iat` and `exp` are read from; [`Clock::system`] by default. For tests.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
-    /// Checks the settings and builds the minter.
+    /// Builds the minter.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidIssuing`] without an issuer, with an empty issuer or audience (or
-    /// one with a control character), a lifetime outside 1 second to 24 hours, or `at+jwt`
-    /// without an audience; the errors of the signing keys' `kid`s (see [`SigningKeys`]).
+    /// [`ConfigError::InvalidIssuing`] without an issuer, or for `at+jwt` without an audience.
     pub fn build(self) -> Result<AccessTokenMinter, ConfigError> {
-        let invalid = |setting, problem| ConfigError::InvalidIssuing { setting, problem };
-        self.keys.check()?;
-        let issuer = match self.issuer {
-            None => return Err(invalid("issuer", "is required")),
-            Some(issuer) if !is_claim_value(&issuer) => {
-                return Err(invalid(
-                    "issuer",
-                    "must not be empty or hold control characters",
-                ))
-            }
-            Some(issuer) => issuer.into_boxed_str(),
+        let Some(keys) = self.keys else {
+            return Err(invalid("signing key", "is required"));
         };
-        if !self.audiences.iter().all(|a| is_claim_value(a)) {
-            return Err(invalid(
-                "audience",
-                "must not be empty or hold control characters",
-            ));
-        }
+        let Some(issuer) = self.issuer else {
+            return Err(invalid("issuer", "is required"));
+        };
         if self.at_jwt && self.audiences.is_empty() {
             return Err(invalid(
                 "audience",
                 "is required for at+jwt tokens (RFC 9068)",
             ));
         }
-        let ttl = self.ttl.as_secs();
-        if ttl == 0 || self.ttl > MAX_ACCESS_TTL {
-            return Err(invalid(
-                "access token lifetime",
-                "must be 1 second to 24 hours",
-            ));
-        }
-        let audience = match self.audiences.len() {
-            0 => None,
-            1 => self.audiences.into_iter().next().map(Value::String),
-            _ => Some(Value::Array(
-                self.audiences.into_iter().map(Value::String).collect(),
+        let audience = match self.audiences.as_slice() {
+            [] => None,
+            [one] => Some(Value::String(one.clone())),
+            all => Some(Value::Array(
+                all.iter().cloned().map(Value::String).collect(),
             )),
         };
-        let active = self.keys.active();
+        let active = keys.active();
         let mut header = Map::new();
         header.insert("alg".into(), active.alg_name().into());
         header.insert(
@@ -569,11 +459,12 @@ impl AccessTokenMinterBuilder {
         let header = URL_SAFE_NO_PAD.encode(Value::Object(header).to_string());
         Ok(AccessTokenMinter {
             inner: Arc::new(Inner {
-                keys: self.keys,
+                keys,
                 header,
                 issuer,
+                audiences: self.audiences.into_boxed_slice(),
                 audience,
-                ttl,
+                ttl: self.ttl.as_secs(),
                 at_jwt: self.at_jwt,
                 clock: self.clock,
                 rng: SystemRandom::new(),
@@ -586,6 +477,7 @@ impl AccessTokenMinterBuilder {
 mod tests {
     use super::*;
     use crate::keys::signing::SigningKey;
+    use crate::session::grant::RESERVED_CLAIMS;
     use jsonwebtoken::Algorithm;
     use serde_json::json;
 
@@ -597,10 +489,11 @@ mod tests {
             .unwrap()
             .with_kid("k1");
         AccessTokenMinter::builder(key)
-            .issuer("https://issuer.example")
-            .audience("api")
+            .and_then(|b| b.issuer("https://issuer.example"))
+            .and_then(|b| b.audience("api"))
+            .unwrap()
             .at_jwt_typ(at_jwt)
-            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+            .clock(Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW)))
             .build()
             .unwrap()
     }
@@ -705,22 +598,22 @@ mod tests {
     #[test]
     fn the_settings_are_checked() {
         let key = || SigningKey::hmac(Algorithm::HS256, SECRET).unwrap();
-        let issuing = |err| matches!(err, Err(ConfigError::InvalidIssuing { .. }));
-        assert!(issuing(AccessTokenMinter::builder(key()).build()));
+        let builder = || AccessTokenMinter::builder(key()).unwrap();
+        let issuing = |err: Result<AccessTokenMinter, ConfigError>| {
+            matches!(err, Err(ConfigError::InvalidIssuing { .. }))
+        };
+        assert!(issuing(builder().build()));
+        assert!(issuing(builder().issuer("").and_then(|b| b.build())));
         assert!(issuing(
-            AccessTokenMinter::builder(key()).issuer("").build()
+            builder()
+                .issuer("i")
+                .and_then(|b| b.audience("a\nb"))
+                .and_then(|b| b.build())
         ));
         assert!(issuing(
-            AccessTokenMinter::builder(key())
+            builder()
                 .issuer("i")
-                .audience("a\nb")
-                .build()
-        ));
-        assert!(issuing(
-            AccessTokenMinter::builder(key())
-                .issuer("i")
-                .at_jwt_typ(true)
-                .build()
+                .and_then(|b| b.at_jwt_typ(true).build())
         ));
         for ttl in [
             Duration::ZERO,
@@ -728,18 +621,18 @@ mod tests {
             MAX_ACCESS_TTL * 2,
         ] {
             assert!(issuing(
-                AccessTokenMinter::builder(key())
+                builder()
                     .issuer("i")
-                    .ttl(ttl)
-                    .build()
+                    .and_then(|b| b.ttl(ttl))
+                    .and_then(|b| b.build())
             ));
         }
-        let minter = AccessTokenMinter::builder(key())
+        let minter = builder()
             .issuer("i")
-            .audience("a")
-            .audience("b")
-            .ttl(MAX_ACCESS_TTL)
-            .build()
+            .and_then(|b| b.audience("a"))
+            .and_then(|b| b.audience("b"))
+            .and_then(|b| b.ttl(MAX_ACCESS_TTL))
+            .and_then(|b| b.build())
             .unwrap();
         assert_eq!(minter.ttl(), MAX_ACCESS_TTL);
         let (header, claims) = parts(&minter.mint(&Grant::new("u")).unwrap());
@@ -747,8 +640,8 @@ mod tests {
         assert_eq!(header, json!({"alg": "HS256", "typ": "JWT"}));
         assert!(matches!(
             AccessTokenMinter::builder(key().with_kid(""))
-                .issuer("i")
-                .build(),
+                .and_then(|b| b.issuer("i"))
+                .and_then(|b| b.build()),
             Err(ConfigError::InvalidKid)
         ));
     }

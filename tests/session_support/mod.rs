@@ -174,11 +174,11 @@ impl Harness {
         let prefix = random_prefix();
         let clock = Clock::manual(start_time());
         let store = tower_jwt_auth::session::RedisStore::builder(url.clone())
-            .prefix(prefix.clone())
+            .and_then(|b| b.prefix(prefix.clone()))
+            .unwrap()
             .clock(clock.clone())
             .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
+            .build();
         Some(Self {
             store: Arc::new(store),
             clock,
@@ -215,9 +215,9 @@ pub fn random_prefix() -> String {
 pub async fn redis_url() -> Option<String> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let store = tower_jwt_auth::session::RedisStore::builder(url.clone())
+        .expect("REDIS_URL parses")
         .timeout(Duration::from_secs(2))
-        .build()
-        .expect("REDIS_URL parses");
+        .build();
     match store.ping().await {
         Ok(()) => Some(url),
         Err(e) => {

@@ -8,18 +8,24 @@ use tower::ServiceExt;
 
 use super::SessionEndpoints;
 use crate::csrf::{CsrfGuard, CsrfKey};
-use crate::session::{CookieSettings, Grant, Sessions, TokenPair};
+use crate::session::{CookieSettings, Grant, Sessions, SessionsBuilder, TokenPair};
 use crate::{Algorithm, SigningKey};
 
 const SECRET: &[u8] = b"endpoint cookie tests secret, 32+ bytes";
 
-fn sessions() -> Sessions {
+/// Sessions that serve browsers: the cookies, and a double-submit CSRF guard.
+fn builder() -> SessionsBuilder {
     let _ = crate::crypto::RING_PROVIDER.install_default();
     Sessions::builder()
         .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET).unwrap())
-        .issuer("https://issuer.example")
-        .build()
+        .and_then(|b| b.issuer("https://issuer.example"))
         .unwrap()
+        .cookies(CookieSettings::new())
+        .csrf(CsrfGuard::new().double_submit(key(), "any name: the cookie settings name it"))
+}
+
+fn sessions() -> Sessions {
+    builder().build().unwrap()
 }
 
 fn key() -> CsrfKey {
@@ -27,12 +33,7 @@ fn key() -> CsrfKey {
 }
 
 fn endpoints(sessions: &Sessions) -> SessionEndpoints {
-    let cookies = CookieSettings::new();
-    sessions
-        .endpoints()
-        .prefix("/auth")
-        .csrf(CsrfGuard::new().double_submit(key(), cookies.csrf_cookie_name()))
-        .cookies(cookies)
+    sessions.endpoints().prefix("/auth")
 }
 
 struct Answer {
@@ -265,12 +266,9 @@ async fn session_state_and_logout_with_the_refresh_cookie() {
 /// 403 `csrf`, and the session lives on.
 #[tokio::test]
 async fn a_rotated_refresh_cookie_still_needs_the_csrf_header() {
-    let _ = crate::crypto::RING_PROVIDER.install_default();
-    let sessions = Sessions::builder()
-        .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET).unwrap())
-        .issuer("https://issuer.example")
+    let sessions = builder()
         .refresh_grace(std::time::Duration::ZERO)
-        .build()
+        .and_then(|b| b.build())
         .unwrap();
     let endpoints = endpoints(&sessions);
     let pair = sessions.open(Grant::new("alice")).await.unwrap();
@@ -307,4 +305,48 @@ async fn a_rotated_refresh_cookie_still_needs_the_csrf_header() {
         .await
         .unwrap()
         .is_none());
+}
+
+/// The 0.2 way, cookies and guard given to the endpoints, still works in 0.3.0.
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_deprecated_endpoint_settings_still_work() {
+    let _ = crate::crypto::RING_PROVIDER.install_default();
+    let sessions = Sessions::builder()
+        .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET).unwrap())
+        .and_then(|b| b.issuer("https://issuer.example"))
+        .and_then(|b| b.build())
+        .unwrap();
+    // Without cookies, `/session` is not served.
+    let plain = sessions.endpoints().prefix("/auth");
+    let answer = send(&plain, Method::GET, "/auth/session", &[], "").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let cookies = CookieSettings::new();
+    let endpoints = sessions
+        .endpoints()
+        .prefix("/auth")
+        .csrf(CsrfGuard::new().double_submit(key(), cookies.csrf_cookie_name()))
+        .cookies(cookies);
+    let pair = sessions.open(Grant::new("alice")).await.unwrap();
+    let (cookie, csrf) = browser_cookies(&pair);
+    let same = ("sec-fetch-site", "same-origin");
+    let answer = send(
+        &endpoints,
+        Method::POST,
+        "/auth/refresh",
+        &[same, ("cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    let answer = send(
+        &endpoints,
+        Method::POST,
+        "/auth/refresh",
+        &[same, ("cookie", &cookie), ("x-csrf-token", &csrf)],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.set_cookies.len(), 3);
 }

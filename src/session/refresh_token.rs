@@ -1,58 +1,6 @@
 //! Opaque refresh tokens: issuing them under a [`RefreshTokenKey`], the checks before any store
 //! access, their SHA-256 ([`TokenHash`], the only form a store keeps), and the successor pair
 //! sealed under a key derived from the presented token ([`SealedSuccessor`]).
-//!
-//! # Format
-//! A refresh token is one base64url string without padding (never a JWT, no `.` in it) over
-//!
-//! | bytes | what |
-//! |---|---|
-//! | 1 | the format version (1) |
-//! | 1 | the length `n` of the session id |
-//! | `n` | the session id (`sid`, at most 64 characters) |
-//! | 32 | 256 random bits from ring's [`SystemRandom`] |
-//! | 32 | HMAC-SHA256 over everything before it, under the [`RefreshTokenKey`] |
-//!
-//! A token of a generated session id (22 characters) is 118 characters long; the longest
-//! possible one is 174, well under [`MAX_REFRESH_TOKEN_LEN`].
-//!
-//! # Why the token names its session, and why it is signed
-//! The store keeps only the SHA-256 of a session's *current* token (and, for the grace window,
-//! of its direct predecessor), so that a session's memory does not grow with its rotations.
-//! A presented token whose MAC verifies was issued by the service for the session it names:
-//! if that session is live and the token's hash is neither current nor in the grace window,
-//! the token was rotated before, and presenting it is reuse (the session ends). A token whose
-//! MAC does not verify is refused as `invalid_refresh_token` before any store access, so
-//! nobody can end someone else's session by fabricating a token that names it. The MAC is
-//! checked with ring's constant-time comparison; the store is looked up by session id and the
-//! token's hash is compared as a hash, so timing reveals nothing about stored tokens.
-//!
-//! ```
-//! use tower_jwt_auth::session::{
-//!     RefreshToken, RefreshTokenKey, SealedSuccessor, SessionId, SuccessorPair,
-//! };
-//!
-//! let key = RefreshTokenKey::derive(b"a configured secret of at least 32 bytes")?;
-//! let sid = SessionId::generate()?;
-//! let presented = key.issue(&sid)?;
-//! // What a client sends back is checked before any store access: its form, then its MAC.
-//! let parsed = RefreshToken::parse(presented.as_str())?;
-//! assert_eq!(key.verify(&parsed)?, sid);
-//! assert!(RefreshToken::parse("not base64url!").is_err());
-//! let other_key = RefreshTokenKey::generate()?;
-//! assert!(other_key.verify(&parsed).is_err());
-//!
-//! // The successor pair is kept for the grace window only in sealed form.
-//! let successor = SuccessorPair {
-//!     access_token: "eyJ...".to_owned(),
-//!     access_expires_at: 1_900_000_000,
-//!     refresh_token: key.issue(&sid)?,
-//! };
-//! let sealed = SealedSuccessor::seal(&presented, &successor)?;
-//! assert_eq!(sealed.open(&presented)?, successor);
-//! assert!(sealed.open(&key.issue(&sid)?).is_err());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 
@@ -65,7 +13,7 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// The longest refresh token accepted: anything longer is refused before any store access.
-/// The tokens this crate issues are at most 174 characters (see the [module docs](self)).
+/// The tokens this crate issues are at most 174 characters (see [`RefreshToken`]).
 pub const MAX_REFRESH_TOKEN_LEN: usize = 512;
 
 /// Random bytes in a refresh token (256 bits).
@@ -94,7 +42,7 @@ const SEAL_VERSION: u8 = 1;
 const PAIR_VERSION: u8 = 1;
 
 /// The server-side key that signs refresh tokens (HMAC-SHA256, ring): a token names its session
-/// and carries a MAC under this key (see the [module docs](self)).
+/// and carries a MAC under this key (see [`RefreshToken`]).
 ///
 /// Every instance of a service that shares a session store must use the same key, and keep it
 /// across restarts: a token signed under another key is `invalid_refresh_token`. Give it to
@@ -198,6 +146,58 @@ impl fmt::Debug for RefreshTokenKey {
 ///
 /// Its `Debug` output never shows the token; [`as_str`](Self::as_str) gives it to whoever hands
 /// it to the client.
+///
+/// # Format
+/// A refresh token is one base64url string without padding (never a JWT, no `.` in it) over
+///
+/// | bytes | what |
+/// |---|---|
+/// | 1 | the format version (1) |
+/// | 1 | the length `n` of the session id |
+/// | `n` | the session id (`sid`, at most 64 characters) |
+/// | 32 | 256 random bits from ring's [`SystemRandom`] |
+/// | 32 | HMAC-SHA256 over everything before it, under the [`RefreshTokenKey`] |
+///
+/// A token of a generated session id (22 characters) is 118 characters long; the longest
+/// possible one is 174, well under [`MAX_REFRESH_TOKEN_LEN`].
+///
+/// # Why the token names its session, and why it is signed
+/// The store keeps only the SHA-256 of a session's *current* token (and, for the grace window,
+/// of its direct predecessor), so that a session's memory does not grow with its rotations.
+/// A presented token whose MAC verifies was issued by the service for the session it names:
+/// if that session is live and the token's hash is neither current nor in the grace window,
+/// the token was rotated before, and presenting it is reuse (the session ends). A token whose
+/// MAC does not verify is refused as `invalid_refresh_token` before any store access, so
+/// nobody can end someone else's session by fabricating a token that names it. The MAC is
+/// checked with ring's constant-time comparison; the store is looked up by session id and the
+/// token's hash is compared as a hash, so timing reveals nothing about stored tokens.
+///
+/// ```
+/// use tower_jwt_auth::session::{
+///     RefreshToken, RefreshTokenKey, SealedSuccessor, SessionId, SuccessorPair,
+/// };
+///
+/// let key = RefreshTokenKey::derive(b"a configured secret of at least 32 bytes")?;
+/// let sid = SessionId::generate()?;
+/// let presented = key.issue(&sid)?;
+/// // What a client sends back is checked before any store access: its form, then its MAC.
+/// let parsed = RefreshToken::parse(presented.as_str())?;
+/// assert_eq!(key.verify(&parsed)?, sid);
+/// assert!(RefreshToken::parse("not base64url!").is_err());
+/// let other_key = RefreshTokenKey::generate()?;
+/// assert!(other_key.verify(&parsed).is_err());
+///
+/// // The successor pair is kept for the grace window only in sealed form.
+/// let successor = SuccessorPair {
+///     access_token: "eyJ...".to_owned(),
+///     access_expires_at: 1_900_000_000,
+///     refresh_token: key.issue(&sid)?,
+/// };
+/// let sealed = SealedSuccessor::seal(&presented, &successor)?;
+/// assert_eq!(sealed.open(&presented)?, successor);
+/// assert!(sealed.open(&key.issue(&sid)?).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken(Box<str>);
 
@@ -264,8 +264,7 @@ pub enum InvalidRefreshToken {
     TooLong,
     /// The token has a character outside the base64url alphabet (padding included).
     NotBase64Url,
-    /// The token is not laid out as a refresh token of this crate (see the [module
-    /// docs](self)).
+    /// The token is not laid out as a refresh token of this crate (see the [`RefreshToken`] docs).
     Malformed,
     /// The token's MAC does not verify under the [`RefreshTokenKey`]: forged, altered, or
     /// issued under another key.

@@ -1,27 +1,5 @@
 //! [`MemoryStore`]: the in-memory session and revocation store, the default. No feature, no
 //! runtime and no dependency beyond the layer's.
-//!
-//! - It never evicts a live entry to make room: a revocation or a "used" marker that vanished
-//!   would quietly un-revoke a token or turn a theft into an ordinary error. Instead it has a
-//!   capacity (sessions, default 100 000); when it is full, new sessions are refused with
-//!   [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full) (503), and existing sessions go on
-//!   refreshing and logging out.
-//! - Expired entries are swept lazily: at most once per sweep interval (default 60 s by the
-//!   store's clock) during a write, and before a new session would be refused as full.
-//! - Every step that decides (rotation, reuse, the grace window) runs under one lock, so many
-//!   concurrent refreshes of one token rotate it exactly once and all get the same successor.
-//! - The layer's revocation check takes a shared lock of its own, never the sessions' lock, and
-//!   answers at once ([`RevocationStore::status_now`]).
-//!
-//! It lives in one process: instances of a service that must agree on sessions and revocations
-//! share a Redis store instead (feature `redis`).
-//!
-//! Memory: a live session holds its data, its subject and a fixed amount of bookkeeping (the
-//! hash of its current refresh token, expiries, its place in the maps), however often it was
-//! refreshed; during the grace window, also the predecessor's hash and the sealed successor.
-//! Used refresh tokens are not remembered one by one: a token names its session and carries a
-//! MAC, so any older token of a live session is recognised as reused (see
-//! [`store`](super::store)). BENCHMARKS.md gives the measured bytes per session.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -29,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
-use super::refresh::{SealedSuccessor, SessionId, TokenHash};
-use super::store::{
+use super::{
     Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
 };
 use crate::clock::{from_millis, millis, Clock};
 use crate::revocation::{
     RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreFuture,
 };
+use crate::session::refresh_token::{SealedSuccessor, SessionId, TokenHash};
 
 /// The default capacity: live sessions.
 const DEFAULT_CAPACITY: usize = 100_000;
@@ -58,6 +36,28 @@ const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 ///     .build();
 /// assert_eq!(for_tests.stats().sessions, 0);
 /// ```
+///
+/// - It never evicts a live entry to make room: a revocation or a "used" marker that vanished
+///   would quietly un-revoke a token or turn a theft into an ordinary error. Instead it has a
+///   capacity (sessions, default 100 000); when it is full, new sessions are refused with
+///   [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full) (503), and existing sessions go on
+///   refreshing and logging out.
+/// - Expired entries are swept lazily: at most once per sweep interval (default 60 s by the
+///   store's clock) during a write, and before a new session would be refused as full.
+/// - Every step that decides (rotation, reuse, the grace window) runs under one lock, so many
+///   concurrent refreshes of one token rotate it exactly once and all get the same successor.
+/// - The layer's revocation check takes a shared lock of its own, never the sessions' lock, and
+///   answers at once ([`RevocationStore::status_now`]).
+///
+/// It lives in one process: instances of a service that must agree on sessions and revocations
+/// share a Redis store instead (feature `redis`).
+///
+/// Memory: a live session holds its data, its subject and a fixed amount of bookkeeping (the
+/// hash of its current refresh token, expiries, its place in the maps), however often it was
+/// refreshed; during the grace window, also the predecessor's hash and the sealed successor.
+/// Used refresh tokens are not remembered one by one: a token names its session and carries a
+/// MAC, so any older token of a live session is recognised as reused (see
+/// [`SessionStore`]). BENCHMARKS.md gives the measured bytes per session.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
@@ -589,7 +589,7 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::refresh::{RefreshToken, RefreshTokenKey, SuccessorPair};
+    use crate::session::refresh_token::{RefreshToken, RefreshTokenKey, SuccessorPair};
 
     fn key() -> RefreshTokenKey {
         RefreshTokenKey::new(&[3; 32]).unwrap()

@@ -1,89 +1,15 @@
-//! The store trait [`SessionStore`] (sessions and their refresh tokens, with the atomic
-//! [`rotate`](SessionStore::rotate) step) and the values it exchanges. It extends
-//! [`RevocationStore`] (what the layer asks on every request); expiry is judged by a
-//! [`Clock`](crate::clock::Clock), and a failure is a
-//! [`StoreError`](crate::revocation::StoreError).
-//!
-//! # What a store keeps
-//! - Per session: its id (`sid`), its subject (`sub`), opaque session data (the grant its access
-//!   tokens are minted from), its absolute expiry, the SHA-256 ([`TokenHash`]) of its current
-//!   refresh token and that token's idle expiry. For the grace window after a rotation, also the
-//!   hash of the direct predecessor and the successor pair sealed under a key derived from it
-//!   ([`SealedSuccessor`]). Nothing else, however often the session was refreshed: a session's
-//!   memory does not grow with its rotations.
-//! - Revocations: ended sessions (`sid`), revoked access tokens (`jti`) and per-subject
-//!   logout-everywhere cutoffs, each kept only as long as a token it affects can still be
-//!   accepted ([`SessionLimits::token_lifetime`]).
-//!
-//! No store keeps a refresh token or a successor in the clear, and none evicts a live entry.
-//!
-//! # How reuse is told apart without a list of used tokens
-//! A refresh token names its session and carries a MAC under the service's
-//! [`RefreshTokenKey`](super::RefreshTokenKey) (see [`refresh`](super::refresh)). The caller
-//! verifies the MAC before it asks the store anything, so the store only ever sees tokens the
-//! service issued for the session they name. Such a token whose hash is neither the session's
-//! current one nor the grace window's predecessor was therefore rotated before: presenting it is
-//! reuse, and [`SessionStore::rotate`] ends the session. A store trusts its caller on this
-//! point: a [`Rotation`] for a hash the service never issued would end the session too, which
-//! is why [`Sessions`](super::Sessions) refuses a token whose MAC fails before any store access.
-//!
-//! # Expiry
-//! Every expiry is judged by the store's [`Clock`](crate::clock::Clock) (injectable in tests), not only by a TTL of
-//! the backend: an entry the clock says has expired is treated as expired even if the backend
-//! still holds it.
-//!
-//! # Using a store
-//! ```
-//! use tower_jwt_auth::clock::Clock;
-//! use tower_jwt_auth::revocation::{RevocationQuery, RevocationStore};
-//! use tower_jwt_auth::session::{
-//!     Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RotateOutcome, Rotation,
-//!     SealedSuccessor, SessionId, SessionLimits, SessionStore, SuccessorPair,
-//! };
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let clock = Clock::manual(std::time::SystemTime::now());
-//! let store = MemoryStore::builder().clock(clock.clone()).build();
-//! let limits = SessionLimits::default();
-//! let key = RefreshTokenKey::generate()?;
-//!
-//! // Login: open a session with its first refresh token.
-//! let sid = SessionId::generate()?;
-//! let first = key.issue(&sid)?;
-//! let session = NewSession::new(sid.clone(), "alice", first.hash(), b"read".to_vec());
-//! store.create(session, &limits).await?;
-//!
-//! // Refresh: check the presented token's MAC, look its session up, mint the successor, rotate.
-//! let presented = RefreshToken::parse(first.as_str())?;
-//! let named = key.verify(&presented)?;
-//! let Lookup::Found(info) = store.lookup(&named, &presented.hash()).await? else {
-//!     panic!("a live session")
-//! };
-//! assert_eq!(info.sub(), "alice");
-//! let next = SuccessorPair {
-//!     access_token: "eyJ...".into(),
-//!     access_expires_at: 0,
-//!     refresh_token: key.issue(&sid)?,
-//! };
-//! let sealed = SealedSuccessor::seal(&presented, &next)?;
-//! let rotation = Rotation::new(&info, next.refresh_token.hash(), sealed);
-//! let outcome = store.rotate(rotation, &limits).await?;
-//! assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
-//!
-//! // Logout: the session ends, and the layer's one query per request says so.
-//! store.end_session(sid.as_str(), &limits).await?;
-//! let query = RevocationQuery { jti: Some("j1"), sid: Some(sid.as_str()), sub: Some("alice") };
-//! assert!(store.status(query).await?.session_ended);
-//! # Ok(())
-//! # }
-//! ```
+//! The session stores: the trait [`SessionStore`] with the values it exchanges (this file), the
+//! in-memory store (`memory`) and the Redis store (`redis`, feature `redis`).
+
+pub(super) mod memory;
+#[cfg(feature = "redis")]
+pub(super) mod redis;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::refresh::{SealedSuccessor, SessionId, TokenHash};
+use super::refresh_token::{SealedSuccessor, SessionId, TokenHash};
 use crate::revocation;
 
 // ---------------------------------------------------------------------------------------------
@@ -367,7 +293,88 @@ pub enum RotateOutcome {
 /// malformed, oversized or forged token), [`lookup`](Self::lookup) (read only), mint the
 /// successor pair from the [`SessionInfo`], seal it under the presented token, then
 /// [`rotate`](Self::rotate), the one atomic step that decides between rotation, the grace
-/// window and reuse. See the [module docs](self) for why the MAC check must come first.
+/// window and reuse. See "How reuse is told apart" below for why the MAC check must come first.
+///
+/// [`SessionStore`] keeps sessions and their refresh tokens, with the atomic
+/// [`rotate`](SessionStore::rotate) step. It extends
+/// [`RevocationStore`](crate::revocation::RevocationStore) (what the layer asks on every request); expiry is judged by a
+/// [`Clock`](crate::clock::Clock), and a failure is a
+/// [`StoreError`](crate::revocation::StoreError).
+///
+/// # What a store keeps
+/// - Per session: its id (`sid`), its subject (`sub`), opaque session data (the grant its access
+///   tokens are minted from), its absolute expiry, the SHA-256 ([`TokenHash`]) of its current
+///   refresh token and that token's idle expiry. For the grace window after a rotation, also the
+///   hash of the direct predecessor and the successor pair sealed under a key derived from it
+///   ([`SealedSuccessor`]). Nothing else, however often the session was refreshed: a session's
+///   memory does not grow with its rotations.
+/// - Revocations: ended sessions (`sid`), revoked access tokens (`jti`) and per-subject
+///   logout-everywhere cutoffs, each kept only as long as a token it affects can still be
+///   accepted ([`SessionLimits::token_lifetime`]).
+///
+/// No store keeps a refresh token or a successor in the clear, and none evicts a live entry.
+///
+/// # How reuse is told apart without a list of used tokens
+/// A refresh token names its session and carries a MAC under the service's
+/// [`RefreshTokenKey`](super::RefreshTokenKey) (see [`RefreshToken`](super::RefreshToken)). The caller
+/// verifies the MAC before it asks the store anything, so the store only ever sees tokens the
+/// service issued for the session they name. Such a token whose hash is neither the session's
+/// current one nor the grace window's predecessor was therefore rotated before: presenting it is
+/// reuse, and [`SessionStore::rotate`] ends the session. A store trusts its caller on this
+/// point: a [`Rotation`] for a hash the service never issued would end the session too, which
+/// is why [`Sessions`](super::Sessions) refuses a token whose MAC fails before any store access.
+///
+/// # Expiry
+/// Every expiry is judged by the store's [`Clock`](crate::clock::Clock) (injectable in tests), not only by a TTL of
+/// the backend: an entry the clock says has expired is treated as expired even if the backend
+/// still holds it.
+///
+/// # Using a store
+/// ```
+/// use tower_jwt_auth::clock::Clock;
+/// use tower_jwt_auth::revocation::{RevocationQuery, RevocationStore};
+/// use tower_jwt_auth::session::{
+///     Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RotateOutcome, Rotation,
+///     SealedSuccessor, SessionId, SessionLimits, SessionStore, SuccessorPair,
+/// };
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = Clock::manual(std::time::SystemTime::now());
+/// let store = MemoryStore::builder().clock(clock.clone()).build();
+/// let limits = SessionLimits::default();
+/// let key = RefreshTokenKey::generate()?;
+///
+/// // Login: open a session with its first refresh token.
+/// let sid = SessionId::generate()?;
+/// let first = key.issue(&sid)?;
+/// let session = NewSession::new(sid.clone(), "alice", first.hash(), b"read".to_vec());
+/// store.create(session, &limits).await?;
+///
+/// // Refresh: check the presented token's MAC, look its session up, mint the successor, rotate.
+/// let presented = RefreshToken::parse(first.as_str())?;
+/// let named = key.verify(&presented)?;
+/// let Lookup::Found(info) = store.lookup(&named, &presented.hash()).await? else {
+///     panic!("a live session")
+/// };
+/// assert_eq!(info.sub(), "alice");
+/// let next = SuccessorPair {
+///     access_token: "eyJ...".into(),
+///     access_expires_at: 0,
+///     refresh_token: key.issue(&sid)?,
+/// };
+/// let sealed = SealedSuccessor::seal(&presented, &next)?;
+/// let rotation = Rotation::new(&info, next.refresh_token.hash(), sealed);
+/// let outcome = store.rotate(rotation, &limits).await?;
+/// assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
+///
+/// // Logout: the session ends, and the layer's one query per request says so.
+/// store.end_session(sid.as_str(), &limits).await?;
+/// let query = RevocationQuery { jti: Some("j1"), sid: Some(sid.as_str()), sub: Some("alice") };
+/// assert!(store.status(query).await?.session_ended);
+/// # Ok(())
+/// # }
+/// ```
 pub trait SessionStore: revocation::RevocationStore {
     /// Whether the store lives inside this process only (the [`MemoryStore`](super::MemoryStore)).
     /// [`Sessions`](super::Sessions) makes up a random refresh token key for such a store when
@@ -416,7 +423,7 @@ pub trait SessionStore: revocation::RevocationStore {
     ) -> revocation::StoreFuture<'a, bool>;
 
     /// Logout everywhere: ends every session of the subject (by `sid`) and sets the subject's
-    /// cutoff ([`RevocationStore::set_subject_cutoff`]). Returns how many live sessions ended.
+    /// cutoff ([`RevocationStore::set_subject_cutoff`](crate::revocation::RevocationStore::set_subject_cutoff)). Returns how many live sessions ended.
     fn end_subject<'a>(
         &'a self,
         sub: &'a str,
@@ -464,55 +471,6 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
         (**self).end_subject(sub, limits)
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Old paths of the items that moved in 0.3.0, kept for this release.
-
-/// Moved to [`tower_jwt_auth::clock::Clock`](crate::clock::Clock).
-#[deprecated(since = "0.3.0", note = "moved to `tower_jwt_auth::clock::Clock`")]
-pub type Clock = crate::clock::Clock;
-
-/// Moved to [`tower_jwt_auth::revocation::RevocationQuery`](crate::revocation::RevocationQuery).
-#[deprecated(
-    since = "0.3.0",
-    note = "moved to `tower_jwt_auth::revocation::RevocationQuery`"
-)]
-pub type RevocationQuery<'a> = crate::revocation::RevocationQuery<'a>;
-
-/// Moved to [`tower_jwt_auth::revocation::RevocationStatus`](crate::revocation::RevocationStatus).
-#[deprecated(
-    since = "0.3.0",
-    note = "moved to `tower_jwt_auth::revocation::RevocationStatus`"
-)]
-pub type RevocationStatus = crate::revocation::RevocationStatus;
-
-/// Moved to [`tower_jwt_auth::revocation::StoreError`](crate::revocation::StoreError).
-#[deprecated(
-    since = "0.3.0",
-    note = "moved to `tower_jwt_auth::revocation::StoreError`"
-)]
-pub type StoreError = crate::revocation::StoreError;
-
-/// Moved to [`tower_jwt_auth::revocation::StoreErrorKind`](crate::revocation::StoreErrorKind).
-#[deprecated(
-    since = "0.3.0",
-    note = "moved to `tower_jwt_auth::revocation::StoreErrorKind`"
-)]
-pub type StoreErrorKind = crate::revocation::StoreErrorKind;
-
-/// Moved to [`tower_jwt_auth::revocation::StoreFuture`](crate::revocation::StoreFuture).
-#[deprecated(
-    since = "0.3.0",
-    note = "moved to `tower_jwt_auth::revocation::StoreFuture`"
-)]
-pub type StoreFuture<'a, T> = crate::revocation::StoreFuture<'a, T>;
-
-/// Moved to [`tower_jwt_auth::revocation::RevocationStore`](crate::revocation::RevocationStore).
-#[deprecated(
-    since = "0.3.0",
-    note = "moved to `tower_jwt_auth::revocation::RevocationStore`"
-)]
-pub use crate::revocation::RevocationStore;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,350 @@
+//! [`SessionEndpoints`]: the refresh, logout and logout-everywhere endpoints as one Tower
+//! service, for axum (`Router::nest_service`) and hyper.
+//!
+//! - `mod.rs`: the service, its settings, the routing, and what each route does;
+//! - `request`: reading the refresh token of a request (body or cookie) and its CSRF check;
+//! - `response`: the answers (JSON, refusals, cookies).
+
+mod request;
+mod response;
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::ALLOW;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use tower_service::Service;
+
+use self::request::Presented;
+use self::response::{auth_error, empty, json, session_error, SessionState};
+use super::cookies::CookieSettings;
+use super::lifecycle::Sessions;
+use crate::body::ResponseBody;
+use crate::clock::unix_secs;
+use crate::csrf::CsrfGuard;
+use crate::error::AuthError;
+use crate::revocation::TokenIdentity;
+
+/// The largest request body the endpoints read: 4 KiB. A larger one is refused with 413
+/// without being read further.
+pub const MAX_BODY_LEN: usize = 4096;
+
+/// The session endpoints as one Tower service: `POST {prefix}/refresh`, `POST {prefix}/logout`
+/// and `POST {prefix}/logout-all`. Built by [`Sessions::endpoints`].
+///
+/// | Request | Answer |
+/// |---|---|
+/// | `POST /refresh` with `{"refresh_token": ".."}` | 200 with the new [`TokenPair`](super::TokenPair) as JSON |
+/// | `POST /logout` with a [`TokenIdentity`] in the request extensions | 204: that token's session ended |
+/// | `POST /logout` with `{"refresh_token": ".."}` | 204: that token's session ended (an unknown token also gets 204, as in RFC 7009 §2.2) |
+/// | `POST /logout-all` with a [`TokenIdentity`] in the request extensions | 204: every session of its subject ended |
+/// | `POST /logout-all` without one | 401, reason `missing` |
+/// | `GET /session`, with [cookies](super::SessionsBuilder::cookies) on | 200 `{"authenticated": true, "sub", "expires_at"}` while the refresh cookie's session is alive, else `{"authenticated": false}` |
+///
+/// With [cookies](super::SessionsBuilder::cookies) on, the endpoints serve browsers too:
+///
+/// - `POST /refresh` and `POST /logout` with an empty body use the refresh cookie. A refresh
+///   so made sets the new cookies (and a new CSRF cookie in double-submit mode) and answers
+///   `{"token_type", "expires_in", "session_expires_at"}` without the tokens.
+/// - `POST /logout` and `POST /logout-all` clear the cookies.
+/// - Every `POST` passes the sessions' [CSRF guard](super::SessionsBuilder::csrf) first (403
+///   `csrf`): its Fetch Metadata / `Origin` check and, for one that uses the refresh cookie in
+///   double-submit mode, the `x-csrf-token` check against the cookie's session.
+///
+/// The cookie settings and the guard are those of the [`Sessions`]: configured once, for the
+/// layer from [`Sessions::layer_builder`] and for the endpoints.
+///
+/// The [`TokenIdentity`] is put there by an authentication layer in front of the endpoints;
+/// for `/logout` that layer should be optional, so that a user whose access token expired can
+/// still log out with the refresh token.
+///
+/// # Refusals
+///
+/// Every refusal of `/refresh` is 401 with the body
+/// `{"error": "invalid_grant", "error_description": "..", "reason": ".."}`, reason
+/// `invalid_refresh_token` (unknown, forged, malformed or over 512 bytes), `refresh_expired` or
+/// `refresh_reused`. OAuth (RFC 6749 §5.2) answers `invalid_grant` with 400; these endpoints
+/// answer 401 on purpose: the refresh token, the client's credential, was refused, and the
+/// client's move is to send the user to log in again, which is what a client does on 401.
+/// No `WWW-Authenticate` challenge is sent, since another access token would not help.
+///
+/// - A body that is not the expected JSON: 400 `{"error": "invalid_request", "reason":
+///   "invalid_request"}`. A body over [`MAX_BODY_LEN`]: 413 with the same body, unread.
+/// - The store cannot answer (or is full): 503 `{"error": "temporarily_unavailable",
+///   "reason": "session_store_unavailable"}`. Nothing is let in.
+/// - Another path: 404; another method: 405 with `Allow: POST`.
+///
+/// Every answer carries `Cache-Control: no-store`. Nothing is logged with a token in it.
+///
+/// # Example
+///
+/// ```
+/// use axum::Router;
+/// use tower_jwt_auth::session::Sessions;
+/// use tower_jwt_auth::{Algorithm, SigningKey};
+///
+/// let sessions = Sessions::builder()
+///     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)?
+///     .issuer("https://issuer.example")?
+///     .audience("api")?
+///     .build()?;
+/// // axum strips `/auth` before the service sees the path: no prefix.
+/// let app: Router = Router::new().nest_service("/auth", sessions.endpoints());
+/// // Served on its own (hyper): the full paths.
+/// let endpoints = sessions.endpoints().prefix("/auth");
+/// # let _ = (app, endpoints);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct SessionEndpoints {
+    sessions: Sessions,
+    prefix: Arc<str>,
+    cookies: Option<CookieSettings>,
+    csrf: CsrfGuard,
+}
+
+impl fmt::Debug for SessionEndpoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionEndpoints")
+            .field("prefix", &self.prefix)
+            .field("cookies", &self.cookies)
+            .field("csrf", &self.csrf)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    /// The refresh, logout and logout-everywhere endpoints of these sessions, as one Tower
+    /// service; see [`SessionEndpoints`].
+    pub fn endpoints(&self) -> SessionEndpoints {
+        SessionEndpoints::new(self.clone())
+    }
+}
+
+impl SessionEndpoints {
+    /// The endpoints of `sessions`, at `/refresh`, `/logout` and `/logout-all`, with the
+    /// sessions' cookie settings and CSRF guard.
+    pub fn new(sessions: Sessions) -> Self {
+        let cookies = sessions.cookie_settings().cloned();
+        let csrf = sessions.csrf_guard().clone();
+        Self {
+            sessions,
+            prefix: Arc::from(""),
+            cookies,
+            csrf,
+        }
+    }
+
+    /// Serves the endpoints under `prefix` (for example `/auth`: `/auth/refresh`, ...). A
+    /// trailing `/` is ignored. Leave it out under axum's `nest_service`, which strips its own
+    /// prefix.
+    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.prefix = Arc::from(prefix.as_ref().trim_end_matches('/'));
+        self
+    }
+
+    /// Serves browsers too, with the cookies of `settings`, instead of the sessions' own.
+    #[deprecated(
+        since = "0.3.0",
+        note = "configure the cookies once, with `SessionsBuilder::cookies`"
+    )]
+    pub fn cookies(mut self, settings: CookieSettings) -> Self {
+        self.cookies = Some(settings);
+        self
+    }
+
+    /// The CSRF guard of the cookie endpoints, instead of the sessions' own.
+    #[deprecated(
+        since = "0.3.0",
+        note = "configure the guard once, with `SessionsBuilder::csrf`"
+    )]
+    pub fn csrf(mut self, guard: CsrfGuard) -> Self {
+        self.csrf = guard;
+        self
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Refresh,
+    Logout,
+    LogoutAll,
+    Session,
+}
+
+impl<B> Service<Request<B>> for SessionEndpoints
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = EndpointFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let cookies = self.cookies.is_some();
+        let route = request
+            .uri()
+            .path()
+            .strip_prefix(&*self.prefix)
+            .and_then(|rest| match rest {
+                "/refresh" => Some(Route::Refresh),
+                "/logout" => Some(Route::Logout),
+                "/logout-all" => Some(Route::LogoutAll),
+                "/session" if cookies => Some(Route::Session),
+                _ => None,
+            });
+        let Some(route) = route else {
+            return EndpointFuture::ready(empty(StatusCode::NOT_FOUND));
+        };
+        let allowed = match route {
+            Route::Session => matches!(*request.method(), Method::GET | Method::HEAD),
+            Route::Refresh | Route::Logout | Route::LogoutAll => request.method() == Method::POST,
+        };
+        if !allowed {
+            let mut response = empty(StatusCode::METHOD_NOT_ALLOWED);
+            let allow = match route {
+                Route::Session => "GET, HEAD",
+                Route::Refresh | Route::Logout | Route::LogoutAll => "POST",
+            };
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            return EndpointFuture::ready(response);
+        }
+        // Any POST that sets or clears cookies must come from the site itself (login CSRF
+        // through /refresh with a body token included).
+        if cookies && route != Route::Session {
+            if let Err(error) = self.csrf.check_origin(request.headers()) {
+                return EndpointFuture::ready(auth_error(&error));
+            }
+        }
+        let this = self.clone();
+        EndpointFuture {
+            inner: Box::pin(async move { Ok(this.serve(route, request).await) }),
+        }
+    }
+}
+
+impl SessionEndpoints {
+    async fn serve<B>(self, route: Route, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body,
+    {
+        let sessions = &self.sessions;
+        match route {
+            Route::Refresh => {
+                let (presented, headers) = match self.read_presented(request).await {
+                    Ok(found) => found,
+                    Err(response) => return response,
+                };
+                match presented {
+                    Presented::Body(token) => match sessions.refresh(&token).await {
+                        Ok(pair) => json(StatusCode::OK, &pair),
+                        Err(error) => session_error(&error),
+                    },
+                    Presented::Cookie(token) => {
+                        if let Some(response) = self.check_cookie(&headers, &token) {
+                            return response;
+                        }
+                        match sessions.refresh(&token).await {
+                            Ok(pair) => self.cookie_answer(&pair),
+                            Err(error) => session_error(&error),
+                        }
+                    }
+                }
+            }
+            Route::Logout => {
+                let ended = match request.extensions().get::<TokenIdentity>().cloned() {
+                    Some(identity) => sessions.logout_identity(&identity).await,
+                    None => match self.read_presented(request).await {
+                        Ok((Presented::Body(token), _)) => {
+                            sessions.logout_by_refresh_token(&token).await
+                        }
+                        Ok((Presented::Cookie(token), headers)) => {
+                            if let Some(response) = self.check_cookie(&headers, &token) {
+                                return response;
+                            }
+                            sessions.logout_by_refresh_token(&token).await
+                        }
+                        Err(response) => return response,
+                    },
+                };
+                match ended {
+                    Ok(_) => self.cleared(empty(StatusCode::NO_CONTENT)),
+                    Err(error) => session_error(&error),
+                }
+            }
+            Route::LogoutAll => {
+                let Some(identity) = request.extensions().get::<TokenIdentity>() else {
+                    return auth_error(&AuthError::missing());
+                };
+                match sessions.logout_everywhere(&identity.sub).await {
+                    Ok(_) => self.cleared(empty(StatusCode::NO_CONTENT)),
+                    Err(error) => session_error(&error),
+                }
+            }
+            Route::Session => self.session(request.headers()).await,
+        }
+    }
+
+    /// `GET /session`: whether the refresh cookie's session is alive.
+    async fn session(&self, headers: &HeaderMap) -> Response<ResponseBody> {
+        let token = match self.refresh_cookie(headers) {
+            Ok(Some(token)) => token,
+            Ok(None) => return json(StatusCode::OK, &SessionState::anonymous()),
+            Err(error) => return auth_error(&error),
+        };
+        match self.sessions.find_session(&token).await {
+            Ok(Some(info)) => json(
+                StatusCode::OK,
+                &SessionState {
+                    authenticated: true,
+                    sub: Some(info.sub()),
+                    expires_at: Some(unix_secs(info.expires_at())),
+                },
+            ),
+            Ok(None) => json(StatusCode::OK, &SessionState::anonymous()),
+            Err(error) => session_error(&error),
+        }
+    }
+}
+
+/// The response future of [`SessionEndpoints`].
+pub struct EndpointFuture {
+    inner: Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>,
+}
+
+impl EndpointFuture {
+    fn ready(response: Response<ResponseBody>) -> Self {
+        Self {
+            inner: Box::pin(std::future::ready(Ok(response))),
+        }
+    }
+}
+
+impl Future for EndpointFuture {
+    type Output = Result<Response<ResponseBody>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for EndpointFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EndpointFuture")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! The answers of the endpoints: JSON bodies with `Cache-Control: no-store`, the refusals, and
+//! the `Set-Cookie` headers of a cookie refresh or a logout.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, SET_COOKIE};
+use http::{HeaderValue, Response, StatusCode};
+use serde::Serialize;
+
+use super::SessionEndpoints;
+use crate::body::ResponseBody;
+use crate::error::AuthError;
+use crate::rejection::DefaultRejection;
+use crate::session::{SessionError, SessionErrorKind, TokenPair};
+
+impl SessionEndpoints {
+    /// The answer to a refresh made with the cookie: the new cookies, and the pair without its
+    /// tokens, which stay out of reach of page scripts.
+    pub(super) fn cookie_answer(&self, pair: &TokenPair) -> Response<ResponseBody> {
+        let Some(cookies) = &self.cookies else {
+            return json(StatusCode::OK, pair);
+        };
+        let set = match cookies.set(pair, self.csrf.key()) {
+            Ok(set) => set,
+            Err(_error) => {
+                #[cfg(feature = "tracing")]
+                tracing::error!(error = %_error, "session endpoint: the cookies could not be set");
+                return error_body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "The session cookies could not be set",
+                    "cookie_error",
+                );
+            }
+        };
+        let mut response = json(
+            StatusCode::OK,
+            &CookieRefresh {
+                token_type: pair.token_type(),
+                expires_in: pair.expires_in(),
+                session_expires_at: pair.session_expires_at(),
+            },
+        );
+        for value in set {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+        response
+    }
+
+    /// `response` with the headers that clear the cookies, when the endpoints serve them.
+    pub(super) fn cleared(&self, mut response: Response<ResponseBody>) -> Response<ResponseBody> {
+        if let Some(cookies) = &self.cookies {
+            for value in cookies.clear() {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+/// The body of `GET /session`.
+#[derive(Serialize)]
+pub(super) struct SessionState<'a> {
+    pub(super) authenticated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) sub: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) expires_at: Option<u64>,
+}
+
+impl SessionState<'_> {
+    pub(super) fn anonymous() -> Self {
+        Self {
+            authenticated: false,
+            sub: None,
+            expires_at: None,
+        }
+    }
+}
+
+/// The body of a refresh made with the cookie.
+#[derive(Serialize)]
+struct CookieRefresh {
+    token_type: &'static str,
+    expires_in: u64,
+    session_expires_at: u64,
+}
+
+/// The layer's answer for `error` (a missing token, a CSRF refusal, a duplicated cookie).
+pub(super) fn auth_error(error: &AuthError) -> Response<ResponseBody> {
+    let refusal = DefaultRejection::new().http_response(error);
+    let (parts, body) = refusal.into_parts();
+    Response::from_parts(parts, ResponseBody::rejection(body))
+}
+
+pub(super) fn invalid_body() -> Response<ResponseBody> {
+    error_body(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "The request body must be JSON with a string refresh_token",
+        "invalid_request",
+    )
+}
+
+/// 413: a body over [`MAX_BODY_LEN`](super::MAX_BODY_LEN).
+pub(super) fn too_large() -> Response<ResponseBody> {
+    error_body(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "The request body is larger than 4096 bytes",
+        "invalid_request",
+    )
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    reason: &'a str,
+}
+
+/// The answer for a failed session operation.
+pub(super) fn session_error(error: &SessionError) -> Response<ResponseBody> {
+    let kind = error.kind();
+    let (status, code) = match kind {
+        SessionErrorKind::InvalidRefreshToken
+        | SessionErrorKind::RefreshExpired
+        | SessionErrorKind::RefreshReused => (StatusCode::UNAUTHORIZED, "invalid_grant"),
+        SessionErrorKind::StoreUnavailable => {
+            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+        }
+        SessionErrorKind::Issue => {
+            #[cfg(feature = "tracing")]
+            tracing::error!(error = %error, "session endpoint: the tokens could not be issued");
+            (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+        }
+    };
+    error_body(status, code, kind.description(), kind.reason())
+}
+
+fn error_body(
+    status: StatusCode,
+    error: &str,
+    description: &str,
+    reason: &str,
+) -> Response<ResponseBody> {
+    json(
+        status,
+        &ErrorBody {
+            error,
+            error_description: description,
+            reason,
+        },
+    )
+}
+
+pub(super) fn json(status: StatusCode, value: &impl Serialize) -> Response<ResponseBody> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(ResponseBody::rejection(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    no_store(response)
+}
+
+pub(super) fn empty(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::rejection(Bytes::new()));
+    *response.status_mut() = status;
+    no_store(response)
+}
+
+fn no_store(mut response: Response<ResponseBody>) -> Response<ResponseBody> {
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

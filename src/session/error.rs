@@ -1,0 +1,195 @@
+//! Why a session operation failed ([`SessionError`], [`SessionErrorKind`]), and the event of a
+//! detected refresh token reuse ([`ReuseEvent`]).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use super::grant::IssueError;
+use super::refresh_token::SessionCryptoError;
+use crate::revocation::StoreError;
+
+/// The hook of [`SessionsBuilder::on_reuse`](super::SessionsBuilder::on_reuse).
+pub(super) type ReuseHook = Arc<dyn Fn(&ReuseEvent) + Send + Sync>;
+
+/// A session was ended because one of its refresh tokens was presented again after the grace
+/// window: usually a stolen token. Handed to the hook of [`SessionsBuilder::on_reuse`](super::SessionsBuilder::on_reuse); it holds
+/// no token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReuseEvent {
+    /// The session's subject.
+    pub sub: String,
+    /// The ended session.
+    pub sid: String,
+}
+
+/// Why a session operation failed. Its message never shows a token.
+///
+/// ```
+/// # use tower_jwt_auth::{Algorithm, SigningKey};
+/// # use tower_jwt_auth::session::Sessions;
+/// use tower_jwt_auth::session::SessionErrorKind;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sessions = Sessions::builder()
+/// #     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)?
+/// #     .issuer("https://issuer.example")?.build()?;
+/// let error = sessions.refresh("not-a-known-token").await.unwrap_err();
+/// assert_eq!(error.kind(), SessionErrorKind::InvalidRefreshToken);
+/// assert_eq!(error.reason(), "invalid_refresh_token");
+/// // 401 for the three refusals of a refresh token, 503 for the store: see `SessionEndpoints`.
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct SessionError {
+    kind: SessionErrorKind,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+/// What kind of [`SessionError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionErrorKind {
+    /// The refresh token is unknown (its session ended), forged, malformed or over 512
+    /// bytes: `invalid_refresh_token`.
+    InvalidRefreshToken,
+    /// The refresh token or its session expired (idle timeout or absolute lifetime):
+    /// `refresh_expired`.
+    RefreshExpired,
+    /// The refresh token was used before and the grace window is over: the session was ended.
+    /// `refresh_reused`.
+    RefreshReused,
+    /// The store could not be reached or answer in time, or it is full:
+    /// `session_store_unavailable`.
+    StoreUnavailable,
+    /// An access token could not be issued: a grant the minter refuses (an application error)
+    /// or a failure of the random number generator, the signature or the sealing of the
+    /// successor. `issue_failed`.
+    Issue,
+}
+
+impl SessionErrorKind {
+    /// The machine-readable reason, as the endpoints put it into `reason`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            SessionErrorKind::InvalidRefreshToken => "invalid_refresh_token",
+            SessionErrorKind::RefreshExpired => "refresh_expired",
+            SessionErrorKind::RefreshReused => "refresh_reused",
+            SessionErrorKind::StoreUnavailable => "session_store_unavailable",
+            SessionErrorKind::Issue => "issue_failed",
+        }
+    }
+
+    /// A sentence for `error_description`.
+    pub fn description(self) -> &'static str {
+        match self {
+            SessionErrorKind::InvalidRefreshToken => "The refresh token is invalid",
+            SessionErrorKind::RefreshExpired => "The refresh token expired",
+            SessionErrorKind::RefreshReused => {
+                "The refresh token was already used; the session was ended"
+            }
+            SessionErrorKind::StoreUnavailable => {
+                "The session store is unavailable; try again later"
+            }
+            SessionErrorKind::Issue => "The tokens could not be issued",
+        }
+    }
+}
+
+impl SessionError {
+    pub(super) fn new(kind: SessionErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    pub(super) fn store(error: StoreError) -> Self {
+        Self {
+            kind: SessionErrorKind::StoreUnavailable,
+            source: Some(Box::new(error)),
+        }
+    }
+
+    pub(super) fn issue(error: IssueError) -> Self {
+        Self {
+            kind: SessionErrorKind::Issue,
+            source: Some(Box::new(error)),
+        }
+    }
+
+    pub(super) fn crypto(error: SessionCryptoError) -> Self {
+        Self {
+            kind: SessionErrorKind::Issue,
+            source: Some(Box::new(error)),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> SessionErrorKind {
+        self.kind
+    }
+
+    /// The machine-readable reason: `invalid_refresh_token`, `refresh_expired`,
+    /// `refresh_reused`, `session_store_unavailable` or `issue_failed`.
+    pub fn reason(&self) -> &'static str {
+        self.kind.reason()
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            SessionErrorKind::InvalidRefreshToken => "the refresh token is invalid",
+            SessionErrorKind::RefreshExpired => "the refresh token expired",
+            SessionErrorKind::RefreshReused => {
+                "the refresh token was already used: the session was ended"
+            }
+            SessionErrorKind::StoreUnavailable => "the session store is unavailable",
+            SessionErrorKind::Issue => "the tokens could not be issued",
+        })?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for SessionError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_error_reasons_and_messages_name_no_token() {
+        for (kind, reason) in [
+            (
+                SessionErrorKind::InvalidRefreshToken,
+                "invalid_refresh_token",
+            ),
+            (SessionErrorKind::RefreshExpired, "refresh_expired"),
+            (SessionErrorKind::RefreshReused, "refresh_reused"),
+            (
+                SessionErrorKind::StoreUnavailable,
+                "session_store_unavailable",
+            ),
+            (SessionErrorKind::Issue, "issue_failed"),
+        ] {
+            let e = SessionError::new(kind);
+            assert_eq!(e.reason(), reason);
+            assert_eq!(e.kind(), kind);
+            assert!(!e.to_string().is_empty());
+        }
+        let e = SessionError::store(StoreError::full());
+        assert_eq!(
+            e.to_string(),
+            "the session store is unavailable: the session store is full and refused a new session"
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! [`RedisStore`] (feature `redis`): the session and revocation store that every instance of a
+//! service shares, through the `redis` crate's async connection manager.
+//! This file holds its settings and its connection; `scripts` the Lua scripts; `store` the
+//! keys and the calls.
+
+mod scripts;
+mod store;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{RedisError, Script};
+
+use crate::clock::Clock;
+use crate::revocation::StoreError;
+
+/// The default key prefix of a [`RedisStore`].
+pub const DEFAULT_REDIS_PREFIX: &str = "tjwt:";
+/// The default per-call timeout of a [`RedisStore`].
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// The longest key prefix accepted.
+const MAX_PREFIX_LEN: usize = 64;
+
+/// The Redis session and revocation store. Cloning it is cheap; clones share the connection.
+///
+/// ```no_run
+/// use tower_jwt_auth::session::RedisStore;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // Succeeds while Redis is down: calls answer `Unavailable` until it can be reached.
+/// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// let custom = RedisStore::builder("rediss://:secret@redis.internal:6380/0")?
+///     .prefix("myapp:sessions:")?
+///     .timeout(std::time::Duration::from_millis(100))
+///     .build();
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Guarantees
+/// - **Atomic rotation.** Rotation, reuse detection and the grace-window lookup are one Lua
+///   script on the session's key, so two instances racing on one refresh token rotate it exactly
+///   once; the loser gets the winner's sealed successor.
+/// - **Expiry judged twice.** Every key has a TTL, so Redis drops dead entries by itself, and
+///   every expiry is also stored in the values and judged by the store's [`Clock`] (tests inject
+///   one). TTLs are relative to the crate's clock, so a clock that differs from Redis's own time
+///   only shifts when Redis drops an entry the crate already treats as expired.
+/// - **Redis Cluster.** The keys of one session share the hash tag `{sid}`, so the scripts,
+///   which only touch one session's keys, run on a cluster too. Subjects and `jti`s have keys
+///   of their own, each touched by single-key commands.
+/// - **Memory that does not grow with rotations.** A session is one small hash (its subject,
+///   data, expiries and the hash of its current refresh token), plus a second one during the
+///   grace window. Used tokens are not remembered one by one: a refresh token names its
+///   session and carries a MAC, so an older token of a live session is recognised as reused
+///   (see [`SessionStore`](crate::session::SessionStore)). BENCHMARKS.md gives the measured `MEMORY USAGE`.
+/// - **A per-call timeout** (default 250 ms) turns a hung Redis into
+///   [`StoreErrorKind::Unavailable`](crate::revocation::StoreErrorKind::Unavailable) (503) instead of a hung
+///   request.
+/// - **Down at startup, back later.** Building the store never connects: it succeeds while
+///   Redis is down, calls answer `Unavailable` until Redis can be reached, and then succeed
+///   without a restart. A Redis out of memory (`OOM`) answers
+///   [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full).
+/// - `rediss://` (TLS, rustls with the system's roots), passwords and database numbers come
+///   through the URL (`rediss://:password@host:6380/2`); no URL or password is ever logged or
+///   shown by `Debug`.
+///
+/// Configure Redis with `maxmemory-policy noeviction`: an eviction policy would drop live
+/// entries (every key here has a TTL, so `volatile-*` policies would too), which could quietly
+/// un-revoke a token or turn a theft into an ordinary error.
+///
+/// # Keys
+/// With the default prefix `tjwt:` (`<h>` is a token's SHA-256 in base64url; `<sub>` and `<jti>`
+/// are the value itself when it is at most 64 base64url characters, otherwise `~` and its
+/// SHA-256 in base64url):
+///
+/// | Key | Type | Holds | TTL |
+/// |---|---|---|---|
+/// | `tjwt:{<sid>}:s` | hash | `sub`, `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
+/// | `tjwt:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
+/// | `tjwt:{<sid>}:x` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
+/// | `tjwt:u:<sub>` | set | the subject's session ids | the latest absolute expiry |
+/// | `tjwt:c:<sub>` | string | `<until ms>:<cutoff s>` | `token_lifetime` |
+/// | `tjwt:j:<jti>` | string | revoked: until (ms) | as given |
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+/// Builds a [`RedisStore`]: [`RedisStore::builder`].
+pub struct RedisStoreBuilder {
+    /// The client of the URL (checked, never connected here).
+    client: ::redis::Client,
+    prefix: String,
+    timeout: Duration,
+    clock: Clock,
+}
+
+/// A [`RedisStore`] setting is wrong. Its message never contains the URL (which may hold a
+/// password).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisConfigError {
+    /// The URL does not parse as a `redis://`, `rediss://` or `unix://` URL.
+    InvalidUrl,
+    /// The prefix is longer than 64 bytes or holds `{` or `}` (which would break the hash tags).
+    InvalidPrefix,
+}
+
+impl fmt::Display for RedisConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::InvalidUrl => "the Redis URL is not a valid redis://, rediss:// or unix:// URL",
+            Self::InvalidPrefix => {
+                "the Redis key prefix is longer than 64 bytes or contains `{` or `}`"
+            }
+        })
+    }
+}
+
+impl std::error::Error for RedisConfigError {}
+
+struct Inner {
+    client: ::redis::Client,
+    prefix: String,
+    timeout: Duration,
+    clock: Clock,
+    /// The connection manager and its generation; `None` until first used, or after it was
+    /// dropped for hanging.
+    conn: Mutex<Option<(u64, ConnectionManager)>>,
+    generation: AtomicU64,
+    rotate: Script,
+    create: Script,
+    end: Script,
+    set_max: Script,
+    cutoff: Script,
+}
+
+/// Why one call failed, before it becomes a [`StoreError`].
+enum Fail {
+    Redis(RedisError),
+    /// Redis answered with something this store never writes.
+    Data(&'static str),
+}
+
+impl From<RedisError> for Fail {
+    fn from(e: RedisError) -> Self {
+        Self::Redis(e)
+    }
+}
+
+type Res<T> = Result<T, Fail>;
+
+impl RedisStore {
+    /// A store at `url` with the default prefix (`tjwt:`), timeout (250 ms) and the system
+    /// clock. Never fails because Redis is down: it tries to connect once within the timeout,
+    /// and if that fails, calls answer `Unavailable` until Redis can be reached.
+    pub async fn connect(url: &str) -> Result<Self, RedisConfigError> {
+        let store = Self::builder(url)?.build();
+        // A warm-up only: its failure is what the store answers later anyway.
+        let _ = store.ping().await;
+        Ok(store)
+    }
+
+    /// A builder for a store at `url`, to set the prefix, the timeout and the clock. Checks
+    /// the URL; never connects (the first call does).
+    ///
+    /// # Errors
+    ///
+    /// [`RedisConfigError::InvalidUrl`] for a URL that is not a `redis://`, `rediss://` or
+    /// `unix://` URL.
+    pub fn builder(url: impl AsRef<str>) -> Result<RedisStoreBuilder, RedisConfigError> {
+        let client =
+            ::redis::Client::open(url.as_ref()).map_err(|_| RedisConfigError::InvalidUrl)?;
+        Ok(RedisStoreBuilder {
+            client,
+            prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            clock: Clock::system(),
+        })
+    }
+
+    /// The clock the store judges expiry by.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Checks that Redis answers (`PING`), within the timeout.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut con| async move {
+            let _: String = ::redis::cmd("PING").query_async(&mut con).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The connection manager, created on first use (inside the caller's runtime).
+    fn connection(&self) -> Result<(u64, ConnectionManager), StoreError> {
+        let mut slot = self
+            .inner
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((generation, con)) = slot.as_ref() {
+            return Ok((*generation, con.clone()));
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.inner.timeout))
+            .set_response_timeout(Some(self.inner.timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(Duration::from_millis(200));
+        let con = ConnectionManager::new_lazy_with_config(self.inner.client.clone(), config)
+            .map_err(StoreError::unavailable)?;
+        let generation = self.inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        *slot = Some((generation, con.clone()));
+        Ok((generation, con))
+    }
+
+    /// Drops a connection manager that hung or lost its connection, so that the next call
+    /// starts a fresh one (unless another call already did).
+    fn reset(&self, generation: u64) {
+        let mut slot = self
+            .inner
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.as_ref().is_some_and(|(g, _)| *g == generation) {
+            *slot = None;
+        }
+    }
+
+    /// Runs one store call on the connection, within the timeout.
+    async fn run<T, F, Fut>(&self, call: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = Res<T>>,
+    {
+        let (generation, con) = self.connection()?;
+        match tokio::time::timeout(self.inner.timeout, call(con)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Fail::Redis(e))) => {
+                if is_connection_error(&e) {
+                    self.reset(generation);
+                }
+                Err(map_error(e))
+            }
+            Ok(Err(Fail::Data(what))) => Err(StoreError::unavailable(what)),
+            Err(_elapsed) => {
+                self.reset(generation);
+                Err(StoreError::unavailable(format!(
+                    "Redis did not answer within {} ms",
+                    self.inner.timeout.as_millis()
+                )))
+            }
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.inner.clock.now_millis()
+    }
+}
+
+/// Whether an error means the connection is gone or hung (rather than Redis refusing one
+/// command).
+fn is_connection_error(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_unrecoverable_error()
+}
+
+fn map_error(e: RedisError) -> StoreError {
+    if e.code() == Some("OOM") {
+        StoreError::full()
+    } else {
+        StoreError::unavailable(e)
+    }
+}
+
+impl RedisStoreBuilder {
+    /// The prefix of every key (default `tjwt:`): at most 64 bytes, without `{` or `}`.
+    ///
+    /// # Errors
+    ///
+    /// [`RedisConfigError::InvalidPrefix`] for a longer prefix, or one with `{` or `}`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Result<Self, RedisConfigError> {
+        let prefix = prefix.into();
+        if prefix.len() > MAX_PREFIX_LEN || prefix.contains(['{', '}']) {
+            return Err(RedisConfigError::InvalidPrefix);
+        }
+        self.prefix = prefix;
+        Ok(self)
+    }
+
+    /// How long one store call may take before it answers `Unavailable` (default 250 ms).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The clock expiry is judged by (default the system clock); [`Clock::manual`] for tests.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store. Never connects (the first call does).
+    pub fn build(self) -> RedisStore {
+        RedisStore {
+            inner: Arc::new(Inner {
+                client: self.client,
+                prefix: self.prefix,
+                timeout: self.timeout,
+                clock: self.clock,
+                conn: Mutex::new(None),
+                generation: AtomicU64::new(0),
+                rotate: Script::new(scripts::ROTATE),
+                create: Script::new(scripts::CREATE),
+                end: Script::new(scripts::END),
+                set_max: Script::new(scripts::SET_MAX),
+                cutoff: Script::new(scripts::CUTOFF),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the URL: it may hold a password.
+        f.debug_struct("RedisStoreBuilder")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .field("timeout", &self.inner.timeout)
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_redis_config_errors_never_show_the_url() {
+        let err = RedisStore::builder("not a url :secret@").unwrap_err();
+        assert_eq!(err, RedisConfigError::InvalidUrl);
+        assert!(!err.to_string().contains("secret"));
+        let err = RedisStore::builder("redis://127.0.0.1")
+            .and_then(|b| b.prefix("a{b"))
+            .unwrap_err();
+        assert_eq!(err, RedisConfigError::InvalidPrefix);
+        let store = RedisStore::builder("redis://:hunter2@127.0.0.1:1")
+            .unwrap()
+            .build();
+        assert!(!format!("{store:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The Lua scripts of [`RedisStore`](super::RedisStore): each one atomic step on the keys of one
+//! session (or one key), so that instances racing on a session agree.
+
+/// Rotation, the grace window and reuse detection, in one atomic step on one session's keys.
+/// A presented hash that is neither current nor the grace window's predecessor belongs to a
+/// token the service issued for this session (the caller verified its MAC), so it was rotated
+/// before: reuse.
+///
+/// KEYS: 1 session hash, 2 grace hash, 3 ended marker.
+/// ARGV: 1 presented hash, 2 successor hash, 3 sealed successor, 4 now (ms), 5 idle timeout
+/// (ms), 6 grace window (ms), 7 how long an ended session is remembered (ms).
+pub(super) const ROTATE: &str = r#"
+local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cur', 'cexp')
+if not s[1] then return {'unknown'} end
+local now = tonumber(ARGV[4])
+local abs = tonumber(s[2])
+local cexp = tonumber(s[4])
+if now >= abs or now >= cexp then return {'expired'} end
+if s[3] == ARGV[1] then
+  local exp = math.min(now + tonumber(ARGV[5]), abs)
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'cexp', string.format('%.0f', exp))
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(exp - now, 1)))
+  local grace = tonumber(ARGV[6])
+  if grace > 0 then
+    redis.call('HSET', KEYS[2], 'p', ARGV[1], 'u', string.format('%.0f', now + grace), 's', ARGV[3])
+    redis.call('PEXPIRE', KEYS[2], string.format('%.0f', grace))
+  else
+    redis.call('DEL', KEYS[2])
+  end
+  return {'rotated', string.format('%.0f', exp)}
+end
+local g = redis.call('HMGET', KEYS[2], 'p', 'u', 's')
+if g[1] == ARGV[1] and g[3] and now < tonumber(g[2]) then
+  return {'grace', g[3]}
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+local keep = tonumber(ARGV[7])
+if keep > 0 then
+  local old = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+  if now + keep > old then
+    redis.call('SET', KEYS[3], string.format('%.0f', now + keep), 'PX', string.format('%.0f', keep))
+  end
+end
+return {'reused', s[1]}
+"#;
+
+/// Opens a session unless its id is taken.
+///
+/// KEYS: 1 session hash. ARGV: 1 sub, 2 data, 3 absolute expiry (ms), 4 first token hash,
+/// 5 its expiry (ms), 6 TTL (ms).
+pub(super) const CREATE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1
+"#;
+
+/// Ends a session: drops its state and remembers it as ended.
+///
+/// KEYS: 1 session hash, 2 grace hash, 3 ended marker. ARGV: 1 now (ms), 2 how long (ms).
+/// Returns {sub or false, 1 when the session was live}.
+pub(super) const END: &str = r#"
+local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cexp')
+local now = tonumber(ARGV[1])
+local live = 0
+if s[1] and now < tonumber(s[2]) and now < tonumber(s[3]) then live = 1 end
+redis.call('DEL', KEYS[1], KEYS[2])
+local keep = tonumber(ARGV[2])
+if keep > 0 then
+  local old = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+  if now + keep > old then
+    redis.call('SET', KEYS[3], string.format('%.0f', now + keep), 'PX', ARGV[2])
+  end
+end
+return {s[1], live}
+"#;
+
+/// Sets a revocation marker to `until` unless it already lasts longer.
+///
+/// KEYS: 1 marker. ARGV: 1 until (ms), 2 TTL (ms).
+pub(super) const SET_MAX: &str = r#"
+local old = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tonumber(ARGV[1]) > old then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"#;
+
+/// Sets a subject's cutoff, keeping the later cutoff and the longer life of an existing one.
+///
+/// KEYS: 1 cutoff. ARGV: 1 until (ms), 2 cutoff (s), 3 now (ms).
+pub(super) const CUTOFF: &str = r#"
+local untl = tonumber(ARGV[1])
+local cutoff = tonumber(ARGV[2])
+local old = redis.call('GET', KEYS[1])
+if old then
+  local i = string.find(old, ':', 1, true)
+  if i then
+    local ou = tonumber(string.sub(old, 1, i - 1)) or 0
+    local oc = tonumber(string.sub(old, i + 1)) or 0
+    if ou > untl then untl = ou end
+    if oc > cutoff then cutoff = oc end
+  end
+end
+local ttl = math.max(untl - tonumber(ARGV[3]), 1)
+redis.call('SET', KEYS[1], string.format('%.0f', untl) .. ':' .. string.format('%.0f', cutoff), 'PX', string.format('%.0f', ttl))
+return 1
+"#;
