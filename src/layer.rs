@@ -256,7 +256,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// A verifier with this layer's configuration, for tokens that arrive outside of a request
     /// header. It verifies the token and its claims only: a layer's
     /// [revocation check](crate::JwtAuthBuilder::revocation) is not part of it (ask the store with
-    /// [`RevocationStore::status`](crate::session::RevocationStore::status)).
+    /// [`RevocationStore::status`](crate::revocation::RevocationStore::status)).
     pub fn verifier(&self) -> TokenVerifier<C>
     where
         C: serde::de::DeserializeOwned,
