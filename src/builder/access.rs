@@ -220,7 +220,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// `error="invalid_token"`, not [refreshable](crate::ErrorKind::is_refreshable)) when its
     /// `jti` was revoked, its session (`sid`) was ended, or, for a token without a `sid`, its
     /// subject logged out everywhere at or after its `iat`
-    /// ([`RevocationStatus::revokes`](crate::session::RevocationStatus::revokes)).
+    /// ([`RevocationStatus::revokes`](crate::revocation::RevocationStatus::revokes)).
     ///
     /// The logout-everywhere cutoff has the one-second resolution of `iat`: a token issued in
     /// the same second as the logout is refused too. The cutoff is read from the clock of the
