@@ -429,7 +429,11 @@ mod tests {
             })
         );
         let key = || crate::Key::hmac(crate::Algorithm::HS256, SECRET).unwrap();
-        let trusted = || crate::TrustedIssuer::new("https://a.example").key(key());
+        let trusted = || {
+            crate::TrustedIssuer::new("https://a.example")
+                .unwrap()
+                .key(key())
+        };
         assert_eq!(
             err(builder()
                 .issuer("https://a.example")

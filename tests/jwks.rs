@@ -980,15 +980,25 @@ async fn several_issuers_each_with_its_own_key_set() {
     let auth = JwtAuthLayer::<Value>::builder()
         .trusted_issuer(
             TrustedIssuer::new(iss_a)
+                .unwrap()
                 .jwks(source(&provider_a))
-                .audience("api"),
+                .audience("api")
+                .unwrap(),
         )
         .trusted_issuer(
             TrustedIssuer::new(iss_b)
+                .unwrap()
                 .jwks(source(&provider_b))
-                .audience("api"),
+                .audience("api")
+                .unwrap(),
         )
-        .trusted_issuer(TrustedIssuer::new(iss_c).key(static_c).audience("api"))
+        .trusted_issuer(
+            TrustedIssuer::new(iss_c)
+                .unwrap()
+                .key(static_c)
+                .audience("api")
+                .unwrap(),
+        )
         .build()
         .unwrap();
     auth.wait_for_keys(WAIT).await.unwrap();
@@ -1076,13 +1086,17 @@ async fn several_issuers_check_each_ones_audience() {
     let auth = JwtAuthLayer::<Value>::builder()
         .trusted_issuer(
             TrustedIssuer::new("https://a.example")
+                .unwrap()
                 .jwks(source(&provider_a))
-                .audience("api-a"),
+                .audience("api-a")
+                .unwrap(),
         )
         .trusted_issuer(
             TrustedIssuer::new("https://b.example")
+                .unwrap()
                 .jwks(source(&provider_b))
-                .audience("api-b"),
+                .audience("api-b")
+                .unwrap(),
         )
         .build()
         .unwrap();

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{checked_value, invalid_audience, invalid_issuer, JwtAuthBuilder, Settings};
+use super::{JwtAuthBuilder, Settings};
 use crate::error::ConfigError;
 use crate::keys::issuer::{Tenant, TrustedIssuer};
 #[cfg(feature = "jwks")]
@@ -158,18 +158,14 @@ fn trusted_tenant(trusted: TrustedIssuer, provider: Provider) -> Result<Tenant, 
     } = trusted;
     #[cfg(feature = "jwks")]
     if let Some(discovered) = jwks.as_ref().and_then(JwksSource::discovery_issuer) {
-        if discovered != issuer {
+        if discovered != &*issuer {
             return Err(ConfigError::DiscoveryIssuerMismatch {
-                configured: issuer,
+                configured: issuer.into(),
                 discovered: discovered.to_owned(),
             });
         }
     }
-    let issuers = vec![checked_value(issuer, invalid_issuer)?];
-    let audiences = audiences
-        .into_iter()
-        .map(|audience| checked_value(audience, invalid_audience))
-        .collect::<Result<_, _>>()?;
+    let issuers = vec![issuer];
     #[cfg(not(feature = "jwks"))]
     let jwks: Option<std::convert::Infallible> = None;
     let keys = key_source(keys, jwks, provider)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::cache::TokenCache;
 use crate::clock::Clock;
 use crate::csrf::CsrfGuard;
-use crate::error::ConfigError;
+use crate::error::{checked_audience, checked_issuer, checked_value, ConfigError};
 use crate::keys::issuer::TrustedIssuer;
 #[cfg(feature = "jwks")]
 use crate::keys::jwks::JwksSource;
@@ -143,29 +143,6 @@ fn custom_rejection<R>(
         });
     }
     Ok(rejection)
-}
-
-/// Issuers, audiences and claim names: non-empty, no control characters. `invalid` makes the
-/// error of the setting from the value and what is wrong with it.
-pub(crate) fn checked_value(
-    value: String,
-    invalid: fn(String, &'static str) -> ConfigError,
-) -> Result<Box<str>, ConfigError> {
-    if value.is_empty() {
-        Err(invalid(value, "it is empty"))
-    } else if value.chars().any(char::is_control) {
-        Err(invalid(value, "it has control characters"))
-    } else {
-        Ok(value.into_boxed_str())
-    }
-}
-
-pub(crate) fn invalid_issuer(issuer: String, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidIssuer { issuer, reason }
-}
-
-pub(crate) fn invalid_audience(audience: String, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidAudience { audience, reason }
 }
 
 fn invalid_claim_name(name: String, reason: &'static str) -> ConfigError {
@@ -307,7 +284,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// [`ConfigError::InvalidIssuer`] if it is empty or has control characters.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
-        let issuer = checked_value(issuer.into(), invalid_issuer)?;
+        let issuer = checked_issuer(issuer.into())?;
         self.settings.issuers.push(issuer);
         Ok(self)
     }
@@ -321,7 +298,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// [`ConfigError::InvalidAudience`] if it is empty or has control characters.
     pub fn audience(mut self, audience: impl Into<String>) -> Result<Self, ConfigError> {
-        let audience = checked_value(audience.into(), invalid_audience)?;
+        let audience = checked_audience(audience.into())?;
         self.settings.audiences.push(audience);
         Ok(self)
     }

@@ -390,6 +390,37 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Issuers, audiences and claim names: non-empty, no control characters. `invalid` makes the
+/// error of the setting from the value and what is wrong with it.
+pub(crate) fn checked_value(
+    value: String,
+    invalid: fn(String, &'static str) -> ConfigError,
+) -> Result<Box<str>, ConfigError> {
+    if value.is_empty() {
+        Err(invalid(value, "it is empty"))
+    } else if value.chars().any(char::is_control) {
+        Err(invalid(value, "it has control characters"))
+    } else {
+        Ok(value.into_boxed_str())
+    }
+}
+
+/// An `iss` to accept, checked as [`checked_value`] does.
+pub(crate) fn checked_issuer(issuer: String) -> Result<Box<str>, ConfigError> {
+    checked_value(issuer, |issuer, reason| ConfigError::InvalidIssuer {
+        issuer,
+        reason,
+    })
+}
+
+/// An `aud` value to accept, checked as [`checked_value`] does.
+pub(crate) fn checked_audience(audience: String) -> Result<Box<str>, ConfigError> {
+    checked_value(audience, |audience, reason| ConfigError::InvalidAudience {
+        audience,
+        reason,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

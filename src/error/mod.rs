@@ -7,6 +7,7 @@ use std::sync::Arc;
 mod config;
 
 pub use config::ConfigError;
+pub(crate) use config::{checked_audience, checked_issuer, checked_value};
 
 /// The class of an authentication failure.
 ///

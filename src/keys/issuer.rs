@@ -2,7 +2,7 @@
 //! `iss` values, key source and audiences) as verification uses it.
 
 #[cfg(feature = "jwks")]
-use crate::error::ConfigError;
+use crate::error::{checked_audience, checked_issuer, ConfigError};
 #[cfg(feature = "jwks")]
 use crate::keys::jwks::JwksSource;
 use crate::keys::key::Key;
@@ -37,14 +37,14 @@ pub(crate) struct Tenant {
 ///
 /// let auth = JwtAuthLayer::<Claims>::builder()
 ///     .trusted_issuer(
-///         TrustedIssuer::new("https://a.example")
+///         TrustedIssuer::new("https://a.example")?
 ///             .key(Key::hmac(Algorithm::HS256, b"tenant a's secret of 32 bytes!!!")?)
-///             .audience("api"),
+///             .audience("api")?,
 ///     )
 ///     .trusted_issuer(
-///         TrustedIssuer::new("https://b.example")
+///         TrustedIssuer::new("https://b.example")?
 ///             .key(Key::hmac(Algorithm::HS256, b"tenant b's secret of 32 bytes!!!")?)
-///             .audience("api"),
+///             .audience("api")?,
 ///     )
 ///     .build()?;
 /// # Ok::<(), tower_jwt_auth::ConfigError>(())
@@ -53,23 +53,27 @@ pub(crate) struct Tenant {
 #[must_use]
 pub struct TrustedIssuer {
     // Read by the builder, which checks them and makes the issuer's `Tenant`.
-    pub(crate) issuer: String,
+    pub(crate) issuer: Box<str>,
     pub(crate) keys: Vec<Key>,
     #[cfg(feature = "jwks")]
     pub(crate) jwks: Option<JwksSource>,
-    pub(crate) audiences: Vec<String>,
+    pub(crate) audiences: Vec<Box<str>>,
 }
 
 impl TrustedIssuer {
     /// An issuer, by its exact `iss`.
-    pub fn new(issuer: impl Into<String>) -> Self {
-        Self {
-            issuer: issuer.into(),
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidIssuer`] if it is empty or has control characters.
+    pub fn new(issuer: impl Into<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            issuer: checked_issuer(issuer.into())?,
             keys: Vec::new(),
             #[cfg(feature = "jwks")]
             jwks: None,
             audiences: Vec::new(),
-        }
+        })
     }
 
     /// Adds a static key of this issuer.
@@ -105,8 +109,48 @@ impl TrustedIssuer {
     }
 
     /// Accepts tokens of this issuer whose `aud` contains `audience`.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidAudience`] if it is empty or has control characters.
+    pub fn audience(mut self, audience: impl Into<String>) -> Result<Self, ConfigError> {
+        self.audiences.push(checked_audience(audience.into())?);
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_issuer_settings_fail_at_the_call() {
+        let invalid_issuer = |reason| {
+            move |issuer: &str| ConfigError::InvalidIssuer {
+                issuer: issuer.to_owned(),
+                reason,
+            }
+        };
+        assert_eq!(
+            TrustedIssuer::new("").err(),
+            Some(invalid_issuer("it is empty")(""))
+        );
+        assert_eq!(
+            TrustedIssuer::new("https://a.example\n").err(),
+            Some(invalid_issuer("it has control characters")(
+                "https://a.example\n"
+            ))
+        );
+        let issuer = TrustedIssuer::new("https://a.example").unwrap();
+        assert_eq!(
+            issuer.clone().audience("").err(),
+            Some(ConfigError::InvalidAudience {
+                audience: String::new(),
+                reason: "it is empty",
+            })
+        );
+        let issuer = issuer.audience("api").unwrap().audience("web").unwrap();
+        assert_eq!(&*issuer.issuer, "https://a.example");
+        assert_eq!(issuer.audiences, [Box::from("api"), Box::from("web")]);
     }
 }
