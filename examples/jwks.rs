@@ -150,7 +150,7 @@ fn auth_layer(config: &Config) -> Result<JwtAuthLayer<UserClaims>, BoxError> {
     if url.starts_with("http://") && !allow_http {
         return Err(format!("{url} is plain http: set JWKS_ALLOW_HTTP=1 to allow it").into());
     }
-    let mut source = source.allow_http(allow_http).algorithms(ALGORITHMS);
+    let mut source = source.allow_http(allow_http).algorithms(ALGORITHMS)?;
     // `allow_http(true)` covers loopback only: JWKS_ALLOW_HTTP=1 names the URL's host.
     if config.allow_http && !is_loopback(url) {
         if let Some(host) = url
@@ -158,7 +158,7 @@ fn auth_layer(config: &Config) -> Result<JwtAuthLayer<UserClaims>, BoxError> {
             .ok()
             .and_then(|uri| uri.host().map(str::to_owned))
         {
-            source = source.allow_http_host(host);
+            source = source.allow_http_host(host)?;
         }
     }
     let mut builder = JwtAuthLayer::<UserClaims>::builder()

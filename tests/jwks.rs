@@ -422,6 +422,7 @@ fn source(provider: &Provider) -> JwksSource {
         .unwrap()
         .allow_http(true)
         .cooldown(Duration::from_secs(60))
+        .unwrap()
 }
 
 fn layer_for(source: JwksSource) -> JwtAuthLayer<Value> {
@@ -512,8 +513,11 @@ async fn rotation_new_kid_at_once_removed_kid_after_the_cache_lifetime() {
     let k1 = rsa("k1");
     let k2 = rsa2("k2");
     let provider = start_provider(&[&k1]).await;
-    let auth =
-        layer_for(source(&provider).cache_ttl(Duration::from_secs(1), Duration::from_secs(3600)));
+    let auth = layer_for(
+        source(&provider)
+            .cache_ttl(Duration::from_secs(1), Duration::from_secs(3600))
+            .unwrap(),
+    );
     auth.wait_for_keys(WAIT).await.unwrap();
     assert_eq!(provider.jwks_hits(), 1);
     call(&auth, &token(&k1, "old")).await.assert_ok("k1", "old");
@@ -560,8 +564,11 @@ async fn removed_key_stops_verifying_after_the_first_short_lifetime() {
     let k2 = rsa2("k2");
     let provider = start_provider(&[&k1, &k2]).await;
     provider.set_max_age(Some(1));
-    let auth =
-        layer_for(source(&provider).cache_ttl(Duration::from_secs(1), Duration::from_secs(3600)));
+    let auth = layer_for(
+        source(&provider)
+            .cache_ttl(Duration::from_secs(1), Duration::from_secs(3600))
+            .unwrap(),
+    );
     auth.wait_for_keys(WAIT).await.unwrap();
     call(&auth, &token(&k1, "old")).await.assert_ok("k1", "old");
     call(&auth, &token(&k2, "new")).await.assert_ok("k2", "new");
@@ -664,8 +671,11 @@ async fn expired_keys_keep_serving_while_the_background_refresh_fails() {
     let k1 = rsa("k1");
     let provider = start_provider(&[&k1]).await;
     provider.set_max_age(Some(1));
-    let auth =
-        layer_for(source(&provider).cache_ttl(Duration::from_secs(1), Duration::from_secs(60)));
+    let auth = layer_for(
+        source(&provider)
+            .cache_ttl(Duration::from_secs(1), Duration::from_secs(60))
+            .unwrap(),
+    );
     auth.wait_for_keys(WAIT).await.unwrap();
     provider.behave(Behaviour::Fail);
     // The keys' lifetime is 1 s: wait for two failed background refreshes.
@@ -697,7 +707,8 @@ async fn no_keys_ever_is_503_key_source_unavailable() {
         JwksSource::new(&format!("http://{addr}/jwks"))
             .unwrap()
             .allow_http(true)
-            .timeouts(Duration::from_secs(1), Duration::from_secs(2)),
+            .timeouts(Duration::from_secs(1), Duration::from_secs(2))
+            .unwrap(),
     );
     let reply = call(&auth, &token(&k1, "alice")).await;
     reply.assert_refused("closed port", 503, "key_source_unavailable");
@@ -776,7 +787,9 @@ async fn a_slow_provider_times_out_and_a_later_fetch_works() {
     let auth = layer_for(
         source(&provider)
             .cooldown(Duration::from_secs(1))
-            .timeouts(Duration::from_secs(1), Duration::from_secs(1)),
+            .unwrap()
+            .timeouts(Duration::from_secs(1), Duration::from_secs(1))
+            .unwrap(),
     );
     let started = Instant::now();
     call(&auth, &token(&k1, "alice")).await.assert_refused(
@@ -803,7 +816,7 @@ async fn bad_answer_keeps_old_keys(label: &str, behaviour: Behaviour) {
     let k1 = rsa("k1");
     let k2 = rsa2("k2");
     let provider = start_provider(&[&k1]).await;
-    let auth = layer_for(source(&provider).max_response_size(16 * 1024));
+    let auth = layer_for(source(&provider).max_response_size(16 * 1024).unwrap());
     auth.wait_for_keys(WAIT).await.unwrap();
     assert_eq!(provider.jwks_hits(), 1, "{label}");
 
@@ -855,7 +868,7 @@ async fn the_padded_document_is_accepted_under_the_limit() {
     let k2 = rsa2("k2");
     let provider = start_provider(&[&k1, &k2]).await;
     provider.behave(Behaviour::Oversized(12 * 1024));
-    let auth = layer_for(source(&provider).max_response_size(16 * 1024));
+    let auth = layer_for(source(&provider).max_response_size(16 * 1024).unwrap());
     auth.wait_for_keys(WAIT).await.unwrap();
     call(&auth, &token(&k2, "new"))
         .await
@@ -1242,27 +1255,14 @@ async fn plain_http_needs_the_opt_in_and_settings_are_checked() {
     let build = |source: JwksSource| JwtAuthLayer::<Value>::builder().jwks(source).build();
     assert!(build(JwksSource::new(&url).unwrap()).is_err());
     assert!(build(JwksSource::new(&url).unwrap().allow_http(true)).is_ok());
-    assert!(build(
-        JwksSource::new(&url)
-            .unwrap()
-            .allow_http(true)
-            .algorithms([Algorithm::HS256])
-    )
-    .is_err());
-    assert!(build(
-        JwksSource::new(&url)
-            .unwrap()
-            .allow_http(true)
-            .cache_ttl(Duration::from_secs(10), Duration::from_secs(5))
-    )
-    .is_err());
-    assert!(build(
-        JwksSource::new(&url)
-            .unwrap()
-            .allow_http(true)
-            .max_response_size(0)
-    )
-    .is_err());
+    // Each setting checks its own value at the call.
+    let source = JwksSource::new(&url).unwrap().allow_http(true);
+    assert!(source.clone().algorithms([Algorithm::HS256]).is_err());
+    assert!(source
+        .clone()
+        .cache_ttl(Duration::from_secs(10), Duration::from_secs(5))
+        .is_err());
+    assert!(source.clone().max_response_size(0).is_err());
     assert!(JwksSource::new("ftp://example.com/jwks").is_err());
     assert!(JwksSource::new("/jwks").is_err());
     // Static keys and a key set in one issuer are ambiguous.
@@ -1286,7 +1286,7 @@ async fn an_unknown_kid_during_an_outage_is_503_not_unknown_key() {
     let k1 = rsa("k1");
     let k2 = rsa2("k2");
     let provider = start_provider(&[&k1]).await;
-    let auth = layer_for(source(&provider).cooldown(Duration::from_secs(1)));
+    let auth = layer_for(source(&provider).cooldown(Duration::from_secs(1)).unwrap());
     auth.wait_for_keys(WAIT).await.unwrap();
     assert_eq!(provider.jwks_hits(), 1);
 
@@ -1370,7 +1370,9 @@ async fn an_unknown_kid_while_the_key_server_refuses_connections_is_503() {
             .unwrap()
             .allow_http(true)
             .cooldown(Duration::from_secs(60))
-            .timeouts(Duration::from_secs(1), Duration::from_secs(2)),
+            .unwrap()
+            .timeouts(Duration::from_secs(1), Duration::from_secs(2))
+            .unwrap(),
     );
     auth.wait_for_keys(WAIT).await.unwrap();
     call(&auth, &token(&k1, "alice"))
@@ -1440,7 +1442,9 @@ async fn a_fetch_dropped_mid_fetch_does_not_block_later_requests() {
     provider.behave(Behaviour::Hang(Duration::from_secs(30)));
     let source = source(&provider)
         .cooldown(Duration::from_secs(1))
-        .timeouts(Duration::from_secs(1), Duration::from_secs(1));
+        .unwrap()
+        .timeouts(Duration::from_secs(1), Duration::from_secs(1))
+        .unwrap();
     let (auth, rt) = layer_with_a_fetch_stuck_on_another_runtime(&provider, source).await;
     // The runtime goes away, and the fetch task with it.
     tokio::task::spawn_blocking(move || drop(rt)).await.unwrap();
@@ -1469,7 +1473,9 @@ async fn waiting_for_a_stalled_fetch_is_bounded_and_ends_in_503() {
     provider.behave(Behaviour::Hang(Duration::from_secs(30)));
     let source = source(&provider)
         .cooldown(Duration::from_secs(1))
-        .timeouts(Duration::from_secs(1), Duration::from_secs(1));
+        .unwrap()
+        .timeouts(Duration::from_secs(1), Duration::from_secs(1))
+        .unwrap();
     let (auth, rt) = layer_with_a_fetch_stuck_on_another_runtime(&provider, source).await;
 
     let started = Instant::now();
@@ -1496,8 +1502,10 @@ async fn durations_of_duration_max_do_not_panic() {
     let auth = layer_for(
         source(&provider)
             .cache_ttl(Duration::from_secs(1), Duration::MAX)
+            .unwrap()
             .default_ttl(Duration::MAX)
-            .timeouts(Duration::MAX, Duration::MAX),
+            .timeouts(Duration::MAX, Duration::MAX)
+            .unwrap(),
     );
     let reply = tokio::time::timeout(WAIT, call(&auth, &token(&k1, "alice")))
         .await
@@ -1513,11 +1521,8 @@ async fn durations_of_duration_max_do_not_panic() {
         .expect("no answer in 10 s");
     reply.assert_refused("an unknown kid", 403, "unknown_key");
 
-    // A cooldown of MAX is refused when building, with the setting named.
-    let error = JwtAuthLayer::<Value>::builder()
-        .jwks(source(&provider).cooldown(Duration::MAX))
-        .build()
-        .unwrap_err();
+    // A cooldown of MAX is refused at the call, with the setting named.
+    let error = source(&provider).cooldown(Duration::MAX).unwrap_err();
     assert!(error.to_string().contains("cooldown"), "{error}");
 }
 
@@ -1556,6 +1561,7 @@ async fn stale_keys_stop_serving_after_max_staleness() {
         let builder = JwtAuthLayer::<Value>::builder().jwks(
             source(&provider)
                 .cache_ttl(Duration::from_secs(1), Duration::from_secs(60))
+                .unwrap()
                 .max_staleness(Duration::from_secs(1)),
         );
         let builder = if cached {
@@ -1645,6 +1651,7 @@ async fn plain_http_is_for_loopback_and_named_hosts_only() {
         JwksSource::new(url)
             .unwrap()
             .allow_http_host("keys.internal")
+            .unwrap()
     };
     assert!(build(named("http://keys.internal/jwks")).is_ok());
     assert!(build(named("http://KEYS.internal:8080/jwks")).is_ok());
@@ -1660,6 +1667,7 @@ async fn plain_http_is_for_loopback_and_named_hosts_only() {
         JwksSource::discover("http://keys.internal/realms/a")
             .unwrap()
             .allow_http_host("keys.internal")
+            .unwrap()
     )
     .is_ok());
     // A named host must be a host.
@@ -1670,12 +1678,10 @@ async fn plain_http_is_for_loopback_and_named_hosts_only() {
         "keys.internal:80",
         "a b",
     ] {
-        let error = build(
-            JwksSource::new("https://keys.example.com/jwks")
-                .unwrap()
-                .allow_http_host(bad),
-        )
-        .unwrap_err();
+        let error = JwksSource::new("https://keys.example.com/jwks")
+            .unwrap()
+            .allow_http_host(bad)
+            .unwrap_err();
         assert!(
             error.to_string().contains("allow_http_host"),
             "{bad:?}: {error}"
@@ -1760,7 +1766,8 @@ async fn a_discovered_plain_http_jwks_uri_follows_the_same_rule() {
             JwksSource::discover(&issuer)
                 .unwrap()
                 .allow_http(true)
-                .allow_http_host("0.0.0.0"),
+                .allow_http_host("0.0.0.0")
+                .unwrap(),
         )
         .issuer(&issuer)
         .unwrap()

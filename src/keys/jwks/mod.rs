@@ -72,7 +72,7 @@
 //! let auth = JwtAuthLayer::<Claims>::builder()
 //!     .jwks(
 //!         JwksSource::new("https://tenant.example.auth0.com/.well-known/jwks.json")?
-//!             .cooldown(Duration::from_secs(10)),
+//!             .cooldown(Duration::from_secs(10))?,
 //!     )
 //!     .issuer("https://tenant.example.auth0.com/")?
 //!     .audience("https://orders.example.com")?

@@ -36,6 +36,14 @@ pub struct JwksSource {
     pub(super) max_staleness: Duration,
 }
 
+/// The error of a setting whose value is out of its bounds.
+fn invalid(setting: &'static str, requirement: &'static str) -> ConfigError {
+    ConfigError::InvalidJwksSetting {
+        setting,
+        requirement,
+    }
+}
+
 impl JwksSource {
     fn with_location(location: Location) -> Self {
         Self {
@@ -93,23 +101,55 @@ impl JwksSource {
     /// `jwks_uri` that discovery finds: for a deployment where TLS ends elsewhere, such as a key
     /// server on an internal network. May be called once per host; independent of
     /// [`allow_http`](Self::allow_http).
-    pub fn allow_http_host(mut self, host: impl Into<String>) -> Self {
-        self.http_hosts.push(host.into());
-        self
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidHttpHost`] if `host` is not a bare host name or IP address.
+    pub fn allow_http_host(mut self, host: impl Into<String>) -> Result<Self, ConfigError> {
+        let host = host.into();
+        if !is_bare_host(&host) {
+            return Err(ConfigError::InvalidHttpHost { host });
+        }
+        self.http_hosts.push(host);
+        Ok(self)
     }
 
     /// The algorithms keys of this set may verify: the allow-list for tokens checked against it.
     /// Only asymmetric algorithms are accepted.
-    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.algorithms = algorithms.into_iter().collect();
-        self
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidJwksAlgorithms`] if the list is empty or names an HMAC or
+    /// unsupported algorithm.
+    pub fn algorithms(
+        mut self,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+    ) -> Result<Self, ConfigError> {
+        let algorithms: Vec<Algorithm> = algorithms.into_iter().collect();
+        let asymmetric =
+            |alg: &Algorithm| is_supported(*alg) && alg.family() != AlgorithmFamily::Hmac;
+        if algorithms.is_empty() || !algorithms.iter().all(asymmetric) {
+            return Err(ConfigError::InvalidJwksAlgorithms);
+        }
+        self.algorithms = algorithms;
+        Ok(self)
     }
 
     /// Bounds on the cache lifetime taken from `Cache-Control: max-age` (default 30 s and 24 h).
-    pub fn cache_ttl(mut self, min: Duration, max: Duration) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidJwksSetting`] if `min` is under 1 s or `max` is under `min`.
+    pub fn cache_ttl(mut self, min: Duration, max: Duration) -> Result<Self, ConfigError> {
+        if min < Duration::from_secs(1) {
+            return Err(invalid("min_ttl", "it must be at least 1 s"));
+        }
+        if min > max {
+            return Err(invalid("max_ttl", "it must be at least min_ttl"));
+        }
         self.min_ttl = min;
         self.max_ttl = max;
-        self
+        Ok(self)
     }
 
     /// The cache lifetime when the response has no `max-age` (default 5 min), within the bounds.
@@ -120,16 +160,33 @@ impl JwksSource {
 
     /// The least time between two fetches started by requests (tokens with an unknown `kid`, or
     /// requests while no key is known); 1 s to 10 min, default 30 s.
-    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidJwksSetting`] outside 1 s to 600 s.
+    pub fn cooldown(mut self, cooldown: Duration) -> Result<Self, ConfigError> {
+        if cooldown < Duration::from_secs(1) || cooldown > Duration::from_secs(600) {
+            return Err(invalid("cooldown", "it must be between 1 s and 600 s"));
+        }
         self.cooldown = cooldown;
-        self
+        Ok(self)
     }
 
     /// The connect timeout and the total timeout of a fetch (default 5 s and 10 s).
-    pub fn timeouts(mut self, connect: Duration, total: Duration) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidJwksSetting`] if either is zero.
+    pub fn timeouts(mut self, connect: Duration, total: Duration) -> Result<Self, ConfigError> {
+        if connect.is_zero() {
+            return Err(invalid("connect_timeout", "it must be above zero"));
+        }
+        if total.is_zero() {
+            return Err(invalid("timeout", "it must be above zero"));
+        }
         self.connect_timeout = connect;
         self.timeout = total;
-        self
+        Ok(self)
     }
 
     /// How long past their cache lifetime the last good keys keep serving while fetches fail
@@ -144,9 +201,16 @@ impl JwksSource {
     }
 
     /// The largest response accepted, in bytes (default 256 KiB).
-    pub fn max_response_size(mut self, bytes: usize) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidJwksSetting`] if it is zero.
+    pub fn max_response_size(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        if bytes == 0 {
+            return Err(invalid("max_size", "it must be above zero"));
+        }
         self.max_size = bytes;
-        self
+        Ok(self)
     }
 
     /// The issuer named for OIDC discovery, which tokens must then carry.
@@ -168,11 +232,9 @@ impl JwksSource {
         self.algorithms.contains(&algorithm)
     }
 
-    /// Checks the settings: hosts, scheme, algorithms, and the bounds of each duration.
+    /// Checks what needs the whole configuration: the location's scheme against `allow_http`
+    /// and the hosts named with `allow_http_host` (each setting checked its own value).
     pub(super) fn check(&self) -> Result<(), ConfigError> {
-        if let Some(host) = self.http_hosts.iter().find(|host| !is_bare_host(host)) {
-            return Err(ConfigError::InvalidHttpHost { host: host.clone() });
-        }
         let uri = match &self.location {
             Location::Jwks(uri) => uri,
             Location::Discovery { metadata, .. } => metadata,
@@ -181,35 +243,6 @@ impl JwksSource {
             return Err(ConfigError::PlainHttpNotAllowed {
                 host: uri.host().unwrap_or_default().to_owned(),
             });
-        }
-        let asymmetric =
-            |alg: &Algorithm| is_supported(*alg) && alg.family() != AlgorithmFamily::Hmac;
-        if self.algorithms.is_empty() || !self.algorithms.iter().all(asymmetric) {
-            return Err(ConfigError::InvalidJwksAlgorithms);
-        }
-        let invalid = |setting, requirement| {
-            Err(ConfigError::InvalidJwksSetting {
-                setting,
-                requirement,
-            })
-        };
-        if self.min_ttl < Duration::from_secs(1) {
-            return invalid("min_ttl", "it must be at least 1 s");
-        }
-        if self.min_ttl > self.max_ttl {
-            return invalid("max_ttl", "it must be at least min_ttl");
-        }
-        if self.cooldown < Duration::from_secs(1) || self.cooldown > Duration::from_secs(600) {
-            return invalid("cooldown", "it must be between 1 s and 600 s");
-        }
-        if self.timeout.is_zero() {
-            return invalid("timeout", "it must be above zero");
-        }
-        if self.connect_timeout.is_zero() {
-            return invalid("connect_timeout", "it must be above zero");
-        }
-        if self.max_size == 0 {
-            return invalid("max_size", "it must be above zero");
         }
         Ok(())
     }
@@ -227,18 +260,52 @@ mod tests {
         assert_eq!(http.max_staleness, Duration::from_secs(24 * 60 * 60));
         assert!(http.check().is_err());
         assert!(http.clone().allow_http(true).check().is_ok());
-        assert!(http
-            .clone()
-            .allow_http(true)
-            .algorithms([Algorithm::HS256])
-            .check()
-            .is_err());
-        assert!(http
-            .clone()
-            .allow_http(true)
-            .cooldown(Duration::ZERO)
-            .check()
-            .is_err());
+        // Each setting checks its own value at the call.
+        assert_eq!(
+            http.clone().algorithms([Algorithm::HS256]).err(),
+            Some(ConfigError::InvalidJwksAlgorithms)
+        );
+        assert_eq!(
+            http.clone().algorithms([]).err(),
+            Some(ConfigError::InvalidJwksAlgorithms)
+        );
+        assert!(http.clone().algorithms([Algorithm::ES256]).is_ok());
+        assert_eq!(
+            http.clone().cooldown(Duration::ZERO).err(),
+            Some(invalid("cooldown", "it must be between 1 s and 600 s"))
+        );
+        assert_eq!(
+            http.clone().cooldown(Duration::from_secs(601)).err(),
+            Some(invalid("cooldown", "it must be between 1 s and 600 s"))
+        );
+        assert_eq!(
+            http.clone()
+                .cache_ttl(Duration::from_millis(999), Duration::from_secs(60))
+                .err(),
+            Some(invalid("min_ttl", "it must be at least 1 s"))
+        );
+        assert_eq!(
+            http.clone()
+                .cache_ttl(Duration::from_secs(61), Duration::from_secs(60))
+                .err(),
+            Some(invalid("max_ttl", "it must be at least min_ttl"))
+        );
+        assert_eq!(
+            http.clone()
+                .timeouts(Duration::ZERO, Duration::from_secs(1))
+                .err(),
+            Some(invalid("connect_timeout", "it must be above zero"))
+        );
+        assert_eq!(
+            http.clone()
+                .timeouts(Duration::from_secs(1), Duration::ZERO)
+                .err(),
+            Some(invalid("timeout", "it must be above zero"))
+        );
+        assert_eq!(
+            http.clone().max_response_size(0).err(),
+            Some(invalid("max_size", "it must be above zero"))
+        );
         let discovery = JwksSource::discover("https://issuer.example/realms/a/").unwrap();
         match &discovery.location {
             Location::Discovery { metadata, issuer } => {
@@ -263,7 +330,7 @@ mod tests {
         assert!(loopback.may_fetch(&uri("http://localhost/jwks")));
         assert!(loopback.may_fetch(&uri("http://[::1]:1/jwks")));
         assert!(!loopback.may_fetch(&uri("http://keys.internal/jwks")));
-        let named = source.allow_http_host("Keys.Internal");
+        let named = source.allow_http_host("Keys.Internal").unwrap();
         assert!(named.may_fetch(&uri("http://keys.internal:8080/jwks")));
         assert!(!named.may_fetch(&uri("http://keys.internal.example/jwks")));
         assert!(!named.may_fetch(&uri("http://127.0.0.1/jwks")));
@@ -282,7 +349,6 @@ mod tests {
         let error = JwksSource::new("https://keys.example.com/jwks")
             .unwrap()
             .allow_http_host("keys.example.com:80")
-            .check()
             .unwrap_err();
         assert!(error.to_string().contains("allow_http_host"), "{error}");
     }
