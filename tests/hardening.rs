@@ -268,3 +268,90 @@ async fn k7_every_grpc_content_type_in_any_case_and_over_http1_gets_the_grpc_ans
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// D2: duplicate names nested in claims
+
+/// The layer the review's inputs went through: roles from Keycloak's realm and client roles,
+/// `staff` required, claims read as a `serde_json::Value`.
+fn staff_only() -> Harness {
+    init();
+    let layer = JwtAuthLayer::<Value>::builder()
+        .key(Key::hmac(Algorithm::HS256, SECRET).unwrap())
+        .roles_claim("realm_access.roles")
+        .unwrap()
+        .roles_claim("resource_access.my-api.roles")
+        .unwrap()
+        .require_roles(["staff"])
+        .unwrap()
+        .build()
+        .unwrap();
+    Harness::new(layer)
+}
+
+fn claims_with(extra: &str) -> String {
+    let now = now();
+    hs256_raw(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        format!(
+            r#"{{"sub":"user-1","iat":{now},"exp":{},{extra}}}"#,
+            now + 600
+        ),
+    )
+}
+
+#[tokio::test]
+async fn d2_nested_duplicate_names_are_malformed_under_role_paths() {
+    let h = staff_only();
+    // The review's two inputs: each granted `staff` before.
+    for extra in [
+        r#""realm_access":{"roles":["staff"],"roles":[]}"#,
+        r#""resource_access":{"my-api":{"roles":["staff"]},"my-api":{}}"#,
+    ] {
+        let reply = h.bearer(claims_with(extra)).await;
+        reply.assert_refused(extra, 403, "malformed");
+        assert_eq!(
+            reply.error.unwrap().description(),
+            "The token's claims repeat a name in a nested object",
+            "{extra}"
+        );
+    }
+    // Without the duplicate, the same roles pass.
+    h.accepts(
+        "realm roles",
+        claims_with(r#""realm_access":{"roles":["staff"]}"#),
+    )
+    .await;
+    h.accepts(
+        "client roles",
+        claims_with(r#""resource_access":{"my-api":{"roles":["staff"]}}"#),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn d2_nested_duplicate_names_are_malformed_at_every_depth() {
+    let h = Harness::new(builder().build().unwrap());
+    for extra in [
+        r#""a":{"b":1,"b":2}"#,
+        r#""a":{"b":{"c":{"d":{"e":1,"e":1}}}}"#,
+        r#""a":[{"b":1},{"c":1,"c":2}]"#,
+        r#""a":[[[{"x":true,"x":false}]]]"#,
+        // The same name, once escaped.
+        r#""a":{"b":1,"\u0062":2}"#,
+    ] {
+        h.refuses(extra, claims_with(extra), 403, "malformed").await;
+    }
+    // Equal names in different objects are not duplicates.
+    h.accepts(
+        "siblings",
+        claims_with(r#""a":{"b":1},"c":{"b":1},"d":[{"b":1},{"b":2}]"#),
+    )
+    .await;
+    // A string that looks like an object is a string.
+    h.accepts(
+        "braces in a string",
+        claims_with(r#""s":"{\"b\":1,\"b\":2}""#),
+    )
+    .await;
+}
