@@ -50,7 +50,8 @@ pub const ALGORITHMS: [Algorithm; 6] = [
 ];
 
 /// The memory the verified-token cache may use per entry of `JWT_CACHE`: room for tokens of
-/// up to about 2 KiB (the cache counts each entry as twice its token plus a fixed overhead).
+/// up to about 2 KiB (the cache weighs an entry as its token, twice its decoded payload, and a
+/// fixed overhead).
 pub const CACHE_BYTES_PER_ENTRY: usize = 4 * 1024;
 
 /// The claims the examples expect. The layer has already checked the signature and the
