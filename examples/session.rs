@@ -8,7 +8,7 @@
 //!
 //! | route | what it does |
 //! |---|---|
-//! | `POST /auth/login` | `{"username", "password"}` → 200 `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in", "session_expires_at"}`; wrong credentials → 401 reason `invalid_credentials`; a body that is not that JSON → 400 `invalid_request`; too many failures → 429 with `Retry-After` |
+//! | `POST /auth/login` | `{"username", "password"}` → 200 `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in", "session_expires_at"}`; wrong credentials → 401 reason `invalid_credentials`; a body that is not that JSON → 400 `invalid_request`, or 415 `unsupported_media_type` when it is not `application/json`; too many failures → 429 with `Retry-After` |
 //! | `POST /auth/refresh` | `{"refresh_token"}` → 200 with a new pair (the crate's [`SessionEndpoints`]) |
 //! | `POST /auth/logout` | the access token (`Authorization: Bearer`), or `{"refresh_token"}` → 204 |
 //! | `POST /auth/logout-all` | the access token → 204: every session of the user ends |
@@ -29,12 +29,17 @@
 //!
 //! The demo user is `demo` with the password `demo-password`, checked against an argon2 hash.
 //! Checking credentials is the application's job; the crate opens the session afterwards
-//! ([`Sessions::open`]). Failed logins are throttled per username and per client address: after
-//! [`MAX_FAILURES`] failures within [`FAILURE_WINDOW`], logins for that username or from that
-//! address answer 429 until the oldest failure is a minute old, without hashing the password
-//! (argon2 is slow on purpose, so unthrottled guessing is an easy denial of service).
-//! Successful logins are never throttled. The throttle lives in each instance's memory: two
-//! instances count failures separately.
+//! ([`Sessions::open`]). Failed logins are throttled per pair of username and client address
+//! (the TCP peer; no forwarded header is read): an attempt is counted *before* its password is
+//! hashed, and taken back when it succeeds, so that at most [`MAX_FAILURES`] wrong passwords
+//! per pair are ever hashed within [`FAILURE_WINDOW`], however many arrive at once. Past that,
+//! the pair answers 429 with `Retry-After` until its oldest failure is a window old, without
+//! hashing. The username alone and the address alone have a ceiling [`CEILING_FACTOR`] times
+//! higher, so that one address cannot lock a user out of logins from their own address, nor
+//! try many usernames. At most [`MAX_CONCURRENT_HASHES`] argon2 checks run at once (argon2 is
+//! slow on purpose, so unbounded guessing is an easy denial of service). A successful login
+//! does not count. The throttle lives in each instance's memory: two instances count
+//! separately.
 //!
 //! `/auth/refresh`, `/auth/logout` and `/auth/logout-all` are the crate's
 //! [`SessionEndpoints`] behind the authentication layer in optional mode (an invalid or expired
@@ -61,6 +66,7 @@
 //! | `JWT_LEEWAY_SECS` | clock leeway of the layer | 60 |
 //! | `JWT_CACHE` | the verified-token cache with this many entries (revocation is still checked on every hit) | off |
 //! | `CORS_ORIGIN` | a browser origin allowed to call the API with credentials (CORS), and trusted by the CSRF guard | none |
+//! | `PUBLIC_ORIGIN` | the service's own origin as browsers see it (behind a proxy: the proxy's), which the CSRF guard compares `Origin` with, scheme included | the request's `Host`, scheme `https` |
 //! | `COOKIE_INSECURE` | `1`: cookies without `Secure` and without prefixes, for browsers that refuse `Secure` cookies on plain `http://localhost` (Safari) | off |
 //!
 //! Two instances started with the same `REDIS_URL` and `JWT_SECRET` on two ports behave as one
@@ -81,13 +87,14 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::Layer;
 use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
@@ -110,8 +117,13 @@ pub const DEFAULT_ISSUER: &str = "session-example";
 pub const DEMO_USER: &str = "demo";
 /// The demo user's password.
 pub const DEMO_PASSWORD: &str = "demo-password";
-/// Failed logins per username or per client address before logins are throttled.
+/// Failed logins per pair of username and client address before that pair is throttled.
 pub const MAX_FAILURES: usize = 5;
+/// The ceiling of failed logins per username, and per client address, is this many times
+/// [`MAX_FAILURES`].
+pub const CEILING_FACTOR: usize = 10;
+/// Password checks (argon2) that run at once; more wait for a turn.
+pub const MAX_CONCURRENT_HASHES: usize = 4;
 /// How long a failed login counts.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// The memory the verified-token cache may use per entry of `JWT_CACHE`.
@@ -148,6 +160,8 @@ pub struct Config {
     pub cache: Option<usize>,
     /// `CORS_ORIGIN`: the browser origin allowed with credentials, trusted by the CSRF guard.
     pub cors_origin: Option<String>,
+    /// `PUBLIC_ORIGIN`: the service's own origin for the CSRF guard.
+    pub public_origin: Option<String>,
     /// `COOKIE_INSECURE=1`: cookies without `Secure` and prefixes (development only).
     pub insecure_cookies: bool,
 }
@@ -167,6 +181,7 @@ impl std::fmt::Debug for Config {
             .field("leeway", &self.leeway)
             .field("cache", &self.cache)
             .field("cors_origin", &self.cors_origin)
+            .field("public_origin", &self.public_origin)
             .field("insecure_cookies", &self.insecure_cookies)
             .finish()
     }
@@ -255,6 +270,7 @@ impl Config {
             leeway: seconds(&lookup, "JWT_LEEWAY_SECS")?.unwrap_or(Duration::from_secs(60)),
             cache,
             cors_origin: text(&lookup, "CORS_ORIGIN")?,
+            public_origin: text(&lookup, "PUBLIC_ORIGIN")?,
             insecure_cookies: match text(&lookup, "COOKIE_INSECURE")?.as_deref() {
                 None | Some("0") => false,
                 Some("1") => true,
@@ -315,6 +331,11 @@ impl Browser {
             csrf = csrf
                 .trusted_origin(origin)
                 .map_err(|err| format!("CORS_ORIGIN: {err}"))?;
+        }
+        if let Some(origin) = &config.public_origin {
+            csrf = csrf
+                .public_origin(origin)
+                .map_err(|err| format!("PUBLIC_ORIGIN: {err}"))?;
         }
         Ok(Self {
             cookies,
@@ -443,11 +464,14 @@ async fn me(Claims(claims): Claims<Value>) -> Json<Value> {
 // ---------------------------------------------------------------------------------------------
 // Login
 
-/// The users (one: the demo user) and the throttle of failed logins.
+/// The users (one: the demo user), the throttle of failed logins, and the bound on concurrent
+/// password hashing.
 pub struct Login {
     /// The PHC string of the demo password's argon2 hash.
     demo_hash: String,
     throttle: Throttle,
+    /// Permits for argon2: at most [`MAX_CONCURRENT_HASHES`] run at once.
+    hashing: Semaphore,
 }
 
 impl Login {
@@ -462,6 +486,7 @@ impl Login {
         Ok(Self {
             demo_hash: hash,
             throttle: Throttle::default(),
+            hashing: Semaphore::new(MAX_CONCURRENT_HASHES),
         })
     }
 
@@ -478,48 +503,94 @@ impl Login {
     }
 }
 
-/// Failed logins per key (a username or a client address) within the last minute.
+/// Login attempts per key within the last [`FAILURE_WINDOW`]: failures, and attempts still
+/// being checked, which count as failures until they succeed. Keys: the pair of a username and
+/// a client address (limit [`MAX_FAILURES`]), the username alone and the address alone (limit
+/// [`MAX_FAILURES`] × [`CEILING_FACTOR`]).
 #[derive(Default)]
-struct Throttle {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+pub struct Throttle {
+    attempts: Mutex<ThrottleState>,
+}
+
+#[derive(Default)]
+struct ThrottleState {
+    next_id: u64,
+    /// Per key: (when, attempt id) of each failed or pending attempt, oldest first.
+    keys: HashMap<String, VecDeque<(Instant, u64)>>,
+}
+
+/// An attempt counted by [`Throttle::begin`]; [`Throttle::succeeded`] takes it back.
+#[derive(Debug)]
+pub struct Attempt {
+    id: u64,
+    keys: Vec<String>,
 }
 
 impl Throttle {
-    /// How long until `keys` may try again, if any of them had too many failures.
-    fn retry_after(&self, keys: &[String], now: Instant) -> Option<Duration> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter()
-            .filter_map(|key| {
-                let list = failures.get_mut(key)?;
-                while list
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= FAILURE_WINDOW)
-                {
-                    list.pop_front();
-                }
-                let oldest = *list.front()?;
-                (list.len() >= MAX_FAILURES)
-                    .then(|| FAILURE_WINDOW.saturating_sub(now.duration_since(oldest)))
-            })
-            .max()
+    /// The throttle's keys for a login as `username` from `client`, with their limits.
+    fn keys(username: &str, client: IpAddr) -> [(String, usize); 3] {
+        let client = client_key(client);
+        let ceiling = MAX_FAILURES * CEILING_FACTOR;
+        [
+            (format!("pair:{client}|{username}"), MAX_FAILURES),
+            (format!("user:{username}"), ceiling),
+            (format!("addr:{client}"), ceiling),
+        ]
     }
 
-    /// Records a failure for each of `keys`.
-    fn fail(&self, keys: &[String], now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Keep the map small: forget keys whose failures are all over a minute old.
-        if failures.len() > 10_000 {
-            failures.retain(|_, list| {
+    /// Counts an attempt of `username` from `client` before its password is hashed, or says how
+    /// long to wait when one of its keys is at its limit. Checking and counting are one step
+    /// under the lock, so concurrent attempts never pass the limit together.
+    pub fn begin(&self, username: &str, client: IpAddr, now: Instant) -> Result<Attempt, Duration> {
+        let mut state = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        // Keep the map small: forget keys whose attempts are all over a window old.
+        if state.keys.len() > 10_000 {
+            state.keys.retain(|_, list| {
                 list.back()
-                    .is_some_and(|t| now.duration_since(*t) < FAILURE_WINDOW)
+                    .is_some_and(|(t, _)| now.duration_since(*t) < FAILURE_WINDOW)
             });
         }
-        for key in keys {
-            let list = failures.entry(key.clone()).or_default();
-            list.push_back(now);
-            // More than the limit is never needed to decide.
-            while list.len() > MAX_FAILURES {
+        let keys = Self::keys(username, client);
+        let mut wait = None;
+        for (key, limit) in &keys {
+            let Some(list) = state.keys.get_mut(key) else {
+                continue;
+            };
+            while list
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) >= FAILURE_WINDOW)
+            {
                 list.pop_front();
+            }
+            if list.len() >= *limit {
+                if let Some((oldest, _)) = list.front() {
+                    let left = FAILURE_WINDOW.saturating_sub(now.duration_since(*oldest));
+                    wait = wait.max(Some(left));
+                }
+            }
+        }
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        state.next_id += 1;
+        let id = state.next_id;
+        let keys: Vec<String> = keys.into_iter().map(|(key, _)| key).collect();
+        for key in &keys {
+            state
+                .keys
+                .entry(key.clone())
+                .or_default()
+                .push_back((now, id));
+        }
+        Ok(Attempt { id, keys })
+    }
+
+    /// The attempt logged in: it no longer counts.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut state = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        for key in &attempt.keys {
+            if let Some(list) = state.keys.get_mut(key) {
+                list.retain(|(_, id)| *id != attempt.id);
             }
         }
     }
@@ -554,14 +625,24 @@ fn refusal(status: StatusCode, error: &str, description: &str, reason: &str) -> 
 async fn login_handler(
     State(state): State<LoginState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     // Login CSRF: another site must not log the browser into an account of its choosing.
-    if let Err(error) = state.browser.csrf.check_origin(&headers) {
+    if let Err(error) = state.browser.csrf.check_request_origin(&uri, &headers) {
         return DefaultRejection::new()
             .http_response(&error)
             .map(axum::body::Body::from);
+    }
+    // Only JSON is read: a form of another site cannot send it without a CORS preflight.
+    if !body.is_empty() && !is_json(&headers) {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "The request body must be application/json",
+            "unsupported_media_type",
+        );
     }
     let Ok(credentials) = serde_json::from_slice::<Credentials>(&body) else {
         return refusal(
@@ -579,33 +660,44 @@ async fn login_handler(
             "invalid_request",
         );
     }
-    let keys = [
-        format!("user:{}", credentials.username),
-        format!("addr:{}", client_key(client.ip())),
-    ];
-    let throttle = &state.login.throttle;
-    if let Some(wait) = throttle.retry_after(&keys, Instant::now()) {
-        let mut response = refusal(
-            StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
-            "Too many failed logins; try again later",
-            "login_throttled",
-        );
-        // Whole seconds, rounded up, at least 1.
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-        return response;
-    }
-    // argon2 is slow on purpose: off the async worker threads.
     let login = state.login.clone();
+    // Counted before hashing, so that at most the limit of wrong passwords is ever hashed.
+    let attempt = match login
+        .throttle
+        .begin(&credentials.username, client.ip(), Instant::now())
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let mut response = refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                "Too many failed logins; try again later",
+                "login_throttled",
+            );
+            // Whole seconds, rounded up, at least 1.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            return response;
+        }
+    };
+    // argon2 is slow on purpose: off the async worker threads, a few at a time.
+    let Ok(_permit) = login.hashing.acquire().await else {
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "Logins are unavailable",
+            "login_unavailable",
+        );
+    };
+    let checker = login.clone();
     let username = credentials.username.clone();
-    let ok = tokio::task::spawn_blocking(move || login.check(&username, &credentials.password))
+    let ok = tokio::task::spawn_blocking(move || checker.check(&username, &credentials.password))
         .await
         .unwrap_or(false);
     if !ok {
-        throttle.fail(&keys, Instant::now());
+        // The attempt stays counted as a failure.
         return refusal(
             StatusCode::UNAUTHORIZED,
             "invalid_grant",
@@ -613,6 +705,7 @@ async fn login_handler(
             "invalid_credentials",
         );
     }
+    login.throttle.succeeded(attempt);
     match state
         .sessions
         .open(Grant::new(credentials.username).scope("read"))
@@ -667,6 +760,20 @@ async fn login_handler(
     }
 }
 
+/// Whether the request's content type, sent once, is `application/json` (parameters such as
+/// `charset` aside).
+fn is_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json")),
+        _ => false,
+    }
+}
+
 /// The throttle's key for a client: the IPv4 address, or the /64 of an IPv6 address (one
 /// client usually holds a whole /64).
 fn client_key(ip: IpAddr) -> String {
@@ -702,7 +809,7 @@ fn print_startup(config: &Config, local_addr: SocketAddr) {
          \n  curl -s -X POST http://{local_addr}/auth/login -H 'content-type: application/json' \
          -d '{{\"username\":\"{DEMO_USER}\",\"password\":\"{DEMO_PASSWORD}\"}}'\
          \n  curl -H \"Authorization: Bearer $ACCESS\" http://{local_addr}/api/me\
-         \n  curl -X POST http://{local_addr}/auth/refresh -d \"{{\\\"refresh_token\\\":\\\"$REFRESH\\\"}}\"\
+         \n  curl -X POST http://{local_addr}/auth/refresh -H 'content-type: application/json' -d \"{{\\\"refresh_token\\\":\\\"$REFRESH\\\"}}\"\
          \n  curl -X POST -H \"Authorization: Bearer $ACCESS\" http://{local_addr}/auth/logout\n"
     );
 }

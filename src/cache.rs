@@ -94,8 +94,7 @@ impl<C> TokenCache<C> {
         key: &Arc<Key>,
         identity: Option<TokenIdentity>,
     ) {
-        // The claims live on the heap too; their size is about that of the token.
-        let weight = (token.len() as u64) * 2 + std::mem::size_of::<Entry<C>>() as u64;
+        let weight = entry_weight::<C>(token, &scopes, &roles, identity.as_ref());
         let entry = Entry {
             claims,
             scopes,
@@ -112,6 +111,36 @@ impl<C> TokenCache<C> {
     pub(crate) fn len(&self) -> usize {
         self.cache.len()
     }
+}
+
+/// What an entry holds, in bytes: the token (the key), the claims, weighed as twice the
+/// decoded payload (a claims type holds at least its JSON's strings, and a number or a map
+/// entry in memory outweighs its text), the scopes and roles, the identity, and the entry
+/// itself. The payload is weighed, not the token: a long signature or header holds nothing.
+fn entry_weight<C>(
+    token: &[u8],
+    scopes: &Scopes,
+    roles: &Roles,
+    identity: Option<&TokenIdentity>,
+) -> u64 {
+    let payload = token.split(|b| *b == b'.').nth(1).map_or(0, <[u8]>::len);
+    // Unpadded base64url: four characters hold three bytes.
+    let decoded = payload / 4 * 3 + (payload % 4).saturating_sub(1);
+    let strings = |items: &mut dyn Iterator<Item = &str>| -> usize {
+        items
+            .map(|s| s.len() + 2 * std::mem::size_of::<usize>())
+            .sum()
+    };
+    let identity = identity.map_or(0, |id| {
+        id.jti.len() + id.sub.len() + id.sid.as_ref().map_or(0, String::len)
+    });
+    let bytes = token.len()
+        + 2 * decoded
+        + strings(&mut scopes.iter())
+        + strings(&mut roles.iter())
+        + identity
+        + std::mem::size_of::<Entry<C>>();
+    bytes as u64
 }
 
 #[cfg(test)]
@@ -159,6 +188,50 @@ mod tests {
         assert!(cache.get(b"t", 0.0, 0.0).is_some());
         drop(key);
         assert!(cache.get(b"t", 0.0, 0.0).is_none());
+    }
+
+    /// An entry weighs what it holds: the decoded payload counts, the signature's length does
+    /// not beyond the key's own bytes.
+    #[test]
+    fn an_entry_weighs_its_decoded_payload() {
+        let empty = (Scopes::default(), Roles::default());
+        let weigh = |token: &str| entry_weight::<u8>(token.as_bytes(), &empty.0, &empty.1, None);
+        let overhead = std::mem::size_of::<Entry<u8>>() as u64;
+        // 4 base64url characters decode to 3 bytes: 12 of payload, counted twice, plus the key.
+        let small = "h.AAAAAAAAAAAAAAAA.s";
+        assert_eq!(weigh(small), small.len() as u64 + 24 + overhead);
+        // 2 and 3 trailing characters decode to 1 and 2 bytes.
+        assert_eq!(weigh("h.AAAAAA.s"), 10 + 2 * 4 + overhead);
+        assert_eq!(weigh("h.AAAAAAA.s"), 11 + 2 * 5 + overhead);
+        // A payload of 30,000 characters outweighs the same length of signature by the claims.
+        let big_payload = format!("h.{}.s", "A".repeat(30_000));
+        let big_signature = format!("h.AA.{}", "A".repeat(30_000));
+        assert!(weigh(&big_payload) >= 45_000 + 30_000);
+        assert!(weigh(&big_signature) < 31_000 + overhead);
+        // Roles, scopes and the identity count too.
+        let scopes = Scopes::from_space_separated("read write");
+        let identity = TokenIdentity::new("j".repeat(100), None, "s", 0, 1);
+        let with = entry_weight::<u8>(small.as_bytes(), &scopes, &empty.1, Some(&identity));
+        assert!(with >= weigh(small) + 9 + 101, "{with}");
+        // The cache's memory bound follows: few big entries fit where many small ones do.
+        let cache = TokenCache::<u8>::new(1000, 200_000).unwrap();
+        let key = key();
+        for i in 0..20 {
+            let token = format!("h{i}.{}.s", "A".repeat(30_000));
+            cache.insert(
+                token.as_bytes(),
+                1,
+                Default::default(),
+                Times::default(),
+                &key,
+                None,
+            );
+        }
+        assert!(
+            cache.len() <= 3,
+            "{} entries of ~75 KB in 200 KB",
+            cache.len()
+        );
     }
 
     #[test]

@@ -11,13 +11,15 @@
 //! `WWW-Authenticate` challenge, gRPC 7 `PERMISSION_DENIED`, under every status policy; it is
 //! never treated as anonymous by an optional layer, since the browser did send credentials.
 
+mod origin;
+
 use std::fmt;
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use http::header::{HOST, ORIGIN};
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::header::ORIGIN;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use ring::rand::SecureRandom as _;
 use ring::{hkdf, hmac};
 
@@ -44,6 +46,10 @@ const CROSS_SITE: AuthError = AuthError::new(ErrorKind::Csrf, "A cross-site requ
 const UNTRUSTED: AuthError = AuthError::new(
     ErrorKind::Csrf,
     "The request comes from an origin that is not trusted",
+);
+const NO_ORIGIN: AuthError = AuthError::new(
+    ErrorKind::Csrf,
+    "The request carries neither Sec-Fetch-Site nor Origin",
 );
 const DUPLICATE: AuthError = AuthError::new(
     ErrorKind::Csrf,
@@ -205,10 +211,13 @@ fn message(sid: &str, nonce: &[u8]) -> Vec<u8> {
 /// - **Default: Fetch Metadata.** `Sec-Fetch-Site: same-origin` or `none` passes,
 ///   `cross-site` is refused, `same-site` passes only when its `Origin` is a
 ///   [trusted origin](Self::trusted_origin). Without `Sec-Fetch-Site` (browsers before 2023),
-///   the `Origin` header must be a trusted origin or the request's own `Host`. A request with
-///   neither header is not from a current browser (every browser since 2020 sends `Origin` on a
-///   cross-origin `POST`, and `Sec-Fetch-Site` on every request); only a browser attaches cookies
-///   on its own, so it passes.
+///   the `Origin` header must be a trusted origin or the service's own origin, scheme
+///   included: the [public origin](Self::public_origin) when set, else the request's scheme
+///   (from an absolute URI, `https` by default; never from `X-Forwarded-*`) and `Host`. A
+///   request with neither header is not from a current browser (every browser since 2020 sends
+///   `Origin` on a cross-origin `POST`, and `Sec-Fetch-Site` on every request); only a browser
+///   attaches cookies on its own, so it passes, unless [`require_origin`](Self::require_origin)
+///   is on.
 /// - **Opt-in: [the signed double-submit cookie](Self::double_submit).** On top of the check
 ///   above, every unsafe cookie-authenticated request must carry the CSRF cookie's value in
 ///   [`x-csrf-token`](CSRF_HEADER): the same value, with a valid HMAC for the token's `sid`.
@@ -249,6 +258,10 @@ struct Inner {
     enabled: bool,
     /// Lower-case `scheme://host[:port]`.
     trusted: Vec<Box<str>>,
+    /// The service's own origin behind a proxy, lower-case.
+    public_origin: Option<Box<str>>,
+    /// Refuse a judged request with neither `Sec-Fetch-Site` nor `Origin`.
+    require_origin: bool,
     double_submit: Option<DoubleSubmit>,
 }
 
@@ -271,6 +284,8 @@ impl CsrfGuard {
             inner: Arc::new(Inner {
                 enabled: true,
                 trusted: Vec::new(),
+                public_origin: None,
+                require_origin: false,
                 double_submit: None,
             }),
         }
@@ -283,6 +298,8 @@ impl CsrfGuard {
             inner: Arc::new(Inner {
                 enabled: false,
                 trusted: Vec::new(),
+                public_origin: None,
+                require_origin: false,
                 double_submit: None,
             }),
         }
@@ -295,6 +312,8 @@ impl CsrfGuard {
                 let mut inner = Inner {
                     enabled: self.inner.enabled,
                     trusted: self.inner.trusted.clone(),
+                    public_origin: self.inner.public_origin.clone(),
+                    require_origin: self.inner.require_origin,
                     double_submit: self.inner.double_submit.as_ref().map(|d| DoubleSubmit {
                         key: d.key.clone(),
                         cookie: d.cookie.clone(),
@@ -332,6 +351,38 @@ impl CsrfGuard {
         }
         let origin: Box<str> = origin.to_ascii_lowercase().into();
         Ok(self.edit(|inner| inner.trusted.push(origin)))
+    }
+
+    /// The service's own origin, `scheme://host[:port]` as browsers send it in `Origin`, for a
+    /// service behind a proxy or TLS terminator (where the request's scheme and `Host` are not
+    /// those the browser used). When set, a request without `Sec-Fetch-Site` passes on its
+    /// `Origin` only when it is this origin (or a [trusted one](Self::trusted_origin)), scheme
+    /// included. It is one setting, never read from `X-Forwarded-*` headers. When unset, the
+    /// request's own scheme and `Host` are used, the scheme `https` unless the request's URI is
+    /// absolute.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidPublicOrigin`] for anything but `http(s)://host[:port]`.
+    pub fn public_origin(self, origin: &str) -> Result<Self, ConfigError> {
+        if origin::split(origin.as_bytes()).is_none() {
+            return Err(ConfigError::InvalidPublicOrigin {
+                origin: origin.to_owned(),
+            });
+        }
+        let origin: Box<str> = origin.to_ascii_lowercase().into();
+        Ok(self.edit(|inner| inner.public_origin = Some(origin)))
+    }
+
+    /// Refuses a judged request (an unsafe cookie-authenticated one, or one through
+    /// [`check_origin`](Self::check_origin)) that carries neither `Sec-Fetch-Site` nor
+    /// `Origin`. Off by default, since such a request does not come from a current browser.
+    /// Turn it on when every client that sends the cookies is a browser (a web app's own API):
+    /// it then also refuses requests from old browsers, from extensions or privacy tools that
+    /// strip both headers, and from anything that replays the cookies without them. Leave it off
+    /// when non-browser clients call the same endpoints with cookies or log in without `Origin`.
+    pub fn require_origin(self, required: bool) -> Self {
+        self.edit(|inner| inner.require_origin = required)
     }
 
     /// Turns on the signed double-submit cookie: every unsafe cookie-authenticated request must
@@ -373,7 +424,25 @@ impl CsrfGuard {
     /// # Errors
     ///
     /// An [`AuthError`] of kind [`ErrorKind::Csrf`] when the request is refused.
+    ///
+    /// Without a URI, the request's scheme is taken as `https` (or the
+    /// [public origin](Self::public_origin)'s); [`check_request_origin`](Self::check_request_origin)
+    /// takes it from the URI when it is absolute.
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), AuthError> {
+        self.judge_origin(None, headers)
+    }
+
+    /// [`check_origin`](Self::check_origin) for a request of `uri`: the request's scheme is the
+    /// URI's when it is absolute (HTTP/2), `https` otherwise.
+    ///
+    /// # Errors
+    ///
+    /// An [`AuthError`] of kind [`ErrorKind::Csrf`] when the request is refused.
+    pub fn check_request_origin(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), AuthError> {
+        self.judge_origin(Some(uri), headers)
+    }
+
+    fn judge_origin(&self, uri: Option<&Uri>, headers: &HeaderMap) -> Result<(), AuthError> {
         if !self.inner.enabled {
             return Ok(());
         }
@@ -388,8 +457,19 @@ impl CsrfGuard {
             // An unknown value: not a browser we know how to judge.
             Some(_) => Err(UNTRUSTED),
             None => match origin {
+                None if self.inner.require_origin => Err(NO_ORIGIN),
                 None => Ok(()),
-                Some(origin) if self.is_trusted(origin) || same_as_host(origin, headers) => Ok(()),
+                Some(origin)
+                    if self.is_trusted(origin)
+                        || origin::is_own(
+                            origin,
+                            self.inner.public_origin.as_deref(),
+                            uri,
+                            headers,
+                        ) =>
+                {
+                    Ok(())
+                }
                 Some(_) => Err(UNTRUSTED),
             },
         }
@@ -436,13 +516,14 @@ impl CsrfGuard {
     pub(crate) fn check(
         &self,
         method: &Method,
+        uri: &Uri,
         headers: &HeaderMap,
         found: &Found<'_>,
     ) -> Result<(), AuthError> {
         if found.source != TokenSourceKind::Cookie || !self.applies(method, headers) {
             return Ok(());
         }
-        self.check_origin(headers)?;
+        self.check_request_origin(uri, headers)?;
         if is_unsafe(method) && self.is_double_submit() {
             let sid = unverified_sid(found.token);
             self.check_double_submit(headers, sid.as_deref())?;
@@ -491,18 +572,6 @@ fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a [u
 
 fn is_visible_ascii(value: &HeaderValue) -> bool {
     value.as_bytes().iter().all(|b| (0x21..=0x7e).contains(b))
-}
-
-/// `Origin` names the request's own `Host` (same authority; the scheme is not known here).
-fn same_as_host(origin: &[u8], headers: &HeaderMap) -> bool {
-    let authority = origin
-        .strip_prefix(b"https://")
-        .or_else(|| origin.strip_prefix(b"http://"));
-    let mut hosts = headers.get_all(HOST).iter();
-    match (authority, hosts.next(), hosts.next()) {
-        (Some(authority), Some(host), None) => authority.eq_ignore_ascii_case(host.as_bytes()),
-        _ => false,
-    }
 }
 
 /// `a == b` in time that does not depend on where they differ (`subtle`).

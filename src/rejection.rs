@@ -261,11 +261,16 @@ struct JsonBody<'a> {
 }
 
 /// The request's `content-type` when it is a gRPC one (`application/grpc` and its `+proto`,
-/// `+json`, `-web` and `-web-text` variants).
+/// `+json`, `-web` and `-web-text` variants), in any case (media types are case-insensitive),
+/// whatever the HTTP version.
 pub fn grpc_content_type(headers: &HeaderMap) -> Option<&HeaderValue> {
-    headers
-        .get(CONTENT_TYPE)
-        .filter(|value| value.as_bytes().starts_with(b"application/grpc"))
+    const GRPC: &[u8] = b"application/grpc";
+    headers.get(CONTENT_TYPE).filter(|value| {
+        value
+            .as_bytes()
+            .get(..GRPC.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(GRPC))
+    })
 }
 
 impl ResponseForAuthError for DefaultRejection {

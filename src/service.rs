@@ -181,7 +181,10 @@ where
         };
         // A cookie token on an unsafe method (or a WebSocket upgrade) must pass the CSRF guard;
         // its refusal is never turned anonymous: the browser did send credentials.
-        if let Err(error) = mode.csrf.check(req.method(), req.headers(), &found) {
+        if let Err(error) = mode
+            .csrf
+            .check(req.method(), req.uri(), req.headers(), &found)
+        {
             return Outcome::Refused(error);
         }
         // The cache is keyed by the token's bytes, the whole token.

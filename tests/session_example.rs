@@ -321,8 +321,20 @@ async fn example_flow_with_the_memory_store() {
     flow(&base).await;
 }
 
+fn assert_throttled(answer: &Answer) {
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{:?}",
+        answer.body
+    );
+    assert_eq!(answer.reason(), "login_throttled");
+    let wait: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
 #[tokio::test]
-async fn failed_logins_are_throttled_per_username_and_per_address() {
+async fn failed_logins_are_throttled_per_username_and_address_pair() {
     let base = start(&[]).await;
     let addr = |last: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, last));
 
@@ -331,37 +343,169 @@ async fn failed_logins_are_throttled_per_username_and_per_address() {
         pair(&login_from(addr(4), &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
     }
 
-    // Five failures for one username from one address; the sixth attempt is throttled.
+    // Five failures for one username from one address; the sixth attempt is throttled, even
+    // with the right password.
     for _ in 0..example::MAX_FAILURES {
-        let answer = login_from(LOCALHOST, &base, "mallory", "guess").await;
+        let answer = login_from(LOCALHOST, &base, example::DEMO_USER, "guess").await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
         assert_eq!(answer.reason(), "invalid_credentials");
     }
-    let throttled = |answer: &Answer| {
+    assert_throttled(&login_from(LOCALHOST, &base, example::DEMO_USER, "guess").await);
+    assert_throttled(
+        &login_from(LOCALHOST, &base, example::DEMO_USER, example::DEMO_PASSWORD).await,
+    );
+    // The same user from another address, and another user from the same address, are not.
+    pair(&login_from(addr(2), &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
+    let answer = login_from(LOCALHOST, &base, "mallory", "guess").await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{:?}", answer.body);
+}
+
+/// The ceilings, on the throttle itself (no hashing): ten times the pair's limit per username
+/// and per address; a success takes its attempt back.
+#[test]
+fn the_throttle_has_a_ceiling_per_username_and_per_address() {
+    let throttle = example::Throttle::default();
+    let now = std::time::Instant::now();
+    let addr = |n: u32| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n));
+    let ceiling = example::MAX_FAILURES * example::CEILING_FACTOR;
+    // The pair's limit.
+    for _ in 0..example::MAX_FAILURES {
+        throttle.begin("alice", addr(0), now).unwrap();
+    }
+    assert!(throttle.begin("alice", addr(0), now).is_err());
+    // The username's ceiling, across addresses.
+    for n in 1..ceiling / example::MAX_FAILURES {
+        for _ in 0..example::MAX_FAILURES {
+            throttle.begin("alice", addr(n as u32), now).unwrap();
+        }
+    }
+    let wait = throttle.begin("alice", addr(999), now).unwrap_err();
+    assert_eq!(wait, example::FAILURE_WINDOW);
+    // The address's ceiling, across usernames.
+    for n in 0..ceiling {
+        throttle
+            .begin(&format!("user{n}"), addr(1000), now)
+            .unwrap();
+    }
+    assert!(throttle.begin("bob", addr(1000), now).is_err());
+    // A success does not count; after the window, everything is forgotten.
+    for _ in 0..example::MAX_FAILURES * 3 {
+        let attempt = throttle.begin("carol", addr(2000), now).unwrap();
+        throttle.succeeded(attempt);
+    }
+    let later = now + example::FAILURE_WINDOW;
+    assert!(throttle.begin("alice", addr(0), later).is_ok());
+}
+
+/// 150 concurrent wrong passwords for `demo` from one address: at most the limit are hashed
+/// (answered 401), the rest answer 429; the right password from another address then logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_hash_at_most_the_limit() {
+    let base = start(&[]).await;
+    let attempts: Vec<_> = (0..150)
+        .map(|_| {
+            let base = base.clone();
+            tokio::spawn(
+                async move { login_from(LOCALHOST, &base, example::DEMO_USER, "wrong").await },
+            )
+        })
+        .collect();
+    let (mut refused, mut throttled) = (0, 0);
+    for attempt in attempts {
+        let answer = attempt.await.unwrap();
+        match answer.status {
+            StatusCode::UNAUTHORIZED => {
+                assert_eq!(answer.reason(), "invalid_credentials");
+                refused += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_throttled(&answer);
+                throttled += 1;
+            }
+            other => panic!("{other}: {:?}", answer.body),
+        }
+    }
+    assert!(refused <= example::MAX_FAILURES, "{refused} hashed");
+    assert_eq!(refused + throttled, 150);
+    let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    pair(&login_from(other, &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
+    eprintln!("150 concurrent wrong passwords: {refused} answered 401, {throttled} answered 429");
+}
+
+/// The login reads only JSON: a non-empty body of another media type is 415, whatever its
+/// `Origin`; parameters such as `charset` are ignored.
+#[tokio::test]
+async fn login_refuses_a_body_that_is_not_json() {
+    let base = start(&[]).await;
+    let login = format!("{base}/auth/login");
+    for content_type in [
+        &[("content-type", "text/plain")][..],
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &[("content-type", "multipart/form-data; boundary=x")],
+        &[],
+    ] {
+        let answer = send_with(Method::POST, &login, content_type, &body_text()).await;
         assert_eq!(
             answer.status,
-            StatusCode::TOO_MANY_REQUESTS,
-            "{:?}",
-            answer.body
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
         );
-        assert_eq!(answer.reason(), "login_throttled");
-        let wait: u64 = answer.header("retry-after").unwrap().parse().unwrap();
-        assert!((1..=60).contains(&wait), "{wait}");
-    };
-    throttled(&login_from(LOCALHOST, &base, "mallory", "guess").await);
-    // The address is throttled, even for the right password of another user ...
-    throttled(&login_from(LOCALHOST, &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
-    // ... and the username from any address.
-    throttled(&login_from(addr(3), &base, "mallory", "guess").await);
-    // Another user from another address still logs in.
-    pair(&login_from(addr(2), &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
-
-    // Failures for the demo user from several addresses throttle the demo user everywhere.
-    for last in 10..10 + example::MAX_FAILURES as u8 {
-        let answer = login_from(addr(last), &base, example::DEMO_USER, "guess").await;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        let body = answer.json();
+        assert_eq!(body["error"], "invalid_request");
+        assert_eq!(body["reason"], "unsupported_media_type");
+        assert!(body["error_description"].as_str().is_some());
+        assert!(set_cookies(&answer).is_empty());
     }
-    throttled(&login_from(addr(20), &base, example::DEMO_USER, example::DEMO_PASSWORD).await);
+    let charset = [("content-type", "Application/JSON; charset=utf-8")];
+    let answer = send_with(Method::POST, &login, &charset, &body_text()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    // The endpoints too: a form-encoded refresh is 415, an empty one without a type is read.
+    let refresh = format!("{base}/auth/refresh");
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let answer = send_with(Method::POST, &refresh, &form, "refresh_token=x").await;
+    assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(answer.json()["reason"], "unsupported_media_type");
+    let answer = send_with(Method::POST, &refresh, &[], "").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:?}", answer.body);
+}
+
+/// `PUBLIC_ORIGIN`: behind a proxy, login passes on `Origin` only when it is that origin,
+/// scheme included; without it, a plain-http request is taken as https.
+#[tokio::test]
+async fn login_origin_is_compared_with_the_public_origin() {
+    let base = start(&[("PUBLIC_ORIGIN", "https://api.example")]).await;
+    let login = format!("{base}/auth/login");
+    let json_type = ("content-type", "application/json");
+    for (origin, status) in [
+        ("https://api.example", StatusCode::OK),
+        ("http://api.example", StatusCode::FORBIDDEN),
+        ("https://evil.example", StatusCode::FORBIDDEN),
+    ] {
+        let headers = [json_type, ("origin", origin), ("host", "api.example")];
+        let answer = send_with(Method::POST, &login, &headers, &body_text()).await;
+        assert_eq!(answer.status, status, "{origin}");
+    }
+    // Without it, the request's own host with the https scheme (never a forwarded header).
+    let base = start(&[]).await;
+    let login = format!("{base}/auth/login");
+    let host = base.trim_start_matches("http://");
+    for (origin, status) in [
+        (format!("https://{host}"), StatusCode::OK),
+        (format!("http://{host}"), StatusCode::FORBIDDEN),
+    ] {
+        let headers = [
+            json_type,
+            ("origin", origin.as_str()),
+            ("x-forwarded-proto", "http"),
+        ];
+        let answer = send_with(Method::POST, &login, &headers, &body_text()).await;
+        assert_eq!(answer.status, status, "{origin}");
+    }
+    // A public origin with a path is refused at startup.
+    let vars = vars(&[("PUBLIC_ORIGIN", "https://api.example/path")]);
+    let config = example::Config::from_lookup(lookup(vars)).unwrap();
+    let err = example::app_from_config(&config).await.unwrap_err();
+    assert!(err.to_string().contains("PUBLIC_ORIGIN"), "{err}");
 }
 
 #[tokio::test]

@@ -31,15 +31,10 @@ const FILE: &str = "json_web_key_test.json";
 /// The error a token gets when its JWS is fine but its payload is not a claims set.
 const CLAIMS_NOT_A_SET: &str = "The token's claims are not a valid claims set";
 
-/// Where the outcome differs from the vector's label, by tcId, with the reason.
-const DEVIATIONS: &[(u64, &str)] = &[
-    // A 2048-bit RSA modulus with the ROCA structure (CVE-2017-15361): the loader checks the
-    // size and the exponent of RSA keys, not the ROCA fingerprint.
-    (
-        7,
-        "invalid ROCA-vulnerable RSA modulus: no ROCA fingerprint check",
-    ),
-];
+/// Where the outcome differs from the vector's label, by tcId, with the reason: none. (tcId 7,
+/// a 2048-bit RSA modulus with the ROCA fingerprint, CVE-2017-15361, is refused by the loader
+/// since the fingerprint check; see `the_roca_key_is_refused_at_configuration`.)
+const DEVIATIONS: &[(u64, &str)] = &[];
 
 #[derive(Debug)]
 enum Outcome {
@@ -167,4 +162,39 @@ fn duplicate_kids_with_both_keys_loadable_are_left_out() {
     assert!(Key::from_jwks(&group["private"].to_string()).is_err());
     // Both loadable: both left out, nothing usable.
     assert!(Key::from_jwks(&set.to_string()).is_err());
+}
+
+/// tcId 7: the group's RSA key has the ROCA fingerprint (CVE-2017-15361). Given alone as a JWK
+/// it is refused at configuration with `ConfigError::RocaRsaKey`; in a key set it is left out.
+#[test]
+fn the_roca_key_is_refused_at_configuration() {
+    let file = common::read_vectors(FILE);
+    let group = file["testGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| {
+            g["tests"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|c| c["tcId"] == 7))
+        })
+        .unwrap();
+    let set = group["public"].clone();
+    let keys = set["keys"].as_array().unwrap();
+    let rsa: Vec<&Value> = keys.iter().filter(|k| k["kty"] == "RSA").collect();
+    assert!(!rsa.is_empty(), "the ROCA group has an RSA key");
+    for jwk in rsa {
+        let (n, e) = (jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap());
+        assert!(matches!(
+            Key::rsa_components(tower_jwt_auth::Algorithm::RS256, n, e),
+            Err(tower_jwt_auth::ConfigError::RocaRsaKey)
+        ));
+    }
+    // In a set, it is left out: no RSA key of the set is loaded.
+    let loaded = Key::from_jwks(&set.to_string()).unwrap_or_default();
+    assert!(loaded.iter().all(|key| {
+        key.algorithms().iter().all(|alg| {
+            !format!("{alg:?}").starts_with("RS") && !format!("{alg:?}").starts_with("PS")
+        })
+    }));
 }

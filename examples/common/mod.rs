@@ -11,6 +11,7 @@
 //! | `JWT_AUDIENCE` | when set, tokens must have this `aud` | not checked |
 //! | `JWT_CACHE` | when set, the verified-token cache holds this many tokens (and about 4 KiB each) | off |
 //! | `CORS_ORIGIN` | the one browser origin allowed to call the API with credentials (CORS) | `http://localhost:5173` |
+//! | `PUBLIC_ORIGIN` | the API's own origin as browsers see it (behind a proxy: the proxy's), which the CSRF guard compares `Origin` with, scheme included | the request's `Host`, scheme `https` |
 
 use std::ffi::OsString;
 use std::fmt;
@@ -22,6 +23,7 @@ use http::header::{HeaderValue, AUTHORIZATION};
 use http::Method;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_jwt_auth::csrf::CsrfGuard;
 use tower_jwt_auth::{Algorithm, BoxError, ConfigError, JwtAuthLayer, Key, TokenSource};
 
 /// The secret used when `JWT_SECRET` is not set. It is public (it is printed right here), so
@@ -48,7 +50,8 @@ pub const ALGORITHMS: [Algorithm; 6] = [
 ];
 
 /// The memory the verified-token cache may use per entry of `JWT_CACHE`: room for tokens of
-/// up to about 2 KiB (the cache counts each entry as twice its token plus a fixed overhead).
+/// up to about 2 KiB (the cache weighs an entry as its token, twice its decoded payload, and a
+/// fixed overhead).
 pub const CACHE_BYTES_PER_ENTRY: usize = 4 * 1024;
 
 /// The claims the examples expect. The layer has already checked the signature and the
@@ -210,6 +213,8 @@ pub struct Settings {
     pub audience: Option<String>,
     /// `CORS_ORIGIN`.
     pub cors_origin: HeaderValue,
+    /// `PUBLIC_ORIGIN`: the service's own origin for the CSRF guard.
+    pub public_origin: Option<String>,
 }
 
 impl Settings {
@@ -287,6 +292,7 @@ impl Settings {
             issuer: text(&lookup, "JWT_ISSUER")?,
             audience: text(&lookup, "JWT_AUDIENCE")?,
             cors_origin,
+            public_origin: text(&lookup, "PUBLIC_ORIGIN")?,
         })
     }
 
@@ -299,6 +305,7 @@ impl Settings {
             issuer: None,
             audience: None,
             cors_origin: HeaderValue::from_static(DEFAULT_CORS_ORIGIN),
+            public_origin: None,
         }
     }
 }
@@ -370,6 +377,12 @@ pub fn auth_layer_with(
         .require_claims(["sub"])?
         // Roles, for `/staff`: Keycloak's realm roles.
         .roles_claim("realm_access.roles")?;
+    if let Some(origin) = &settings.public_origin {
+        let guard = CsrfGuard::new()
+            .public_origin(origin)
+            .map_err(|err| format!("PUBLIC_ORIGIN: {err}"))?;
+        builder = builder.csrf(guard);
+    }
     if let Some(issuer) = &settings.issuer {
         builder = builder.issuer(issuer)?;
     }

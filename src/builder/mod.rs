@@ -457,7 +457,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Turns on the verified-token cache: a token seen before and still valid skips signature
     /// verification. It holds at most `max_entries` tokens and about `max_bytes` of memory (each
-    /// entry is counted as twice its token's length plus a fixed overhead). The cache key is the
+    /// entry weighs its token, twice its decoded payload, its scopes and roles, and a fixed
+    /// overhead). The cache key is the
     /// whole token; `exp`, `nbf` and `iat` are judged again on every hit, and a token whose key
     /// has left the key set is verified again. Off by default.
     ///

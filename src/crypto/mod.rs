@@ -142,6 +142,7 @@ mod aws_lc;
 #[cfg(feature = "ed25519-dalek")]
 mod dalek;
 mod ring;
+mod roca;
 #[cfg(test)]
 mod tests;
 
@@ -153,6 +154,7 @@ pub use self::aws_lc::AWS_LC_PROVIDER;
 pub use self::dalek::DALEK_PROVIDER;
 pub(crate) use self::ring::ec_point_is_valid;
 pub use self::ring::RING_PROVIDER;
+pub(crate) use self::roca::has_roca_fingerprint;
 
 // ---------------------------------------------------------------------------------------------
 // Prepared verifiers
@@ -417,6 +419,18 @@ pub(crate) fn rsa_exponent(key: &DecodingKey) -> Option<Vec<u8>> {
     match key.kind() {
         DecodingKeyKind::SecretOrDer(der) => parse_pkcs1_public_key(der).map(|(_, e)| e),
         DecodingKeyKind::RsaModulusExponent { e, .. } => Some(strip_leading_zeros(e).to_vec()),
+    }
+}
+
+/// The RSA modulus of `key`, big-endian without leading zeros; `None` if `key` is not an RSA
+/// key or cannot be parsed.
+pub(crate) fn rsa_modulus(key: &DecodingKey) -> Option<Vec<u8>> {
+    if key.family() != AlgorithmFamily::Rsa {
+        return None;
+    }
+    match key.kind() {
+        DecodingKeyKind::SecretOrDer(der) => parse_pkcs1_public_key(der).map(|(n, _)| n),
+        DecodingKeyKind::RsaModulusExponent { n, .. } => Some(strip_leading_zeros(n).to_vec()),
     }
 }
 

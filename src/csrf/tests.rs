@@ -16,6 +16,10 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     map
 }
 
+fn uri() -> http::Uri {
+    http::Uri::from_static("/x")
+}
+
 fn cookie_found(token: &[u8]) -> Found<'_> {
     Found {
         token,
@@ -67,6 +71,109 @@ fn fetch_metadata_rules() {
     // Disabled: everything passes.
     assert!(CsrfGuard::disabled()
         .check_origin(&headers(&[("sec-fetch-site", "cross-site")]))
+        .is_ok());
+}
+
+/// G13: the scheme is compared too. Without a public origin, the request's scheme is its
+/// URI's when absolute, `https` otherwise; `X-Forwarded-Proto` is never read.
+#[test]
+fn origin_scheme_is_compared_http_is_not_https() {
+    let g = CsrfGuard::new();
+    let host = [("host", "api.example")];
+    let with = |origin: &str, extra: &[(&str, &str)]| {
+        let mut pairs = vec![("origin", origin)];
+        pairs.extend_from_slice(extra);
+        headers(&pairs)
+    };
+    let relative: http::Uri = "/x".parse().unwrap();
+    assert!(g
+        .check_request_origin(&relative, &with("https://api.example", &host))
+        .is_ok());
+    assert!(g
+        .check_request_origin(&relative, &with("http://api.example", &host))
+        .is_err());
+    assert!(g.check_origin(&with("http://api.example", &host)).is_err());
+    let forwarded = [("host", "api.example"), ("x-forwarded-proto", "http")];
+    assert!(g
+        .check_request_origin(&relative, &with("http://api.example", &forwarded))
+        .is_err());
+    // An absolute URI (HTTP/2, or a proxy request) carries the scheme and the authority.
+    let plain: http::Uri = "http://api.example/x".parse().unwrap();
+    assert!(g
+        .check_request_origin(&plain, &with("http://api.example", &[]))
+        .is_ok());
+    assert!(g
+        .check_request_origin(&plain, &with("https://api.example", &[]))
+        .is_err());
+    let tls: http::Uri = "https://api.example:443/x".parse().unwrap();
+    assert!(g
+        .check_request_origin(&tls, &with("https://api.example", &[]))
+        .is_ok());
+}
+
+/// G13: with a public origin, `Origin` must be exactly it (or a trusted origin), whatever the
+/// request's `Host` says.
+#[test]
+fn public_origin_match_and_mismatch() {
+    let g = CsrfGuard::new()
+        .public_origin("https://api.example")
+        .unwrap()
+        .trusted_origin("https://app.example")
+        .unwrap();
+    let check = |origin: &str, host: &str| {
+        g.check_request_origin(
+            &"/x".parse().unwrap(),
+            &headers(&[("origin", origin), ("host", host)]),
+        )
+    };
+    assert!(check("https://api.example", "10.0.0.7:8080").is_ok());
+    assert!(check("https://API.example:443", "10.0.0.7:8080").is_ok());
+    assert!(check("https://app.example", "10.0.0.7:8080").is_ok());
+    assert!(check("http://api.example", "10.0.0.7:8080").is_err());
+    assert!(check("https://api.example:8443", "10.0.0.7:8080").is_err());
+    // The backend's own host is not the public origin.
+    assert!(check("https://10.0.0.7:8080", "10.0.0.7:8080").is_err());
+    assert!(check("https://evil.example", "evil.example").is_err());
+    for bad in [
+        "api.example",
+        "https://api.example/",
+        "https://api.example/app",
+        "ftp://api.example",
+        "https://",
+        "https://api example",
+    ] {
+        assert!(
+            matches!(
+                CsrfGuard::new().public_origin(bad),
+                Err(ConfigError::InvalidPublicOrigin { .. })
+            ),
+            "{bad}"
+        );
+    }
+}
+
+/// G13: a request with neither `Sec-Fetch-Site` nor `Origin` passes unless `require_origin` is
+/// on.
+#[test]
+fn neither_header_is_refused_only_with_require_origin() {
+    let empty = headers(&[]);
+    assert!(CsrfGuard::new().check_origin(&empty).is_ok());
+    let strict = CsrfGuard::new().require_origin(true);
+    let err = strict.check_origin(&empty).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Csrf);
+    assert!(strict
+        .check_origin(&headers(&[("sec-fetch-site", "same-origin")]))
+        .is_ok());
+    assert!(strict
+        .check_origin(&headers(&[
+            ("origin", "https://api.example"),
+            ("host", "api.example")
+        ]))
+        .is_ok());
+    assert!(CsrfGuard::new()
+        .require_origin(true)
+        .require_origin(false)
+        .check_origin(&empty)
         .is_ok());
 }
 
@@ -159,7 +266,12 @@ fn double_submit_requires_the_matching_signed_header() {
             pairs.push(("x-csrf-token", header.to_owned()));
         }
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        g.check(&post, &headers(&pairs), &cookie_found(jwt.as_bytes()))
+        g.check(
+            &post,
+            &uri(),
+            &headers(&pairs),
+            &cookie_found(jwt.as_bytes()),
+        )
     };
     assert!(with(&good, Some(&good)).is_ok());
     // Missing header.
@@ -183,14 +295,18 @@ fn double_submit_requires_the_matching_signed_header() {
         http::header::COOKIE,
         HeaderValue::from_str(&format!("__Host-csrf_token={good}")).unwrap(),
     );
-    assert!(g.check(&post, &map, &cookie_found(jwt.as_bytes())).is_err());
+    assert!(g
+        .check(&post, &uri(), &map, &cookie_found(jwt.as_bytes()))
+        .is_err());
     // A duplicated header is refused.
     let dup = headers(&[
         ("x-csrf-token", &good),
         ("x-csrf-token", &good),
         ("cookie", &format!("__Host-csrf_token={good}")),
     ]);
-    assert!(g.check(&post, &dup, &cookie_found(jwt.as_bytes())).is_err());
+    assert!(g
+        .check(&post, &uri(), &dup, &cookie_found(jwt.as_bytes()))
+        .is_err());
     // A token whose payload has no sid cannot be bound.
     let no_sid = format!("x.{}.y", URL_SAFE_NO_PAD.encode("{\"sub\":\"u\"}"));
     let map = headers(&[
@@ -198,7 +314,7 @@ fn double_submit_requires_the_matching_signed_header() {
         ("cookie", &format!("__Host-csrf_token={good}")),
     ]);
     assert!(g
-        .check(&post, &map, &cookie_found(no_sid.as_bytes()))
+        .check(&post, &uri(), &map, &cookie_found(no_sid.as_bytes()))
         .is_err());
 }
 
@@ -208,23 +324,27 @@ fn only_cookie_tokens_on_unsafe_methods_and_websocket_upgrades_are_judged() {
     let cross = headers(&[("sec-fetch-site", "cross-site")]);
     let token = b"a.b.c";
     for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
-        assert!(g.check(&method, &cross, &cookie_found(token)).is_ok());
+        assert!(g
+            .check(&method, &uri(), &cross, &cookie_found(token))
+            .is_ok());
     }
     for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
-        assert!(g.check(&method, &cross, &cookie_found(token)).is_err());
+        assert!(g
+            .check(&method, &uri(), &cross, &cookie_found(token))
+            .is_err());
     }
     let bearer = Found {
         token,
         source: TokenSourceKind::Bearer,
     };
-    assert!(g.check(&Method::POST, &cross, &bearer).is_ok());
+    assert!(g.check(&Method::POST, &uri(), &cross, &bearer).is_ok());
     let upgrade = headers(&[("sec-fetch-site", "cross-site"), ("upgrade", "WebSocket")]);
     assert!(g
-        .check(&Method::GET, &upgrade, &cookie_found(token))
+        .check(&Method::GET, &uri(), &upgrade, &cookie_found(token))
         .is_err());
     let upgrade_same = headers(&[("sec-fetch-site", "same-origin"), ("upgrade", "websocket")]);
     assert!(g
-        .check(&Method::GET, &upgrade_same, &cookie_found(token))
+        .check(&Method::GET, &uri(), &upgrade_same, &cookie_found(token))
         .is_ok());
 }
 
@@ -345,6 +465,31 @@ mod layer {
                 .status,
             StatusCode::OK
         );
+    }
+
+    /// `require_origin` through the layer: an unsafe cookie request with neither header is
+    /// refused; a bearer one, and a safe one, are not judged.
+    #[tokio::test]
+    async fn require_origin_refuses_unsafe_cookie_requests_without_either_header() {
+        let cookie = format!("__Host-access_token={}", good_token());
+        let lax = builder().build().unwrap();
+        let answer = send(&lax, req(Method::POST, Some(&cookie), None, &[])).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let strict = builder()
+            .csrf(CsrfGuard::new().require_origin(true))
+            .build()
+            .unwrap();
+        assert_csrf(&send(&strict, req(Method::POST, Some(&cookie), None, &[])).await);
+        let answer = send(&strict, req(Method::GET, Some(&cookie), None, &[])).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let answer = send(&strict, req(Method::POST, None, Some(&good_token()), &[])).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let same = [("sec-fetch-site", "same-origin")];
+        let answer = send(&strict, req(Method::POST, Some(&cookie), None, &same)).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        // http:// is not https:// for the request's own host.
+        let http = [("origin", "http://api.example"), ("host", "api.example")];
+        assert_csrf(&send(&lax, req(Method::POST, Some(&cookie), None, &http)).await);
     }
 
     /// The method is the request's own: an override header or a form field naming a safe

@@ -109,6 +109,15 @@ pub enum ConfigError {
         /// The origin as given.
         origin: String,
     },
+    /// A [public origin](crate::csrf::CsrfGuard::public_origin) is not `http(s)://host[:port]`
+    /// without a path.
+    InvalidPublicOrigin {
+        /// The origin as given.
+        origin: String,
+    },
+    /// An RSA key's modulus has the ROCA fingerprint (CVE-2017-15361): it was made by a flawed
+    /// generator and its private key can be recovered from the public key.
+    RocaRsaKey,
     /// A [cookie path](crate::session::CookieSettings::refresh_path) does not start with `/` or
     /// holds characters a cookie attribute cannot carry.
     InvalidCookiePath {
@@ -280,6 +289,15 @@ impl fmt::Display for ConfigError {
                 f,
                 "invalid trusted origin {origin:?}: give it as a browser sends it in Origin, \
                  http(s)://host[:port] without a path"
+            ),
+            ConfigError::InvalidPublicOrigin { origin } => write!(
+                f,
+                "invalid public origin {origin:?}: give the service's own origin as browsers \
+                 send it in Origin, http(s)://host[:port] without a path"
+            ),
+            ConfigError::RocaRsaKey => f.write_str(
+                "the RSA key has the ROCA fingerprint (CVE-2017-15361): its private key can be \
+                 recovered from the public key; generate a new key",
             ),
             ConfigError::InvalidCookiePath { path } => write!(
                 f,
@@ -620,6 +638,18 @@ mod tests {
                 ConfigError::DefaultRejectionSettingsWithCustomRejection { setting: "realm" },
                 "realm is a setting of the default rejection, and a custom rejection is \
                  configured: set it on the custom rejection instead",
+            ),
+            (
+                ConfigError::InvalidPublicOrigin {
+                    origin: "https://api.example/app".into(),
+                },
+                "invalid public origin \"https://api.example/app\": give the service's own \
+                 origin as browsers send it in Origin, http(s)://host[:port] without a path",
+            ),
+            (
+                ConfigError::RocaRsaKey,
+                "the RSA key has the ROCA fingerprint (CVE-2017-15361): its private key can be \
+                 recovered from the public key; generate a new key",
             ),
         ];
         for (error, message) in &cases {

@@ -181,6 +181,7 @@ fn from_jwk(jwk: &Jwk, allow_symmetric: bool) -> Result<Key, &'static str> {
     let key = Key::from_decoding_key(algorithm, decoding).map_err(|err| match err {
         ConfigError::WeakHmacSecret { .. } => "the symmetric key is shorter than its hash",
         ConfigError::WeakRsaKey { .. } => "the rsa key is shorter than 2048 bits",
+        ConfigError::RocaRsaKey => "the rsa key has the ROCA fingerprint (CVE-2017-15361)",
         _ => "the key's parameters are broken",
     })?;
     match &jwk.common.key_id {

@@ -96,6 +96,11 @@ impl Key {
                 if bits < crate::crypto::RSA_MIN_BITS {
                     return Err(ConfigError::WeakRsaKey { bits });
                 }
+                // A modulus made by the flawed generator of CVE-2017-15361 can be factored.
+                let n = crate::crypto::rsa_modulus(&decoding).unwrap_or_default();
+                if crate::crypto::has_roca_fingerprint(&n) {
+                    return Err(ConfigError::RocaRsaKey);
+                }
                 // ring verifies with odd exponents from 3 to 2^33 - 1 only; refuse others here.
                 let e = crate::crypto::rsa_exponent(&decoding).unwrap_or_default();
                 let odd = e.last().is_some_and(|last| last % 2 == 1);

@@ -3,6 +3,7 @@
 //! types they are read with ([`Names`], [`Str`], [`OneOrMany`], [`NumericDate`]).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -175,14 +176,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for Sid<'a> {
 }
 
 /// The names seen in a JSON object, to refuse duplicates: the first borrowed ones inline,
-/// without allocating, the rest (and names with escapes) in a sorted vector. A 64-bit filter of their
-/// hashes answers most look-ups without comparing strings.
+/// without allocating, the rest (and names with escapes) in a hash set, so that an object of
+/// many names costs time linear in its size. A 64-bit filter of their hashes answers most
+/// look-ups without comparing strings.
 #[derive(Debug)]
 pub(crate) struct Names<'a> {
     filter: u64,
     inline: [&'a str; INLINE_NAMES],
     len: usize,
-    overflow: Vec<Cow<'a, str>>,
+    overflow: HashSet<Cow<'a, str>>,
 }
 
 const INLINE_NAMES: usize = 16;
@@ -193,7 +195,7 @@ impl Default for Names<'_> {
             filter: 0,
             inline: [""; INLINE_NAMES],
             len: 0,
-            overflow: Vec::new(),
+            overflow: HashSet::new(),
         }
     }
 }
@@ -242,8 +244,7 @@ impl<'a> Names<'a> {
                 }
             }
             name => {
-                let at = self.overflow.binary_search(&name).unwrap_or_else(|at| at);
-                self.overflow.insert(at, name);
+                self.overflow.insert(name);
             }
         }
         Ok(())
@@ -255,7 +256,7 @@ impl<'a> Names<'a> {
 
     fn scan(&self, name: &str) -> bool {
         self.inline.iter().take(self.len).any(|n| *n == name)
-            || self.overflow.binary_search_by(|n| (**n).cmp(name)).is_ok()
+            || (!self.overflow.is_empty() && self.overflow.contains(name))
     }
 }
 

@@ -47,6 +47,9 @@ pub(crate) struct Verified<C> {
     pub(crate) identity: Option<TokenIdentity>,
 }
 
+const NESTED_DUPLICATE: AuthError =
+    AuthError::malformed("The token's claims repeat a name in a nested object");
+
 const LACKS_IDENTITY: AuthError =
     AuthError::invalid_claims("The token lacks a claim the revocation check reads");
 
@@ -290,6 +293,15 @@ fn verify_segments<C: DeserializeOwned>(
 
     // 5. One parse of the claims into the user's type that also yields the registered claims,
     // then the policy checks on them.
+    // Names repeated in a nested object (the top level's are the parse's own check): refused
+    // before the parse, so that neither the roles nor `C` read such an object.
+    if let Err(error) = parse::check_nested_names(payload) {
+        return Err(match error.classify() {
+            serde_json::error::Category::Data => NESTED_DUPLICATE,
+            _ => NOT_A_CLAIMS_SET,
+        }
+        .into());
+    }
     let mut observed = parse::Observed::default();
     if !config.role_paths.is_empty() {
         observed.paths = Some(&config.role_paths);

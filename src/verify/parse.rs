@@ -14,12 +14,15 @@
 
 mod items;
 mod names;
+mod nested;
 mod role_walk;
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+pub(crate) use self::nested::check_nested_names;
 
 use self::items::TapSeq;
 use self::names::KeySeed;

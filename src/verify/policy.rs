@@ -60,6 +60,9 @@ fn typ_matches(typ: &str, expected: &str) -> bool {
     rest.eq_ignore_ascii_case(expected)
 }
 
+/// The longest `jti` accepted, in characters.
+pub(crate) const MAX_JTI_CHARS: usize = 256;
+
 pub(crate) fn check_claims(
     config: &VerifyConfig,
     tenant: &Tenant,
@@ -111,6 +114,14 @@ pub(crate) fn check_claims(
     if let Some(sub) = &claims.sub {
         if sub.is_empty() {
             return Err(AuthError::invalid_claims("The token's subject is empty"));
+        }
+    }
+    // The catalog's bound (E13), whether or not revocation reads the `jti`.
+    if let Some(jti) = &claims.jti {
+        if jti.len() > MAX_JTI_CHARS && jti.chars().count() > MAX_JTI_CHARS {
+            return Err(AuthError::invalid_claims(
+                "The token's jti is longer than 256 characters",
+            ));
         }
     }
 

@@ -33,6 +33,7 @@ pub(crate) fn settings(issuer: Option<&str>, audience: Option<&str>) -> Settings
         issuer: issuer.map(str::to_owned),
         audience: audience.map(str::to_owned),
         cors_origin: HeaderValue::from_static(CORS_ORIGIN),
+        public_origin: None,
     }
 }
 

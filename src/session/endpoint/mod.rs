@@ -20,7 +20,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower_service::Service;
 
-use self::request::Presented;
+use self::request::{read_json_body, Presented};
 use self::response::{auth_error, empty, json, session_error, SessionState};
 use super::cookies::CookieSettings;
 use super::lifecycle::Sessions;
@@ -75,6 +75,10 @@ pub const MAX_BODY_LEN: usize = 4096;
 ///
 /// - A body that is not the expected JSON: 400 `{"error": "invalid_request", "reason":
 ///   "invalid_request"}`. A body over [`MAX_BODY_LEN`]: 413 with the same body, unread.
+/// - A non-empty body whose media type is not `application/json` (parameters such as `charset`
+///   aside): 415 `{"error": "invalid_request", "reason": "unsupported_media_type"}`, so that no
+///   body a form of another site can send without a preflight is read. An empty body needs no
+///   content type (a cookie refresh, a bearer logout).
 /// - The store cannot answer (or is full): 503 `{"error": "temporarily_unavailable",
 ///   "reason": "session_store_unavailable"}`. Nothing is let in.
 /// - Another path: 404; another method: 405 with `Allow: POST`.
@@ -224,7 +228,10 @@ where
         // Any POST that sets or clears cookies must come from the site itself (login CSRF
         // through /refresh with a body token included).
         if cookies && route != Route::Session {
-            if let Err(error) = self.csrf.check_origin(request.headers()) {
+            if let Err(error) = self
+                .csrf
+                .check_request_origin(request.uri(), request.headers())
+            {
                 return EndpointFuture::ready(auth_error(&error));
             }
         }
@@ -265,7 +272,13 @@ impl SessionEndpoints {
             }
             Route::Logout => {
                 let ended = match request.extensions().get::<TokenIdentity>().cloned() {
-                    Some(identity) => sessions.logout_identity(&identity).await,
+                    Some(identity) => {
+                        let (parts, body) = request.into_parts();
+                        if let Err(response) = read_json_body(&parts.headers, body).await {
+                            return response;
+                        }
+                        sessions.logout_identity(&identity).await
+                    }
                     None => match self.read_presented(request).await {
                         Ok((Presented::Body(token), _)) => {
                             sessions.logout_by_refresh_token(&token).await
@@ -285,9 +298,13 @@ impl SessionEndpoints {
                 }
             }
             Route::LogoutAll => {
-                let Some(identity) = request.extensions().get::<TokenIdentity>() else {
+                let Some(identity) = request.extensions().get::<TokenIdentity>().cloned() else {
                     return auth_error(&AuthError::missing());
                 };
+                let (parts, body) = request.into_parts();
+                if let Err(response) = read_json_body(&parts.headers, body).await {
+                    return response;
+                }
                 match sessions.logout_everywhere(&identity.sub).await {
                     Ok(_) => self.cleared(empty(StatusCode::NO_CONTENT)),
                     Err(error) => session_error(&error),

@@ -5,13 +5,13 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 
-use super::response::{auth_error, invalid_body, too_large};
+use super::response::{auth_error, invalid_body, too_large, unsupported_media_type};
 use super::{SessionEndpoints, MAX_BODY_LEN};
 use crate::body::ResponseBody;
 use crate::error::AuthError;
@@ -49,7 +49,7 @@ impl SessionEndpoints {
         request: Request<B>,
     ) -> Result<(Presented, HeaderMap), Response<ResponseBody>> {
         let (parts, body) = request.into_parts();
-        let body = read_body(&parts.headers, body).await?;
+        let body = read_json_body(&parts.headers, body).await?;
         if body.is_empty() {
             let cookie = self
                 .refresh_cookie(&parts.headers)
@@ -95,6 +95,38 @@ impl fmt::Display for ReadFailed {
 }
 
 impl StdError for ReadFailed {}
+
+/// The request body, at most [`MAX_BODY_LEN`] bytes, or the refusal (400, 413 or 415): a
+/// non-empty body must be `application/json` (parameters such as `charset` aside), so that no
+/// form a page of another site can send without a preflight (`text/plain`, a form encoding) is
+/// ever read; an empty body needs no content type.
+pub(super) async fn read_json_body<B: Body>(
+    headers: &HeaderMap,
+    body: B,
+) -> Result<Bytes, Response<ResponseBody>> {
+    let body = read_body(headers, body).await?;
+    if body.is_empty() || is_json(headers) {
+        Ok(body)
+    } else {
+        Err(unsupported_media_type())
+    }
+}
+
+/// Whether the request's content type, sent once, is `application/json`, in any case, with
+/// any parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(CONTENT_TYPE).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => {
+            let bytes = value.as_bytes();
+            let essence = bytes.split(|b| *b == b';').next().unwrap_or(bytes);
+            essence
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"application/json")
+        }
+        _ => false,
+    }
+}
 
 /// The request body, at most [`MAX_BODY_LEN`] bytes, or the refusal (400 or 413). A body that
 /// declares more (`Content-Length`, or its size hint) is refused unread; reading stops at the

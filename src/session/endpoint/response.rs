@@ -101,6 +101,16 @@ pub(super) fn invalid_body() -> Response<ResponseBody> {
     )
 }
 
+/// 415: a non-empty body that is not `application/json`.
+pub(super) fn unsupported_media_type() -> Response<ResponseBody> {
+    error_body(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_request",
+        "The request body must be application/json",
+        "unsupported_media_type",
+    )
+}
+
 /// 413: a body over [`MAX_BODY_LEN`](super::MAX_BODY_LEN).
 pub(super) fn too_large() -> Response<ResponseBody> {
     error_body(

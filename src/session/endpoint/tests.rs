@@ -119,7 +119,15 @@ async fn refresh_with_the_cookie_sets_cookies_and_hides_the_tokens() {
     // A JSON body still answers with the pair, and sets nothing.
     let pair2 = sessions.open(Grant::new("bob")).await.unwrap();
     let body = format!("{{\"refresh_token\":\"{}\"}}", pair2.refresh_token());
-    let answer = send(&endpoints, Method::POST, "/auth/refresh", &[same], &body).await;
+    let json = ("content-type", "application/json");
+    let answer = send(
+        &endpoints,
+        Method::POST,
+        "/auth/refresh",
+        &[same, json],
+        &body,
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.body["access_token"].is_string());
     assert!(answer.set_cookies.is_empty());
@@ -349,4 +357,55 @@ async fn the_deprecated_endpoint_settings_still_work() {
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.set_cookies.len(), 3);
+}
+
+/// G14: a non-empty body must be `application/json` (parameters aside), on every route that
+/// reads one; an empty body needs no content type.
+#[tokio::test]
+async fn a_body_that_is_not_json_is_unsupported_media_type() {
+    let sessions = sessions();
+    let endpoints = endpoints(&sessions);
+    let pair = sessions.open(Grant::new("alice")).await.unwrap();
+    let body = format!("{{\"refresh_token\":\"{}\"}}", pair.refresh_token());
+    let same = ("sec-fetch-site", "same-origin");
+    for path in ["/auth/refresh", "/auth/logout"] {
+        for content_type in [
+            &[same, ("content-type", "text/plain")][..],
+            &[same, ("content-type", "text/plain;charset=UTF-8")],
+            &[same, ("content-type", "application/x-www-form-urlencoded")],
+            &[same, ("content-type", "multipart/form-data; boundary=b")],
+            &[same, ("content-type", "application/jsonx")],
+            &[
+                same,
+                ("content-type", "application/json"),
+                ("content-type", "application/json"),
+            ],
+            &[same],
+        ] {
+            let answer = send(&endpoints, Method::POST, path, content_type, &body).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{path} {content_type:?}"
+            );
+            assert_eq!(answer.body["error"], "invalid_request");
+            assert_eq!(answer.body["reason"], "unsupported_media_type");
+            assert!(answer.body["error_description"].is_string());
+            assert!(answer.set_cookies.is_empty());
+        }
+    }
+    // The session is untouched by all of the above.
+    assert!(sessions
+        .find_session(pair.refresh_token())
+        .await
+        .unwrap()
+        .is_some());
+    // `charset` and the case of the media type are ignored.
+    let charset = [same, ("content-type", "Application/JSON; charset=utf-8")];
+    let answer = send(&endpoints, Method::POST, "/auth/refresh", &charset, &body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    // An empty body without a content type is read (here: no cookie, so not the expected JSON).
+    let answer = send(&endpoints, Method::POST, "/auth/refresh", &[same], "").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.body["reason"], "invalid_request");
 }
