@@ -288,7 +288,7 @@ impl SessionEndpoints {
                 let Some(identity) = request.extensions().get::<TokenIdentity>() else {
                     return auth_error(&AuthError::missing());
                 };
-                match sessions.logout_everywhere(&identity.sub).await {
+                match sessions.logout_everywhere_identity(identity).await {
                     Ok(_) => self.cleared(empty(StatusCode::NO_CONTENT)),
                     Err(error) => session_error(&error),
                 }

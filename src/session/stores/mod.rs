@@ -53,6 +53,9 @@ pub struct NewSession {
     pub sid: SessionId,
     /// The subject (`sub`).
     pub sub: String,
+    /// The issuer (`iss`) of the session's access tokens: its revocations and its subject's
+    /// cutoff are keyed by it. Empty for none.
+    pub iss: String,
     /// The hash of the session's first refresh token.
     pub refresh: TokenHash,
     /// Opaque data kept with the session (the grant its access tokens are minted from: scopes,
@@ -67,9 +70,17 @@ impl NewSession {
         Self {
             sid,
             sub: sub.into(),
+            iss: String::new(),
             refresh,
             data,
         }
+    }
+
+    /// The same session, of the issuer `iss`.
+    #[must_use]
+    pub fn with_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = iss.into();
+        self
     }
 }
 
@@ -78,6 +89,7 @@ impl fmt::Debug for NewSession {
         f.debug_struct("NewSession")
             .field("sid", &self.sid)
             .field("sub", &self.sub)
+            .field("iss", &self.iss)
             .field("refresh", &self.refresh)
             .field("data", &format_args!("{} bytes", self.data.len()))
             .finish()
@@ -89,6 +101,7 @@ impl fmt::Debug for NewSession {
 pub struct SessionInfo {
     sid: SessionId,
     sub: String,
+    iss: String,
     data: Vec<u8>,
     absolute_expires_at: SystemTime,
     /// When the session's current refresh token expires unused (the idle timeout), when the
@@ -111,6 +124,7 @@ impl SessionInfo {
         Self {
             sid,
             sub,
+            iss: String::new(),
             data,
             absolute_expires_at,
             idle_expires_at: None,
@@ -128,6 +142,13 @@ impl SessionInfo {
         self
     }
 
+    /// The same, of the issuer `iss`. For store implementations.
+    #[must_use]
+    pub fn with_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = iss.into();
+        self
+    }
+
     /// The session id.
     pub fn sid(&self) -> &SessionId {
         &self.sid
@@ -136,6 +157,11 @@ impl SessionInfo {
     /// The subject.
     pub fn sub(&self) -> &str {
         &self.sub
+    }
+
+    /// The issuer of its access tokens (empty for none).
+    pub fn iss(&self) -> &str {
+        &self.iss
     }
 
     /// The data stored with the session.
@@ -194,8 +220,8 @@ pub enum Lookup {
     Found(SessionInfo),
     /// The token, or its session, expired (idle timeout or absolute lifetime): `refresh_expired`.
     Expired,
-    /// No live session has this id (never opened, ended, or its entry is gone):
-    /// `invalid_refresh_token`.
+    /// No live session has this id (never opened, ended, opened at or before its subject's
+    /// logout-everywhere cutoff, or its entry is gone): `invalid_refresh_token`.
     Unknown,
 }
 
@@ -204,6 +230,7 @@ pub enum Lookup {
 #[derive(Clone)]
 pub struct Rotation {
     sid: SessionId,
+    iss: String,
     presented: TokenHash,
     successor: TokenHash,
     sealed: SealedSuccessor,
@@ -215,6 +242,7 @@ impl Rotation {
     pub fn new(info: &SessionInfo, successor: TokenHash, sealed: SealedSuccessor) -> Self {
         Self {
             sid: info.sid.clone(),
+            iss: info.iss.clone(),
             presented: info.presented,
             successor,
             sealed,
@@ -224,6 +252,11 @@ impl Rotation {
     /// The session.
     pub fn sid(&self) -> &SessionId {
         &self.sid
+    }
+
+    /// The issuer of the session's access tokens (empty for none).
+    pub fn iss(&self) -> &str {
+        &self.iss
     }
 
     /// The hash of the presented token.
@@ -369,8 +402,8 @@ pub enum RotateOutcome {
 /// assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
 ///
 /// // Logout: the session ends, and the layer's one query per request says so.
-/// store.end_session(sid.as_str(), &limits).await?;
-/// let query = RevocationQuery { jti: Some("j1"), sid: Some(sid.as_str()), sub: Some("alice") };
+/// store.end_session("", sid.as_str(), &limits).await?;
+/// let query = RevocationQuery::new(Some("j1"), Some(sid.as_str()), Some("alice"));
 /// assert!(store.status(query).await?.session_ended);
 /// # Ok(())
 /// # }
@@ -413,19 +446,26 @@ pub trait SessionStore: revocation::RevocationStore {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, RotateOutcome>;
 
-    /// Ends a session (logout): its refresh tokens stop working at once and its access tokens
-    /// are reported revoked for [`SessionLimits::token_lifetime`]. Returns whether a live
-    /// session was ended; ending an unknown `sid` still records the revocation.
+    /// Ends the session `sid` of the issuer `iss` (logout): its refresh tokens stop working at
+    /// once and its access tokens are reported revoked for [`SessionLimits::token_lifetime`].
+    /// Returns whether a live session was ended; ending an unknown `sid` (any non-empty
+    /// string: an outside identity provider's session too) still records the revocation.
     fn end_session<'a>(
         &'a self,
+        iss: &'a str,
         sid: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, bool>;
 
-    /// Logout everywhere: ends every session of the subject (by `sid`) and sets the subject's
-    /// cutoff ([`RevocationStore::set_subject_cutoff`](crate::revocation::RevocationStore::set_subject_cutoff)). Returns how many live sessions ended.
+    /// Logout everywhere for the subject `sub` of the issuer `iss`: sets the subject's cutoff
+    /// ([`RevocationStore::set_subject_cutoff`](crate::revocation::RevocationStore::set_subject_cutoff)),
+    /// which alone ends every session opened at or before it (their refresh tokens are
+    /// refused, their access tokens revoked), in one step whatever their number. Dropping the
+    /// ended sessions' entries is separate, bounded work that a failure never undoes. Returns
+    /// how many sessions the cutoff covered, as far as the store can tell at once.
     fn end_subject<'a>(
         &'a self,
+        iss: &'a str,
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, usize>;
@@ -458,17 +498,19 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     }
     fn end_session<'a>(
         &'a self,
+        iss: &'a str,
         sid: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, bool> {
-        (**self).end_session(sid, limits)
+        (**self).end_session(iss, sid, limits)
     }
     fn end_subject<'a>(
         &'a self,
+        iss: &'a str,
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, usize> {
-        (**self).end_subject(sub, limits)
+        (**self).end_subject(iss, sub, limits)
     }
 }
 

@@ -47,24 +47,27 @@ return {'reused', s[1]}
 /// Opens a session unless its id is taken.
 ///
 /// KEYS: 1 session hash. ARGV: 1 sub, 2 data, 3 absolute expiry (ms), 4 first token hash,
-/// 5 its expiry (ms), 6 TTL (ms).
+/// 5 its expiry (ms), 6 TTL (ms), 7 issuer, 8 opened at (ms).
 pub(super) const CREATE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5])
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5], 'iss', ARGV[7], 'ct', ARGV[8])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
 "#;
 
-/// Ends a session: drops its state and remembers it as ended.
+/// Ends a session: drops its state (when it is of the issuer) and remembers it as ended.
 ///
-/// KEYS: 1 session hash, 2 grace hash, 3 ended marker. ARGV: 1 now (ms), 2 how long (ms).
-/// Returns {sub or false, 1 when the session was live}.
+/// KEYS: 1 session hash, 2 grace hash, 3 ended marker (of the issuer). ARGV: 1 now (ms), 2 how
+/// long (ms), 3 issuer. Returns {sub or false, 1 when the session was live}.
 pub(super) const END: &str = r#"
-local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cexp')
+local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cexp', 'iss')
 local now = tonumber(ARGV[1])
 local live = 0
-if s[1] and now < tonumber(s[2]) and now < tonumber(s[3]) then live = 1 end
-redis.call('DEL', KEYS[1], KEYS[2])
+if s[1] and (s[4] or '') ~= ARGV[3] then s[1] = false end
+if s[1] then
+  if now < tonumber(s[2]) and now < tonumber(s[3]) then live = 1 end
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
 local keep = tonumber(ARGV[2])
 if keep > 0 then
   local old = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
@@ -88,7 +91,7 @@ return 1
 
 /// Sets a subject's cutoff, keeping the later cutoff and the longer life of an existing one.
 ///
-/// KEYS: 1 cutoff. ARGV: 1 until (ms), 2 cutoff (s), 3 now (ms).
+/// KEYS: 1 cutoff. ARGV: 1 until (ms), 2 cutoff (ms), 3 now (ms).
 pub(super) const CUTOFF: &str = r#"
 local untl = tonumber(ARGV[1])
 local cutoff = tonumber(ARGV[2])
