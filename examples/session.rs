@@ -58,6 +58,7 @@
 //! | `REFRESH_TTL_SECS` | idle timeout: a refresh token unused this long expires | 604800 (7 days) |
 //! | `SESSION_TTL_SECS` | absolute lifetime of a session | 2592000 (30 days) |
 //! | `REFRESH_GRACE_SECS` | grace window of a rotated refresh token | 10 |
+//! | `MAX_SESSIONS_PER_USER` | live sessions per user; one more ends the oldest; 0 = no cap | 100 |
 //! | `JWT_LEEWAY_SECS` | clock leeway of the layer | 60 |
 //! | `JWT_CACHE` | the verified-token cache with this many entries (revocation is still checked on every hit) | off |
 //! | `CORS_ORIGIN` | a browser origin allowed to call the API with credentials (CORS), and trusted by the CSRF guard | none |
@@ -142,6 +143,8 @@ pub struct Config {
     pub absolute_lifetime: Option<Duration>,
     /// `REFRESH_GRACE_SECS`.
     pub refresh_grace: Option<Duration>,
+    /// `MAX_SESSIONS_PER_USER` (0: no cap).
+    pub max_sessions_per_user: Option<usize>,
     /// `JWT_LEEWAY_SECS` (default 60).
     pub leeway: Duration,
     /// `JWT_CACHE`: entries of the verified-token cache.
@@ -164,6 +167,7 @@ impl std::fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("refresh_grace", &self.refresh_grace)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("leeway", &self.leeway)
             .field("cache", &self.cache)
             .field("cors_origin", &self.cors_origin)
@@ -252,6 +256,13 @@ impl Config {
             idle_timeout: seconds(&lookup, "REFRESH_TTL_SECS")?,
             absolute_lifetime: seconds(&lookup, "SESSION_TTL_SECS")?,
             refresh_grace: seconds(&lookup, "REFRESH_GRACE_SECS")?,
+            max_sessions_per_user: text(&lookup, "MAX_SESSIONS_PER_USER")?
+                .map(|value| {
+                    value.parse::<usize>().map_err(|_| {
+                        format!("MAX_SESSIONS_PER_USER {value:?} is not a whole number")
+                    })
+                })
+                .transpose()?,
             leeway: seconds(&lookup, "JWT_LEEWAY_SECS")?.unwrap_or(Duration::from_secs(60)),
             cache,
             cors_origin: text(&lookup, "CORS_ORIGIN")?,
@@ -361,6 +372,9 @@ pub async fn sessions_and_layer(
     }
     if let Some(grace) = config.refresh_grace {
         builder = builder.refresh_grace(grace)?;
+    }
+    if let Some(max) = config.max_sessions_per_user {
+        builder = builder.max_sessions_per_user(max);
     }
     let sessions = builder.build()?;
     // The bearer header for API clients, the access cookie for browsers, and the CSRF guard

@@ -104,6 +104,7 @@ fn instance(url: &str, prefix: &str) -> (Sessions, JwtAuthLayer<Claims>) {
         .unwrap()
         .store(store.clone())
         .refresh_token_key(session_support::key())
+        .max_sessions_per_user(0)
         .build()
         .unwrap();
     let layer = sessions

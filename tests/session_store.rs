@@ -609,6 +609,67 @@ async fn store_holds_only_hashes(h: &Harness) {
     h.cleanup().await;
 }
 
+/// The cap per subject: opening one more session than the cap ends the subject's session with
+/// the oldest opening time (its refresh token `Unknown`, its access tokens revoked); other
+/// subjects are not affected; a cap of 0 is none.
+async fn cap_per_subject_ends_the_oldest(h: &Harness) {
+    let limits = SessionLimits {
+        max_sessions_per_user: 3,
+        ..limits()
+    };
+    let mut alice = Vec::new();
+    for _ in 0..3 {
+        alice.push(open(&*h.store, "alice", &limits).await);
+        h.clock.advance(Duration::from_millis(5));
+    }
+    let (_, bob) = open(&*h.store, "bob", &limits).await;
+    // A fourth session of alice ends her oldest.
+    let (_, fourth) = open(&*h.store, "alice", &limits).await;
+    let (oldest_sid, oldest) = &alice[0];
+    assert_eq!(
+        refresh(&*h.store, oldest.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    let status = h
+        .store
+        .status(RevocationQuery {
+            sid: Some(oldest_sid.as_str()),
+            sub: Some("alice"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(status.session_ended, "{status:?}");
+    for (_, token) in &alice[1..] {
+        assert!(matches!(
+            refresh(&*h.store, token.as_str(), &limits).await,
+            Refreshed::Rotated(_)
+        ));
+    }
+    for token in [&fourth, &bob] {
+        assert!(matches!(
+            refresh(&*h.store, token.as_str(), &limits).await,
+            Refreshed::Rotated(_)
+        ));
+    }
+    // No cap: a fifth and sixth session of alice end nothing.
+    let none = SessionLimits {
+        max_sessions_per_user: 0,
+        ..limits
+    };
+    let mut more = Vec::new();
+    for _ in 0..2 {
+        more.push(open(&*h.store, "alice", &none).await);
+    }
+    for (_, token) in &more {
+        assert!(matches!(
+            refresh(&*h.store, token.as_str(), &none).await,
+            Refreshed::Rotated(_)
+        ));
+    }
+    h.cleanup().await;
+}
+
 /// The behaviours, as tests for one store.
 macro_rules! suite {
     ($store:ident, $harness:expr) => {
@@ -635,6 +696,7 @@ macro_rules! suite {
             behaviour!(revocation_query);
             behaviour!(bad_tokens_change_nothing);
             behaviour!(store_holds_only_hashes);
+            behaviour!(cap_per_subject_ends_the_oldest);
         }
     };
 }

@@ -58,6 +58,7 @@ pub use self::stores::redis::{
 };
 pub use self::stores::{
     Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    DEFAULT_MAX_SESSIONS_PER_USER,
 };
 pub use self::token_pair::TokenPair;
 

@@ -288,9 +288,10 @@ impl MemoryStore {
         let expires = now
             .saturating_add(millis(limits.idle_timeout))
             .min(absolute);
+        let subject = (session.iss.clone(), session.sub.clone());
         state
             .subjects
-            .entry((session.iss.clone(), session.sub.clone()))
+            .entry(subject.clone())
             .or_default()
             .insert(session.sid.clone());
         state.sessions.insert(
@@ -306,7 +307,48 @@ impl MemoryStore {
                 grace: None,
             },
         );
+        self.enforce_cap(&mut state, &subject, now, limits);
         Ok(from_millis(expires))
+    }
+
+    /// Ends the subject's sessions with the oldest opening time while it has more live ones
+    /// than the cap (dead ones are dropped on the way).
+    fn enforce_cap(
+        &self,
+        state: &mut State,
+        subject: &(String, String),
+        now: u64,
+        limits: &SessionLimits,
+    ) {
+        let cap = limits.max_sessions_per_user;
+        if cap == 0 {
+            return;
+        }
+        loop {
+            let Some(sids) = state.subjects.get(subject) else {
+                return;
+            };
+            if sids.len() <= cap {
+                return;
+            }
+            let oldest = sids
+                .iter()
+                .filter_map(|sid| state.sessions.get(sid).map(|s| (s.created, sid)))
+                .min()
+                .map(|(_, sid)| sid.clone());
+            let Some(oldest) = oldest else {
+                return;
+            };
+            if remove_session(state, &oldest).is_some_and(|s| s.live(now)) {
+                self.record_revocations(
+                    now,
+                    &subject.0,
+                    Some(oldest.as_str()),
+                    None,
+                    limits.token_lifetime,
+                );
+            }
+        }
     }
 
     fn lookup_sync(&self, sid: &SessionId, presented: &TokenHash) -> Lookup {

@@ -33,7 +33,14 @@ pub struct SessionLimits {
     /// (an ended session, a subject's cutoff) are kept this long and then dropped, since no
     /// token they affect can still be accepted.
     pub token_lifetime: Duration,
+    /// The most live sessions one subject (of one issuer) may have (default
+    /// [`DEFAULT_MAX_SESSIONS_PER_USER`], 100); `0` means no cap. Opening one more ends the
+    /// subject's session with the oldest opening time. Separate from a store's own capacity.
+    pub max_sessions_per_user: usize,
 }
+
+/// The default cap of live sessions per subject: [`SessionLimits::max_sessions_per_user`].
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 100;
 
 impl Default for SessionLimits {
     fn default() -> Self {
@@ -42,6 +49,7 @@ impl Default for SessionLimits {
             idle_timeout: Duration::from_secs(7 * 24 * 3600),
             refresh_grace: Duration::from_secs(10),
             token_lifetime: Duration::from_secs(600 + 60),
+            max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
         }
     }
 }
@@ -418,7 +426,9 @@ pub trait SessionStore: revocation::RevocationStore {
     }
 
     /// Opens a session with its first refresh token. Returns when that token expires unless
-    /// used. A full store answers
+    /// used. When the subject then has more live sessions than
+    /// [`SessionLimits::max_sessions_per_user`], its sessions with the oldest opening time are
+    /// ended (as by [`end_session`](Self::end_session)). A full store answers
     /// [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full) and evicts nothing.
     fn create<'a>(
         &'a self,

@@ -71,23 +71,24 @@ const MAX_PREFIX_LEN: usize = 64;
 ///   through the URL (`rediss://:password@host:6380/2`); no URL or password is ever logged or
 ///   shown by `Debug`.
 ///
-/// Configure Redis with `maxmemory-policy noeviction`: an eviction policy would drop live
-/// entries (every key here has a TTL, so `volatile-*` policies would too), which could quietly
-/// un-revoke a token or turn a theft into an ordinary error.
+/// Configure Redis with `maxmemory-policy noeviction` and AOF persistence; it needs Redis 7
+/// (probed before the first command, see [`check`](RedisStore::check)). The sessions guide
+/// says what each gives, and what a store that lost its data does (its epoch).
 ///
 /// # Keys
-/// With the default prefix `tjwt:` (`<h>` is a token's SHA-256 in base64url; `<sub>` and `<jti>`
-/// are the value itself when it is at most 64 base64url characters, otherwise `~` and its
-/// SHA-256 in base64url):
+/// With the default prefix `tjwt2:` (`<h>` is a token's SHA-256 in base64url; `<sid>`, `<iss>`,
+/// `<sub>` and `<jti>` are the value itself when it is a non-empty base64url string of at most
+/// 64 characters, otherwise `~` and its SHA-256 in base64url):
 ///
 /// | Key | Type | Holds | TTL |
 /// |---|---|---|---|
-/// | `tjwt:{<sid>}:s` | hash | `sub`, `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
-/// | `tjwt:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
-/// | `tjwt:{<sid>}:x` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
-/// | `tjwt:u:<sub>` | set | the subject's session ids | the latest absolute expiry |
-/// | `tjwt:c:<sub>` | string | `<until ms>:<cutoff s>` | `token_lifetime` |
-/// | `tjwt:j:<jti>` | string | revoked: until (ms) | as given |
+/// | `tjwt2:{<sid>}:s` | hash | `sub`, `iss`, `ct` (opened, ms), `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
+/// | `tjwt2:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
+/// | `tjwt2:{<sid>}:x:<iss>` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
+/// | `tjwt2:u:<iss>:<sub>` | sorted set | the subject's session ids, scored by opening time (ms) | the latest absolute expiry |
+/// | `tjwt2:c:<iss>:<sub>` | string | `<until ms>:<cutoff ms>` | `token_lifetime` |
+/// | `tjwt2:j:<iss>:<jti>` | string | revoked: until (ms) | as given |
+/// | `tjwt2:epoch` | string | when the store started empty (ms) | none |
 #[derive(Clone)]
 pub struct RedisStore {
     inner: Arc<Inner>,
@@ -315,8 +316,9 @@ impl RedisStore {
                 self.inner.features.store(PROBE_OK, Ordering::Release);
                 Ok(())
             }
-            // Redis answered, and refused the command: an older server.
-            Err(e) if e.code().is_some() && !is_connection_error(&e) && e.code() != Some("OOM") => {
+            // Redis answered, and refused the command (`ERR`, not a passing state such as
+            // `LOADING`): an older server.
+            Err(e) if e.code() == Some("ERR") && !is_connection_error(&e) => {
                 if self.inner.features.swap(PROBE_MISSING, Ordering::AcqRel) != PROBE_MISSING {
                     #[cfg(feature = "tracing")]
                     tracing::error!(error = %e, "{NEEDS_REDIS_7}");

@@ -20,6 +20,8 @@ use crate::session::stores::{
 
 /// How many ended sessions one batch of the cleanup after a logout everywhere drops.
 const CLEANUP_BATCH: usize = 500;
+/// How many sessions one login ends at most to bring its subject under the cap.
+const CAP_STEPS: usize = 16;
 
 impl RedisStore {
     // Keys.
@@ -205,6 +207,8 @@ impl RedisStore {
                     .ignore()
                     .exec_async(&mut con)
                     .await?;
+                self.enforce_cap(&mut con, &session.iss, &subject_key, now, limits)
+                    .await?;
                 Ok(true)
             })
             .await?;
@@ -215,6 +219,47 @@ impl RedisStore {
                 "a session with this id already exists",
             ))
         }
+    }
+
+    /// Ends the subject's sessions with the oldest opening time while its index holds more
+    /// than the cap (entries of dead sessions go on the way), at most [`CAP_STEPS`] per login.
+    async fn enforce_cap(
+        &self,
+        con: &mut ConnectionManager,
+        iss: &str,
+        subject_key: &str,
+        now: u64,
+        limits: &SessionLimits,
+    ) -> Res<()> {
+        let cap = limits.max_sessions_per_user;
+        if cap == 0 {
+            return Ok(());
+        }
+        let keep = millis(limits.token_lifetime);
+        let count: usize = ::redis::cmd("ZCARD")
+            .arg(subject_key)
+            .query_async(con)
+            .await?;
+        for _ in 0..count.saturating_sub(cap).min(CAP_STEPS) {
+            let oldest: Vec<String> = ::redis::cmd("ZRANGE")
+                .arg(subject_key)
+                .arg(0)
+                .arg(0)
+                .query_async(con)
+                .await?;
+            let Some(sid) = oldest.first() else {
+                break;
+            };
+            let [session_key, grace_key] = self.session_keys(sid);
+            let keys = [session_key, grace_key, self.ended_key(iss, sid)];
+            end_one(&self.inner.end, con, &keys, now, keep, iss).await?;
+            ::redis::cmd("ZREM")
+                .arg(subject_key)
+                .arg(sid)
+                .exec_async(con)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn lookup_call(
