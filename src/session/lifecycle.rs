@@ -15,7 +15,8 @@ use super::refresh_token::{
     RefreshToken, RefreshTokenKey, SealedSuccessor, SessionId, SuccessorPair,
 };
 use super::stores::{
-    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    ClientInfo, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits,
+    SessionStore,
 };
 use super::token_pair::TokenPair;
 use crate::builder::JwtAuthBuilder;
@@ -113,6 +114,15 @@ impl Sessions {
     /// generator or the signature; [`SessionErrorKind::StoreUnavailable`] when the store
     /// cannot be reached or is full. Nothing is stored when an error is returned.
     pub async fn open(&self, grant: Grant) -> Result<TokenPair, SessionError> {
+        self.open_for(grant, ClientInfo::default()).await
+    }
+
+    /// [`open`](Self::open), with the client to record.
+    pub(super) async fn open_for(
+        &self,
+        grant: Grant,
+        client: ClientInfo,
+    ) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         let sid = SessionId::generate().map_err(SessionError::crypto)?;
         let refresh = inner
@@ -129,7 +139,8 @@ impl Sessions {
             serde_json::to_vec(&grant).map_err(|_| SessionError::issue(IssueError::Signing))?;
         let sid_text = sid.as_str().to_owned();
         let session = NewSession::new(sid, grant.subject(), refresh.hash(), data)
-            .with_issuer(inner.minter.issuer());
+            .with_issuer(inner.minter.issuer())
+            .with_client(client);
         inner
             .store
             .create(session, &inner.limits)
@@ -171,6 +182,15 @@ impl Sessions {
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer. Only a rotation or
     /// a detected reuse changes the store.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
+        self.refresh_for(refresh_token, None).await
+    }
+
+    /// [`refresh`](Self::refresh), with the client to record, if any.
+    pub(super) async fn refresh_for(
+        &self,
+        refresh_token: &str,
+        client: Option<ClientInfo>,
+    ) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         // A forged token never reaches the store (see `SessionStore`'s docs).
         let (presented, sid) = self
@@ -209,7 +229,10 @@ impl Sessions {
                 .map_err(SessionError::crypto)?,
         };
         let sealed = SealedSuccessor::seal(&presented, &pair).map_err(SessionError::crypto)?;
-        let rotation = Rotation::new(&info, pair.refresh_token.hash(), sealed);
+        let mut rotation = Rotation::new(&info, pair.refresh_token.hash(), sealed);
+        if let Some(client) = client {
+            rotation = rotation.with_client(client);
+        }
         let session_expires_at = unix_secs(info.absolute_expires_at());
         let remaining = session_expires_at
             .saturating_sub(unix_secs(now))

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{
     Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    SessionSummary,
 };
 use crate::clock::{from_millis, millis, Clock};
 use crate::revocation::{
@@ -16,6 +17,7 @@ use crate::session::refresh_token::{SessionId, TokenHash};
 
 mod revocations;
 mod state;
+mod subjects;
 
 use revocations::{get, ByIssuer, Revocations};
 use state::{remove_session, sweep_state, Grace, Session, State};
@@ -300,6 +302,8 @@ impl MemoryStore {
                 sub: session.sub,
                 iss: session.iss,
                 created: now,
+                refreshed: now,
+                client: session.client,
                 data: session.data,
                 absolute,
                 current: session.refresh,
@@ -309,46 +313,6 @@ impl MemoryStore {
         );
         self.enforce_cap(&mut state, &subject, now, limits);
         Ok(from_millis(expires))
-    }
-
-    /// Ends the subject's sessions with the oldest opening time while it has more live ones
-    /// than the cap (dead ones are dropped on the way).
-    fn enforce_cap(
-        &self,
-        state: &mut State,
-        subject: &(String, String),
-        now: u64,
-        limits: &SessionLimits,
-    ) {
-        let cap = limits.max_sessions_per_user;
-        if cap == 0 {
-            return;
-        }
-        loop {
-            let Some(sids) = state.subjects.get(subject) else {
-                return;
-            };
-            if sids.len() <= cap {
-                return;
-            }
-            let oldest = sids
-                .iter()
-                .filter_map(|sid| state.sessions.get(sid).map(|s| (s.created, sid)))
-                .min()
-                .map(|(_, sid)| sid.clone());
-            let Some(oldest) = oldest else {
-                return;
-            };
-            if remove_session(state, &oldest).is_some_and(|s| s.live(now)) {
-                self.record_revocations(
-                    now,
-                    &subject.0,
-                    Some(oldest.as_str()),
-                    None,
-                    limits.token_lifetime,
-                );
-            }
-        }
     }
 
     fn lookup_sync(&self, sid: &SessionId, presented: &TokenHash) -> Lookup {
@@ -396,6 +360,10 @@ impl MemoryStore {
                 .min(session.absolute);
             session.current = *rotation.successor();
             session.current_expires = expires;
+            session.refreshed = now;
+            if let Some(client) = rotation.client() {
+                session.client = client.clone();
+            }
             // Without a grace window (zero), nothing is kept for it, as in Redis.
             session.grace = (!limits.refresh_grace.is_zero()).then(|| Grace {
                 predecessor: *rotation.presented(),
@@ -578,6 +546,15 @@ impl SessionStore for MemoryStore {
     ) -> StoreFuture<'a, bool> {
         let ended = self.end_session_sync(iss, sid, limits);
         Box::pin(std::future::ready(Ok(ended)))
+    }
+
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> StoreFuture<'a, Vec<SessionSummary>> {
+        let list = self.list_sync(iss, sub);
+        Box::pin(std::future::ready(Ok(list)))
     }
 
     fn end_subject<'a>(

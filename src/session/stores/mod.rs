@@ -1,6 +1,7 @@
 //! The session stores: the trait [`SessionStore`] with the values it exchanges (this file), the
 //! in-memory store (`memory`) and the Redis store (`redis`, feature `redis`).
 
+pub(super) mod devices;
 pub(super) mod memory;
 #[cfg(feature = "redis")]
 pub(super) mod redis;
@@ -9,6 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use self::devices::{ClientInfo, SessionSummary, MAX_USER_AGENT_LEN};
 use super::refresh_token::{SealedSuccessor, SessionId, TokenHash};
 use crate::revocation;
 
@@ -70,6 +72,8 @@ pub struct NewSession {
     /// custom claims); handed back by [`SessionStore::lookup`]. Keep it small: it counts toward
     /// the memory of every live session.
     pub data: Vec<u8>,
+    /// The client that opens it (for the list of a user's devices).
+    pub client: ClientInfo,
 }
 
 impl NewSession {
@@ -81,7 +85,15 @@ impl NewSession {
             iss: String::new(),
             refresh,
             data,
+            client: ClientInfo::default(),
         }
+    }
+
+    /// The same session, opened by `client`.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = client;
+        self
     }
 
     /// The same session, of the issuer `iss`.
@@ -239,6 +251,7 @@ pub enum Lookup {
 pub struct Rotation {
     sid: SessionId,
     iss: String,
+    client: Option<ClientInfo>,
     presented: TokenHash,
     successor: TokenHash,
     sealed: SealedSuccessor,
@@ -251,6 +264,7 @@ impl Rotation {
         Self {
             sid: info.sid.clone(),
             iss: info.iss.clone(),
+            client: None,
             presented: info.presented,
             successor,
             sealed,
@@ -265,6 +279,18 @@ impl Rotation {
     /// The issuer of the session's access tokens (empty for none).
     pub fn iss(&self) -> &str {
         &self.iss
+    }
+
+    /// The same rotation, recording `client` as the session's client.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The client to record, if any.
+    pub fn client(&self) -> Option<&ClientInfo> {
+        self.client.as_ref()
     }
 
     /// The hash of the presented token.
@@ -467,6 +493,20 @@ pub trait SessionStore: revocation::RevocationStore {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, bool>;
 
+    /// The live sessions of the subject `sub` of the issuer `iss`, newest first (at most
+    /// 1,000): those not expired, not ended and not covered by its cutoff. The default answers
+    /// `Unavailable`: a store that cannot list sessions.
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> revocation::StoreFuture<'a, Vec<SessionSummary>> {
+        let _ = (iss, sub);
+        Box::pin(std::future::ready(Err(
+            revocation::StoreError::unavailable("this store cannot list sessions"),
+        )))
+    }
+
     /// Logout everywhere for the subject `sub` of the issuer `iss`: sets the subject's cutoff
     /// ([`RevocationStore::set_subject_cutoff`](crate::revocation::RevocationStore::set_subject_cutoff)),
     /// which alone ends every session opened at or before it (their refresh tokens are
@@ -521,6 +561,13 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, usize> {
         (**self).end_subject(iss, sub, limits)
+    }
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> revocation::StoreFuture<'a, Vec<SessionSummary>> {
+        (**self).list_sessions(iss, sub)
     }
 }
 

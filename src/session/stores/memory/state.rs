@@ -4,6 +4,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use crate::session::refresh_token::{SealedSuccessor, SessionId, TokenHash};
+use crate::session::stores::ClientInfo;
 
 #[derive(Debug, Default)]
 pub(super) struct State {
@@ -19,6 +20,9 @@ pub(super) struct Session {
     pub(super) iss: String,
     /// When it was opened (ms).
     pub(super) created: u64,
+    /// When it was last refreshed (ms).
+    pub(super) refreshed: u64,
+    pub(super) client: ClientInfo,
     pub(super) data: Vec<u8>,
     /// Absolute expiry (ms).
     pub(super) absolute: u64,

@@ -8,7 +8,8 @@
 ///
 /// KEYS: 1 session hash, 2 grace hash, 3 ended marker.
 /// ARGV: 1 presented hash, 2 successor hash, 3 sealed successor, 4 now (ms), 5 idle timeout
-/// (ms), 6 grace window (ms), 7 how long an ended session is remembered (ms).
+/// (ms), 6 grace window (ms), 7 how long an ended session is remembered (ms), 8 `1` to record
+/// the client, 9 its user agent, 10 its address (empty for none).
 pub(super) const ROTATE: &str = r#"
 local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cur', 'cexp')
 if not s[1] then return {'unknown'} end
@@ -18,7 +19,8 @@ local cexp = tonumber(s[4])
 if now >= abs or now >= cexp then return {'expired'} end
 if s[3] == ARGV[1] then
   local exp = math.min(now + tonumber(ARGV[5]), abs)
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'cexp', string.format('%.0f', exp))
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'cexp', string.format('%.0f', exp), 'lr', ARGV[4])
+  if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'ua', ARGV[9], 'ip', ARGV[10]) end
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(exp - now, 1)))
   local grace = tonumber(ARGV[6])
   if grace > 0 then
@@ -47,10 +49,11 @@ return {'reused', s[1]}
 /// Opens a session unless its id is taken.
 ///
 /// KEYS: 1 session hash. ARGV: 1 sub, 2 data, 3 absolute expiry (ms), 4 first token hash,
-/// 5 its expiry (ms), 6 TTL (ms), 7 issuer, 8 opened at (ms).
+/// 5 its expiry (ms), 6 TTL (ms), 7 issuer, 8 opened at (ms), 9 user agent, 10 address (empty
+/// for none).
 pub(super) const CREATE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5], 'iss', ARGV[7], 'ct', ARGV[8])
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5], 'iss', ARGV[7], 'ct', ARGV[8], 'lr', ARGV[8], 'ua', ARGV[9], 'ip', ARGV[10])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
 "#;

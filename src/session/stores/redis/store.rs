@@ -16,12 +16,10 @@ use crate::revocation::{
 use crate::session::refresh_token::{SessionId, TokenHash};
 use crate::session::stores::{
     Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    SessionSummary,
 };
 
-/// How many ended sessions one batch of the cleanup after a logout everywhere drops.
-const CLEANUP_BATCH: usize = 500;
-/// How many sessions one login ends at most to bring its subject under the cap.
-const CAP_STEPS: usize = 16;
+mod subjects;
 
 impl RedisStore {
     // Keys.
@@ -176,6 +174,14 @@ impl RedisStore {
                     .arg(ttl)
                     .arg(&session.iss)
                     .arg(now)
+                    .arg(session.client.user_agent.as_deref().unwrap_or(""))
+                    .arg(
+                        session
+                            .client
+                            .ip
+                            .map(|ip| ip.to_string())
+                            .unwrap_or_default(),
+                    )
                     .invoke_async(&mut con)
                     .await?;
                 if created == 0 {
@@ -219,47 +225,6 @@ impl RedisStore {
                 "a session with this id already exists",
             ))
         }
-    }
-
-    /// Ends the subject's sessions with the oldest opening time while its index holds more
-    /// than the cap (entries of dead sessions go on the way), at most [`CAP_STEPS`] per login.
-    async fn enforce_cap(
-        &self,
-        con: &mut ConnectionManager,
-        iss: &str,
-        subject_key: &str,
-        now: u64,
-        limits: &SessionLimits,
-    ) -> Res<()> {
-        let cap = limits.max_sessions_per_user;
-        if cap == 0 {
-            return Ok(());
-        }
-        let keep = millis(limits.token_lifetime);
-        let count: usize = ::redis::cmd("ZCARD")
-            .arg(subject_key)
-            .query_async(con)
-            .await?;
-        for _ in 0..count.saturating_sub(cap).min(CAP_STEPS) {
-            let oldest: Vec<String> = ::redis::cmd("ZRANGE")
-                .arg(subject_key)
-                .arg(0)
-                .arg(0)
-                .query_async(con)
-                .await?;
-            let Some(sid) = oldest.first() else {
-                break;
-            };
-            let [session_key, grace_key] = self.session_keys(sid);
-            let keys = [session_key, grace_key, self.ended_key(iss, sid)];
-            end_one(&self.inner.end, con, &keys, now, keep, iss).await?;
-            ::redis::cmd("ZREM")
-                .arg(subject_key)
-                .arg(sid)
-                .exec_async(con)
-                .await?;
-        }
-        Ok(())
     }
 
     async fn lookup_call(
@@ -330,6 +295,7 @@ impl RedisStore {
         let idle = millis(limits.idle_timeout);
         let grace = millis(limits.refresh_grace);
         let keep = millis(limits.token_lifetime);
+        let client = rotation.client().cloned();
         self.run(|mut con| async move {
             // One round trip: the script (EVALSHA, loaded on first use).
             let reply: Vec<Value> = self
@@ -345,6 +311,20 @@ impl RedisStore {
                 .arg(idle)
                 .arg(grace)
                 .arg(keep)
+                .arg(if client.is_some() { "1" } else { "0" })
+                .arg(
+                    client
+                        .as_ref()
+                        .and_then(|c| c.user_agent.as_deref())
+                        .unwrap_or(""),
+                )
+                .arg(
+                    client
+                        .as_ref()
+                        .and_then(|c| c.ip)
+                        .map(|ip| ip.to_string())
+                        .unwrap_or_default(),
+                )
                 .invoke_async(&mut con)
                 .await?;
             parse_rotate(&reply, rotation.sid())
@@ -374,83 +354,6 @@ impl RedisStore {
             Ok(live)
         })
         .await
-    }
-
-    /// Logout everywhere: the cutoff (one script on one key) and a count of the sessions it
-    /// covers, in one round trip; dropping their entries is left to [`Self::cleanup`].
-    async fn end_subject_call(
-        &self,
-        iss: &str,
-        sub: &str,
-        limits: &SessionLimits,
-    ) -> Result<usize, StoreError> {
-        let now = self.now();
-        let keep = millis(limits.token_lifetime);
-        let subject_key = self.subject_key(iss, sub);
-        let cutoff_key = self.cutoff_key(iss, sub);
-        let covered = self
-            .run(|mut con| async move {
-                set_cutoff(&self.inner.cutoff, &mut con, &cutoff_key, now, keep).await?;
-                let covered: usize = ::redis::cmd("ZCOUNT")
-                    .arg(&subject_key)
-                    .arg("-inf")
-                    .arg(now)
-                    .query_async(&mut con)
-                    .await?;
-                Ok(covered)
-            })
-            .await?;
-        let store = self.clone();
-        let (iss, sub) = (iss.to_owned(), sub.to_owned());
-        tokio::spawn(async move { store.cleanup(&iss, &sub, now).await });
-        Ok(covered)
-    }
-
-    /// Drops the entries of the subject's sessions opened at or before `cutoff` (already ended
-    /// by it), in batches of [`CLEANUP_BATCH`], each one call within the timeout. A failure is
-    /// logged and left for the entries' TTLs: it never undoes the logout.
-    async fn cleanup(&self, iss: &str, sub: &str, cutoff: u64) {
-        let subject_key = self.subject_key(iss, sub);
-        loop {
-            let subject_key = &subject_key;
-            let batch = self
-                .run(|mut con| async move {
-                    let sids: Vec<String> = ::redis::cmd("ZRANGE")
-                        .arg(subject_key)
-                        .arg("-inf")
-                        .arg(cutoff)
-                        .arg("BYSCORE")
-                        .arg("LIMIT")
-                        .arg(0)
-                        .arg(CLEANUP_BATCH)
-                        .query_async(&mut con)
-                        .await?;
-                    if sids.is_empty() {
-                        return Ok(0);
-                    }
-                    let mut pipe = ::redis::pipe();
-                    for sid in &sids {
-                        let [s, g] = self.session_keys(sid);
-                        pipe.cmd("UNLINK").arg(s).arg(g).ignore();
-                    }
-                    pipe.cmd("ZREM").arg(subject_key).arg(&sids).ignore();
-                    pipe.exec_async(&mut con).await?;
-                    Ok(sids.len())
-                })
-                .await;
-            match batch {
-                Ok(n) if n == CLEANUP_BATCH => continue,
-                Ok(_) => return,
-                Err(_error) => {
-                    #[cfg(feature = "tracing")]
-                    tracing::warn!(
-                        error = %_error,
-                        "dropping the sessions ended by a logout everywhere failed; they stay ended, and their entries expire"
-                    );
-                    return;
-                }
-            }
-        }
     }
 }
 
@@ -604,6 +507,14 @@ impl SessionStore for RedisStore {
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, usize> {
         Box::pin(self.end_subject_call(iss, sub, limits))
+    }
+
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> StoreFuture<'a, Vec<SessionSummary>> {
+        Box::pin(self.list_call(iss, sub))
     }
 }
 
