@@ -12,6 +12,9 @@
 //! | `POST /auth/refresh` | `{"refresh_token"}` → 200 with a new pair (the crate's [`SessionEndpoints`]) |
 //! | `POST /auth/logout` | the access token (`Authorization: Bearer`), or `{"refresh_token"}` → 204 |
 //! | `POST /auth/logout-all` | the access token → 204: every session of the user ends |
+//! | `GET /auth/sessions` | the access token → 200 `{"sessions": [{"id", "created_at", "last_refreshed_at", "expires_at", "user_agent", "ip", "current"}]}`, newest first |
+//! | `DELETE /auth/sessions/{id}` | the access token → 204: that device signed out; another user's or an unknown id → 404 reason `session_not_found` |
+//! | `POST /auth/logout-others` | the access token → 204: every other session of the user ends |
 //! | `GET /api/me` | the access token → 200 with its claims; 401 reason `revoked` after a logout |
 //! | `GET /auth/session` | 200 `{"authenticated": true, "sub", "expires_at"}` while the refresh cookie's session is alive, else `{"authenticated": false}` |
 //! | `GET /` | a small page (embedded, no build step) that logs in, shows the user, refreshes silently and logs out |
@@ -94,7 +97,8 @@ use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
 use tower_jwt_auth::csrf::{CsrfGuard, CsrfKey, CSRF_HEADER};
 use tower_jwt_auth::session::{
-    CookieSettings, Grant, MemoryStore, RefreshTokenKey, SessionErrorKind, SessionStore, Sessions,
+    ClientInfo, CookieSettings, Grant, MemoryStore, RefreshTokenKey, SessionErrorKind,
+    SessionStore, Sessions,
 };
 use tower_jwt_auth::{
     Algorithm, AuthMode, BoxError, DefaultRejection, InvalidTokenPolicy, JwtAuthLayer, SigningKey,
@@ -421,7 +425,8 @@ pub fn app(
         .clone()
         .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
     // The endpoints serve the cookies and check the CSRF guard the sessions were given.
-    let endpoints = optional.layer(sessions.endpoints().prefix("/auth"));
+    // Refreshes record the client (User-Agent, and the peer address copied below).
+    let endpoints = optional.layer(sessions.endpoints().prefix("/auth").record_client(true));
     let page = PAGE.replace("{{csrf_cookie}}", browser.cookies.csrf_cookie_name());
     Router::new()
         .route("/", get(move || std::future::ready(Html(page.clone()))))
@@ -436,8 +441,21 @@ pub fn app(
         .route_service("/auth/refresh", endpoints.clone())
         .route_service("/auth/logout", endpoints.clone())
         .route_service("/auth/logout-all", endpoints.clone())
-        .route_service("/auth/session", endpoints)
+        .route_service("/auth/session", endpoints.clone())
+        .route_service("/auth/sessions", endpoints.clone())
+        .route_service("/auth/sessions/{id}", endpoints.clone())
+        .route_service("/auth/logout-others", endpoints)
         .route("/api/me", get(me).layer(auth))
+        // The peer address, where the session endpoints read it.
+        .layer(tower::util::MapRequestLayer::new(
+            |mut req: axum::extract::Request| {
+                if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+                    let addr = *addr;
+                    req.extensions_mut().insert(addr);
+                }
+                req
+            },
+        ))
 }
 
 /// Serves `app` on `listener`, with the client addresses the login throttle needs.
@@ -627,9 +645,16 @@ async fn login_handler(
             "invalid_credentials",
         );
     }
+    // The device list shows the client that logged in.
+    let device = ClientInfo::new(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        Some(client.ip()),
+    );
     match state
         .sessions
-        .open(Grant::new(credentials.username).scope("read"))
+        .open_with_client(Grant::new(credentials.username).scope("read"), device)
         .await
     {
         Ok(pair) => {
