@@ -399,7 +399,13 @@ fn revocation_check(fx: &Fixture, rounds: usize, batch_time: std::time::Duration
     use tower_jwt_auth::revocation::RevocationStore;
     use tower_jwt_auth::session::{MemoryStore, SessionLimits, SessionStore};
 
-    let store = MemoryStore::new();
+    // The store's epoch is its start, and it refuses tokens issued before it: the fixture's
+    // token was minted earlier, so the store's clock starts an hour back.
+    let store = MemoryStore::builder()
+        .clock(tower_jwt_auth::clock::Clock::manual(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(3600),
+        ))
+        .build();
     let keep = std::time::Duration::from_secs(3600);
     let limits = SessionLimits::default();
     for i in 0..100 {
