@@ -474,7 +474,7 @@ impl Sessions {
     /// # let sessions = Sessions::builder()
     /// #     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)?
     /// #     .issuer("https://issuer.example")?.audience("api")?.build()?;
-    /// let auth = sessions.layer_builder::<Claims>().token_cache(10_000, 4 << 20).build()?;
+    /// let auth = sessions.layer_builder::<Claims>().token_cache(10_000, 4 << 20)?.build()?;
     /// # let _ = auth;
     /// # Ok::<(), tower_jwt_auth::ConfigError>(())
     /// ```
