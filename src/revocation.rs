@@ -204,6 +204,15 @@ pub trait RevocationStore: Send + Sync {
     /// [`SessionStore::end_subject`](crate::session::SessionStore::end_subject) also ends the
     /// subject's sessions.
     fn set_subject_cutoff<'a>(&'a self, sub: &'a str, keep_for: Duration) -> StoreFuture<'a, ()>;
+
+    /// Whether the store answers now, for readiness probes
+    /// ([`JwtAuthLayer::readiness`](crate::JwtAuthLayer::readiness)). By default one
+    /// [`status`](Self::status) call for an empty query (one round trip); a store may override
+    /// it with a cheaper probe.
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        let status = self.status(RevocationQuery::default());
+        Box::pin(async move { status.await.map(|_| ()) })
+    }
 }
 
 impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
@@ -221,6 +230,9 @@ impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
     }
     fn set_subject_cutoff<'a>(&'a self, sub: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
         (**self).set_subject_cutoff(sub, keep_for)
+    }
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        (**self).ping()
     }
 }
 

@@ -54,6 +54,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             revocation,
             revocation_sid_optional,
             revocation_fail_open,
+            metrics_name,
         } = self.settings;
         // The crate's own provider, used directly: nothing is installed in the process.
         let provider = provider.unwrap_or(&crate::crypto::RING_PROVIDER);
@@ -143,6 +144,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             mode,
             rejection,
             revocation,
+            crate::metrics::LayerMetrics::new(metrics_name),
         ))
     }
 }
