@@ -23,7 +23,8 @@
 //! Configuration: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256, at least 32 bytes;
 //! without it a public demo secret is used, and a demo token is printed), `JWT_ISSUER` and
 //! `JWT_AUDIENCE` (checked when set), `CORS_ORIGIN` (the browser origin allowed to call the API,
-//! default `http://localhost:5173`). See `examples/common/mod.rs`.
+//! default `http://localhost:5173`), `PUBLIC_ORIGIN` (the API's own origin behind a proxy,
+//! for the CSRF guard of the cookie). See `examples/common/mod.rs`.
 //!
 //! CORS: tower-http's `CorsLayer` wraps the whole application, outside the authentication layer,
 //! so it answers every preflight (`OPTIONS`) itself; a preflight never reaches the

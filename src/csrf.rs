@@ -419,15 +419,13 @@ impl CsrfGuard {
 
     /// The Fetch Metadata / `Origin` check alone, whatever the method: for endpoints that must
     /// not be driven by another site although they carry no token yet, such as a login
-    /// endpoint (login CSRF). Passes when the guard is [disabled](Self::disabled).
+    /// endpoint (login CSRF). Passes when the guard is [disabled](Self::disabled). Without a
+    /// URI, the request's scheme is taken as `https` (or the [public origin](Self::public_origin)'s);
+    /// [`check_request_origin`](Self::check_request_origin) takes it from an absolute URI.
     ///
     /// # Errors
     ///
     /// An [`AuthError`] of kind [`ErrorKind::Csrf`] when the request is refused.
-    ///
-    /// Without a URI, the request's scheme is taken as `https` (or the
-    /// [public origin](Self::public_origin)'s); [`check_request_origin`](Self::check_request_origin)
-    /// takes it from the URI when it is absolute.
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), AuthError> {
         self.judge_origin(None, headers)
     }

@@ -42,6 +42,10 @@ pub mod crypto;
 pub mod csrf;
 mod error;
 mod future;
+// Internals for the fuzz targets; unstable, hidden, only with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod layer;
 mod metrics;

@@ -45,6 +45,7 @@ fn features() -> String {
         ("redis", cfg!(feature = "redis")),
         ("metrics", cfg!(feature = "metrics")),
         ("full", cfg!(feature = "full")),
+        ("fuzzing", cfg!(feature = "fuzzing")),
     ];
     let on: Vec<_> = all.iter().filter(|(_, on)| *on).map(|(f, _)| *f).collect();
     on.join(",")

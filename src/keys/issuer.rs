@@ -1,7 +1,6 @@
 //! The issuers a layer trusts: [`TrustedIssuer`] as the user configures it, and [`Tenant`] (its
 //! `iss` values, key source and audiences) as verification uses it.
 
-#[cfg(feature = "jwks")]
 use crate::error::{checked_audience, checked_issuer, ConfigError};
 #[cfg(feature = "jwks")]
 use crate::keys::jwks::JwksSource;

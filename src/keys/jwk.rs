@@ -200,6 +200,14 @@ pub(crate) fn parse_jwks(
     struct Document {
         keys: Vec<serde_json::Value>,
     }
+    // serde reads a struct from a JSON array too (`[[...]]` would pass for `{"keys": [...]}`):
+    // a JWK set is an object (RFC 7517 §5).
+    let first = document
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        return Err("the document is not a JWK set");
+    }
     let document: Document =
         serde_json::from_slice(document).map_err(|_| "the document is not a JWK set")?;
     // Every `kid` of the document, usable key or not: a shared one is ambiguous.
@@ -351,5 +359,25 @@ mod tests {
         assert!(parse_jwks(b"[]", true).is_err());
         assert!(parse_jwks(b"{\"keys\": 5}", true).is_err());
         assert!(Key::from_jwks("{\"keys\": []}").is_err());
+    }
+
+    /// Fuzzing found a JSON array read as a JWK set: serde takes a struct from an array of its
+    /// fields' values, so `[[...]]` passed for `{"keys": [...]}`.
+    #[test]
+    fn a_jwk_set_is_an_object_never_an_array() {
+        let key = format!(r#"{{"kty": "oct", "alg": "HS256", "kid": "a", "k": "{K32}"}}"#);
+        for document in [
+            "[[[[]]] ]".to_owned(),
+            format!("[[{key}]]"),
+            format!(" \n[[{key}]]"),
+        ] {
+            assert_eq!(
+                parse_jwks(document.as_bytes(), true).err(),
+                Some("the document is not a JWK set"),
+                "{document}"
+            );
+        }
+        let object = format!(" \n{{\"keys\": [{key}]}}");
+        assert_eq!(parse_jwks(object.as_bytes(), true).unwrap().keys.len(), 1);
     }
 }

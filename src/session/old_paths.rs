@@ -3,8 +3,6 @@
 //! `tower_jwt_auth::session`), and the aliases of the items that moved to `clock` and
 //! `revocation`.
 
-use std::time::Duration;
-
 /// Moved to [`tower_jwt_auth::clock::Clock`](crate::clock::Clock).
 #[deprecated(since = "0.3.0", note = "moved to `tower_jwt_auth::clock::Clock`")]
 pub type Clock = crate::clock::Clock;
@@ -202,7 +200,7 @@ pub mod refresh {
 /// The old module of the Redis store.
 #[cfg(feature = "redis")]
 pub mod redis {
-    use super::Duration;
+    use std::time::Duration;
 
     /// Moved to [`tower_jwt_auth::session::RedisStore`](crate::session::RedisStore).
     #[deprecated(

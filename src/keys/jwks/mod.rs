@@ -90,7 +90,7 @@
 // - `remote.rs`: `RemoteKeys`, the cached keys, single-flight fetches and the background
 //   refresher, started by `JwksSource::start`.
 
-mod cache_control;
+pub(crate) mod cache_control;
 mod discovery;
 mod fetch;
 mod remote;
