@@ -30,7 +30,9 @@ done
 pick() { cat "$tmp"/$1.* | sed -n "s/^$2 //p" | median; }
 off_u=$(pick off "bare uncached"); off_c=$(pick off "bare cached")
 on_u=$(pick on "recorded uncached"); on_c=$(pick on "recorded cached")
+bare_u=$(pick on "bare uncached"); bare_c=$(pick on "bare cached")
 echo "feature off: uncached $off_u ns, cached $off_c ns (medians of $RUNS runs)"
+echo "feature on, no recorder: uncached $bare_u ns, cached $bare_c ns"
 echo "feature on, recorder installed: uncached $on_u ns, cached $on_c ns"
 awk -v a="$on_u" -v b="$off_u" -v c="$on_c" -v d="$off_c" \
     'BEGIN { printf "on / off: uncached %.3f (goal <= 1.05), cached %.3f (goal <= 1.10)\n", a/b, c/d }'

@@ -274,7 +274,9 @@ mod on {
     }
 }
 
-pub(crate) use on::{JwksMetrics, LayerMetrics};
+#[cfg(feature = "jwks")]
+pub(crate) use on::JwksMetrics;
+pub(crate) use on::LayerMetrics;
 
 impl std::fmt::Debug for LayerMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -51,24 +51,29 @@ fn features() -> String {
     on.join(",")
 }
 
-/// The path of the example `name`, built once per test run with this test's features.
+/// The path of the example `name`, built once per test run with this test's features into
+/// this test's target directory.
 fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--no-default-features", "--features", &features()])
-            .args(["--example", "axum", "--example", "jwks"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "the examples build");
-    });
     // target/debug/deps/metrics-<hash> → target/debug/examples/<name>
     let exe = std::env::current_exe().expect("the test binary's path");
     let debug = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps");
+    let target_dir = debug.parent().expect("target/<profile>");
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("build")
+            .arg("--target-dir")
+            .arg(target_dir)
+            .args(["--no-default-features", "--features", &features()])
+            .args(["--example", "axum", "--example", "jwks"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "the examples build");
+    });
     let path = debug.join("examples").join(name);
     assert!(path.exists(), "{} exists", path.display());
     path
@@ -599,4 +604,48 @@ async fn readyz_follows_the_jwks_server_down_and_back() {
         )
         .unwrap();
     assert!(errors >= 1.0, "{}", scrape.text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layer's readiness with a revocation store
+
+#[tokio::test]
+async fn readiness_asks_the_revocation_store() {
+    use tower_jwt_auth::session::{MemoryStore, RedisStore};
+    use tower_jwt_auth::{Check, Key};
+
+    let layer = |store: std::sync::Arc<dyn tower_jwt_auth::revocation::RevocationStore>| {
+        tower_jwt_auth::JwtAuthLayer::<Value>::builder()
+            .key(Key::hmac(Algorithm::HS256, [7u8; 32]).unwrap())
+            .revocation(store)
+            .build()
+            .unwrap()
+    };
+    let memory = layer(std::sync::Arc::new(MemoryStore::new()));
+    let readiness = memory.readiness().await;
+    assert!(readiness.is_ready());
+    assert_eq!(
+        (readiness.keys(), readiness.store()),
+        (Some(Check::Ok), Some(Check::Ok))
+    );
+
+    // The Redis of the machine (`REDIS_URL`, default 127.0.0.1:6379) answers.
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis = RedisStore::connect(&url).await.unwrap();
+    let up = layer(std::sync::Arc::new(redis)).readiness().await;
+    assert_eq!(
+        up.store(),
+        Some(Check::Ok),
+        "does redis-server answer at {url}?"
+    );
+
+    // Nothing listens on this port.
+    let closed = free_addr();
+    let redis = RedisStore::connect(&format!("redis://{closed}"))
+        .await
+        .unwrap();
+    let down = layer(std::sync::Arc::new(redis)).readiness().await;
+    assert!(!down.is_ready());
+    assert_eq!(down.keys(), Some(Check::Ok));
+    assert!(matches!(down.store(), Some(Check::NotReady(_))), "{down:?}");
 }

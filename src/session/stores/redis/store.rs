@@ -396,6 +396,11 @@ impl RevocationStore for RedisStore {
         Box::pin(self.status_call(query))
     }
 
+    /// `PING`, within the store's timeout.
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(RedisStore::ping(self))
+    }
+
     fn revoke_token<'a>(&'a self, jti: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let now = self.now();
