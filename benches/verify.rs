@@ -399,13 +399,19 @@ fn revocation_check(fx: &Fixture, rounds: usize, batch_time: std::time::Duration
     use tower_jwt_auth::revocation::RevocationStore;
     use tower_jwt_auth::session::{MemoryStore, SessionLimits, SessionStore};
 
-    let store = MemoryStore::new();
+    // The store's epoch is its start, and it refuses tokens issued before it: the fixture's
+    // token was minted earlier, so the store's clock starts an hour back.
+    let store = MemoryStore::builder()
+        .clock(tower_jwt_auth::clock::Clock::manual(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(3600),
+        ))
+        .build();
     let keep = std::time::Duration::from_secs(3600);
     let limits = SessionLimits::default();
     for i in 0..100 {
-        poll_now(store.revoke_token(&format!("other-jti-{i}"), keep)).expect("revoke");
-        poll_now(store.end_session(&format!("other-sid-{i}"), &limits)).expect("end");
-        poll_now(store.set_subject_cutoff(&format!("other-sub-{i}"), keep)).expect("cutoff");
+        poll_now(store.revoke_token("", &format!("other-jti-{i}"), keep)).expect("revoke");
+        poll_now(store.end_session("", &format!("other-sid-{i}"), &limits)).expect("end");
+        poll_now(store.set_subject_cutoff("", &format!("other-sub-{i}"), keep)).expect("cutoff");
     }
     let keys_dir = format!("{}/tests/keys", env!("CARGO_MANIFEST_DIR"));
     let key = material(Algorithm::HS256, &keys_dir).key;

@@ -12,6 +12,9 @@
 //! | `POST /auth/refresh` | `{"refresh_token"}` → 200 with a new pair (the crate's [`SessionEndpoints`]) |
 //! | `POST /auth/logout` | the access token (`Authorization: Bearer`), or `{"refresh_token"}` → 204 |
 //! | `POST /auth/logout-all` | the access token → 204: every session of the user ends |
+//! | `GET /auth/sessions` | the access token → 200 `{"sessions": [{"id", "created_at", "last_refreshed_at", "expires_at", "user_agent", "ip", "current"}]}`, newest first |
+//! | `DELETE /auth/sessions/{id}` | the access token → 204: that device signed out; another user's or an unknown id → 404 reason `session_not_found` |
+//! | `POST /auth/logout-others` | the access token → 204: every other session of the user ends |
 //! | `GET /api/me` | the access token → 200 with its claims; 401 reason `revoked` after a logout |
 //! | `GET /auth/session` | 200 `{"authenticated": true, "sub", "expires_at"}` while the refresh cookie's session is alive, else `{"authenticated": false}` |
 //! | `GET /` | a small page (embedded, no build step) that logs in, shows the user, refreshes silently and logs out |
@@ -63,6 +66,7 @@
 //! | `REFRESH_TTL_SECS` | idle timeout: a refresh token unused this long expires | 604800 (7 days) |
 //! | `SESSION_TTL_SECS` | absolute lifetime of a session | 2592000 (30 days) |
 //! | `REFRESH_GRACE_SECS` | grace window of a rotated refresh token | 10 |
+//! | `MAX_SESSIONS_PER_USER` | live sessions per user; one more ends the oldest; 0 = no cap | 100 |
 //! | `JWT_LEEWAY_SECS` | clock leeway of the layer | 60 |
 //! | `JWT_CACHE` | the verified-token cache with this many entries (revocation is still checked on every hit) | off |
 //! | `CORS_ORIGIN` | a browser origin allowed to call the API with credentials (CORS), and trusted by the CSRF guard | none |
@@ -100,7 +104,8 @@ use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
 use tower_jwt_auth::csrf::{CsrfGuard, CsrfKey, CSRF_HEADER};
 use tower_jwt_auth::session::{
-    CookieSettings, Grant, MemoryStore, RefreshTokenKey, SessionErrorKind, SessionStore, Sessions,
+    ClientInfo, CookieSettings, Grant, MemoryStore, RefreshTokenKey, SessionErrorKind,
+    SessionStore, Sessions,
 };
 use tower_jwt_auth::{
     Algorithm, AuthMode, BoxError, DefaultRejection, InvalidTokenPolicy, JwtAuthLayer, SigningKey,
@@ -154,6 +159,8 @@ pub struct Config {
     pub absolute_lifetime: Option<Duration>,
     /// `REFRESH_GRACE_SECS`.
     pub refresh_grace: Option<Duration>,
+    /// `MAX_SESSIONS_PER_USER` (0: no cap).
+    pub max_sessions_per_user: Option<usize>,
     /// `JWT_LEEWAY_SECS` (default 60).
     pub leeway: Duration,
     /// `JWT_CACHE`: entries of the verified-token cache.
@@ -178,6 +185,7 @@ impl std::fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("refresh_grace", &self.refresh_grace)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("leeway", &self.leeway)
             .field("cache", &self.cache)
             .field("cors_origin", &self.cors_origin)
@@ -267,6 +275,13 @@ impl Config {
             idle_timeout: seconds(&lookup, "REFRESH_TTL_SECS")?,
             absolute_lifetime: seconds(&lookup, "SESSION_TTL_SECS")?,
             refresh_grace: seconds(&lookup, "REFRESH_GRACE_SECS")?,
+            max_sessions_per_user: text(&lookup, "MAX_SESSIONS_PER_USER")?
+                .map(|value| {
+                    value.parse::<usize>().map_err(|_| {
+                        format!("MAX_SESSIONS_PER_USER {value:?} is not a whole number")
+                    })
+                })
+                .transpose()?,
             leeway: seconds(&lookup, "JWT_LEEWAY_SECS")?.unwrap_or(Duration::from_secs(60)),
             cache,
             cors_origin: text(&lookup, "CORS_ORIGIN")?,
@@ -383,6 +398,9 @@ pub async fn sessions_and_layer(
     if let Some(grace) = config.refresh_grace {
         builder = builder.refresh_grace(grace)?;
     }
+    if let Some(max) = config.max_sessions_per_user {
+        builder = builder.max_sessions_per_user(max);
+    }
     let sessions = builder.build()?;
     // The bearer header for API clients, the access cookie for browsers, and the CSRF guard
     // for the latter: all from the sessions.
@@ -428,7 +446,8 @@ pub fn app(
         .clone()
         .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
     // The endpoints serve the cookies and check the CSRF guard the sessions were given.
-    let endpoints = optional.layer(sessions.endpoints().prefix("/auth"));
+    // Refreshes record the client (User-Agent, and the peer address copied below).
+    let endpoints = optional.layer(sessions.endpoints().prefix("/auth").record_client(true));
     let page = PAGE.replace("{{csrf_cookie}}", browser.cookies.csrf_cookie_name());
     Router::new()
         .route("/", get(move || std::future::ready(Html(page.clone()))))
@@ -443,8 +462,21 @@ pub fn app(
         .route_service("/auth/refresh", endpoints.clone())
         .route_service("/auth/logout", endpoints.clone())
         .route_service("/auth/logout-all", endpoints.clone())
-        .route_service("/auth/session", endpoints)
+        .route_service("/auth/session", endpoints.clone())
+        .route_service("/auth/sessions", endpoints.clone())
+        .route_service("/auth/sessions/{id}", endpoints.clone())
+        .route_service("/auth/logout-others", endpoints)
         .route("/api/me", get(me).layer(auth))
+        // The peer address, where the session endpoints read it.
+        .layer(tower::util::MapRequestLayer::new(
+            |mut req: axum::extract::Request| {
+                if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+                    let addr = *addr;
+                    req.extensions_mut().insert(addr);
+                }
+                req
+            },
+        ))
 }
 
 /// Serves `app` on `listener`, with the client addresses the login throttle needs.
@@ -706,9 +738,16 @@ async fn login_handler(
         );
     }
     login.throttle.succeeded(attempt);
+    // The device list shows the client that logged in.
+    let device = ClientInfo::new(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        Some(client.ip()),
+    );
     match state
         .sessions
-        .open(Grant::new(credentials.username).scope("read"))
+        .open_with_client(Grant::new(credentials.username).scope("read"), device)
         .await
     {
         Ok(pair) => {

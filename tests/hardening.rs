@@ -201,7 +201,7 @@ async fn h3_a_malleated_ecdsa_token_of_a_revoked_jti_is_still_revoked() {
     h.accepts("original", &token).await;
     h.accepts("(r, n - s)", &malleated).await;
     store
-        .revoke_token("to-revoke", Duration::from_secs(600))
+        .revoke_token("", "to-revoke", Duration::from_secs(600))
         .await
         .unwrap();
     // After it, both are refused as revoked: revocation keys on the `jti`, not the string.

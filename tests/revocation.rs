@@ -175,7 +175,7 @@ async fn revoked_jti_is_refused(h: &Harness) {
     let token = token(&jti, Some(&sid), "alice", t);
     call(&layer, &token).await.assert_ok();
     h.store
-        .revoke_token(&jti, Duration::from_secs(600))
+        .revoke_token("", &jti, Duration::from_secs(600))
         .await
         .unwrap();
     call(&layer, &token).await.assert_revoked();
@@ -191,7 +191,7 @@ async fn ended_session_is_refused(h: &Harness) {
     let t = now_secs(h);
     let token = token(&unique("jti"), Some(&sid), "alice", t);
     call(&layer, &token).await.assert_ok();
-    h.store.end_session(&sid, &limits()).await.unwrap();
+    h.store.end_session("", &sid, &limits()).await.unwrap();
     call(&layer, &token).await.assert_revoked();
     call(&layer, &self::token(&unique("jti"), Some(&sid), "alice", t))
         .await
@@ -204,20 +204,28 @@ async fn ended_session_is_refused(h: &Harness) {
     .assert_ok();
 }
 
-/// For tokens without a `sid`: `iat <= cutoff` is refused, a later `iat` accepted; tokens with
-/// a `sid` are judged by their session.
+/// For tokens without a `sid`, and tokens whose session the store does not hold (an outside
+/// or swept session): `iat` at or before the cutoff's second is refused, a later `iat`
+/// accepted. (Tokens of a session the store holds are judged by its opening time: the
+/// session suites.)
 async fn subject_cutoff_for_tokens_without_sid(h: &Harness) {
     let layer = builder()
+        .clock(h.clock.clone())
         .revocation(h.store.clone())
         .revocation_sid_optional(true)
         .build()
         .unwrap();
     let sub = unique("bob");
+    // The store's epoch is its first call; tokens issued before it would be refused.
+    call(&layer, &token(&unique("jti"), None, &sub, now_secs(h)))
+        .await
+        .assert_ok();
+    h.clock.advance(Duration::from_secs(60));
     let t = now_secs(h);
     let early = token(&unique("jti"), None, &sub, t - 30);
     call(&layer, &early).await.assert_ok();
     h.store
-        .set_subject_cutoff(&sub, Duration::from_secs(600))
+        .set_subject_cutoff("", &sub, Duration::from_secs(600))
         .await
         .unwrap();
     let cutoff = now_secs(h);
@@ -228,16 +236,28 @@ async fn subject_cutoff_for_tokens_without_sid(h: &Harness) {
     call(&layer, &token(&unique("jti"), None, &sub, cutoff + 1))
         .await
         .assert_ok();
-    // Another subject is not affected; a token with a (live) session neither.
+    // Another subject is not affected, nor the same subject of another issuer.
     call(
         &layer,
         &token(&unique("jti"), None, &unique("carol"), t - 30),
     )
     .await
     .assert_ok();
+    let mut other_issuer =
+        json!({ "sub": sub, "jti": unique("jti"), "iat": t - 30, "exp": t + 300 });
+    other_issuer["iss"] = "https://other.example".into();
+    call(&layer, &mint(&other_issuer)).await.assert_ok();
+    // A token whose session the store does not hold (swept, or outside) is judged by `iat`:
+    // before 0.4 it passed.
     call(
         &layer,
         &token(&unique("jti"), Some(&unique("sid")), &sub, t - 30),
+    )
+    .await
+    .assert_revoked();
+    call(
+        &layer,
+        &token(&unique("jti"), Some(&unique("sid")), &sub, cutoff + 1),
     )
     .await
     .assert_ok();
@@ -275,7 +295,7 @@ async fn sid_can_be_optional(h: &Harness) {
     );
     // Its `jti` is still checked.
     h.store
-        .revoke_token(&jti, Duration::from_secs(600))
+        .revoke_token("", &jti, Duration::from_secs(600))
         .await
         .unwrap();
     call(&optional, &without).await.assert_revoked();
@@ -295,7 +315,7 @@ async fn revocation_on_a_cache_hit(h: &Harness) {
     for _ in 0..3 {
         call(&layer, &token).await.assert_ok();
     }
-    h.store.end_session(&sid, &limits()).await.unwrap();
+    h.store.end_session("", &sid, &limits()).await.unwrap();
     call(&layer, &token).await.assert_revoked();
     call(&layer, &token).await.assert_revoked();
 }
@@ -363,10 +383,15 @@ impl RevocationStore for Stopped {
     fn status<'a>(&'a self, _: RevocationQuery<'a>) -> StoreFuture<'a, RevocationStatus> {
         Box::pin(async { Err(StoreError::unavailable("stopped")) })
     }
-    fn revoke_token<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+    fn revoke_token<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
         Box::pin(async { Err(StoreError::unavailable("stopped")) })
     }
-    fn set_subject_cutoff<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+    fn set_subject_cutoff<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: Duration,
+    ) -> StoreFuture<'a, ()> {
         Box::pin(async { Err(StoreError::unavailable("stopped")) })
     }
 }

@@ -2,7 +2,7 @@
 //! racing on one refresh token, a Redis that stops, hangs and comes back, and the memory one
 //! session takes. Uses `REDIS_URL` (default `redis://127.0.0.1:6379`), skipping with a message
 //! when it cannot be reached unless `REQUIRE_REDIS=1`; the failure test starts its own
-//! `redis-server` on a free port of its own.
+//! `redis-server` on a free port of its own, as does the test of 0.2's keys.
 
 mod session_support;
 
@@ -101,6 +101,7 @@ async fn store_failure_answers_unavailable_and_recovers() {
         jti: Some("j"),
         sid: Some("s"),
         sub: Some("u"),
+        iss: None,
     };
     let started = Instant::now();
     let err = store.status(query).await.unwrap_err();
@@ -132,7 +133,7 @@ async fn store_failure_answers_unavailable_and_recovers() {
         .unwrap_err()
         .is_unavailable());
     assert!(store
-        .end_session(sid.as_str(), &limits)
+        .end_session("", sid.as_str(), &limits)
         .await
         .unwrap_err()
         .is_unavailable());
@@ -217,8 +218,10 @@ async fn memory_usage_of_one_live_session() {
          {after_one} bytes; {version})",
         keys.len()
     );
-    // The session's hash and its subject's set: no key per used token.
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    // The session's hash and its subject's index (besides the store's epoch): no key per
+    // used token.
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().any(|k| k.ends_with(":epoch")), "{keys:?}");
     assert!(total <= 1024, "{total} bytes");
     assert!(total <= after_one, "{total} > {after_one} bytes");
     // The session still refreshes.
@@ -247,4 +250,88 @@ async fn memory_usage(url: &str, prefix: &str) -> (i64, Vec<String>) {
         total += bytes;
     }
     (total, keys)
+}
+
+/// Upgrading from 0.2: its keys (`tjwt:` prefix, a set per subject, cutoffs in seconds) sit in
+/// Redis; a store with the default prefix (`tjwt2:`) never touches them, so no command meets a
+/// key of another type (`WRONGTYPE`), and every call succeeds. Own `redis-server`, so that the
+/// default prefix is the test's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_of_0_2_cause_no_error() {
+    let Some(mut redis) = OwnRedis::new() else {
+        return;
+    };
+    redis.start();
+    let url = redis.url();
+    let store = RedisStore::builder(url.clone())
+        .unwrap()
+        .timeout(Duration::from_secs(2))
+        .build();
+    until_answers(&store, Duration::from_secs(10)).await;
+    assert_eq!(store.prefix(), "tjwt2:");
+    let mut con = redis_connection(&url).await;
+    let sid = tower_jwt_auth::session::SessionId::generate().unwrap();
+    let _: () = redis::pipe()
+        .cmd("SADD")
+        .arg("tjwt:u:alice")
+        .arg(sid.as_str())
+        .cmd("SET")
+        .arg("tjwt:c:alice")
+        .arg("99999999999999:1700000000")
+        .cmd("HSET")
+        .arg(format!("tjwt:{{{}}}:s", sid.as_str()))
+        .arg("sub")
+        .arg("alice")
+        .arg("abs")
+        .arg("1")
+        .cmd("SET")
+        .arg(format!("tjwt:{{{}}}:x", sid.as_str()))
+        .arg("99999999999999")
+        .cmd("SET")
+        .arg("tjwt:j:jti-1")
+        .arg("99999999999999")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let mut before = redis_keys(&url, "tjwt:").await;
+    before.sort();
+    assert_eq!(before.len(), 5, "{before:?}");
+
+    let limits = SessionLimits::default();
+    let (new_sid, token) = open(&store, "alice", &limits).await;
+    assert!(matches!(
+        refresh(&store, token.as_str(), &limits).await,
+        Refreshed::Rotated(_)
+    ));
+    for query in [
+        RevocationQuery {
+            jti: Some("jti-1"),
+            sid: Some(sid.as_str()),
+            sub: Some("alice"),
+            iss: None,
+        },
+        RevocationQuery {
+            jti: Some("jti-2"),
+            sid: Some(new_sid.as_str()),
+            sub: Some("alice"),
+            iss: None,
+        },
+    ] {
+        let status = store.status(query).await.unwrap();
+        assert!(!status.jti_revoked && !status.session_ended, "{status:?}");
+    }
+    assert!(store.end_session("", sid.as_str(), &limits).await.is_ok());
+    assert!(store
+        .end_session("", new_sid.as_str(), &limits)
+        .await
+        .unwrap());
+    assert!(store.end_subject("", "alice", &limits).await.is_ok());
+    store
+        .revoke_token("", "jti-1", limits.token_lifetime)
+        .await
+        .unwrap();
+    // The 0.2 keys are untouched.
+    let mut after = redis_keys(&url, "tjwt:").await;
+    after.sort();
+    assert_eq!(after, before);
 }

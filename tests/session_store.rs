@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use session_support::{key, lookup, open, refresh, Harness, Refreshed};
-use tower_jwt_auth::revocation::RevocationQuery;
+use tower_jwt_auth::revocation::{RevocationQuery, RevocationStatus};
 use tower_jwt_auth::session::{
     Lookup, NewSession, RefreshToken, RotateOutcome, Rotation, SealedSuccessor, SessionId,
     SessionInfo, SessionLimits, SessionStore, SuccessorPair, TokenHash, MAX_REFRESH_TOKEN_LEN,
@@ -132,6 +132,7 @@ async fn reuse_after_the_window_ends_the_session(h: &Harness) {
             jti: Some("any"),
             sid: Some(sid.as_str()),
             sub: Some("alice"),
+            iss: None,
         })
         .await
         .unwrap();
@@ -323,7 +324,11 @@ async fn end_session(h: &Harness) {
     let limits = limits();
     let (sid, r1) = open(&*h.store, "alice", &limits).await;
     let (other_sid, other) = open(&*h.store, "alice", &limits).await;
-    assert!(h.store.end_session(sid.as_str(), &limits).await.unwrap());
+    assert!(h
+        .store
+        .end_session("", sid.as_str(), &limits)
+        .await
+        .unwrap());
     assert!(matches!(lookup(&*h.store, &r1).await, Lookup::Unknown));
     assert_eq!(
         refresh(&*h.store, r1.as_str(), &limits).await,
@@ -333,11 +338,12 @@ async fn end_session(h: &Harness) {
         jti: Some("j"),
         sid: Some(sid.as_str()),
         sub: Some("alice"),
+        iss: None,
     };
     let status = h.store.status(query).await.unwrap();
     assert!(status.session_ended && !status.jti_revoked);
     assert_eq!(
-        status.subject_cutoff, None,
+        status.subject_cutoff_ms, None,
         "logout is not logout everywhere"
     );
 
@@ -358,7 +364,11 @@ async fn end_session(h: &Harness) {
     );
 
     // Ending it again: nothing live was ended.
-    assert!(!h.store.end_session(sid.as_str(), &limits).await.unwrap());
+    assert!(!h
+        .store
+        .end_session("", sid.as_str(), &limits)
+        .await
+        .unwrap());
     // The revocation lives as long as an access token of the session can.
     h.clock
         .advance(limits.token_lifetime - Duration::from_secs(1));
@@ -368,8 +378,8 @@ async fn end_session(h: &Harness) {
     h.cleanup().await;
 }
 
-/// Logout everywhere ends every session of the subject (by `sid`) and sets the cutoff that
-/// covers its tokens without a `sid`.
+/// Logout everywhere sets the subject's cutoff (ms), which ends every session opened at or
+/// before it (refresh tokens and access tokens) and covers its tokens without a `sid`.
 async fn end_all_sessions_of_a_subject(h: &Harness) {
     let limits = limits();
     let mut alice = Vec::new();
@@ -378,7 +388,8 @@ async fn end_all_sessions_of_a_subject(h: &Harness) {
     }
     let (bob_sid, bob) = open(&*h.store, "bob", &limits).await;
     let cutoff = now_secs(h);
-    assert_eq!(h.store.end_subject("alice", &limits).await.unwrap(), 3);
+    let cutoff_ms = h.clock.now_millis();
+    assert_eq!(h.store.end_subject("", "alice", &limits).await.unwrap(), 3);
     for (sid, token) in &alice {
         assert_eq!(
             refresh(&*h.store, token.as_str(), &limits).await,
@@ -390,11 +401,12 @@ async fn end_all_sessions_of_a_subject(h: &Harness) {
                 jti: None,
                 sid: Some(sid.as_str()),
                 sub: Some("alice"),
+                iss: None,
             })
             .await
             .unwrap();
-        assert!(status.session_ended);
-        assert_eq!(status.subject_cutoff, Some(cutoff));
+        assert_eq!(status.subject_cutoff_ms, Some(cutoff_ms));
+        assert!(status.revokes(cutoff, true), "{status:?}");
     }
     // Tokens without a sid (an outside identity provider): iat <= cutoff is refused.
     let status = h
@@ -423,36 +435,60 @@ async fn end_all_sessions_of_a_subject(h: &Harness) {
         })
         .await
         .unwrap();
-    assert!(!bob_status.session_ended && bob_status.subject_cutoff.is_none());
-    let (_, again) = open(&*h.store, "alice", &limits).await;
+    assert!(!bob_status.session_ended && bob_status.subject_cutoff_ms.is_none());
+    // A login a millisecond later, in the same second, is not affected.
+    h.clock.advance(Duration::from_millis(1));
+    let (again_sid, again) = open(&*h.store, "alice", &limits).await;
+    let status = h
+        .store
+        .status(RevocationQuery {
+            sid: Some(again_sid.as_str()),
+            sub: Some("alice"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(status.session_opened_ms, Some(cutoff_ms + 1));
+    assert!(!status.revokes(cutoff, true), "{status:?}");
     assert!(matches!(
         refresh(&*h.store, again.as_str(), &limits).await,
         Refreshed::Rotated(_)
     ));
     // Nothing left to end for a subject without sessions.
-    assert_eq!(h.store.end_subject("nobody", &limits).await.unwrap(), 0);
+    assert_eq!(h.store.end_subject("", "nobody", &limits).await.unwrap(), 0);
     h.cleanup().await;
+}
+
+/// A status without its epoch (every store has one).
+fn no_epoch(mut status: RevocationStatus) -> RevocationStatus {
+    assert!(status.epoch_ms.is_some(), "{status:?}");
+    status.epoch_ms = None;
+    status
 }
 
 /// The layer's query: `jti`, `sid` and the subject's cutoff in one call, each kept only as
 /// long as asked.
 async fn revocation_query(h: &Harness) {
     let none = RevocationQuery::default();
-    assert_eq!(h.store.status(none).await.unwrap(), Default::default());
+    assert_eq!(
+        no_epoch(h.store.status(none).await.unwrap()),
+        Default::default()
+    );
 
-    h.store.revoke_token("jti-1", MINUTE).await.unwrap();
+    h.store.revoke_token("", "jti-1", MINUTE).await.unwrap();
     // A jti that is not a plain id is fine too.
     h.store
-        .revoke_token("urn:jti:{weird}/ü", MINUTE)
+        .revoke_token("", "urn:jti:{weird}/ü", MINUTE)
         .await
         .unwrap();
     let q = |jti| RevocationQuery {
         jti: Some(jti),
         sid: Some("sid-x"),
         sub: Some("carol"),
+        iss: None,
     };
     let status = h.store.status(q("jti-1")).await.unwrap();
-    assert!(status.jti_revoked && !status.session_ended && status.subject_cutoff.is_none());
+    assert!(status.jti_revoked && !status.session_ended && status.subject_cutoff_ms.is_none());
     assert!(
         h.store
             .status(q("urn:jti:{weird}/ü"))
@@ -462,39 +498,39 @@ async fn revocation_query(h: &Harness) {
     );
     assert!(!h.store.status(q("jti-2")).await.unwrap().jti_revoked);
 
-    let cutoff = now_secs(h);
+    let cutoff = h.clock.now_millis();
     h.store
-        .set_subject_cutoff("carol", 2 * MINUTE)
+        .set_subject_cutoff("", "carol", 2 * MINUTE)
         .await
         .unwrap();
     let status = h.store.status(q("jti-1")).await.unwrap();
     assert!(status.jti_revoked);
-    assert_eq!(status.subject_cutoff, Some(cutoff));
+    assert_eq!(status.subject_cutoff_ms, Some(cutoff));
 
     // A later cutoff replaces an earlier one; a shorter life never shortens it.
     h.clock.advance(Duration::from_secs(5));
     h.store
-        .set_subject_cutoff("carol", Duration::from_secs(1))
+        .set_subject_cutoff("", "carol", Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(
-        h.store.status(q("jti-1")).await.unwrap().subject_cutoff,
-        Some(cutoff + 5)
+        h.store.status(q("jti-1")).await.unwrap().subject_cutoff_ms,
+        Some(cutoff + 5000)
     );
 
     h.clock.advance(MINUTE);
     let status = h.store.status(q("jti-1")).await.unwrap();
     assert!(!status.jti_revoked, "kept only as long as asked");
-    assert_eq!(status.subject_cutoff, Some(cutoff + 5));
+    assert_eq!(status.subject_cutoff_ms, Some(cutoff + 5000));
     h.clock.advance(MINUTE);
     assert_eq!(
-        h.store.status(q("jti-1")).await.unwrap(),
+        no_epoch(h.store.status(q("jti-1")).await.unwrap()),
         Default::default()
     );
 
     // The synchronous answer, where a store has one, agrees.
     if let Some(now) = h.store.status_now(q("jti-1")) {
-        assert_eq!(now.unwrap(), Default::default());
+        assert_eq!(no_epoch(now.unwrap()), Default::default());
     }
     h.cleanup().await;
 }
@@ -573,6 +609,67 @@ async fn store_holds_only_hashes(h: &Harness) {
     h.cleanup().await;
 }
 
+/// The cap per subject: opening one more session than the cap ends the subject's session with
+/// the oldest opening time (its refresh token `Unknown`, its access tokens revoked); other
+/// subjects are not affected; a cap of 0 is none.
+async fn cap_per_subject_ends_the_oldest(h: &Harness) {
+    let limits = SessionLimits {
+        max_sessions_per_user: 3,
+        ..limits()
+    };
+    let mut alice = Vec::new();
+    for _ in 0..3 {
+        alice.push(open(&*h.store, "alice", &limits).await);
+        h.clock.advance(Duration::from_millis(5));
+    }
+    let (_, bob) = open(&*h.store, "bob", &limits).await;
+    // A fourth session of alice ends her oldest.
+    let (_, fourth) = open(&*h.store, "alice", &limits).await;
+    let (oldest_sid, oldest) = &alice[0];
+    assert_eq!(
+        refresh(&*h.store, oldest.as_str(), &limits).await,
+        Refreshed::Unknown
+    );
+    let status = h
+        .store
+        .status(RevocationQuery {
+            sid: Some(oldest_sid.as_str()),
+            sub: Some("alice"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(status.session_ended, "{status:?}");
+    for (_, token) in &alice[1..] {
+        assert!(matches!(
+            refresh(&*h.store, token.as_str(), &limits).await,
+            Refreshed::Rotated(_)
+        ));
+    }
+    for token in [&fourth, &bob] {
+        assert!(matches!(
+            refresh(&*h.store, token.as_str(), &limits).await,
+            Refreshed::Rotated(_)
+        ));
+    }
+    // No cap: a fifth and sixth session of alice end nothing.
+    let none = SessionLimits {
+        max_sessions_per_user: 0,
+        ..limits
+    };
+    let mut more = Vec::new();
+    for _ in 0..2 {
+        more.push(open(&*h.store, "alice", &none).await);
+    }
+    for (_, token) in &more {
+        assert!(matches!(
+            refresh(&*h.store, token.as_str(), &none).await,
+            Refreshed::Rotated(_)
+        ));
+    }
+    h.cleanup().await;
+}
+
 /// The behaviours, as tests for one store.
 macro_rules! suite {
     ($store:ident, $harness:expr) => {
@@ -599,6 +696,7 @@ macro_rules! suite {
             behaviour!(revocation_query);
             behaviour!(bad_tokens_change_nothing);
             behaviour!(store_holds_only_hashes);
+            behaviour!(cap_per_subject_ends_the_oldest);
         }
     };
 }
@@ -641,7 +739,11 @@ async fn memory_full_store_refuses_new_sessions() {
         refresh(&*h.store, b.as_str(), &limits).await,
         Refreshed::Rotated(_)
     ));
-    assert!(h.store.end_session(sid.as_str(), &limits).await.unwrap());
+    assert!(h
+        .store
+        .end_session("", sid.as_str(), &limits)
+        .await
+        .unwrap());
     assert_eq!(
         refresh(&*h.store, a2.as_str(), &limits).await,
         Refreshed::Unknown

@@ -211,6 +211,7 @@ async fn rotation_grace_and_reuse(h: &Harness) {
             jti: None,
             sid: Some(&sid),
             sub: Some("alice"),
+            iss: Some(ISSUER),
         })
         .await
         .unwrap();
@@ -317,6 +318,7 @@ async fn logouts(h: &Harness) {
             jti: None,
             sid: Some(&b_sid),
             sub: None,
+            iss: Some(ISSUER),
         })
         .await
         .unwrap();
@@ -334,7 +336,8 @@ async fn logouts(h: &Harness) {
     // By the access token's identity.
     let c = sessions.open(grant("alice")).await.unwrap();
     let c_claims = through_layer(&sessions, c.access_token()).await.unwrap();
-    let identity = TokenIdentity::new("j", Some(c_claims.sid), "alice", 0, u64::MAX / 2);
+    let identity =
+        TokenIdentity::new("j", Some(c_claims.sid), "alice", 0, u64::MAX / 2).with_issuer(ISSUER);
     assert!(sessions.logout_identity(&identity).await.unwrap());
     assert_eq!(
         kind(sessions.refresh(c.refresh_token()).await),
@@ -484,7 +487,8 @@ async fn serve(sessions: Sessions) -> String {
             };
             if let Some(sub) = header("x-test-sub") {
                 let identity =
-                    TokenIdentity::new("jti-1", header("x-test-sid"), sub, 0, u64::MAX / 2);
+                    TokenIdentity::new("jti-1", header("x-test-sid"), sub, 0, u64::MAX / 2)
+                        .with_issuer(ISSUER);
                 req.extensions_mut().insert(identity);
             }
             req
@@ -819,10 +823,15 @@ impl tower_jwt_auth::revocation::RevocationStore for Down {
     ) -> StoreFuture<'a, tower_jwt_auth::revocation::RevocationStatus> {
         down()
     }
-    fn revoke_token<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+    fn revoke_token<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
         down()
     }
-    fn set_subject_cutoff<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+    fn set_subject_cutoff<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: Duration,
+    ) -> StoreFuture<'a, ()> {
         down()
     }
 }
@@ -849,10 +858,20 @@ impl SessionStore for Down {
     ) -> StoreFuture<'a, tower_jwt_auth::session::RotateOutcome> {
         down()
     }
-    fn end_session<'a>(&'a self, _: &'a str, _: &'a SessionLimits) -> StoreFuture<'a, bool> {
+    fn end_session<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a SessionLimits,
+    ) -> StoreFuture<'a, bool> {
         down()
     }
-    fn end_subject<'a>(&'a self, _: &'a str, _: &'a SessionLimits) -> StoreFuture<'a, usize> {
+    fn end_subject<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a SessionLimits,
+    ) -> StoreFuture<'a, usize> {
         down()
     }
 }

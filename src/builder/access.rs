@@ -218,17 +218,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// `redis`, or any [`RevocationStore`]), on every request, verified-token cache hits
     /// included: "not revoked" is never cached. The token is refused with `revoked` (401,
     /// `error="invalid_token"`, not [refreshable](crate::ErrorKind::is_refreshable)) when its
-    /// `jti` was revoked, its session (`sid`) was ended, or, for a token without a `sid`, its
-    /// subject logged out everywhere at or after its `iat`
+    /// `jti` was revoked, its session (`sid`) was ended, or its subject logged out everywhere
+    /// after it was issued
     /// ([`RevocationStatus::revokes`](crate::revocation::RevocationStatus::revokes)).
     ///
-    /// The logout-everywhere cutoff has the one-second resolution of `iat`: a token issued in
-    /// the same second as the logout is refused too. The cutoff is read from the clock of the
-    /// instance that records it and `iat` from the clock of the one that issued the token, so a
-    /// clock skew between instances moves the line by as much: an issuer whose clock runs
-    /// behind has its tokens refused for up to the skew after a logout, one whose clock runs
-    /// ahead has tokens issued up to the skew before the logout accepted. Tokens with a `sid`
-    /// are not judged by the cutoff, but by their session, exactly.
+    /// A token of a session the store holds is judged by the session's opening time against
+    /// the cutoff, to the millisecond. Any other token (without a `sid`, or whose session is
+    /// gone) by `iat`, at its one-second resolution: a token issued in the same second as the
+    /// logout is refused too. The cutoff is read from the clock of the instance that records
+    /// it and `iat` from the clock of the one that issued the token, so a clock skew between
+    /// instances moves the line by as much.
     ///
     /// With a store, every token must carry the claims the check reads: `jti`, `sub`, `iat`,
     /// `exp` (even with [`exp_required`](Self::exp_required) off) and `sid` (unless

@@ -26,11 +26,21 @@ impl RevocationStore for AsyncOnly {
             self.0.status(query).await
         })
     }
-    fn revoke_token<'a>(&'a self, jti: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
-        self.0.revoke_token(jti, keep_for)
+    fn revoke_token<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+        keep_for: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.0.revoke_token(iss, jti, keep_for)
     }
-    fn set_subject_cutoff<'a>(&'a self, sub: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
-        self.0.set_subject_cutoff(sub, keep_for)
+    fn set_subject_cutoff<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        keep_for: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.0.set_subject_cutoff(iss, sub, keep_for)
     }
 }
 
@@ -46,10 +56,15 @@ impl RevocationStore for Down {
     fn status_now(&self, _: RevocationQuery<'_>) -> Option<Result<RevocationStatus, StoreError>> {
         self.sync.then(|| Err(StoreError::unavailable("down")))
     }
-    fn revoke_token<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+    fn revoke_token<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
         Box::pin(std::future::ready(Err(StoreError::unavailable("down"))))
     }
-    fn set_subject_cutoff<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ()> {
+    fn set_subject_cutoff<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: Duration,
+    ) -> StoreFuture<'a, ()> {
         Box::pin(std::future::ready(Err(StoreError::unavailable("down"))))
     }
 }
@@ -185,7 +200,7 @@ async fn revoked_jti_ended_sid_and_subject_cutoff_are_refused() {
     }
     // A revoked jti.
     memory
-        .revoke_token("j-gone", Duration::from_secs(600))
+        .revoke_token("", "j-gone", Duration::from_secs(600))
         .await
         .unwrap();
     let token = session_token("j-gone", Some("s-1"), "alice", t);
@@ -193,15 +208,15 @@ async fn revoked_jti_ended_sid_and_subject_cutoff_are_refused() {
         assert_revoked(&call(layer, &token).await);
     }
     // An ended session.
-    memory.end_session("s-ended", &limits()).await.unwrap();
+    memory.end_session("", "s-ended", &limits()).await.unwrap();
     let token = session_token("j-2", Some("s-ended"), "alice", t);
     for layer in [&sync, &asynchronous] {
         assert_revoked(&call(layer, &token).await);
     }
     // A subject's cutoff: refused up to and including its second, for tokens without a
-    // `sid`; a token with a `sid` is judged by its session.
+    // `sid` (a token of a session the store holds is judged by the session's opening time).
     memory
-        .set_subject_cutoff("bob", Duration::from_secs(600))
+        .set_subject_cutoff("", "bob", Duration::from_secs(600))
         .await
         .unwrap();
     let cutoff = now();
@@ -213,8 +228,9 @@ async fn revoked_jti_ended_sid_and_subject_cutoff_are_refused() {
     let answer = call(&external, &after).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(answer.body.contains(";sid=-;"), "{}", answer.body);
-    let with_sid = session_token("j-6", Some("s-live"), "bob", cutoff - 10);
-    assert_eq!(call(&sync, &with_sid).await.status, StatusCode::OK);
+    // A token whose session the store does not hold (swept, or outside) is judged by `iat`.
+    let with_sid = session_token("j-6", Some("s-gone"), "bob", cutoff - 10);
+    assert_revoked(&call(&sync, &with_sid).await);
 }
 
 #[tokio::test]
@@ -306,7 +322,7 @@ async fn revocation_is_checked_on_cache_hits() {
                 .starts_with(&format!("jti=j-cached-{i};sid={sid};")));
         }
         assert_eq!(layer.cache_len(), 1);
-        memory.end_session(&sid, &limits()).await.unwrap();
+        memory.end_session("", &sid, &limits()).await.unwrap();
         assert_revoked(&call(layer, &token).await);
     }
 }
@@ -352,7 +368,7 @@ async fn a_store_that_cannot_answer_refuses_with_503_unless_failing_open() {
 #[tokio::test]
 async fn a_revoked_token_follows_the_invalid_token_policy_and_grpc_gets_16() {
     let memory = MemoryStore::new();
-    memory.end_session("s-x", &limits()).await.unwrap();
+    memory.end_session("", "s-x", &limits()).await.unwrap();
     let token = session_token("j", Some("s-x"), "alice", now());
     let layer = builder().revocation(memory).build().unwrap();
     let anonymous = layer

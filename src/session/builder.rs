@@ -11,7 +11,7 @@ use super::issue::{invalid, AccessTokenMinterBuilder};
 use super::lifecycle::{Inner, Sessions};
 use super::refresh_token::RefreshTokenKey;
 use super::stores::memory::MemoryStore;
-use super::stores::{SessionLimits, SessionStore};
+use super::stores::{SessionLimits, SessionStore, DEFAULT_MAX_SESSIONS_PER_USER};
 use crate::builder::{DEFAULT_LEEWAY, MAX_LEEWAY};
 use crate::clock::Clock;
 use crate::csrf::CsrfGuard;
@@ -63,6 +63,7 @@ pub struct SessionsBuilder {
     idle_timeout: Duration,
     absolute_lifetime: Duration,
     refresh_grace: Duration,
+    max_sessions_per_user: usize,
     leeway: Duration,
     refresh_key: Option<RefreshTokenKey>,
     store: Option<Arc<dyn SessionStore>>,
@@ -79,6 +80,7 @@ impl fmt::Debug for SessionsBuilder {
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("refresh_grace", &self.refresh_grace)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("leeway", &self.leeway)
             .field("refresh_key", &self.refresh_key.is_some())
             .field("store", &self.store.is_some())
@@ -101,6 +103,7 @@ impl Sessions {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             absolute_lifetime: DEFAULT_ABSOLUTE_LIFETIME,
             refresh_grace: DEFAULT_REFRESH_GRACE,
+            max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             leeway: DEFAULT_LEEWAY,
             refresh_key: None,
             store: None,
@@ -189,6 +192,16 @@ impl SessionsBuilder {
         }
         self.absolute_lifetime = lifetime;
         Ok(self)
+    }
+
+    /// The most live sessions one user may have (default 100); `0` turns the cap off. Opening
+    /// one more ends that user's session with the oldest opening time: its refresh token is
+    /// refused (`invalid_refresh_token`) and its access tokens `revoked`. Separate from the
+    /// store's own capacity ([`MemoryStoreBuilder::capacity`](super::MemoryStoreBuilder::capacity)),
+    /// which refuses new sessions (503) when the whole store is full.
+    pub fn max_sessions_per_user(mut self, max: usize) -> Self {
+        self.max_sessions_per_user = max;
+        self
     }
 
     /// After a rotation, presenting the same refresh token again within this window returns
@@ -334,6 +347,7 @@ impl SessionsBuilder {
             idle_timeout: self.idle_timeout,
             refresh_grace: self.refresh_grace,
             token_lifetime: minter.ttl().saturating_add(self.leeway),
+            max_sessions_per_user: self.max_sessions_per_user,
         };
         // The double-submit cookie is the one the cookie settings set.
         let csrf = match (&self.cookies, self.csrf.key()) {

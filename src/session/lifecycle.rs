@@ -15,7 +15,8 @@ use super::refresh_token::{
     RefreshToken, RefreshTokenKey, SealedSuccessor, SessionId, SuccessorPair,
 };
 use super::stores::{
-    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    ClientInfo, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits,
+    SessionStore,
 };
 use super::token_pair::TokenPair;
 use crate::builder::JwtAuthBuilder;
@@ -113,6 +114,15 @@ impl Sessions {
     /// generator or the signature; [`SessionErrorKind::StoreUnavailable`] when the store
     /// cannot be reached or is full. Nothing is stored when an error is returned.
     pub async fn open(&self, grant: Grant) -> Result<TokenPair, SessionError> {
+        self.open_for(grant, ClientInfo::default()).await
+    }
+
+    /// [`open`](Self::open), with the client to record.
+    pub(super) async fn open_for(
+        &self,
+        grant: Grant,
+        client: ClientInfo,
+    ) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         let sid = SessionId::generate().map_err(SessionError::crypto)?;
         let refresh = inner
@@ -128,7 +138,9 @@ impl Sessions {
         let data =
             serde_json::to_vec(&grant).map_err(|_| SessionError::issue(IssueError::Signing))?;
         let sid_text = sid.as_str().to_owned();
-        let session = NewSession::new(sid, grant.subject(), refresh.hash(), data);
+        let session = NewSession::new(sid, grant.subject(), refresh.hash(), data)
+            .with_issuer(inner.minter.issuer())
+            .with_client(client);
         inner
             .store
             .create(session, &inner.limits)
@@ -170,6 +182,15 @@ impl Sessions {
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer. Only a rotation or
     /// a detected reuse changes the store.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
+        self.refresh_for(refresh_token, None).await
+    }
+
+    /// [`refresh`](Self::refresh), with the client to record, if any.
+    pub(super) async fn refresh_for(
+        &self,
+        refresh_token: &str,
+        client: Option<ClientInfo>,
+    ) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         // A forged token never reaches the store (see `SessionStore`'s docs).
         let (presented, sid) = self
@@ -208,7 +229,10 @@ impl Sessions {
                 .map_err(SessionError::crypto)?,
         };
         let sealed = SealedSuccessor::seal(&presented, &pair).map_err(SessionError::crypto)?;
-        let rotation = Rotation::new(&info, pair.refresh_token.hash(), sealed);
+        let mut rotation = Rotation::new(&info, pair.refresh_token.hash(), sealed);
+        if let Some(client) = client {
+            rotation = rotation.with_client(client);
+        }
         let session_expires_at = unix_secs(info.absolute_expires_at());
         let remaining = session_expires_at
             .saturating_sub(unix_secs(now))
@@ -259,21 +283,28 @@ impl Sessions {
         }
     }
 
-    /// Ends the session `sid` (logout): its refresh tokens stop working at once, and its access
-    /// tokens are reported revoked to a layer with a revocation store. Returns whether a live
-    /// session was ended; a `sid` that cannot be a session id ends nothing and is not an error.
+    /// Ends the session `sid` of these sessions' issuer (logout): its refresh tokens stop
+    /// working at once, and its access tokens are reported revoked to a layer with a revocation
+    /// store. Returns whether a live session was ended; an empty `sid` ends nothing and is not
+    /// an error.
     ///
     /// # Errors
     ///
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
     pub async fn logout(&self, sid: &str) -> Result<bool, SessionError> {
-        if SessionId::parse(sid).is_none() {
+        self.end_session_of(self.inner.minter.issuer(), sid).await
+    }
+
+    /// Ends the session `sid` of the issuer `iss`: any non-empty `sid`, an outside identity
+    /// provider's too, whose access tokens are then refused as `revoked`.
+    async fn end_session_of(&self, iss: &str, sid: &str) -> Result<bool, SessionError> {
+        if sid.is_empty() {
             return Ok(false);
         }
         let inner = &*self.inner;
         inner
             .store
-            .end_session(sid, &inner.limits)
+            .end_session(iss, sid, &inner.limits)
             .await
             .map_err(SessionError::store)
     }
@@ -286,8 +317,9 @@ impl Sessions {
     ///
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
     pub async fn logout_identity(&self, identity: &TokenIdentity) -> Result<bool, SessionError> {
+        let iss = identity.iss.as_deref().unwrap_or("");
         if let Some(sid) = &identity.sid {
-            return self.logout(sid).await;
+            return self.end_session_of(iss, sid).await;
         }
         let inner = &*self.inner;
         let until = identity.exp.saturating_add(inner.leeway.as_secs());
@@ -295,7 +327,7 @@ impl Sessions {
         if !keep_for.is_zero() && !identity.jti.is_empty() {
             inner
                 .store
-                .revoke_token(&identity.jti, keep_for)
+                .revoke_token(iss, &identity.jti, keep_for)
                 .await
                 .map_err(SessionError::store)?;
         }
@@ -324,7 +356,7 @@ impl Sessions {
         {
             Lookup::Found(info) => inner
                 .store
-                .end_session(info.sid().as_str(), &inner.limits)
+                .end_session(inner.minter.issuer(), info.sid().as_str(), &inner.limits)
                 .await
                 .map_err(SessionError::store),
             Lookup::Expired | Lookup::Unknown => Ok(false),
@@ -376,21 +408,43 @@ impl Sessions {
         Some((presented, sid))
     }
 
-    /// Logout everywhere: ends every session of the subject and sets its cutoff, so that its
-    /// access tokens without a `sid` issued until now are refused too. Returns how many live
-    /// sessions ended.
+    /// Logout everywhere: sets the subject's cutoff (to the millisecond), one constant-time
+    /// step however many sessions it has. Every session opened at or before it is ended: its
+    /// refresh tokens are refused (`invalid_refresh_token`) and its access tokens `revoked`,
+    /// as are the subject's access tokens without a `sid` issued at or before the cutoff's
+    /// second. A login right after is not affected. Returns how many sessions the cutoff
+    /// covered, as far as the store can tell at once.
     ///
     /// # Errors
     ///
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
     pub async fn logout_everywhere(&self, sub: &str) -> Result<usize, SessionError> {
+        self.logout_everywhere_of(self.inner.minter.issuer(), sub)
+            .await
+    }
+
+    /// Logout everywhere for the subject of the access token `identity` describes, keyed by
+    /// its issuer ([`logout_everywhere`](Self::logout_everywhere)).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
+    pub async fn logout_everywhere_identity(
+        &self,
+        identity: &TokenIdentity,
+    ) -> Result<usize, SessionError> {
+        self.logout_everywhere_of(identity.iss.as_deref().unwrap_or(""), &identity.sub)
+            .await
+    }
+
+    async fn logout_everywhere_of(&self, iss: &str, sub: &str) -> Result<usize, SessionError> {
         if sub.is_empty() {
             return Ok(0);
         }
         let inner = &*self.inner;
         inner
             .store
-            .end_subject(sub, &inner.limits)
+            .end_subject(iss, sub, &inner.limits)
             .await
             .map_err(SessionError::store)
     }

@@ -33,6 +33,8 @@ mod refresh_token;
 mod stores;
 mod token_pair;
 
+mod devices;
+
 pub use self::builder::{
     SessionsBuilder, DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT, DEFAULT_REFRESH_GRACE,
     MAX_REFRESH_GRACE,
@@ -57,7 +59,8 @@ pub use self::stores::redis::{
     RedisConfigError, RedisStore, RedisStoreBuilder, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT,
 };
 pub use self::stores::{
-    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    ClientInfo, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits,
+    SessionStore, SessionSummary, DEFAULT_MAX_SESSIONS_PER_USER, MAX_USER_AGENT_LEN,
 };
 pub use self::token_pair::TokenPair;
 

@@ -31,6 +31,9 @@ pub struct TokenIdentity {
     pub sid: Option<String>,
     /// The token's subject (`sub`). Never empty.
     pub sub: String,
+    /// The token's issuer (`iss`), if it has one: every revocation key includes it, so that
+    /// subject `42` of one trusted issuer is never revoked for subject `42` of another.
+    pub iss: Option<String>,
     /// When the token was issued (`iat`), in whole seconds since the Unix epoch.
     pub iat: u64,
     /// When the token expires (`exp`), in whole seconds since the Unix epoch.
@@ -51,8 +54,16 @@ impl TokenIdentity {
             jti: jti.into(),
             sid,
             sub: sub.into(),
+            iss: None,
             iat,
             exp,
         }
+    }
+
+    /// The same identity, from the issuer `iss`.
+    #[must_use]
+    pub fn with_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = Some(iss.into());
+        self
     }
 }

@@ -84,6 +84,7 @@ fn identity_claims(
         jti: jti.to_string(),
         sid,
         sub: sub.to_string(),
+        iss: claims.iss.as_deref().map(str::to_owned),
         iat: iat as u64,
         exp: exp as u64,
     })

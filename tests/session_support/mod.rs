@@ -347,6 +347,11 @@ impl OwnRedis {
     }
 
     pub fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    /// Starts it with more settings (`--name value` pairs).
+    pub fn start_with(&mut self, extra: &[&str]) {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -358,6 +363,7 @@ impl OwnRedis {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

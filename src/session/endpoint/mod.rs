@@ -5,6 +5,7 @@
 //! - `request`: reading the refresh token of a request (body or cookie) and its CSRF check;
 //! - `response`: the answers (JSON, refusals, cookies).
 
+mod devices;
 mod request;
 mod response;
 
@@ -45,6 +46,10 @@ pub const MAX_BODY_LEN: usize = 4096;
 /// | `POST /logout-all` with a [`TokenIdentity`] in the request extensions | 204: every session of its subject ended |
 /// | `POST /logout-all` without one | 401, reason `missing` |
 /// | `GET /session`, with [cookies](super::SessionsBuilder::cookies) on | 200 `{"authenticated": true, "sub", "expires_at"}` while the refresh cookie's session is alive, else `{"authenticated": false}` |
+/// | `GET /sessions` with a [`TokenIdentity`] | 200 `{"sessions": [{"id", "created_at", "last_refreshed_at", "expires_at", "user_agent", "ip", "current"}]}`, times in Unix seconds, newest first |
+/// | `DELETE /sessions/{id}` with a [`TokenIdentity`] | 204: that session of the user ended (the current one: a logout, cookies cleared); an unknown id or another user's: 404, reason `session_not_found` |
+/// | `POST /logout-others` with a [`TokenIdentity`] | 204: every other session of the user ended |
+/// | any of these three without one | 401, reason `missing` |
 ///
 /// With [cookies](super::SessionsBuilder::cookies) on, the endpoints serve browsers too:
 ///
@@ -110,6 +115,7 @@ pub struct SessionEndpoints {
     prefix: Arc<str>,
     cookies: Option<CookieSettings>,
     csrf: CsrfGuard,
+    record_client: bool,
 }
 
 impl fmt::Debug for SessionEndpoints {
@@ -118,6 +124,7 @@ impl fmt::Debug for SessionEndpoints {
             .field("prefix", &self.prefix)
             .field("cookies", &self.cookies)
             .field("csrf", &self.csrf)
+            .field("record_client", &self.record_client)
             .finish_non_exhaustive()
     }
 }
@@ -141,7 +148,19 @@ impl SessionEndpoints {
             prefix: Arc::from(""),
             cookies,
             csrf,
+            record_client: false,
         }
+    }
+
+    /// Records the client of every refresh as the session's latest (off by default): its
+    /// `User-Agent` (at most 256 bytes) and its peer address: the `SocketAddr` (or `IpAddr`) in
+    /// the request's extensions, which a hyper server puts there from its accepted connection,
+    /// and an axum application from its `ConnectInfo<SocketAddr>` (the `session` example shows
+    /// the one-line middleware). Without it, what the application gave at login stays (`null`
+    /// when nothing).
+    pub fn record_client(mut self, on: bool) -> Self {
+        self.record_client = on;
+        self
     }
 
     /// Serves the endpoints under `prefix` (for example `/auth`: `/auth/refresh`, ...). A
@@ -179,6 +198,9 @@ enum Route {
     Logout,
     LogoutAll,
     Session,
+    Devices,
+    EndDevice,
+    LogoutOthers,
 }
 
 impl<B> Service<Request<B>> for SessionEndpoints
@@ -205,20 +227,31 @@ where
                 "/logout" => Some(Route::Logout),
                 "/logout-all" => Some(Route::LogoutAll),
                 "/session" if cookies => Some(Route::Session),
-                _ => None,
+                "/sessions" => Some(Route::Devices),
+                "/logout-others" => Some(Route::LogoutOthers),
+                _ => rest
+                    .strip_prefix("/sessions/")
+                    .filter(|id| !id.is_empty() && !id.contains('/'))
+                    .map(|_| Route::EndDevice),
             });
         let Some(route) = route else {
             return EndpointFuture::ready(empty(StatusCode::NOT_FOUND));
         };
         let allowed = match route {
-            Route::Session => matches!(*request.method(), Method::GET | Method::HEAD),
-            Route::Refresh | Route::Logout | Route::LogoutAll => request.method() == Method::POST,
+            Route::Session | Route::Devices => {
+                matches!(*request.method(), Method::GET | Method::HEAD)
+            }
+            Route::EndDevice => request.method() == Method::DELETE,
+            Route::Refresh | Route::Logout | Route::LogoutAll | Route::LogoutOthers => {
+                request.method() == Method::POST
+            }
         };
         if !allowed {
             let mut response = empty(StatusCode::METHOD_NOT_ALLOWED);
             let allow = match route {
-                Route::Session => "GET, HEAD",
-                Route::Refresh | Route::Logout | Route::LogoutAll => "POST",
+                Route::Session | Route::Devices => "GET, HEAD",
+                Route::EndDevice => "DELETE",
+                Route::Refresh | Route::Logout | Route::LogoutAll | Route::LogoutOthers => "POST",
             };
             response
                 .headers_mut()
@@ -227,7 +260,7 @@ where
         }
         // Any POST that sets or clears cookies must come from the site itself (login CSRF
         // through /refresh with a body token included).
-        if cookies && route != Route::Session {
+        if cookies && !matches!(route, Route::Session | Route::Devices) {
             if let Err(error) = self
                 .csrf
                 .check_request_origin(request.uri(), request.headers())
@@ -250,12 +283,13 @@ impl SessionEndpoints {
         let sessions = &self.sessions;
         match route {
             Route::Refresh => {
+                let client = self.record_client.then(|| devices::client_of(&request));
                 let (presented, headers) = match self.read_presented(request).await {
                     Ok(found) => found,
                     Err(response) => return response,
                 };
                 match presented {
-                    Presented::Body(token) => match sessions.refresh(&token).await {
+                    Presented::Body(token) => match self.refresh(&token, client).await {
                         Ok(pair) => json(StatusCode::OK, &pair),
                         Err(error) => session_error(&error),
                     },
@@ -263,7 +297,7 @@ impl SessionEndpoints {
                         if let Some(response) = self.check_cookie(&headers, &token) {
                             return response;
                         }
-                        match sessions.refresh(&token).await {
+                        match self.refresh(&token, client).await {
                             Ok(pair) => self.cookie_answer(&pair),
                             Err(error) => session_error(&error),
                         }
@@ -305,12 +339,50 @@ impl SessionEndpoints {
                 if let Err(response) = read_json_body(&parts.headers, body).await {
                     return response;
                 }
-                match sessions.logout_everywhere(&identity.sub).await {
+                match sessions.logout_everywhere_identity(&identity).await {
                     Ok(_) => self.cleared(empty(StatusCode::NO_CONTENT)),
                     Err(error) => session_error(&error),
                 }
             }
             Route::Session => self.session(request.headers()).await,
+            Route::Devices => {
+                self.devices(request.extensions().get::<TokenIdentity>())
+                    .await
+            }
+            Route::EndDevice | Route::LogoutOthers => {
+                let id = request
+                    .uri()
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let Some(identity) = request.extensions().get::<TokenIdentity>().cloned() else {
+                    return auth_error(&AuthError::missing());
+                };
+                // Unsafe methods take no body but an empty or JSON one, as logout does.
+                let (parts, body) = request.into_parts();
+                if let Err(response) = read_json_body(&parts.headers, body).await {
+                    return response;
+                }
+                if route == Route::EndDevice {
+                    self.end_device(Some(&identity), &id).await
+                } else {
+                    self.logout_others(Some(&identity)).await
+                }
+            }
+        }
+    }
+
+    /// A refresh, recording the client when asked to.
+    async fn refresh(
+        &self,
+        token: &str,
+        client: Option<crate::session::stores::ClientInfo>,
+    ) -> Result<super::TokenPair, super::SessionError> {
+        match client {
+            Some(client) => self.sessions.refresh_with_client(token, client).await,
+            None => self.sessions.refresh(token).await,
         }
     }
 

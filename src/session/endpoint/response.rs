@@ -147,7 +147,7 @@ pub(super) fn session_error(error: &SessionError) -> Response<ResponseBody> {
     error_body(status, code, kind.description(), kind.reason())
 }
 
-fn error_body(
+pub(super) fn error_body(
     status: StatusCode,
     error: &str,
     description: &str,

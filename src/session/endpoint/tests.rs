@@ -409,3 +409,68 @@ async fn a_body_that_is_not_json_is_unsupported_media_type() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(answer.body["reason"], "invalid_request");
 }
+
+/// G14 on the devices routes: `POST /logout-others` and `DELETE /sessions/{id}` take an empty
+/// or a JSON body, as logout does, and refuse any other before touching a session.
+#[tokio::test]
+async fn the_devices_routes_refuse_a_body_that_is_not_json() {
+    let sessions = sessions();
+    let endpoints = endpoints(&sessions);
+    let current = sessions.open(Grant::new("alice")).await.unwrap();
+    let other = sessions.open(Grant::new("alice")).await.unwrap();
+    let identity = crate::revocation::TokenIdentity::new(
+        "jti-1",
+        Some(current.sid().to_owned()),
+        "alice",
+        0,
+        u64::MAX,
+    )
+    .with_issuer("https://issuer.example");
+    let call = |method: Method, path: String, content_type: Option<&'static str>, body| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("sec-fetch-site", "same-origin");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let mut request = request.body(Full::new(Bytes::from_static(body))).unwrap();
+        request.extensions_mut().insert(identity.clone());
+        endpoints.clone().oneshot(request)
+    };
+    let end_other = format!("/auth/sessions/{}", other.sid());
+    for (method, path) in [
+        (Method::POST, "/auth/logout-others".to_owned()),
+        (Method::DELETE, end_other.clone()),
+    ] {
+        let response = call(method.clone(), path.clone(), Some("text/plain"), b"x")
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{method} {path}"
+        );
+        assert!(
+            sessions
+                .find_session(other.refresh_token())
+                .await
+                .unwrap()
+                .is_some(),
+            "{method} {path}"
+        );
+    }
+    // An empty body without a content type is taken: the other session ends.
+    let response = call(Method::DELETE, end_other, None, b"").await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(sessions
+        .find_session(other.refresh_token())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(sessions
+        .find_session(current.refresh_token())
+        .await
+        .unwrap()
+        .is_some());
+}

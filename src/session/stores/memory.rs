@@ -1,20 +1,26 @@
 //! [`MemoryStore`]: the in-memory session and revocation store, the default. No feature, no
 //! runtime and no dependency beyond the layer's.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use super::{
     Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    SessionSummary,
 };
 use crate::clock::{from_millis, millis, Clock};
 use crate::revocation::{
     RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreFuture,
 };
-use crate::session::refresh_token::{SealedSuccessor, SessionId, TokenHash};
+use crate::session::refresh_token::{SessionId, TokenHash};
+
+mod revocations;
+mod state;
+mod subjects;
+
+use revocations::{get, ByIssuer, Revocations};
+use state::{remove_session, sweep_state, Grace, Session, State};
 
 /// The default capacity: live sessions.
 const DEFAULT_CAPACITY: usize = 100_000;
@@ -86,6 +92,9 @@ pub struct MemoryStats {
 #[derive(Debug)]
 struct Inner {
     clock: Clock,
+    /// When the store started (ms, whole seconds): its epoch. Tokens issued before it are
+    /// refused, since whatever revoked them was lost with the previous process.
+    epoch: u64,
     capacity: usize,
     sweep_interval: u64,
     state: Mutex<State>,
@@ -93,74 +102,6 @@ struct Inner {
     /// Whether `revoked` may hold anything: lets the revocation check skip the lock while no
     /// revocation was ever recorded.
     any_revoked: AtomicBool,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    sessions: HashMap<SessionId, Session>,
-    subjects: HashMap<String, HashSet<SessionId>>,
-    next_sweep: u64,
-}
-
-#[derive(Debug)]
-struct Session {
-    sub: String,
-    data: Vec<u8>,
-    /// Absolute expiry (ms).
-    absolute: u64,
-    current: TokenHash,
-    /// The current token's idle expiry (ms).
-    current_expires: u64,
-    grace: Option<Grace>,
-}
-
-impl Session {
-    fn live(&self, now: u64) -> bool {
-        now < self.absolute && now < self.current_expires
-    }
-}
-
-#[derive(Debug)]
-struct Grace {
-    predecessor: TokenHash,
-    until: u64,
-    sealed: SealedSuccessor,
-}
-
-#[derive(Debug, Default)]
-struct Revocations {
-    /// `jti` → until (ms).
-    jtis: HashMap<String, u64>,
-    /// `sid` → until (ms).
-    ended: HashMap<String, u64>,
-    /// `sub` → (cutoff in seconds, until in ms).
-    cutoffs: HashMap<String, (u64, u64)>,
-    next_sweep: u64,
-}
-
-impl Revocations {
-    fn extend(map: &mut HashMap<String, u64>, key: &str, until: u64) {
-        match map.get_mut(key) {
-            Some(old) => *old = (*old).max(until),
-            None => {
-                map.insert(key.to_owned(), until);
-            }
-        }
-    }
-
-    fn sweep(&mut self, now: u64, interval: u64) {
-        if now < self.next_sweep {
-            return;
-        }
-        self.next_sweep = now.saturating_add(interval);
-        self.jtis.retain(|_, until| now < *until);
-        self.ended.retain(|_, until| now < *until);
-        self.cutoffs.retain(|_, (_, until)| now < *until);
-    }
-
-    fn len(&self) -> usize {
-        self.jtis.len() + self.ended.len() + self.cutoffs.len()
-    }
 }
 
 impl Default for MemoryStore {
@@ -250,51 +191,79 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records ended sessions (and optionally a subject cutoff) for `keep_for` from `now`.
-    fn record_revocations<'s>(
+    /// Records an ended session (`ended`, of `iss`) or a subject's cutoff (`cutoff_of`), for
+    /// `keep_for` from `now`.
+    fn record_revocations(
         &self,
         now: u64,
-        ended: impl IntoIterator<Item = &'s str>,
+        iss: &str,
+        ended: Option<&str>,
         cutoff_of: Option<&str>,
         keep_for: Duration,
     ) {
         let until = now.saturating_add(millis(keep_for));
         let mut revoked = self.write_revoked();
         revoked.sweep(now, self.inner.sweep_interval);
-        for sid in ended {
-            Revocations::extend(&mut revoked.ended, sid, until);
+        if let Some(sid) = ended {
+            Revocations::extend(&mut revoked.ended, iss, sid, until);
         }
         if let Some(sub) = cutoff_of {
-            let cutoff = now / 1000;
             let entry = revoked
                 .cutoffs
+                .entry(iss.to_owned())
+                .or_default()
                 .entry(sub.to_owned())
-                .or_insert((cutoff, until));
-            entry.0 = entry.0.max(cutoff);
+                .or_insert((now, until));
+            entry.0 = entry.0.max(now);
             entry.1 = entry.1.max(until);
         }
         self.inner.any_revoked.store(true, Ordering::Release);
     }
 
     fn status_sync(&self, query: RevocationQuery<'_>) -> RevocationStatus {
+        let epoch = RevocationStatus::default().with_epoch_ms(Some(self.inner.epoch));
         if !self.inner.any_revoked.load(Ordering::Acquire) {
-            return RevocationStatus::default();
+            return epoch;
         }
         let now = self.now();
-        let revoked = self.read_revoked();
-        let live = |map: &HashMap<String, u64>, key: Option<&str>| {
-            key.and_then(|k| map.get(k))
-                .is_some_and(|until| now < *until)
+        let iss = query.issuer_or_empty();
+        let (jti, ended, cutoff) = {
+            let revoked = self.read_revoked();
+            let live = |map: &ByIssuer<u64>, key: Option<&str>| {
+                key.and_then(|k| get(map, iss, k))
+                    .is_some_and(|until| now < *until)
+            };
+            (
+                live(&revoked.jtis, query.jti),
+                live(&revoked.ended, query.sid),
+                query.sub.and_then(|sub| revoked.cutoff(iss, sub, now)),
+            )
         };
-        RevocationStatus::new(
-            live(&revoked.jtis, query.jti),
-            live(&revoked.ended, query.sid),
-            query
-                .sub
-                .and_then(|sub| revoked.cutoffs.get(sub))
-                .filter(|(_, until)| now < *until)
-                .map(|(cutoff, _)| *cutoff),
-        )
+        // The session's opening time matters only under a cutoff; the sessions' lock is taken
+        // only then (and never while the revocations' lock is held).
+        let opened = match (cutoff, query.sid.and_then(SessionId::parse)) {
+            (Some(_), Some(sid)) => self
+                .state()
+                .sessions
+                .get(&sid)
+                .filter(|s| s.iss == iss)
+                .map(|s| s.created),
+            _ => None,
+        };
+        RevocationStatus::new(jti, ended)
+            .with_subject_cutoff_ms(cutoff)
+            .with_session_opened_ms(opened)
+            .with_epoch_ms(Some(self.inner.epoch))
+    }
+
+    /// Whether a session was opened at or before its subject's cutoff (so it is ended).
+    fn cut_off(&self, session: &Session, now: u64) -> bool {
+        if !self.inner.any_revoked.load(Ordering::Acquire) {
+            return false;
+        }
+        self.read_revoked()
+            .cutoff(&session.iss, &session.sub, now)
+            .is_some_and(|cutoff| session.created <= cutoff)
     }
 
     fn create_sync(
@@ -321,15 +290,20 @@ impl MemoryStore {
         let expires = now
             .saturating_add(millis(limits.idle_timeout))
             .min(absolute);
+        let subject = (session.iss.clone(), session.sub.clone());
         state
             .subjects
-            .entry(session.sub.clone())
+            .entry(subject.clone())
             .or_default()
             .insert(session.sid.clone());
         state.sessions.insert(
             session.sid,
             Session {
                 sub: session.sub,
+                iss: session.iss,
+                created: now,
+                refreshed: now,
+                client: session.client,
                 data: session.data,
                 absolute,
                 current: session.refresh,
@@ -337,6 +311,7 @@ impl MemoryStore {
                 grace: None,
             },
         );
+        self.enforce_cap(&mut state, &subject, now, limits);
         Ok(from_millis(expires))
     }
 
@@ -346,6 +321,9 @@ impl MemoryStore {
         let Some(session) = state.sessions.get(sid) else {
             return Lookup::Unknown;
         };
+        if self.cut_off(session, now) {
+            return Lookup::Unknown;
+        }
         if !session.live(now) {
             return Lookup::Expired;
         }
@@ -358,7 +336,8 @@ impl MemoryStore {
                 *presented,
                 session.current == *presented,
             )
-            .with_idle_expires_at(from_millis(session.current_expires)),
+            .with_idle_expires_at(from_millis(session.current_expires))
+            .with_issuer(session.iss.clone()),
         )
     }
 
@@ -369,6 +348,9 @@ impl MemoryStore {
         let Some(session) = state.sessions.get_mut(rotation.sid()) else {
             return RotateOutcome::Unknown;
         };
+        if self.cut_off(session, now) {
+            return RotateOutcome::Unknown;
+        }
         if !session.live(now) {
             return RotateOutcome::Expired;
         }
@@ -378,6 +360,10 @@ impl MemoryStore {
                 .min(session.absolute);
             session.current = *rotation.successor();
             session.current_expires = expires;
+            session.refreshed = now;
+            if let Some(client) = rotation.client() {
+                session.client = client.clone();
+            }
             // Without a grace window (zero), nothing is kept for it, as in Redis.
             session.grace = (!limits.refresh_grace.is_zero()).then(|| Grace {
                 predecessor: *rotation.presented(),
@@ -396,80 +382,50 @@ impl MemoryStore {
         // Any other token the service issued for this session was rotated before (its MAC was
         // verified by the caller): reuse, and the whole session ends.
         let sid = rotation.sid().clone();
-        let sub = remove_session(state, &sid)
-            .map(|s| s.sub)
+        let (sub, iss) = remove_session(state, &sid)
+            .map(|s| (s.sub, s.iss))
             .unwrap_or_default();
         // Recorded before the sessions' lock is released: no moment where the session is gone
         // but its access tokens still pass.
-        self.record_revocations(now, [sid.as_str()], None, limits.token_lifetime);
+        self.record_revocations(now, &iss, Some(sid.as_str()), None, limits.token_lifetime);
         drop(guard);
         RotateOutcome::Reused { sid, sub }
     }
 
-    fn end_session_sync(&self, sid: &str, limits: &SessionLimits) -> bool {
+    fn end_session_sync(&self, iss: &str, sid: &str, limits: &SessionLimits) -> bool {
         let now = self.now();
         let mut state = self.state();
-        let ended = match SessionId::parse(sid) {
+        let ours = SessionId::parse(sid).filter(|sid| {
+            state
+                .sessions
+                .get(sid)
+                .is_some_and(|session| session.iss == iss)
+        });
+        let ended = match ours {
             Some(sid) => remove_session(&mut state, &sid).is_some_and(|s| s.live(now)),
             None => false,
         };
-        self.record_revocations(now, [sid], None, limits.token_lifetime);
+        self.record_revocations(now, iss, Some(sid), None, limits.token_lifetime);
         drop(state);
         ended
     }
 
-    fn end_subject_sync(&self, sub: &str, limits: &SessionLimits) -> usize {
+    fn end_subject_sync(&self, iss: &str, sub: &str, limits: &SessionLimits) -> usize {
         let now = self.now();
-        let mut ended = Vec::new();
         let mut live = 0;
         let mut state = self.state();
-        for sid in state.subjects.remove(sub).unwrap_or_default() {
+        // The cutoff alone ends them (and covers those already swept); dropping their entries
+        // frees the memory at once.
+        self.record_revocations(now, iss, None, Some(sub), limits.token_lifetime);
+        let key = (iss.to_owned(), sub.to_owned());
+        for sid in state.subjects.remove(&key).unwrap_or_default() {
             if let Some(session) = state.sessions.remove(&sid) {
                 live += usize::from(session.live(now));
             }
-            ended.push(sid);
         }
-        self.record_revocations(
-            now,
-            ended.iter().map(SessionId::as_str),
-            Some(sub),
-            limits.token_lifetime,
-        );
         drop(state);
         live
     }
-}
-
-/// Removes a session and its place in its subject's set.
-fn remove_session(state: &mut State, sid: &SessionId) -> Option<Session> {
-    let session = state.sessions.remove(sid)?;
-    if let Entry::Occupied(mut sids) = state.subjects.entry(session.sub.clone()) {
-        sids.get_mut().remove(sid);
-        if sids.get().is_empty() {
-            sids.remove();
-        }
-    }
-    Some(session)
-}
-
-/// Drops expired sessions, grace states past their window and empty subject sets, at most once
-/// per interval.
-fn sweep_state(state: &mut State, now: u64, interval: u64) {
-    if now < state.next_sweep {
-        return;
-    }
-    state.next_sweep = now.saturating_add(interval);
-    state.sessions.retain(|_, s| {
-        if s.grace.as_ref().is_some_and(|g| now >= g.until) {
-            s.grace = None;
-        }
-        s.live(now)
-    });
-    let sessions = &state.sessions;
-    state.subjects.retain(|_, sids| {
-        sids.retain(|sid| sessions.contains_key(sid));
-        !sids.is_empty()
-    });
 }
 
 impl MemoryStoreBuilder {
@@ -497,6 +453,7 @@ impl MemoryStoreBuilder {
     pub fn build(self) -> MemoryStore {
         MemoryStore {
             inner: Arc::new(Inner {
+                epoch: self.clock.now_millis() / 1000 * 1000,
                 clock: self.clock,
                 capacity: self.capacity,
                 sweep_interval: millis(self.sweep_interval),
@@ -521,20 +478,30 @@ impl RevocationStore for MemoryStore {
         Some(Ok(self.status_sync(query)))
     }
 
-    fn revoke_token<'a>(&'a self, jti: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
+    fn revoke_token<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+        keep_for: Duration,
+    ) -> StoreFuture<'a, ()> {
         let now = self.now();
         let until = now.saturating_add(millis(keep_for));
         {
             let mut revoked = self.write_revoked();
             revoked.sweep(now, self.inner.sweep_interval);
-            Revocations::extend(&mut revoked.jtis, jti, until);
+            Revocations::extend(&mut revoked.jtis, iss, jti, until);
             self.inner.any_revoked.store(true, Ordering::Release);
         }
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn set_subject_cutoff<'a>(&'a self, sub: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
-        self.record_revocations(self.now(), [], Some(sub), keep_for);
+    fn set_subject_cutoff<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        keep_for: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.record_revocations(self.now(), iss, None, Some(sub), keep_for);
         Box::pin(std::future::ready(Ok(())))
     }
 }
@@ -571,176 +538,35 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(outcome)))
     }
 
-    fn end_session<'a>(&'a self, sid: &'a str, limits: &'a SessionLimits) -> StoreFuture<'a, bool> {
-        let ended = self.end_session_sync(sid, limits);
+    fn end_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        limits: &'a SessionLimits,
+    ) -> StoreFuture<'a, bool> {
+        let ended = self.end_session_sync(iss, sid, limits);
         Box::pin(std::future::ready(Ok(ended)))
+    }
+
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> StoreFuture<'a, Vec<SessionSummary>> {
+        let list = self.list_sync(iss, sub);
+        Box::pin(std::future::ready(Ok(list)))
     }
 
     fn end_subject<'a>(
         &'a self,
+        iss: &'a str,
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, usize> {
-        let ended = self.end_subject_sync(sub, limits);
+        let ended = self.end_subject_sync(iss, sub, limits);
         Box::pin(std::future::ready(Ok(ended)))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::session::refresh_token::{RefreshToken, RefreshTokenKey, SuccessorPair};
-
-    fn key() -> RefreshTokenKey {
-        RefreshTokenKey::new(&[3; 32]).unwrap()
-    }
-
-    fn store() -> (MemoryStore, Clock) {
-        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-        let store = MemoryStore::builder()
-            .clock(clock.clone())
-            .sweep_interval(Duration::from_secs(1))
-            .build();
-        (store, clock)
-    }
-
-    fn open(store: &MemoryStore, sub: &str, limits: &SessionLimits) -> (SessionId, RefreshToken) {
-        let sid = SessionId::generate().unwrap();
-        let token = key().issue(&sid).unwrap();
-        store
-            .create_sync(
-                NewSession::new(sid.clone(), sub, token.hash(), Vec::new()),
-                limits,
-            )
-            .unwrap();
-        (sid, token)
-    }
-
-    fn rotate_to(
-        store: &MemoryStore,
-        token: &RefreshToken,
-        limits: &SessionLimits,
-    ) -> (RotateOutcome, RefreshToken) {
-        let sid = key().verify(token).unwrap();
-        let Lookup::Found(info) = store.lookup_sync(&sid, &token.hash()) else {
-            panic!("live")
-        };
-        let pair = SuccessorPair {
-            access_token: "a".into(),
-            access_expires_at: 0,
-            refresh_token: key().issue(&sid).unwrap(),
-        };
-        let sealed = SealedSuccessor::seal(token, &pair).unwrap();
-        let outcome = store.rotate_sync(
-            Rotation::new(&info, pair.refresh_token.hash(), sealed),
-            limits,
-        );
-        (outcome, pair.refresh_token)
-    }
-
-    fn rotate(store: &MemoryStore, token: &RefreshToken, limits: &SessionLimits) -> RotateOutcome {
-        rotate_to(store, token, limits).0
-    }
-
-    #[test]
-    fn session_memory_sweep_drops_only_what_expired() {
-        let (store, clock) = store();
-        let limits = SessionLimits::default();
-        let (a_sid, a) = open(&store, "alice", &limits);
-        let (b_sid, b) = open(&store, "bob", &limits);
-        let (outcome, a2) = rotate_to(&store, &a, &limits);
-        assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
-        let stats = store.stats();
-        assert_eq!((stats.sessions, stats.sealed_successors), (2, 1));
-
-        // The grace state goes after its window; the sessions stay.
-        clock.advance(limits.refresh_grace + Duration::from_secs(1));
-        store.sweep();
-        let stats = store.stats();
-        assert_eq!((stats.sessions, stats.sealed_successors), (2, 0));
-
-        // Alice refreshes again; bob idles out. Alice's used tokens need no entry of their own:
-        // they are still recognised as hers, and not current.
-        let (outcome, _a3) = rotate_to(&store, &a2, &limits);
-        assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
-        clock.advance(limits.idle_timeout - limits.refresh_grace - Duration::from_secs(2));
-        store.sweep();
-        assert_eq!(store.stats().sessions, 2);
-        let Lookup::Found(old) = store.lookup_sync(&a_sid, &a.hash()) else {
-            panic!("alice's session is live")
-        };
-        assert!(!old.is_current());
-        clock.advance(Duration::from_secs(1));
-        store.sweep();
-        assert_eq!(store.stats().sessions, 1);
-        assert!(matches!(
-            store.lookup_sync(&b_sid, &b.hash()),
-            Lookup::Unknown
-        ));
-    }
-
-    #[test]
-    fn session_memory_zero_grace_keeps_no_sealed_successor() {
-        let (store, _) = store();
-        let limits = SessionLimits {
-            refresh_grace: Duration::ZERO,
-            ..SessionLimits::default()
-        };
-        let (_, a) = open(&store, "alice", &limits);
-        let (outcome, _) = rotate_to(&store, &a, &limits);
-        assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
-        assert_eq!(store.stats().sealed_successors, 0);
-        assert!(matches!(
-            rotate(&store, &a, &limits),
-            RotateOutcome::Reused { .. }
-        ));
-    }
-
-    #[test]
-    fn session_memory_revocations_expire_and_are_swept() {
-        let (store, clock) = store();
-        let query = RevocationQuery {
-            jti: Some("j"),
-            sid: Some("s"),
-            sub: Some("u"),
-        };
-        assert_eq!(store.status_sync(query), RevocationStatus::default());
-        let limits = SessionLimits::default();
-        assert!(!store.end_session_sync("s", &limits));
-        store.record_revocations(store.now(), [], Some("u"), limits.token_lifetime);
-        let status = store.status_sync(query);
-        assert!(status.session_ended && status.subject_cutoff == Some(1_700_000_000));
-        assert_eq!(store.stats().revocations, 2);
-        clock.advance(limits.token_lifetime);
-        assert_eq!(store.status_sync(query), RevocationStatus::default());
-        store.sweep();
-        assert_eq!(store.stats().revocations, 0);
-    }
-
-    #[test]
-    fn session_memory_concurrent_rotations_rotate_once() {
-        let (store, _) = store();
-        let limits = SessionLimits::default();
-        let (_, token) = open(&store, "alice", &limits);
-        let outcomes: Vec<RotateOutcome> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..16)
-                .map(|_| scope.spawn(|| rotate(&store, &token, &limits)))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        let rotated = outcomes
-            .iter()
-            .filter(|o| matches!(o, RotateOutcome::Rotated { .. }))
-            .count();
-        assert_eq!(rotated, 1);
-        let sealed: Vec<_> = outcomes
-            .iter()
-            .filter_map(|o| match o {
-                RotateOutcome::Grace(sealed) => Some(sealed.clone()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(sealed.len(), 15);
-        assert!(sealed.windows(2).all(|w| w[0] == w[1]));
-    }
-}
+mod tests;

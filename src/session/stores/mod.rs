@@ -1,6 +1,7 @@
 //! The session stores: the trait [`SessionStore`] with the values it exchanges (this file), the
 //! in-memory store (`memory`) and the Redis store (`redis`, feature `redis`).
 
+pub(super) mod devices;
 pub(super) mod memory;
 #[cfg(feature = "redis")]
 pub(super) mod redis;
@@ -9,6 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use self::devices::{ClientInfo, SessionSummary, MAX_USER_AGENT_LEN};
 use super::refresh_token::{SealedSuccessor, SessionId, TokenHash};
 use crate::revocation;
 
@@ -33,7 +35,14 @@ pub struct SessionLimits {
     /// (an ended session, a subject's cutoff) are kept this long and then dropped, since no
     /// token they affect can still be accepted.
     pub token_lifetime: Duration,
+    /// The most live sessions one subject (of one issuer) may have (default
+    /// [`DEFAULT_MAX_SESSIONS_PER_USER`], 100); `0` means no cap. Opening one more ends the
+    /// subject's session with the oldest opening time. Separate from a store's own capacity.
+    pub max_sessions_per_user: usize,
 }
+
+/// The default cap of live sessions per subject: [`SessionLimits::max_sessions_per_user`].
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 100;
 
 impl Default for SessionLimits {
     fn default() -> Self {
@@ -42,6 +51,7 @@ impl Default for SessionLimits {
             idle_timeout: Duration::from_secs(7 * 24 * 3600),
             refresh_grace: Duration::from_secs(10),
             token_lifetime: Duration::from_secs(600 + 60),
+            max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
         }
     }
 }
@@ -53,12 +63,17 @@ pub struct NewSession {
     pub sid: SessionId,
     /// The subject (`sub`).
     pub sub: String,
+    /// The issuer (`iss`) of the session's access tokens: its revocations and its subject's
+    /// cutoff are keyed by it. Empty for none.
+    pub iss: String,
     /// The hash of the session's first refresh token.
     pub refresh: TokenHash,
     /// Opaque data kept with the session (the grant its access tokens are minted from: scopes,
     /// custom claims); handed back by [`SessionStore::lookup`]. Keep it small: it counts toward
     /// the memory of every live session.
     pub data: Vec<u8>,
+    /// The client that opens it (for the list of a user's devices).
+    pub client: ClientInfo,
 }
 
 impl NewSession {
@@ -67,9 +82,25 @@ impl NewSession {
         Self {
             sid,
             sub: sub.into(),
+            iss: String::new(),
             refresh,
             data,
+            client: ClientInfo::default(),
         }
+    }
+
+    /// The same session, opened by `client`.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// The same session, of the issuer `iss`.
+    #[must_use]
+    pub fn with_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = iss.into();
+        self
     }
 }
 
@@ -78,6 +109,7 @@ impl fmt::Debug for NewSession {
         f.debug_struct("NewSession")
             .field("sid", &self.sid)
             .field("sub", &self.sub)
+            .field("iss", &self.iss)
             .field("refresh", &self.refresh)
             .field("data", &format_args!("{} bytes", self.data.len()))
             .finish()
@@ -89,6 +121,7 @@ impl fmt::Debug for NewSession {
 pub struct SessionInfo {
     sid: SessionId,
     sub: String,
+    iss: String,
     data: Vec<u8>,
     absolute_expires_at: SystemTime,
     /// When the session's current refresh token expires unused (the idle timeout), when the
@@ -111,6 +144,7 @@ impl SessionInfo {
         Self {
             sid,
             sub,
+            iss: String::new(),
             data,
             absolute_expires_at,
             idle_expires_at: None,
@@ -128,6 +162,13 @@ impl SessionInfo {
         self
     }
 
+    /// The same, of the issuer `iss`. For store implementations.
+    #[must_use]
+    pub fn with_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = iss.into();
+        self
+    }
+
     /// The session id.
     pub fn sid(&self) -> &SessionId {
         &self.sid
@@ -136,6 +177,11 @@ impl SessionInfo {
     /// The subject.
     pub fn sub(&self) -> &str {
         &self.sub
+    }
+
+    /// The issuer of its access tokens (empty for none).
+    pub fn iss(&self) -> &str {
+        &self.iss
     }
 
     /// The data stored with the session.
@@ -194,8 +240,8 @@ pub enum Lookup {
     Found(SessionInfo),
     /// The token, or its session, expired (idle timeout or absolute lifetime): `refresh_expired`.
     Expired,
-    /// No live session has this id (never opened, ended, or its entry is gone):
-    /// `invalid_refresh_token`.
+    /// No live session has this id (never opened, ended, opened at or before its subject's
+    /// logout-everywhere cutoff, or its entry is gone): `invalid_refresh_token`.
     Unknown,
 }
 
@@ -204,6 +250,8 @@ pub enum Lookup {
 #[derive(Clone)]
 pub struct Rotation {
     sid: SessionId,
+    iss: String,
+    client: Option<ClientInfo>,
     presented: TokenHash,
     successor: TokenHash,
     sealed: SealedSuccessor,
@@ -215,6 +263,8 @@ impl Rotation {
     pub fn new(info: &SessionInfo, successor: TokenHash, sealed: SealedSuccessor) -> Self {
         Self {
             sid: info.sid.clone(),
+            iss: info.iss.clone(),
+            client: None,
             presented: info.presented,
             successor,
             sealed,
@@ -224,6 +274,23 @@ impl Rotation {
     /// The session.
     pub fn sid(&self) -> &SessionId {
         &self.sid
+    }
+
+    /// The issuer of the session's access tokens (empty for none).
+    pub fn iss(&self) -> &str {
+        &self.iss
+    }
+
+    /// The same rotation, recording `client` as the session's client.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The client to record, if any.
+    pub fn client(&self) -> Option<&ClientInfo> {
+        self.client.as_ref()
     }
 
     /// The hash of the presented token.
@@ -369,8 +436,8 @@ pub enum RotateOutcome {
 /// assert!(matches!(outcome, RotateOutcome::Rotated { .. }));
 ///
 /// // Logout: the session ends, and the layer's one query per request says so.
-/// store.end_session(sid.as_str(), &limits).await?;
-/// let query = RevocationQuery { jti: Some("j1"), sid: Some(sid.as_str()), sub: Some("alice") };
+/// store.end_session("", sid.as_str(), &limits).await?;
+/// let query = RevocationQuery::new(Some("j1"), Some(sid.as_str()), Some("alice"));
 /// assert!(store.status(query).await?.session_ended);
 /// # Ok(())
 /// # }
@@ -385,7 +452,9 @@ pub trait SessionStore: revocation::RevocationStore {
     }
 
     /// Opens a session with its first refresh token. Returns when that token expires unless
-    /// used. A full store answers
+    /// used. When the subject then has more live sessions than
+    /// [`SessionLimits::max_sessions_per_user`], its sessions with the oldest opening time are
+    /// ended (as by [`end_session`](Self::end_session)). A full store answers
     /// [`StoreErrorKind::Full`](crate::revocation::StoreErrorKind::Full) and evicts nothing.
     fn create<'a>(
         &'a self,
@@ -413,19 +482,40 @@ pub trait SessionStore: revocation::RevocationStore {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, RotateOutcome>;
 
-    /// Ends a session (logout): its refresh tokens stop working at once and its access tokens
-    /// are reported revoked for [`SessionLimits::token_lifetime`]. Returns whether a live
-    /// session was ended; ending an unknown `sid` still records the revocation.
+    /// Ends the session `sid` of the issuer `iss` (logout): its refresh tokens stop working at
+    /// once and its access tokens are reported revoked for [`SessionLimits::token_lifetime`].
+    /// Returns whether a live session was ended; ending an unknown `sid` (any non-empty
+    /// string: an outside identity provider's session too) still records the revocation.
     fn end_session<'a>(
         &'a self,
+        iss: &'a str,
         sid: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, bool>;
 
-    /// Logout everywhere: ends every session of the subject (by `sid`) and sets the subject's
-    /// cutoff ([`RevocationStore::set_subject_cutoff`](crate::revocation::RevocationStore::set_subject_cutoff)). Returns how many live sessions ended.
+    /// The live sessions of the subject `sub` of the issuer `iss`, newest first (at most
+    /// 1,000): those not expired, not ended and not covered by its cutoff. The default answers
+    /// `Unavailable`: a store that cannot list sessions.
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> revocation::StoreFuture<'a, Vec<SessionSummary>> {
+        let _ = (iss, sub);
+        Box::pin(std::future::ready(Err(
+            revocation::StoreError::unavailable("this store cannot list sessions"),
+        )))
+    }
+
+    /// Logout everywhere for the subject `sub` of the issuer `iss`: sets the subject's cutoff
+    /// ([`RevocationStore::set_subject_cutoff`](crate::revocation::RevocationStore::set_subject_cutoff)),
+    /// which alone ends every session opened at or before it (their refresh tokens are
+    /// refused, their access tokens revoked), in one step whatever their number. Dropping the
+    /// ended sessions' entries is separate, bounded work that a failure never undoes. Returns
+    /// how many sessions the cutoff covered, as far as the store can tell at once.
     fn end_subject<'a>(
         &'a self,
+        iss: &'a str,
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, usize>;
@@ -458,17 +548,26 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     }
     fn end_session<'a>(
         &'a self,
+        iss: &'a str,
         sid: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, bool> {
-        (**self).end_session(sid, limits)
+        (**self).end_session(iss, sid, limits)
     }
     fn end_subject<'a>(
         &'a self,
+        iss: &'a str,
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, usize> {
-        (**self).end_subject(sub, limits)
+        (**self).end_subject(iss, sub, limits)
+    }
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> revocation::StoreFuture<'a, Vec<SessionSummary>> {
+        (**self).list_sessions(iss, sub)
     }
 }
 

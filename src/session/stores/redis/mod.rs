@@ -3,12 +3,13 @@
 //! This file holds its settings and its connection; `scripts` the Lua scripts; `store` the
 //! keys and the calls.
 
+mod parse;
 mod scripts;
 mod store;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,8 +19,10 @@ use ::redis::{RedisError, Script};
 use crate::clock::Clock;
 use crate::revocation::StoreError;
 
-/// The default key prefix of a [`RedisStore`].
-pub const DEFAULT_REDIS_PREFIX: &str = "tjwt:";
+/// The default key prefix of a [`RedisStore`]. 0.2 used `tjwt:`, whose layout differs:
+/// upgrading ends every 0.2 session (see the sessions guide), and no 0.2 key ever meets a
+/// command of another type.
+pub const DEFAULT_REDIS_PREFIX: &str = "tjwt2:";
 /// The default per-call timeout of a [`RedisStore`].
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 /// The longest key prefix accepted.
@@ -68,23 +71,24 @@ const MAX_PREFIX_LEN: usize = 64;
 ///   through the URL (`rediss://:password@host:6380/2`); no URL or password is ever logged or
 ///   shown by `Debug`.
 ///
-/// Configure Redis with `maxmemory-policy noeviction`: an eviction policy would drop live
-/// entries (every key here has a TTL, so `volatile-*` policies would too), which could quietly
-/// un-revoke a token or turn a theft into an ordinary error.
+/// Configure Redis with `maxmemory-policy noeviction` and AOF persistence; it needs Redis 7
+/// (probed before the first command, see [`check`](RedisStore::check)). The sessions guide
+/// says what each gives, and what a store that lost its data does (its epoch).
 ///
 /// # Keys
-/// With the default prefix `tjwt:` (`<h>` is a token's SHA-256 in base64url; `<sub>` and `<jti>`
-/// are the value itself when it is at most 64 base64url characters, otherwise `~` and its
-/// SHA-256 in base64url):
+/// With the default prefix `tjwt2:` (`<h>` is a token's SHA-256 in base64url; `<sid>`, `<iss>`,
+/// `<sub>` and `<jti>` are the value itself when it is a non-empty base64url string of at most
+/// 64 characters, otherwise `~` and its SHA-256 in base64url):
 ///
 /// | Key | Type | Holds | TTL |
 /// |---|---|---|---|
-/// | `tjwt:{<sid>}:s` | hash | `sub`, `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
-/// | `tjwt:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
-/// | `tjwt:{<sid>}:x` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
-/// | `tjwt:u:<sub>` | set | the subject's session ids | the latest absolute expiry |
-/// | `tjwt:c:<sub>` | string | `<until ms>:<cutoff s>` | `token_lifetime` |
-/// | `tjwt:j:<jti>` | string | revoked: until (ms) | as given |
+/// | `tjwt2:{<sid>}:s` | hash | `sub`, `iss`, `ct` (opened, ms), `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
+/// | `tjwt2:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
+/// | `tjwt2:{<sid>}:x:<iss>` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
+/// | `tjwt2:u:<iss>:<sub>` | sorted set | the subject's session ids, scored by opening time (ms) | the latest absolute expiry |
+/// | `tjwt2:c:<iss>:<sub>` | string | `<until ms>:<cutoff ms>` | `token_lifetime` |
+/// | `tjwt2:j:<iss>:<jti>` | string | revoked: until (ms) | as given |
+/// | `tjwt2:epoch` | string | when the store started empty (ms) | none |
 #[derive(Clone)]
 pub struct RedisStore {
     inner: Arc<Inner>,
@@ -137,13 +141,26 @@ struct Inner {
     end: Script,
     set_max: Script,
     cutoff: Script,
+    /// Whether the server has the commands the store needs (Redis 7): [`PROBE_UNKNOWN`] until
+    /// the first call probes it.
+    features: AtomicU8,
 }
+
+const PROBE_UNKNOWN: u8 = 0;
+const PROBE_OK: u8 = 1;
+const PROBE_MISSING: u8 = 2;
+
+/// What a store answers on a server without Redis 7's commands.
+const NEEDS_REDIS_7: &str =
+    "the Redis server lacks `PEXPIRE ... NX` (Redis 7 or later, or a server with its commands, is required)";
 
 /// Why one call failed, before it becomes a [`StoreError`].
 enum Fail {
     Redis(RedisError),
     /// Redis answered with something this store never writes.
     Data(&'static str),
+    /// The server lacks Redis 7's commands.
+    Missing,
 }
 
 impl From<RedisError> for Fail {
@@ -191,6 +208,17 @@ impl RedisStore {
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
+    }
+
+    /// Checks at startup that the server has the commands the store needs (Redis 7: `PEXPIRE`
+    /// with `NX`) and answers, within the timeout. Every call makes the same check before its
+    /// first command; without the commands, every call fails with an error that names Redis 7.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when Redis cannot be reached or lacks the commands.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        self.ping().await
     }
 
     /// Checks that Redis answers (`PING`), within the timeout.
@@ -245,7 +273,11 @@ impl RedisStore {
         Fut: Future<Output = Res<T>>,
     {
         let (generation, con) = self.connection()?;
-        match tokio::time::timeout(self.inner.timeout, call(con)).await {
+        let work = async {
+            self.probe(con.clone()).await?;
+            call(con).await
+        };
+        match tokio::time::timeout(self.inner.timeout, work).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(Fail::Redis(e))) => {
                 if is_connection_error(&e) {
@@ -254,6 +286,7 @@ impl RedisStore {
                 Err(map_error(e))
             }
             Ok(Err(Fail::Data(what))) => Err(StoreError::unavailable(what)),
+            Ok(Err(Fail::Missing)) => Err(StoreError::unavailable(NEEDS_REDIS_7)),
             Err(_elapsed) => {
                 self.reset(generation);
                 Err(StoreError::unavailable(format!(
@@ -261,6 +294,38 @@ impl RedisStore {
                     self.inner.timeout.as_millis()
                 )))
             }
+        }
+    }
+
+    /// Probes once whether the server has Redis 7's `PEXPIRE ... NX` (on a scratch key that
+    /// never exists); a server that refuses it is remembered, and logged once.
+    async fn probe(&self, mut con: ConnectionManager) -> Res<()> {
+        match self.inner.features.load(Ordering::Acquire) {
+            PROBE_OK => return Ok(()),
+            PROBE_MISSING => return Err(Fail::Missing),
+            _ => {}
+        }
+        let probed: Result<i64, RedisError> = ::redis::cmd("PEXPIRE")
+            .arg(format!("{}probe", self.inner.prefix))
+            .arg(1)
+            .arg("NX")
+            .query_async(&mut con)
+            .await;
+        match probed {
+            Ok(_) => {
+                self.inner.features.store(PROBE_OK, Ordering::Release);
+                Ok(())
+            }
+            // Redis answered, and refused the command (`ERR`, not a passing state such as
+            // `LOADING`): an older server.
+            Err(e) if e.code() == Some("ERR") && !is_connection_error(&e) => {
+                if self.inner.features.swap(PROBE_MISSING, Ordering::AcqRel) != PROBE_MISSING {
+                    #[cfg(feature = "tracing")]
+                    tracing::error!(error = %e, "{NEEDS_REDIS_7}");
+                }
+                Err(Fail::Missing)
+            }
+            Err(e) => Err(Fail::Redis(e)),
         }
     }
 
@@ -329,6 +394,7 @@ impl RedisStoreBuilder {
                 end: Script::new(scripts::END),
                 set_max: Script::new(scripts::SET_MAX),
                 cutoff: Script::new(scripts::CUTOFF),
+                features: AtomicU8::new(PROBE_UNKNOWN),
             }),
         }
     }

@@ -8,7 +8,8 @@
 ///
 /// KEYS: 1 session hash, 2 grace hash, 3 ended marker.
 /// ARGV: 1 presented hash, 2 successor hash, 3 sealed successor, 4 now (ms), 5 idle timeout
-/// (ms), 6 grace window (ms), 7 how long an ended session is remembered (ms).
+/// (ms), 6 grace window (ms), 7 how long an ended session is remembered (ms), 8 `1` to record
+/// the client, 9 its user agent, 10 its address (empty for none).
 pub(super) const ROTATE: &str = r#"
 local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cur', 'cexp')
 if not s[1] then return {'unknown'} end
@@ -18,7 +19,8 @@ local cexp = tonumber(s[4])
 if now >= abs or now >= cexp then return {'expired'} end
 if s[3] == ARGV[1] then
   local exp = math.min(now + tonumber(ARGV[5]), abs)
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'cexp', string.format('%.0f', exp))
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'cexp', string.format('%.0f', exp), 'lr', ARGV[4])
+  if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'ua', ARGV[9], 'ip', ARGV[10]) end
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(exp - now, 1)))
   local grace = tonumber(ARGV[6])
   if grace > 0 then
@@ -47,24 +49,28 @@ return {'reused', s[1]}
 /// Opens a session unless its id is taken.
 ///
 /// KEYS: 1 session hash. ARGV: 1 sub, 2 data, 3 absolute expiry (ms), 4 first token hash,
-/// 5 its expiry (ms), 6 TTL (ms).
+/// 5 its expiry (ms), 6 TTL (ms), 7 issuer, 8 opened at (ms), 9 user agent, 10 address (empty
+/// for none).
 pub(super) const CREATE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5])
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5], 'iss', ARGV[7], 'ct', ARGV[8], 'lr', ARGV[8], 'ua', ARGV[9], 'ip', ARGV[10])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
 "#;
 
-/// Ends a session: drops its state and remembers it as ended.
+/// Ends a session: drops its state (when it is of the issuer) and remembers it as ended.
 ///
-/// KEYS: 1 session hash, 2 grace hash, 3 ended marker. ARGV: 1 now (ms), 2 how long (ms).
-/// Returns {sub or false, 1 when the session was live}.
+/// KEYS: 1 session hash, 2 grace hash, 3 ended marker (of the issuer). ARGV: 1 now (ms), 2 how
+/// long (ms), 3 issuer. Returns {sub or false, 1 when the session was live}.
 pub(super) const END: &str = r#"
-local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cexp')
+local s = redis.call('HMGET', KEYS[1], 'sub', 'abs', 'cexp', 'iss')
 local now = tonumber(ARGV[1])
 local live = 0
-if s[1] and now < tonumber(s[2]) and now < tonumber(s[3]) then live = 1 end
-redis.call('DEL', KEYS[1], KEYS[2])
+if s[1] and (s[4] or '') ~= ARGV[3] then s[1] = false end
+if s[1] then
+  if now < tonumber(s[2]) and now < tonumber(s[3]) then live = 1 end
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
 local keep = tonumber(ARGV[2])
 if keep > 0 then
   local old = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
@@ -88,7 +94,7 @@ return 1
 
 /// Sets a subject's cutoff, keeping the later cutoff and the longer life of an existing one.
 ///
-/// KEYS: 1 cutoff. ARGV: 1 until (ms), 2 cutoff (s), 3 now (ms).
+/// KEYS: 1 cutoff. ARGV: 1 until (ms), 2 cutoff (ms), 3 now (ms).
 pub(super) const CUTOFF: &str = r#"
 local untl = tonumber(ARGV[1])
 local cutoff = tonumber(ARGV[2])

@@ -2,52 +2,54 @@
 //! [`SessionStore`] and [`RevocationStore`] on them, and the strict parsing of what Redis
 //! answers.
 
-use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use ::redis::aio::ConnectionManager;
 use ::redis::{Script, Value};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ring::digest;
 
+use super::parse::{bytes, id_key, parse_pair, parse_rotate, parse_u64};
 use super::{Fail, RedisStore, Res};
 use crate::clock::{from_millis, millis};
 use crate::revocation::{
     RevocationQuery, RevocationStatus, RevocationStore, StoreError, StoreFuture,
 };
-use crate::session::refresh_token::{is_plain_id, SealedSuccessor, SessionId, TokenHash};
+use crate::session::refresh_token::{SessionId, TokenHash};
 use crate::session::stores::{
     Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    SessionSummary,
 };
+
+mod subjects;
 
 impl RedisStore {
     // Keys.
 
-    fn session_keys(&self, sid: &str) -> [String; 3] {
+    fn session_keys(&self, sid: &str) -> [String; 2] {
         let p = &self.inner.prefix;
         let id = id_key(sid);
-        [
-            format!("{p}{{{id}}}:s"),
-            format!("{p}{{{id}}}:g"),
-            format!("{p}{{{id}}}:x"),
-        ]
+        [format!("{p}{{{id}}}:s"), format!("{p}{{{id}}}:g")]
     }
 
-    fn ended_key(&self, sid: &str) -> String {
-        format!("{}{{{}}}:x", self.inner.prefix, id_key(sid))
+    /// The ended marker of session `sid` of issuer `iss` (in the session's hash tag).
+    fn ended_key(&self, iss: &str, sid: &str) -> String {
+        format!("{}{{{}}}:x:{}", self.inner.prefix, id_key(sid), id_key(iss))
     }
 
-    fn subject_key(&self, sub: &str) -> String {
-        format!("{}u:{}", self.inner.prefix, id_key(sub))
+    /// The subject's sessions: a sorted set of ids scored by their opening time (ms).
+    fn subject_key(&self, iss: &str, sub: &str) -> String {
+        format!("{}u:{}:{}", self.inner.prefix, id_key(iss), id_key(sub))
     }
 
-    fn cutoff_key(&self, sub: &str) -> String {
-        format!("{}c:{}", self.inner.prefix, id_key(sub))
+    fn cutoff_key(&self, iss: &str, sub: &str) -> String {
+        format!("{}c:{}:{}", self.inner.prefix, id_key(iss), id_key(sub))
     }
 
-    fn jti_key(&self, jti: &str) -> String {
-        format!("{}j:{}", self.inner.prefix, id_key(jti))
+    fn jti_key(&self, iss: &str, jti: &str) -> String {
+        format!("{}j:{}:{}", self.inner.prefix, id_key(iss), id_key(jti))
+    }
+
+    fn epoch_key(&self) -> String {
+        format!("{}epoch", self.inner.prefix)
     }
 
     // Calls.
@@ -56,34 +58,63 @@ impl RedisStore {
         &self,
         query: RevocationQuery<'_>,
     ) -> Result<RevocationStatus, StoreError> {
-        let keys = [
-            query.jti.map(|jti| self.jti_key(jti)),
-            query.sid.map(|sid| self.ended_key(sid)),
-            query.sub.map(|sub| self.cutoff_key(sub)),
-        ];
-        if keys.iter().all(Option::is_none) {
-            return Ok(RevocationStatus::default());
-        }
+        let iss = query.issuer_or_empty();
+        let jti_key = query.jti.map(|jti| self.jti_key(iss, jti));
+        let ended_key = query.sid.map(|sid| self.ended_key(iss, sid));
+        let session_key = query.sid.map(|sid| self.session_keys(sid)[0].clone());
+        let cutoff_key = query.sub.map(|sub| self.cutoff_key(iss, sub));
+        let epoch_key = self.epoch_key();
         let now = self.now();
         self.run(|mut con| async move {
-            // One round trip: the GETs asked for (two for a token with a `sid`) in one
-            // pipeline, each a single-key command, so that a cluster client can route them.
+            // One round trip: the epoch, the `jti`, the session's ended marker and opening
+            // time, and the subject's cutoff, in one pipeline of single-key commands (a cluster
+            // client can route them).
             let mut pipe = ::redis::pipe();
-            for key in keys.iter().flatten() {
+            pipe.cmd("GET").arg(&epoch_key);
+            for key in [&jti_key, &ended_key].into_iter().flatten() {
                 pipe.cmd("GET").arg(key);
             }
-            let values: Vec<Option<Vec<u8>>> = pipe.query_async(&mut con).await?;
+            if let Some(key) = &session_key {
+                pipe.cmd("HMGET").arg(key).arg(&["ct", "iss"]);
+            }
+            if let Some(key) = &cutoff_key {
+                pipe.cmd("GET").arg(key);
+            }
+            let values: Vec<Value> = pipe.query_async(&mut con).await?;
             let mut values = values.into_iter();
-            let mut next = |present: bool| {
-                if present {
-                    values.next().flatten()
-                } else {
-                    None
-                }
+            let epoch = bytes(values.next());
+            let jti = if jti_key.is_some() {
+                bytes(values.next())
+            } else {
+                None
             };
-            let jti = next(keys[0].is_some());
-            let sid = next(keys[1].is_some());
-            let cutoff = next(keys[2].is_some());
+            let ended = if ended_key.is_some() {
+                bytes(values.next())
+            } else {
+                None
+            };
+            let opened = if session_key.is_some() {
+                match values.next() {
+                    Some(Value::Array(fields)) => match fields.as_slice() {
+                        [ct, session_iss] => {
+                            let ct = bytes(Some(ct.clone()));
+                            let session_iss = bytes(Some(session_iss.clone()));
+                            ct.filter(|_| session_iss.as_deref() == Some(iss.as_bytes()))
+                                .as_deref()
+                                .and_then(parse_u64)
+                        }
+                        _ => return Err(Fail::Data("a session is malformed")),
+                    },
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let cutoff = if cutoff_key.is_some() {
+                bytes(values.next())
+            } else {
+                None
+            };
             let live = |v: Option<Vec<u8>>| -> Res<bool> {
                 match v {
                     None => Ok(false),
@@ -98,7 +129,16 @@ impl RedisStore {
                     (now < until).then_some(cutoff)
                 }
             };
-            Ok(RevocationStatus::new(live(jti)?, live(sid)?, cutoff))
+            let epoch = match epoch {
+                Some(v) => parse_u64(&v).ok_or(Fail::Data("the epoch is malformed"))?,
+                // The store is empty (new, or it lost its data): it starts a new epoch, and
+                // tokens issued before it are refused.
+                None => start_epoch(&mut con, &epoch_key, now).await?,
+            };
+            Ok(RevocationStatus::new(live(jti)?, live(ended)?)
+                .with_subject_cutoff_ms(cutoff)
+                .with_session_opened_ms(opened)
+                .with_epoch_ms(Some(epoch)))
         })
         .await
     }
@@ -114,11 +154,14 @@ impl RedisStore {
             .saturating_add(millis(limits.idle_timeout))
             .min(absolute);
         let ttl = expires.saturating_sub(now).max(1);
-        let [session_key, _, _] = self.session_keys(session.sid.as_str());
-        let subject_key = self.subject_key(&session.sub);
+        let [session_key, _] = self.session_keys(session.sid.as_str());
+        let subject_key = self.subject_key(&session.iss, &session.sub);
         let subject_ttl = absolute.saturating_sub(now).max(1);
+        let epoch_key = self.epoch_key();
         let created = self
             .run(|mut con| async move {
+                // A store that starts empty starts its epoch before its first session.
+                start_epoch(&mut con, &epoch_key, now).await?;
                 let created: i64 = self
                     .inner
                     .create
@@ -129,15 +172,34 @@ impl RedisStore {
                     .arg(session.refresh.to_base64url())
                     .arg(expires)
                     .arg(ttl)
+                    .arg(&session.iss)
+                    .arg(now)
+                    .arg(session.client.user_agent.as_deref().unwrap_or(""))
+                    .arg(
+                        session
+                            .client
+                            .ip
+                            .map(|ip| ip.to_string())
+                            .unwrap_or_default(),
+                    )
                     .invoke_async(&mut con)
                     .await?;
                 if created == 0 {
                     return Ok(false);
                 }
+                // The index: scored by opening time; entries older than the absolute lifetime
+                // are dead and pruned here (bounded by what expired since the last login).
+                let oldest_live = now.saturating_sub(millis(limits.absolute_lifetime));
                 ::redis::pipe()
-                    .cmd("SADD")
+                    .cmd("ZADD")
                     .arg(&subject_key)
+                    .arg(now)
                     .arg(session.sid.as_str())
+                    .ignore()
+                    .cmd("ZREMRANGEBYSCORE")
+                    .arg(&subject_key)
+                    .arg("-inf")
+                    .arg(format!("({oldest_live}"))
                     .ignore()
                     .cmd("PEXPIRE")
                     .arg(&subject_key)
@@ -150,6 +212,8 @@ impl RedisStore {
                     .arg("GT")
                     .ignore()
                     .exec_async(&mut con)
+                    .await?;
+                self.enforce_cap(&mut con, &session.iss, &subject_key, now, limits)
                     .await?;
                 Ok(true)
             })
@@ -169,15 +233,15 @@ impl RedisStore {
         presented: &TokenHash,
     ) -> Result<Lookup, StoreError> {
         let now = self.now();
-        let [session_key, _, _] = self.session_keys(sid.as_str());
+        let [session_key, _] = self.session_keys(sid.as_str());
         let presented_b64 = presented.to_base64url();
         self.run(|mut con| async move {
             let fields: Vec<Option<Vec<u8>>> = ::redis::cmd("HMGET")
                 .arg(&session_key)
-                .arg(&["sub", "data", "abs", "cur", "cexp"])
+                .arg(&["sub", "data", "abs", "cur", "cexp", "iss", "ct"])
                 .query_async(&mut con)
                 .await?;
-            let [sub, data, abs, cur, cexp]: [Option<Vec<u8>>; 5] = fields
+            let [sub, data, abs, cur, cexp, iss, ct]: [Option<Vec<u8>>; 7] = fields
                 .try_into()
                 .map_err(|_| Fail::Data("a session is malformed"))?;
             let Some(sub) = sub else {
@@ -186,10 +250,24 @@ impl RedisStore {
             let malformed = || Fail::Data("a session is malformed");
             let abs = abs.as_deref().and_then(parse_u64).ok_or_else(malformed)?;
             let cexp = cexp.as_deref().and_then(parse_u64).ok_or_else(malformed)?;
+            let ct = ct.as_deref().and_then(parse_u64).ok_or_else(malformed)?;
+            let sub = String::from_utf8(sub).map_err(|_| malformed())?;
+            let iss = String::from_utf8(iss.unwrap_or_default()).map_err(|_| malformed())?;
+            // A session opened at or before its subject's cutoff was ended by it.
+            let cutoff: Option<Vec<u8>> = ::redis::cmd("GET")
+                .arg(self.cutoff_key(&iss, &sub))
+                .query_async(&mut con)
+                .await?;
+            if let Some(cutoff) = cutoff {
+                let (until, cutoff) =
+                    parse_pair(&cutoff).ok_or(Fail::Data("a subject cutoff is malformed"))?;
+                if now < until && ct <= cutoff {
+                    return Ok(Lookup::Unknown);
+                }
+            }
             if now >= abs || now >= cexp {
                 return Ok(Lookup::Expired);
             }
-            let sub = String::from_utf8(sub).map_err(|_| malformed())?;
             Ok(Lookup::Found(
                 SessionInfo::new(
                     sid.clone(),
@@ -199,7 +277,8 @@ impl RedisStore {
                     *presented,
                     cur.as_deref() == Some(presented_b64.as_bytes()),
                 )
-                .with_idle_expires_at(from_millis(cexp)),
+                .with_idle_expires_at(from_millis(cexp))
+                .with_issuer(iss),
             ))
         })
         .await
@@ -211,10 +290,12 @@ impl RedisStore {
         limits: &SessionLimits,
     ) -> Result<RotateOutcome, StoreError> {
         let now = self.now();
-        let [session_key, grace_key, ended_key] = self.session_keys(rotation.sid().as_str());
+        let [session_key, grace_key] = self.session_keys(rotation.sid().as_str());
+        let ended_key = self.ended_key(rotation.iss(), rotation.sid().as_str());
         let idle = millis(limits.idle_timeout);
         let grace = millis(limits.refresh_grace);
         let keep = millis(limits.token_lifetime);
+        let client = rotation.client().cloned();
         self.run(|mut con| async move {
             // One round trip: the script (EVALSHA, loaded on first use).
             let reply: Vec<Value> = self
@@ -230,6 +311,20 @@ impl RedisStore {
                 .arg(idle)
                 .arg(grace)
                 .arg(keep)
+                .arg(if client.is_some() { "1" } else { "0" })
+                .arg(
+                    client
+                        .as_ref()
+                        .and_then(|c| c.user_agent.as_deref())
+                        .unwrap_or(""),
+                )
+                .arg(
+                    client
+                        .as_ref()
+                        .and_then(|c| c.ip)
+                        .map(|ip| ip.to_string())
+                        .unwrap_or_default(),
+                )
                 .invoke_async(&mut con)
                 .await?;
             parse_rotate(&reply, rotation.sid())
@@ -239,51 +334,20 @@ impl RedisStore {
 
     async fn end_session_call(
         &self,
+        iss: &str,
         sid: &str,
         limits: &SessionLimits,
     ) -> Result<bool, StoreError> {
         let now = self.now();
         let keep = millis(limits.token_lifetime);
-        let keys = self.session_keys(sid);
+        let [session_key, grace_key] = self.session_keys(sid);
+        let keys = [session_key, grace_key, self.ended_key(iss, sid)];
         self.run(|mut con| async move {
-            let (sub, live) = end_one(&self.inner.end, &mut con, &keys, now, keep).await?;
+            let (sub, live) = end_one(&self.inner.end, &mut con, &keys, now, keep, iss).await?;
             if let Some(sub) = sub {
-                ::redis::cmd("SREM")
-                    .arg(self.subject_key(&sub))
+                ::redis::cmd("ZREM")
+                    .arg(self.subject_key(iss, &sub))
                     .arg(sid)
-                    .exec_async(&mut con)
-                    .await?;
-            }
-            Ok(live)
-        })
-        .await
-    }
-
-    async fn end_subject_call(
-        &self,
-        sub: &str,
-        limits: &SessionLimits,
-    ) -> Result<usize, StoreError> {
-        let now = self.now();
-        let keep = millis(limits.token_lifetime);
-        let subject_key = self.subject_key(sub);
-        let cutoff_key = self.cutoff_key(sub);
-        self.run(|mut con| async move {
-            set_cutoff(&self.inner.cutoff, &mut con, &cutoff_key, now, keep).await?;
-            let sids: Vec<String> = ::redis::cmd("SMEMBERS")
-                .arg(&subject_key)
-                .query_async(&mut con)
-                .await?;
-            let mut live = 0;
-            for sid in &sids {
-                let keys = self.session_keys(sid);
-                let (_, was_live) = end_one(&self.inner.end, &mut con, &keys, now, keep).await?;
-                live += usize::from(was_live);
-            }
-            if !sids.is_empty() {
-                ::redis::cmd("SREM")
-                    .arg(&subject_key)
-                    .arg(&sids)
                     .exec_async(&mut con)
                     .await?;
             }
@@ -293,12 +357,30 @@ impl RedisStore {
     }
 }
 
+/// Reads the store's epoch, starting it at `now` (whole seconds) when there is none: a store
+/// that is new or lost its data.
+async fn start_epoch(con: &mut ConnectionManager, key: &str, now: u64) -> Res<u64> {
+    let start = now / 1000 * 1000;
+    let old: Option<Vec<u8>> = ::redis::cmd("SET")
+        .arg(key)
+        .arg(start)
+        .arg("NX")
+        .arg("GET")
+        .query_async(con)
+        .await?;
+    match old {
+        Some(old) => parse_u64(&old).ok_or(Fail::Data("the epoch is malformed")),
+        None => Ok(start),
+    }
+}
+
 async fn end_one(
     script: &Script,
     con: &mut ConnectionManager,
     keys: &[String; 3],
     now: u64,
     keep: u64,
+    iss: &str,
 ) -> Res<(Option<String>, bool)> {
     let reply: Vec<Value> = script
         .key(&keys[0])
@@ -306,6 +388,7 @@ async fn end_one(
         .key(&keys[2])
         .arg(now)
         .arg(keep)
+        .arg(iss)
         .invoke_async(con)
         .await?;
     let sub = match reply.first() {
@@ -329,66 +412,11 @@ async fn set_cutoff(
     let _: i64 = script
         .key(key)
         .arg(until)
-        .arg(now / 1000)
+        .arg(now)
         .arg(now)
         .invoke_async(con)
         .await?;
     Ok(())
-}
-
-fn parse_rotate(reply: &[Value], sid: &SessionId) -> Res<RotateOutcome> {
-    let bytes = |v: Option<&Value>| match v {
-        Some(Value::BulkString(b)) => Some(b.clone()),
-        Some(Value::SimpleString(s)) => Some(s.clone().into_bytes()),
-        _ => None,
-    };
-    let bad = Fail::Data("the rotation script answered something unexpected");
-    let tag = bytes(reply.first()).ok_or(Fail::Data("empty rotation reply"))?;
-    Ok(match tag.as_slice() {
-        b"rotated" => {
-            let exp = bytes(reply.get(1))
-                .as_deref()
-                .and_then(parse_u64)
-                .ok_or(bad)?;
-            RotateOutcome::Rotated {
-                refresh_expires_at: from_millis(exp),
-            }
-        }
-        b"grace" => {
-            RotateOutcome::Grace(SealedSuccessor::from_bytes(bytes(reply.get(1)).ok_or(bad)?))
-        }
-        b"reused" => RotateOutcome::Reused {
-            sid: sid.clone(),
-            sub: String::from_utf8(bytes(reply.get(1)).ok_or(bad)?)
-                .map_err(|_| Fail::Data("a session is malformed"))?,
-        },
-        b"expired" => RotateOutcome::Expired,
-        b"unknown" => RotateOutcome::Unknown,
-        _ => return Err(bad),
-    })
-}
-
-fn parse_u64(value: &[u8]) -> Option<u64> {
-    std::str::from_utf8(value).ok()?.parse().ok()
-}
-
-/// `<a>:<b>`, both numbers.
-fn parse_pair(value: &[u8]) -> Option<(u64, u64)> {
-    let value = std::str::from_utf8(value).ok()?;
-    let (a, b) = value.split_once(':')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-/// A value in a key: itself when it is a plain id (at most 64 base64url characters), otherwise
-/// `~` and its SHA-256 in base64url (`~` is outside the base64url alphabet, so the two forms
-/// never collide, and no key holds `{`, `}` or `:` from a value).
-fn id_key(value: &str) -> Cow<'_, str> {
-    if is_plain_id(value, 64) {
-        Cow::Borrowed(value)
-    } else {
-        let digest = digest::digest(&digest::SHA256, value.as_bytes());
-        Cow::Owned(format!("~{}", URL_SAFE_NO_PAD.encode(digest.as_ref())))
-    }
 }
 
 impl RevocationStore for RedisStore {
@@ -401,11 +429,16 @@ impl RevocationStore for RedisStore {
         Box::pin(RedisStore::ping(self))
     }
 
-    fn revoke_token<'a>(&'a self, jti: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
+    fn revoke_token<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+        keep_for: Duration,
+    ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let now = self.now();
             let keep = millis(keep_for);
-            let key = self.jti_key(jti);
+            let key = self.jti_key(iss, jti);
             self.run(|mut con| async move {
                 let _: i64 = self
                     .inner
@@ -421,10 +454,15 @@ impl RevocationStore for RedisStore {
         })
     }
 
-    fn set_subject_cutoff<'a>(&'a self, sub: &'a str, keep_for: Duration) -> StoreFuture<'a, ()> {
+    fn set_subject_cutoff<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        keep_for: Duration,
+    ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let now = self.now();
-            let key = self.cutoff_key(sub);
+            let key = self.cutoff_key(iss, sub);
             self.run(|mut con| async move {
                 set_cutoff(&self.inner.cutoff, &mut con, &key, now, millis(keep_for)).await
             })
@@ -458,16 +496,30 @@ impl SessionStore for RedisStore {
         Box::pin(self.rotate_call(rotation, limits))
     }
 
-    fn end_session<'a>(&'a self, sid: &'a str, limits: &'a SessionLimits) -> StoreFuture<'a, bool> {
-        Box::pin(self.end_session_call(sid, limits))
+    fn end_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        limits: &'a SessionLimits,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(self.end_session_call(iss, sid, limits))
     }
 
     fn end_subject<'a>(
         &'a self,
+        iss: &'a str,
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, usize> {
-        Box::pin(self.end_subject_call(sub, limits))
+        Box::pin(self.end_subject_call(iss, sub, limits))
+    }
+
+    fn list_sessions<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> StoreFuture<'a, Vec<SessionSummary>> {
+        Box::pin(self.list_call(iss, sub))
     }
 }
 
@@ -485,21 +537,16 @@ mod tests {
         assert!(id_key(&"a".repeat(65)).starts_with('~'));
 
         let store = RedisStore::builder("redis://127.0.0.1:1").unwrap().build();
-        let [s, g, x] = store.session_keys("sid1");
-        assert_eq!(s, "tjwt:{sid1}:s");
-        assert_eq!(g, "tjwt:{sid1}:g");
-        assert_eq!(x, "tjwt:{sid1}:x");
-        assert_eq!(store.ended_key("sid1"), x);
-        assert_eq!(store.subject_key("alice"), "tjwt:u:alice");
-        assert_eq!(store.cutoff_key("alice"), "tjwt:c:alice");
-        assert_eq!(store.jti_key("j"), "tjwt:j:j");
-    }
-
-    #[test]
-    fn session_redis_values_parse_strictly() {
-        assert_eq!(parse_pair(b"5:6"), Some((5, 6)));
-        assert_eq!(parse_u64(b"12"), Some(12));
-        assert_eq!(parse_u64(b"1x"), None);
-        assert_eq!(parse_pair(b"5"), None);
+        let [s, g] = store.session_keys("sid1");
+        assert_eq!(s, "tjwt2:{sid1}:s");
+        assert_eq!(g, "tjwt2:{sid1}:g");
+        assert_eq!(store.ended_key("i", "sid1"), "tjwt2:{sid1}:x:i");
+        assert_eq!(store.subject_key("i", "alice"), "tjwt2:u:i:alice");
+        assert_eq!(store.cutoff_key("i", "alice"), "tjwt2:c:i:alice");
+        assert_eq!(store.jti_key("i", "j"), "tjwt2:j:i:j");
+        // Every key names the issuer: escaped when it is a URL.
+        assert!(store
+            .jti_key("https://a.example", "j")
+            .starts_with("tjwt2:j:~"));
     }
 }
