@@ -30,6 +30,70 @@ pub(crate) const JWKS_KEYS_AGE_SECONDS: &str = "jwt_auth_jwks_keys_age_seconds";
 /// `jwt_auth_jwks_stale_serves_total{source}`.
 pub(crate) const JWKS_STALE_SERVES_TOTAL: &str = "jwt_auth_jwks_stale_serves_total";
 
+/// `jwt_auth_sessions_total{event}`.
+pub(crate) const SESSIONS_TOTAL: &str = "jwt_auth_sessions_total";
+/// `jwt_auth_store_operation_duration_seconds{store, op}`.
+pub(crate) const STORE_DURATION_SECONDS: &str = "jwt_auth_store_operation_duration_seconds";
+/// `jwt_auth_store_errors_total{store, op}`.
+pub(crate) const STORE_ERRORS_TOTAL: &str = "jwt_auth_store_errors_total";
+
+/// A session event, counted once per request that sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SessionEvent {
+    Opened,
+    Refreshed,
+    GraceReplay,
+    Reused,
+    Expired,
+    Logout,
+    LogoutOne,
+    LogoutOthers,
+    LogoutAll,
+    /// Registered so that the series exists; counted once the stores report the sessions a
+    /// cap ended (`SessionStore::create` does not say today).
+    #[allow(dead_code)]
+    Capped,
+}
+
+/// The `event` labels, in the order of [`SessionEvent`].
+pub(crate) const SESSION_EVENTS: [&str; 10] = [
+    "opened",
+    "refreshed",
+    "grace_replay",
+    "reused",
+    "expired",
+    "logout",
+    "logout_one",
+    "logout_others",
+    "logout_all",
+    "capped",
+];
+
+/// A store operation, timed where the crate calls the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StoreOp {
+    Status,
+    Lookup,
+    Create,
+    Rotate,
+    End,
+    EndSubject,
+    Revoke,
+    List,
+}
+
+/// The `op` labels, in the order of [`StoreOp`].
+pub(crate) const STORE_OPS: [&str; 8] = [
+    "status",
+    "lookup",
+    "create",
+    "rotate",
+    "end",
+    "end_subject",
+    "revoke",
+    "list",
+];
+
 /// Every [`ErrorKind`], in declaration order: `kind as usize` is its index here.
 pub(crate) const ALL_KINDS: [ErrorKind; 15] = [
     ErrorKind::Missing,
@@ -73,12 +137,102 @@ pub(crate) fn source_label(url: &str) -> String {
 
 #[cfg(feature = "metrics")]
 mod on {
+    use std::future::Future;
     use std::sync::Arc;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
-    use metrics::{counter, describe_counter, describe_gauge, gauge, Counter, Gauge, Unit};
+    use metrics::{
+        counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
+        Gauge, Histogram, Unit,
+    };
 
     use super::*;
+    use crate::revocation::StoreError;
+
+    /// The timings and errors of one store, per operation.
+    struct StoreHandles {
+        durations: [Histogram; STORE_OPS.len()],
+        errors: [Counter; STORE_OPS.len()],
+    }
+
+    /// The metrics of the calls to one store (its `store` label from
+    /// [`RevocationStore::metrics_label`](crate::revocation::RevocationStore::metrics_label)).
+    #[derive(Clone)]
+    pub(crate) struct StoreMetrics(Arc<StoreHandles>);
+
+    impl StoreMetrics {
+        /// Registers the handles of the store labelled `store`.
+        pub(crate) fn new(store: &'static str) -> Self {
+            describe_histogram!(
+                STORE_DURATION_SECONDS,
+                Unit::Seconds,
+                "Time of the store operations the crate calls"
+            );
+            describe_counter!(
+                STORE_ERRORS_TOTAL,
+                Unit::Count,
+                "Store operations that failed (unavailable or full)"
+            );
+            Self(Arc::new(StoreHandles {
+                durations: STORE_OPS
+                    .map(|op| histogram!(STORE_DURATION_SECONDS, "store" => store, "op" => op)),
+                errors: STORE_OPS
+                    .map(|op| counter!(STORE_ERRORS_TOTAL, "store" => store, "op" => op)),
+            }))
+        }
+
+        /// Records one operation that took `elapsed` and `failed` or not.
+        pub(crate) fn record(&self, op: StoreOp, elapsed: Duration, failed: bool) {
+            if let Some(histogram) = self.0.durations.get(op as usize) {
+                histogram.record(elapsed.as_secs_f64());
+            }
+            if failed {
+                if let Some(counter) = self.0.errors.get(op as usize) {
+                    counter.increment(1);
+                }
+            }
+        }
+
+        /// Awaits `call`, timing it as `op`.
+        pub(crate) async fn timed<T>(
+            &self,
+            op: StoreOp,
+            call: impl Future<Output = Result<T, StoreError>>,
+        ) -> Result<T, StoreError> {
+            let start = Instant::now();
+            let result = call.await;
+            self.record(op, start.elapsed(), result.is_err());
+            result
+        }
+    }
+
+    /// The session events, and the calls to the sessions' store.
+    #[derive(Clone)]
+    pub(crate) struct SessionMetrics {
+        events: Arc<[Counter; SESSION_EVENTS.len()]>,
+        /// The calls to the sessions' store.
+        pub(crate) store: StoreMetrics,
+    }
+
+    impl SessionMetrics {
+        /// Registers the handles of sessions whose store is labelled `store`.
+        pub(crate) fn new(store: &'static str) -> Self {
+            describe_counter!(SESSIONS_TOTAL, Unit::Count, "Session events, by event");
+            Self {
+                events: Arc::new(
+                    SESSION_EVENTS.map(|event| counter!(SESSIONS_TOTAL, "event" => event)),
+                ),
+                store: StoreMetrics::new(store),
+            }
+        }
+
+        /// One `event`.
+        pub(crate) fn event(&self, event: SessionEvent) {
+            if let Some(counter) = self.events.get(event as usize) {
+                counter.increment(1);
+            }
+        }
+    }
 
     /// The handles of one layer (and of every variant of it).
     struct LayerHandles {
@@ -232,9 +386,49 @@ mod on {
 
 #[cfg(not(feature = "metrics"))]
 mod on {
+    use std::future::Future;
     use std::time::Duration;
 
-    use super::ErrorKind;
+    use super::{ErrorKind, SessionEvent, StoreOp};
+    use crate::revocation::StoreError;
+
+    /// Without the feature `metrics`: nothing.
+    #[derive(Clone)]
+    pub(crate) struct StoreMetrics;
+
+    impl StoreMetrics {
+        #[inline(always)]
+        pub(crate) fn new(_store: &'static str) -> Self {
+            Self
+        }
+        #[inline(always)]
+        pub(crate) fn record(&self, _op: StoreOp, _elapsed: Duration, _failed: bool) {}
+        #[inline(always)]
+        pub(crate) async fn timed<T>(
+            &self,
+            _op: StoreOp,
+            call: impl Future<Output = Result<T, StoreError>>,
+        ) -> Result<T, StoreError> {
+            call.await
+        }
+    }
+
+    /// Without the feature `metrics`: nothing.
+    #[derive(Clone)]
+    pub(crate) struct SessionMetrics {
+        pub(crate) store: StoreMetrics,
+    }
+
+    impl SessionMetrics {
+        #[inline(always)]
+        pub(crate) fn new(_store: &'static str) -> Self {
+            Self {
+                store: StoreMetrics,
+            }
+        }
+        #[inline(always)]
+        pub(crate) fn event(&self, _event: SessionEvent) {}
+    }
 
     /// Without the feature `metrics`: nothing.
     #[derive(Clone)]
@@ -276,7 +470,13 @@ mod on {
 
 #[cfg(feature = "jwks")]
 pub(crate) use on::JwksMetrics;
-pub(crate) use on::LayerMetrics;
+pub(crate) use on::{LayerMetrics, SessionMetrics, StoreMetrics};
+
+impl std::fmt::Debug for SessionMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionMetrics")
+    }
+}
 
 impl std::fmt::Debug for LayerMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -295,6 +495,35 @@ mod tests {
         }
         let reasons: std::collections::BTreeSet<_> = ALL_KINDS.iter().map(|k| k.reason()).collect();
         assert_eq!(reasons.len(), ALL_KINDS.len());
+    }
+
+    #[test]
+    fn every_event_and_op_sits_at_its_index() {
+        use SessionEvent::*;
+        let events = [
+            Opened,
+            Refreshed,
+            GraceReplay,
+            Reused,
+            Expired,
+            Logout,
+            LogoutOne,
+            LogoutOthers,
+            LogoutAll,
+            Capped,
+        ];
+        assert_eq!(events.len(), SESSION_EVENTS.len());
+        for (index, event) in events.iter().enumerate() {
+            assert_eq!(*event as usize, index);
+        }
+        use StoreOp::*;
+        let ops = [
+            Status, Lookup, Create, Rotate, End, EndSubject, Revoke, List,
+        ];
+        assert_eq!(ops.len(), STORE_OPS.len());
+        for (index, op) in ops.iter().enumerate() {
+            assert_eq!(*op as usize, index);
+        }
     }
 
     #[test]

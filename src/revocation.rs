@@ -285,6 +285,12 @@ pub trait RevocationStore: Send + Sync {
         keep_for: Duration,
     ) -> StoreFuture<'a, ()>;
 
+    /// The `store` label of the store's metrics (feature `metrics`): `memory` and `redis` for
+    /// the crate's stores, `other` by default. A fixed, bounded name.
+    fn metrics_label(&self) -> &'static str {
+        "other"
+    }
+
     /// Whether the store answers now, for readiness probes
     /// ([`JwtAuthLayer::readiness`](crate::JwtAuthLayer::readiness)). By default one
     /// [`status`](Self::status) call for an empty query (one round trip); a store may override
@@ -323,6 +329,9 @@ impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
     }
     fn ping(&self) -> StoreFuture<'_, ()> {
         (**self).ping()
+    }
+    fn metrics_label(&self) -> &'static str {
+        (**self).metrics_label()
     }
 }
 

@@ -17,7 +17,7 @@ use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
-use crate::metrics::LayerMetrics;
+use crate::metrics::{LayerMetrics, StoreMetrics, StoreOp};
 use crate::mode::ModeConfig;
 use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::revocation::{
@@ -59,6 +59,8 @@ pub(crate) struct Revocation {
     pub(crate) store: Arc<dyn RevocationStore>,
     /// Let the request in when the store cannot answer (off by default: 503).
     pub(crate) fail_open: bool,
+    /// The timings and errors of the status calls (feature `metrics`).
+    pub(crate) metrics: StoreMetrics,
 }
 
 impl fmt::Debug for Revocation {
@@ -306,12 +308,22 @@ fn check<C, B>(
 where
     C: Clone + Send + Sync + 'static,
 {
+    #[cfg(feature = "metrics")]
+    let started = std::time::Instant::now();
     match revocation.store.status_now(RevocationQuery::of(&identity)) {
-        Some(answer) => judge(revocation, mode, req, claims, granted, identity, answer),
+        Some(answer) => {
+            #[cfg(feature = "metrics")]
+            let metrics = &revocation.metrics;
+            #[cfg(feature = "metrics")]
+            metrics.record(StoreOp::Status, started.elapsed(), answer.is_err());
+            judge(revocation, mode, req, claims, granted, identity, answer)
+        }
         None => {
             let store = revocation.store.clone();
+            let metrics = revocation.metrics.clone();
             let future: CheckFuture = Box::pin(async move {
-                let answer = store.status(RevocationQuery::of(&identity)).await;
+                let status = store.status(RevocationQuery::of(&identity));
+                let answer = metrics.timed(StoreOp::Status, status).await;
                 (identity, answer)
             });
             Outcome::Check(Box::new(PendingCheck {

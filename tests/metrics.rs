@@ -23,7 +23,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::Jwk;
@@ -69,7 +69,14 @@ fn example(name: &str) -> PathBuf {
             .arg("--target-dir")
             .arg(target_dir)
             .args(["--no-default-features", "--features", &features()])
-            .args(["--example", "axum", "--example", "jwks"])
+            .args([
+                "--example",
+                "axum",
+                "--example",
+                "jwks",
+                "--example",
+                "session",
+            ])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "the examples build");
@@ -140,13 +147,25 @@ impl Example {
     }
 
     async fn try_get(&self, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
-        let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-        let mut request = http::Request::get(format!("http://{}{path}", self.addr));
+        self.send("GET", path, headers, String::new()).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> Result<(u16, String), String> {
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let response = client
-            .request(request.body(Empty::new()).unwrap())
+            .request(request.body(Full::new(Bytes::from(body))).unwrap())
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
@@ -648,4 +667,155 @@ async fn readiness_asks_the_revocation_store() {
     assert!(!down.is_ready());
     assert_eq!(down.keys(), Some(Check::Ok));
     assert!(matches!(down.store(), Some(Check::NotReady(_))), "{down:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The session example: session events and store timings
+
+#[path = "session_support/mod.rs"]
+mod session_support;
+
+/// `POST path` with a JSON body (and a bearer token): the status and the JSON answer.
+async fn post_json(app: &Example, path: &str, bearer: Option<&str>, body: Value) -> (u16, Value) {
+    let auth = bearer.map(|token| format!("Bearer {token}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(auth) = auth.as_deref() {
+        headers.push(("authorization", auth));
+    }
+    let (status, text) = app
+        .send("POST", path, &headers, body.to_string())
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn login(app: &Example) -> (String, String) {
+    let credentials = json!({ "username": "demo", "password": "demo-password" });
+    let (status, body) = post_json(app, "/auth/login", None, credentials).await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned();
+    let refresh = body["refresh_token"]
+        .as_str()
+        .expect("refresh_token")
+        .to_owned();
+    (access, refresh)
+}
+
+async fn refresh(app: &Example, token: &str) -> (u16, Value) {
+    post_json(
+        app,
+        "/auth/refresh",
+        None,
+        json!({ "refresh_token": token }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_session_example_counts_session_events_and_store_calls() {
+    let app = Example::start("session", &[("REFRESH_GRACE_SECS", "1")]).await;
+    let (access, first) = login(&app).await; // opened
+    assert_eq!(app.status("/api/me", Some(&access)).await, 200);
+    let (status, body) = refresh(&app, &first).await; // refreshed
+    assert_eq!(status, 200, "{body}");
+    let (status, again) = refresh(&app, &first).await; // grace_replay: the same pair
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["refresh_token"], body["refresh_token"]);
+    // Past the grace window the first token is a reuse: the session ends.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let (status, reused) = refresh(&app, &first).await; // reused
+    assert_eq!(status, 401, "{reused}");
+    let (access, _) = login(&app).await; // opened
+    let (status, out) = post_json(&app, "/auth/logout", Some(&access), json!({})).await; // logout
+    assert!(status == 200 || status == 204, "{status} {out}");
+    assert_eq!(app.status("/api/me", Some(&access)).await, 401); // revoked
+
+    let (status, body) = app.get("/readyz", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({ "ready": true, "checks": { "store": "ok" } })
+    );
+
+    let scrape = app.scrape().await;
+    let sessions = "jwt_auth_sessions_total";
+    for (event, expected) in [
+        ("opened", 2.0),
+        ("refreshed", 1.0),
+        ("grace_replay", 1.0),
+        ("reused", 1.0),
+        ("expired", 0.0),
+        ("logout", 1.0),
+        ("logout_one", 0.0),
+        ("logout_others", 0.0),
+        ("logout_all", 0.0),
+        ("capped", 0.0),
+    ] {
+        scrape.assert(sessions, &[("event", event)], expected);
+    }
+    let count = "jwt_auth_store_operation_duration_seconds_count";
+    let memory = |op| [("store", "memory"), ("op", op)];
+    scrape.assert(count, &memory("create"), 2.0);
+    scrape.assert(count, &memory("lookup"), 3.0);
+    scrape.assert(count, &memory("rotate"), 3.0);
+    scrape.assert(count, &memory("end"), 1.0);
+    assert_eq!(
+        scrape.sum("jwt_auth_store_errors_total"),
+        0.0,
+        "{}",
+        scrape.text
+    );
+    // The layers' status checks of the bearer requests, and the probe's.
+    let status_calls = scrape.value(count, &memory("status")).unwrap_or(0.0);
+    assert!(status_calls >= 3.0, "{}", scrape.text);
+    scrape.assert(
+        "jwt_auth_failures_total",
+        &[("layer", "default"), ("reason", "revoked")],
+        1.0,
+    );
+    eprintln!("/metrics of the session example:\n{}", scrape.text);
+}
+
+#[tokio::test]
+async fn readyz_follows_the_session_store_down_and_back() {
+    let mut redis = session_support::OwnRedis::new().expect("redis-server is installed");
+    let url = redis.url();
+    redis.start();
+    let app = Example::start(
+        "session",
+        &[
+            ("REDIS_URL", &url),
+            (
+                "JWT_SECRET",
+                "a secret of at least thirty-two bytes, for this test",
+            ),
+        ],
+    )
+    .await;
+    app.readyz_turns(200, Duration::from_secs(5)).await;
+
+    redis.stop();
+    let stopped = Instant::now();
+    let body = app.readyz_turns(503, Duration::from_secs(5)).await;
+    eprintln!("503 after {:?}: {body}", stopped.elapsed());
+    assert_eq!(body["ready"], json!(false));
+    assert_ne!(body["checks"]["store"], json!("ok"));
+
+    redis.start();
+    let restarted = Instant::now();
+    let body = app.readyz_turns(200, Duration::from_secs(5)).await;
+    eprintln!("200 after {:?}: {body}", restarted.elapsed());
+    assert_eq!(body, json!({ "ready": true, "checks": { "store": "ok" } }));
+
+    let scrape = app.scrape().await;
+    let errors = scrape
+        .value(
+            "jwt_auth_store_errors_total",
+            &[("store", "redis"), ("op", "status")],
+        )
+        .unwrap_or(0.0);
+    assert!(errors >= 1.0, "{}", scrape.text);
 }

@@ -106,6 +106,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let role_paths = RolePaths::new(&roles_claims)?;
         let revocation = match revocation {
             Some(store) => Some(Arc::new(Revocation {
+                metrics: crate::metrics::StoreMetrics::new(store.metrics_label()),
                 store,
                 fail_open: revocation_fail_open.unwrap_or(false),
             })),

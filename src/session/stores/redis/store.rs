@@ -429,6 +429,10 @@ impl RevocationStore for RedisStore {
         Box::pin(RedisStore::ping(self))
     }
 
+    fn metrics_label(&self) -> &'static str {
+        "redis"
+    }
+
     fn revoke_token<'a>(
         &'a self,
         iss: &'a str,
