@@ -36,6 +36,8 @@ use serde_json::{json, Value};
 /// The features this test was built with, for building the examples the same way.
 fn features() -> String {
     let all = [
+        // `--all-features` turns `default` on too: named, so that the build matches.
+        ("default", cfg!(feature = "default")),
         ("axum", cfg!(feature = "axum")),
         ("tonic", cfg!(feature = "tonic")),
         ("tracing", cfg!(feature = "tracing")),
@@ -63,7 +65,25 @@ fn example(name: &str) -> PathBuf {
     let target_dir = debug.parent().expect("target/<profile>");
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
+        let mut cargo = Command::new(env!("CARGO"));
+        // Not the variables cargo set for this test: build scripts would see another
+        // environment than the outer build's, and build again.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_for_tests = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+                || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*name);
+            if set_for_tests {
+                cargo.env_remove(&*name);
+            }
+        }
+        let status = cargo
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("build")
             .arg("--target-dir")
