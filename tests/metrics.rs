@@ -788,9 +788,26 @@ async fn the_session_example_counts_session_events_and_store_calls() {
         "{}",
         scrape.text
     );
-    // The layers' status checks of the bearer requests, and the probe's.
-    let status_calls = scrape.value(count, &memory("status")).unwrap_or(0.0);
-    assert!(status_calls >= 3.0, "{}", scrape.text);
+    // The layers' status checks of the three bearer requests, and the probe's.
+    scrape.assert(count, &memory("status"), 4.0);
+    scrape.assert(count, &memory("end_subject"), 0.0);
+    // The endpoints' optional layer counts too: the three refreshes carry no access token.
+    let requests = "jwt_auth_requests_total";
+    scrape.assert(
+        requests,
+        &[("layer", "default"), ("outcome", "accepted")],
+        2.0,
+    );
+    scrape.assert(
+        requests,
+        &[("layer", "default"), ("outcome", "anonymous")],
+        3.0,
+    );
+    scrape.assert(
+        requests,
+        &[("layer", "default"), ("outcome", "refused")],
+        1.0,
+    );
     scrape.assert(
         "jwt_auth_failures_total",
         &[("layer", "default"), ("reason", "revoked")],
