@@ -39,6 +39,9 @@
 //!     cargo run --release --example axum --features axum
 //! ```
 //!
+//! `GET /healthz`, `GET /readyz` and, with `--features metrics`, `GET /metrics` sit outside the
+//! authentication layer (see `examples/common/ops.rs`).
+//!
 //! `benches/load.sh` runs it under `wrk`.
 
 use axum::routing::get;
@@ -53,6 +56,8 @@ use tower_jwt_auth::{
 
 #[path = "common/mod.rs"]
 pub mod common;
+#[path = "common/ops.rs"]
+pub mod ops;
 
 use common::UserClaims;
 
@@ -112,10 +117,14 @@ async fn staff(Claims(claims): Claims<UserClaims>, roles: Roles) -> Json<Value> 
 }
 
 async fn run() -> Result<(), BoxError> {
+    // Before the layer: it takes its metric handles from the recorder installed now.
+    let metrics = ops::install_metrics()?;
     let (settings, auth) = common::auth_from_env()?;
     let listener = TcpListener::bind(settings.addr).await?;
     common::print_startup(&settings, listener.local_addr()?)?;
-    axum::serve(listener, app(auth, common::cors_layer(&settings))?).await?;
+    let probe = ops::layer_probe(&auth);
+    let app = app(auth, common::cors_layer(&settings))?.merge(ops::routes(probe, metrics));
+    axum::serve(listener, app).await?;
     Ok(())
 }
 

@@ -18,6 +18,11 @@
 //! | `JWT_AUDIENCE` | tokens must have this `aud` | not checked |
 //! | `JWKS_ALLOW_HTTP` | `1`: allow plain `http://` for the key set (and discovery) | only for loopback URLs |
 //! | `ADDR` | the address to listen on | `127.0.0.1:3000` |
+//! | `JWKS_CACHE_TTL` | seconds: the longest the key set is cached (also its default lifetime) | the source's defaults |
+//! | `JWKS_MAX_STALENESS` | seconds: how long past its cache lifetime the key set may serve | 24 h |
+//!
+//! `GET /healthz`, `GET /readyz` (the keys) and, with `--features metrics`, `GET /metrics` sit
+//! outside the authentication layer (see `examples/common/ops.rs`).
 //!
 //! Tokens signed with RS256, PS256, ES256 or EdDSA are accepted, each only with a key of the set
 //! bound to that algorithm. Plain `http://` is allowed without asking for a loopback URL
@@ -42,6 +47,7 @@ use tower_jwt_auth::{Algorithm, BoxError, JwtAuthLayer};
 mod axum_example;
 
 use axum_example::common::{self, Settings, UserClaims};
+use axum_example::ops;
 
 /// The algorithms the example accepts.
 const ALGORITHMS: [Algorithm; 4] = [
@@ -74,6 +80,23 @@ struct Config {
     settings: Settings,
     source: KeySource,
     allow_http: bool,
+    cache_ttl: Option<Duration>,
+    max_staleness: Option<Duration>,
+}
+
+/// A number of seconds, when the variable is set.
+fn seconds(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+    name: &str,
+) -> Result<Option<Duration>, BoxError> {
+    text(lookup, name)?
+        .map(|value| {
+            value
+                .parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| format!("{name} must be a number of seconds, not {value:?}").into())
+        })
+        .transpose()
 }
 
 /// A variable that is set but empty is an error, as in the other examples.
@@ -122,6 +145,8 @@ impl Config {
             settings,
             source,
             allow_http: flag(&lookup, "JWKS_ALLOW_HTTP")?,
+            cache_ttl: seconds(&lookup, "JWKS_CACHE_TTL")?,
+            max_staleness: seconds(&lookup, "JWKS_MAX_STALENESS")?,
         }))
     }
 }
@@ -151,6 +176,14 @@ fn auth_layer(config: &Config) -> Result<JwtAuthLayer<UserClaims>, BoxError> {
         return Err(format!("{url} is plain http: set JWKS_ALLOW_HTTP=1 to allow it").into());
     }
     let mut source = source.allow_http(allow_http).algorithms(ALGORITHMS)?;
+    if let Some(ttl) = config.cache_ttl {
+        source = source
+            .cache_ttl(Duration::from_secs(1), ttl)?
+            .default_ttl(ttl);
+    }
+    if let Some(max_staleness) = config.max_staleness {
+        source = source.max_staleness(max_staleness);
+    }
     // `allow_http(true)` covers loopback only: JWKS_ALLOW_HTTP=1 names the URL's host.
     if config.allow_http && !is_loopback(url) {
         if let Some(host) = url
@@ -193,6 +226,8 @@ fn print_startup(config: &Config, local_addr: SocketAddr) {
 }
 
 async fn run(config: Config) -> Result<(), BoxError> {
+    // Before the layer: it takes its metric handles from the recorder installed now.
+    let metrics = ops::install_metrics()?;
     let auth = auth_layer(&config)?;
     // Give the provider a moment, but start without keys if it does not answer: requests get
     // 503 until the layer's background fetch succeeds.
@@ -206,7 +241,9 @@ async fn run(config: Config) -> Result<(), BoxError> {
     let listener = TcpListener::bind(config.settings.addr).await?;
     print_startup(&config, listener.local_addr()?);
     let cors = common::cors_layer(&config.settings);
-    axum::serve(listener, axum_example::app(auth, cors)?).await?;
+    let probe = ops::layer_probe(&auth);
+    let app = axum_example::app(auth, cors)?.merge(ops::routes(probe, metrics));
+    axum::serve(listener, app).await?;
     Ok(())
 }
 

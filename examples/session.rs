@@ -73,6 +73,10 @@
 //! | `PUBLIC_ORIGIN` | the service's own origin as browsers see it (behind a proxy: the proxy's), which the CSRF guard compares `Origin` with, scheme included | the request's `Host`, scheme `https` |
 //! | `COOKIE_INSECURE` | `1`: cookies without `Secure` and without prefixes, for browsers that refuse `Secure` cookies on plain `http://localhost` (Safari) | off |
 //!
+//! `GET /healthz`, `GET /readyz` (`{"ready": …, "checks": {"store": …}}`, 503 while the store
+//! does not answer) and, with `--features metrics`, `GET /metrics` sit outside the
+//! authentication layer (see `examples/common/ops.rs`).
+//!
 //! Two instances started with the same `REDIS_URL` and `JWT_SECRET` on two ports behave as one
 //! service: a logout on one is refused on the other at once, and a refresh token issued by one
 //! refreshes on the other (both derive the same refresh token key from `JWT_SECRET`).
@@ -80,6 +84,11 @@
 //! [`SessionEndpoints`]: tower_jwt_auth::session::SessionEndpoints
 //! [`CookieSettings`]: tower_jwt_auth::session::CookieSettings
 //! [`CookieSettings::token_source`]: tower_jwt_auth::session::CookieSettings::token_source
+
+// `/healthz`, `/readyz` (the store) and, with `--features metrics`, `/metrics`.
+#[allow(dead_code)]
+#[path = "common/ops.rs"]
+mod ops;
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
@@ -855,7 +864,22 @@ fn print_startup(config: &Config, local_addr: SocketAddr) {
 
 async fn run() -> Result<(), BoxError> {
     let config = Config::from_env()?;
-    let app = app_from_config(&config).await?;
+    // Before the sessions and the layer: they take their metric handles from the recorder
+    // installed now.
+    let metrics = ops::install_metrics()?;
+    let (sessions, auth) = sessions_and_layer(&config).await?;
+    let store_probe = sessions.clone();
+    let probe: ops::Probe = Arc::new(move || {
+        let sessions = store_probe.clone();
+        Box::pin(async move { sessions.readiness().await })
+    });
+    let browser = Browser::from_config(&config)?;
+    let app = app(sessions, auth, Login::demo()?, browser);
+    let app = match &config.cors_origin {
+        Some(origin) => app.layer(cors(origin)?),
+        None => app,
+    }
+    .merge(ops::routes(probe, metrics));
     let listener = TcpListener::bind(config.addr).await?;
     print_startup(&config, listener.local_addr()?);
     serve(listener, app).await?;

@@ -17,6 +17,8 @@
 //! - [`security`]: every check the layer makes, and what it does not do yet.
 //! - [`sessions`]: staying logged in and logging out: issuing, refresh rotation, reuse, the
 //!   grace window, expiry, revocation, logout, the stores and their keys, store failures.
+//! - [`operations`]: the metrics (feature `metrics`), readiness probes, alerts, and keeping
+//!   `/metrics` private.
 
 // Guides whose examples need a feature are doctested only with it; `cargo doc` always renders
 // them (docs.rs builds with every feature).
@@ -65,3 +67,6 @@ pub mod security {}
 
 #[doc = include_str!("docs/sessions.md")]
 pub mod sessions {}
+
+#[doc = include_str!("docs/operations.md")]
+pub mod operations {}

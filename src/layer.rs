@@ -10,7 +10,9 @@ use tower_layer::Layer;
 use crate::authz::{Requirement, Slot};
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
+use crate::metrics::LayerMetrics;
 use crate::mode::{AuthMode, ModeConfig};
+use crate::readiness::{Check, Readiness};
 use crate::rejection::DefaultRejection;
 use crate::service::{JwtAuth, Revocation};
 use crate::verify::{TokenVerifier, VerifyConfig};
@@ -56,6 +58,7 @@ pub struct JwtAuthLayer<C, R = DefaultRejection> {
     mode: ModeConfig<C>,
     rejection: R,
     revocation: Option<Arc<Revocation>>,
+    metrics: LayerMetrics,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -67,6 +70,7 @@ impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
             mode: self.mode.clone(),
             rejection: self.rejection.clone(),
             revocation: self.revocation.clone(),
+            metrics: self.metrics.clone(),
             _claims: PhantomData,
         }
     }
@@ -92,6 +96,7 @@ impl<C, R> JwtAuthLayer<C, R> {
         mode: ModeConfig<C>,
         rejection: R,
         revocation: Option<Arc<Revocation>>,
+        metrics: LayerMetrics,
     ) -> Self {
         Self {
             config,
@@ -99,6 +104,7 @@ impl<C, R> JwtAuthLayer<C, R> {
             mode,
             rejection,
             revocation,
+            metrics,
             _claims: PhantomData,
         }
     }
@@ -253,6 +259,34 @@ impl<C, R> JwtAuthLayer<C, R> {
         Ok(())
     }
 
+    /// Whether the layer can judge tokens now, for a readiness probe: its keys are loaded and
+    /// not past their maximum staleness (a remote key set that has none is fetched once more,
+    /// waiting at most a second), and its revocation store, when it has one, answers
+    /// ([`RevocationStore::ping`](crate::revocation::RevocationStore::ping)). See the
+    /// [operations guide](crate::guide::operations).
+    pub async fn readiness(&self) -> Readiness {
+        #[allow(unused_mut)]
+        let mut keys = Check::Ok;
+        #[cfg(feature = "jwks")]
+        for tenant in &self.config.tenants {
+            if let crate::keys::source::KeySource::Remote(remote) = &tenant.keys {
+                let check = remote.readiness().await;
+                if !check.is_ok() {
+                    keys = check;
+                    break;
+                }
+            }
+        }
+        let store = match &self.revocation {
+            None => None,
+            Some(revocation) => Some(match revocation.store.ping().await {
+                Ok(()) => Check::Ok,
+                Err(_) => Check::NotReady("the revocation store does not answer"),
+            }),
+        };
+        Readiness::new(Some(keys), store)
+    }
+
     /// A verifier with this layer's configuration, for tokens that arrive outside of a request
     /// header. It verifies the token and its claims only: a layer's
     /// [revocation check](crate::JwtAuthBuilder::revocation) is not part of it (ask the store with
@@ -276,6 +310,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
             self.mode.clone(),
             self.rejection.clone(),
             self.revocation.clone(),
+            self.metrics.clone(),
         )
     }
 }

@@ -48,7 +48,9 @@ mod future;
 pub mod fuzzing;
 mod keys;
 mod layer;
+mod metrics;
 mod mode;
+mod readiness;
 mod rejection;
 pub mod revocation;
 mod service;
@@ -80,6 +82,7 @@ pub use crate::keys::key::Key;
 pub use crate::keys::signing::{SigningKey, SigningKeys};
 pub use crate::layer::JwtAuthLayer;
 pub use crate::mode::{AuthMode, InvalidTokenPolicy};
+pub use crate::readiness::{Check, Readiness};
 pub use crate::rejection::{
     grpc_content_type, DefaultRejection, ResponseForAuthError, StatusPolicy,
 };

@@ -284,6 +284,21 @@ pub trait RevocationStore: Send + Sync {
         sub: &'a str,
         keep_for: Duration,
     ) -> StoreFuture<'a, ()>;
+
+    /// The `store` label of the store's metrics (feature `metrics`): `memory` and `redis` for
+    /// the crate's stores, `other` by default. A fixed, bounded name.
+    fn metrics_label(&self) -> &'static str {
+        "other"
+    }
+
+    /// Whether the store answers now, for readiness probes
+    /// ([`JwtAuthLayer::readiness`](crate::JwtAuthLayer::readiness)). By default one
+    /// [`status`](Self::status) call for an empty query (one round trip); a store may override
+    /// it with a cheaper probe.
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        let status = self.status(RevocationQuery::default());
+        Box::pin(async move { status.await.map(|_| ()) })
+    }
 }
 
 impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
@@ -311,6 +326,12 @@ impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
         keep_for: Duration,
     ) -> StoreFuture<'a, ()> {
         (**self).set_subject_cutoff(iss, sub, keep_for)
+    }
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        (**self).ping()
+    }
+    fn metrics_label(&self) -> &'static str {
+        (**self).metrics_label()
     }
 }
 

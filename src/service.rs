@@ -17,6 +17,7 @@ use crate::cache::TokenCache;
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
+use crate::metrics::{LayerMetrics, StoreMetrics, StoreOp};
 use crate::mode::ModeConfig;
 use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::revocation::{
@@ -48,6 +49,7 @@ struct Shared<C, R> {
     rejection: R,
     /// The revocation check, when the layer has a store.
     revocation: Option<Arc<Revocation>>,
+    metrics: LayerMetrics,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -57,6 +59,8 @@ pub(crate) struct Revocation {
     pub(crate) store: Arc<dyn RevocationStore>,
     /// Let the request in when the store cannot answer (off by default: 503).
     pub(crate) fail_open: bool,
+    /// The timings and errors of the status calls (feature `metrics`).
+    pub(crate) metrics: StoreMetrics,
 }
 
 impl fmt::Debug for Revocation {
@@ -108,6 +112,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         mode: ModeConfig<C>,
         rejection: R,
         revocation: Option<Arc<Revocation>>,
+        metrics: LayerMetrics,
     ) -> Self {
         Self {
             inner,
@@ -117,6 +122,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 mode,
                 rejection,
                 revocation,
+                metrics,
                 _claims: PhantomData,
             }),
         }
@@ -150,7 +156,8 @@ impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for JwtAuth<S, C, R> {
 enum Outcome<C> {
     /// Verified, and the claims, scopes and roles are in the request's extensions.
     Authenticated,
-    Anonymous,
+    /// Handed on without claims; with the failure of the token the request carried, if any.
+    Anonymous(Option<ErrorKind>),
     Refused(AuthError),
     /// The token's key may arrive with a fetch that is under way.
     Wait(KeyWait),
@@ -171,11 +178,12 @@ where
             cache,
             mode,
             revocation,
+            metrics,
             ..
         } = &*self.shared;
         let found = match find_token(&mode.sources, req.headers(), req.uri()) {
             Ok(Some(found)) => found,
-            Ok(None) if mode.is_optional() => return Outcome::Anonymous,
+            Ok(None) if mode.is_optional() => return Outcome::Anonymous(None),
             Ok(None) => return Outcome::Refused(AuthError::missing()),
             Err(error) => return Outcome::Refused(error),
         };
@@ -191,7 +199,9 @@ where
         let token = found.token;
         if let Some(cache) = cache {
             let now = crate::verify::now(config) as f64;
-            if let Some(entry) = cache.get(token, now, config.leeway as f64) {
+            let entry = cache.get(token, now, config.leeway as f64);
+            metrics.cache_lookup(entry.is_some());
+            if let Some(entry) = entry {
                 let granted = (entry.scopes.clone(), entry.roles.clone());
                 let claims = entry.claims.clone();
                 return match revocation {
@@ -237,7 +247,7 @@ where
                 None if mode.invalid_is_anonymous()
                     && error.kind() != ErrorKind::KeySourceUnavailable =>
                 {
-                    Outcome::Anonymous
+                    Outcome::Anonymous(Some(error.kind()))
                 }
                 None => Outcome::Refused(error),
             },
@@ -298,12 +308,22 @@ fn check<C, B>(
 where
     C: Clone + Send + Sync + 'static,
 {
+    #[cfg(feature = "metrics")]
+    let started = std::time::Instant::now();
     match revocation.store.status_now(RevocationQuery::of(&identity)) {
-        Some(answer) => judge(revocation, mode, req, claims, granted, identity, answer),
+        Some(answer) => {
+            #[cfg(feature = "metrics")]
+            let metrics = &revocation.metrics;
+            #[cfg(feature = "metrics")]
+            metrics.record(StoreOp::Status, started.elapsed(), answer.is_err());
+            judge(revocation, mode, req, claims, granted, identity, answer)
+        }
         None => {
             let store = revocation.store.clone();
+            let metrics = revocation.metrics.clone();
             let future: CheckFuture = Box::pin(async move {
-                let answer = store.status(RevocationQuery::of(&identity)).await;
+                let status = store.status(RevocationQuery::of(&identity));
+                let answer = metrics.timed(StoreOp::Status, status).await;
                 (identity, answer)
             });
             Outcome::Check(Box::new(PendingCheck {
@@ -332,7 +352,7 @@ where
     match answer {
         Ok(status) if status.revokes(identity.iat, identity.sid.is_some()) => {
             if mode.invalid_is_anonymous() {
-                Outcome::Anonymous
+                Outcome::Anonymous(Some(ErrorKind::Revoked))
             } else {
                 Outcome::Refused(REVOKED)
             }
@@ -420,15 +440,27 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        let refuse = |this: &Self, error, req| {
+        let refuse = |this: &Self, error: AuthError, req| {
+            this.shared.metrics.refused(error.kind());
             ResponseFuture::rejected(reject(&this.shared.rejection, error, req))
         };
         match outcome {
-            Outcome::Authenticated => ResponseFuture::inner(self.inner.call(req)),
-            Outcome::Anonymous if self.shared.mode.requirements.apply_to(req.uri().path()) => {
-                refuse(self, AuthError::missing(), req)
+            Outcome::Authenticated => {
+                self.shared.metrics.accepted();
+                ResponseFuture::inner(self.inner.call(req))
             }
-            Outcome::Anonymous => ResponseFuture::inner(self.inner.call(req)),
+            Outcome::Anonymous(failed)
+                if self.shared.mode.requirements.apply_to(req.uri().path()) =>
+            {
+                // Counted under the failure of the token, if one failed.
+                let metrics = &self.shared.metrics;
+                metrics.refused(failed.unwrap_or(ErrorKind::Missing));
+                ResponseFuture::rejected(reject(&self.shared.rejection, AuthError::missing(), req))
+            }
+            Outcome::Anonymous(failed) => {
+                self.shared.metrics.anonymous(failed);
+                ResponseFuture::inner(self.inner.call(req))
+            }
             Outcome::Refused(error) => refuse(self, error, req),
             Outcome::Wait(wait) => {
                 // The inner service was driven to readiness: take that instance along, and

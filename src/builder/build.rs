@@ -54,6 +54,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             revocation,
             revocation_sid_optional,
             revocation_fail_open,
+            metrics_name,
         } = self.settings;
         // The crate's own provider, used directly: nothing is installed in the process.
         let provider = provider.unwrap_or(&crate::crypto::RING_PROVIDER);
@@ -105,6 +106,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let role_paths = RolePaths::new(&roles_claims)?;
         let revocation = match revocation {
             Some(store) => Some(Arc::new(Revocation {
+                metrics: crate::metrics::StoreMetrics::new(store.metrics_label()),
                 store,
                 fail_open: revocation_fail_open.unwrap_or(false),
             })),
@@ -143,6 +145,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             mode,
             rejection,
             revocation,
+            crate::metrics::LayerMetrics::new(metrics_name),
         ))
     }
 }

@@ -70,6 +70,7 @@ pub(crate) const DEFAULT_ACCESS_COOKIE: &str = "__Host-access_token";
 /// | [`revocation`](Self::revocation) | none: no revocation check |
 /// | [`revocation_sid_optional`](Self::revocation_sid_optional) | `false`: with a store, `sid` is required |
 /// | [`revocation_fail_open`](Self::revocation_fail_open) | `false`: a store that cannot answer means 503 |
+/// | [`metrics_name`](Self::metrics_name) | `default`: the `layer` label of the metrics |
 ///
 /// `R` is the type of the [rejection](Self::rejection): how refusals are answered.
 #[must_use]
@@ -109,6 +110,8 @@ struct Settings<C> {
     revocation: Option<Arc<dyn RevocationStore>>,
     revocation_sid_optional: Option<bool>,
     revocation_fail_open: Option<bool>,
+    /// The `layer` label of the layer's metrics.
+    metrics_name: &'static str,
 }
 
 type FinishRejection<R> = fn(R, Option<String>, Option<StatusPolicy>) -> Result<R, ConfigError>;
@@ -225,6 +228,7 @@ impl<C> JwtAuthBuilder<C> {
                 revocation: None,
                 revocation_sid_optional: None,
                 revocation_fail_open: None,
+                metrics_name: crate::metrics::DEFAULT_LAYER,
             },
             rejection: DefaultRejection::new(),
             finish_rejection: default_rejection,
@@ -446,6 +450,19 @@ impl<C, R> JwtAuthBuilder<C, R> {
     pub fn status_policy(mut self, policy: StatusPolicy) -> Self {
         self.settings.policy = Some(policy);
         self
+    }
+
+    /// The `layer` label of this layer's metrics (feature `metrics`), so that operators can tell
+    /// route groups apart; `default` by default. Every variant of the built layer shares it. See
+    /// the [operations guide](crate::guide::operations).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidMetricsName`] for an empty name, one longer than 64 characters, or
+    /// one with a character outside `a-z`, `0-9`, `_` and `-`.
+    pub fn metrics_name(mut self, name: &'static str) -> Result<Self, ConfigError> {
+        self.settings.metrics_name = crate::metrics::checked_layer_name(name)?;
+        Ok(self)
     }
 
     /// The clock that time claims are judged against; [`Clock::system`] by default. For tests:

@@ -96,6 +96,12 @@ pub enum ConfigError {
         /// The realm.
         realm: String,
     },
+    /// The [`metrics_name`](crate::JwtAuthBuilder::metrics_name) of a layer is empty, longer
+    /// than 64 characters, or has a character outside `a-z`, `0-9`, `_` and `-`.
+    InvalidMetricsName {
+        /// The name.
+        name: String,
+    },
     /// A [`CsrfKey`](crate::csrf::CsrfKey) secret is too short.
     CsrfSecretTooShort {
         /// The secret's length in bytes.
@@ -308,6 +314,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "invalid realm {realm:?}: a challenge can only carry printable ascii without \
                  quotes or backslashes"
+            ),
+            ConfigError::InvalidMetricsName { name } => write!(
+                f,
+                "invalid metrics name {name:?}: a layer name is 1 to 64 characters of a-z, 0-9, \
+                 _ and -"
             ),
             ConfigError::InvalidScope { scope } => write!(
                 f,

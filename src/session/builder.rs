@@ -361,6 +361,7 @@ impl SessionsBuilder {
             inner: Arc::new(Inner {
                 minter,
                 refresh_key,
+                metrics: crate::metrics::SessionMetrics::new(store.metrics_label()),
                 store,
                 limits,
                 clock_set,

@@ -6,6 +6,8 @@ use super::grant::Grant;
 use super::lifecycle::Sessions;
 use super::stores::{ClientInfo, SessionSummary};
 use super::token_pair::TokenPair;
+use crate::metrics::{SessionEvent, StoreOp};
+use crate::readiness::{Check, Readiness};
 
 impl Sessions {
     /// [`open`](Self::open), recording the client (user agent, address) the application saw,
@@ -45,9 +47,11 @@ impl Sessions {
     /// store cannot answer.
     pub async fn list_sessions(&self, sub: &str) -> Result<Vec<SessionSummary>, SessionError> {
         let inner = &*self.inner;
+        let list = inner.store.list_sessions(inner.minter.issuer(), sub);
         let mut list = inner
+            .metrics
             .store
-            .list_sessions(inner.minter.issuer(), sub)
+            .timed(StoreOp::List, list)
             .await
             .map_err(SessionError::store)?;
         list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
@@ -63,11 +67,12 @@ impl Sessions {
     /// [`SessionErrorKind::StoreUnavailable`](super::SessionErrorKind::StoreUnavailable) when the
     /// store cannot answer.
     pub async fn end_user_session(&self, sub: &str, sid: &str) -> Result<bool, SessionError> {
+        self.inner.metrics.event(SessionEvent::LogoutOne);
         let list = self.list_sessions(sub).await?;
         if !list.iter().any(|s| s.id == sid) {
             return Ok(false);
         }
-        self.logout(sid).await?;
+        self.end_session_of(self.inner.minter.issuer(), sid).await?;
         Ok(true)
     }
 
@@ -78,12 +83,27 @@ impl Sessions {
     /// [`SessionErrorKind::StoreUnavailable`](super::SessionErrorKind::StoreUnavailable) when the
     /// store cannot answer.
     pub async fn logout_others(&self, sub: &str, current: &str) -> Result<usize, SessionError> {
+        self.inner.metrics.event(SessionEvent::LogoutOthers);
         let mut ended = 0;
         for session in self.list_sessions(sub).await? {
-            if session.id != current && self.logout(&session.id).await? {
+            let issuer = self.inner.minter.issuer();
+            if session.id != current && self.end_session_of(issuer, &session.id).await? {
                 ended += 1;
             }
         }
         Ok(ended)
+    }
+
+    /// Whether the sessions' store answers now, for a readiness probe
+    /// ([`RevocationStore::ping`](crate::revocation::RevocationStore::ping), timed as the
+    /// store operation `status`). See the [operations guide](crate::guide::operations).
+    pub async fn readiness(&self) -> Readiness {
+        let inner = &*self.inner;
+        let ping = inner.store.ping();
+        let check = match inner.metrics.store.timed(StoreOp::Status, ping).await {
+            Ok(()) => Check::Ok,
+            Err(_) => Check::NotReady("the session store does not answer"),
+        };
+        Readiness::new(None, Some(check))
     }
 }

@@ -23,6 +23,7 @@ use crate::builder::JwtAuthBuilder;
 use crate::clock::unix_secs;
 use crate::csrf::CsrfGuard;
 use crate::keys::key::Key;
+use crate::metrics::{SessionEvent, SessionMetrics, StoreOp};
 use crate::revocation::{StoreError, TokenIdentity};
 use crate::source::TokenSource;
 
@@ -99,6 +100,8 @@ pub(super) struct Inner {
     pub(super) cookies: Option<CookieSettings>,
     pub(super) csrf: CsrfGuard,
     pub(super) on_reuse: Option<ReuseHook>,
+    /// The session events and the timings of the store calls (feature `metrics`).
+    pub(super) metrics: SessionMetrics,
 }
 
 impl Sessions {
@@ -142,10 +145,12 @@ impl Sessions {
             .with_issuer(inner.minter.issuer())
             .with_client(client);
         inner
+            .metrics
             .store
-            .create(session, &inner.limits)
+            .timed(StoreOp::Create, inner.store.create(session, &inner.limits))
             .await
             .map_err(SessionError::store)?;
+        inner.metrics.event(SessionEvent::Opened);
         let expires_in = access.lifetime().as_secs();
         let session_expires_at =
             unix_secs(now).saturating_add(inner.limits.absolute_lifetime.as_secs());
@@ -197,13 +202,17 @@ impl Sessions {
             .verified(refresh_token)
             .ok_or_else(|| SessionError::new(SessionErrorKind::InvalidRefreshToken))?;
         let info = match inner
+            .metrics
             .store
-            .lookup(&sid, &presented.hash())
+            .timed(StoreOp::Lookup, inner.store.lookup(&sid, &presented.hash()))
             .await
             .map_err(SessionError::store)?
         {
             Lookup::Found(info) => info,
-            Lookup::Expired => return Err(SessionError::new(SessionErrorKind::RefreshExpired)),
+            Lookup::Expired => {
+                inner.metrics.event(SessionEvent::Expired);
+                return Err(SessionError::new(SessionErrorKind::RefreshExpired));
+            }
             Lookup::Unknown => {
                 return Err(SessionError::new(SessionErrorKind::InvalidRefreshToken))
             }
@@ -238,12 +247,22 @@ impl Sessions {
             .saturating_sub(unix_secs(now))
             .min(inner.limits.idle_timeout.as_secs());
         let sid = info.sid().as_str().to_owned();
-        match inner
+        let outcome = inner
+            .metrics
             .store
-            .rotate(rotation, &inner.limits)
+            .timed(StoreOp::Rotate, inner.store.rotate(rotation, &inner.limits))
             .await
-            .map_err(SessionError::store)?
-        {
+            .map_err(SessionError::store)?;
+        inner.metrics.event(match &outcome {
+            RotateOutcome::Rotated { .. } => SessionEvent::Refreshed,
+            RotateOutcome::Grace(_) => SessionEvent::GraceReplay,
+            RotateOutcome::Reused { .. } => SessionEvent::Reused,
+            RotateOutcome::Expired => SessionEvent::Expired,
+            RotateOutcome::Unknown => {
+                return Err(SessionError::new(SessionErrorKind::InvalidRefreshToken))
+            }
+        });
+        match outcome {
             RotateOutcome::Rotated { .. } => Ok(TokenPair::from_successor(
                 pair,
                 expires_in,
@@ -292,19 +311,24 @@ impl Sessions {
     ///
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
     pub async fn logout(&self, sid: &str) -> Result<bool, SessionError> {
+        self.inner.metrics.event(SessionEvent::Logout);
         self.end_session_of(self.inner.minter.issuer(), sid).await
     }
 
     /// Ends the session `sid` of the issuer `iss`: any non-empty `sid`, an outside identity
     /// provider's too, whose access tokens are then refused as `revoked`.
-    async fn end_session_of(&self, iss: &str, sid: &str) -> Result<bool, SessionError> {
+    pub(super) async fn end_session_of(&self, iss: &str, sid: &str) -> Result<bool, SessionError> {
         if sid.is_empty() {
             return Ok(false);
         }
         let inner = &*self.inner;
         inner
+            .metrics
             .store
-            .end_session(iss, sid, &inner.limits)
+            .timed(
+                StoreOp::End,
+                inner.store.end_session(iss, sid, &inner.limits),
+            )
             .await
             .map_err(SessionError::store)
     }
@@ -318,6 +342,7 @@ impl Sessions {
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
     pub async fn logout_identity(&self, identity: &TokenIdentity) -> Result<bool, SessionError> {
         let iss = identity.iss.as_deref().unwrap_or("");
+        self.inner.metrics.event(SessionEvent::Logout);
         if let Some(sid) = &identity.sid {
             return self.end_session_of(iss, sid).await;
         }
@@ -325,9 +350,11 @@ impl Sessions {
         let until = identity.exp.saturating_add(inner.leeway.as_secs());
         let keep_for = Duration::from_secs(until.saturating_sub(unix_secs(inner.minter.now())));
         if !keep_for.is_zero() && !identity.jti.is_empty() {
+            let revoke = inner.store.revoke_token(iss, &identity.jti, keep_for);
             inner
+                .metrics
                 .store
-                .revoke_token(iss, &identity.jti, keep_for)
+                .timed(StoreOp::Revoke, revoke)
                 .await
                 .map_err(SessionError::store)?;
         }
@@ -345,20 +372,21 @@ impl Sessions {
     /// [`SessionErrorKind::StoreUnavailable`] when the store cannot answer.
     pub async fn logout_by_refresh_token(&self, refresh_token: &str) -> Result<bool, SessionError> {
         let inner = &*self.inner;
+        inner.metrics.event(SessionEvent::Logout);
         let Some((presented, sid)) = self.verified(refresh_token) else {
             return Ok(false);
         };
         match inner
+            .metrics
             .store
-            .lookup(&sid, &presented.hash())
+            .timed(StoreOp::Lookup, inner.store.lookup(&sid, &presented.hash()))
             .await
             .map_err(SessionError::store)?
         {
-            Lookup::Found(info) => inner
-                .store
-                .end_session(inner.minter.issuer(), info.sid().as_str(), &inner.limits)
-                .await
-                .map_err(SessionError::store),
+            Lookup::Found(info) => {
+                self.end_session_of(inner.minter.issuer(), info.sid().as_str())
+                    .await
+            }
             Lookup::Expired | Lookup::Unknown => Ok(false),
         }
     }
@@ -379,10 +407,11 @@ impl Sessions {
         let Some((presented, sid)) = self.verified(refresh_token) else {
             return Ok(None);
         };
-        match self
-            .inner
+        let inner = &*self.inner;
+        match inner
+            .metrics
             .store
-            .lookup(&sid, &presented.hash())
+            .timed(StoreOp::Lookup, inner.store.lookup(&sid, &presented.hash()))
             .await
             .map_err(SessionError::store)?
         {
@@ -442,9 +471,14 @@ impl Sessions {
             return Ok(0);
         }
         let inner = &*self.inner;
+        inner.metrics.event(SessionEvent::LogoutAll);
         inner
+            .metrics
             .store
-            .end_subject(iss, sub, &inner.limits)
+            .timed(
+                StoreOp::EndSubject,
+                inner.store.end_subject(iss, sub, &inner.limits),
+            )
             .await
             .map_err(SessionError::store)
     }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, USER_AGENT};
-use http::{Request, Uri};
+use http::header::{ACCEPT, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, USER_AGENT};
+use http::{HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -40,6 +40,31 @@ pub(super) struct Fetcher {
     provider: &'static CryptoProvider,
     /// The `jwks_uri` of the last discovery, until a fetch of it fails.
     jwks_uri: Mutex<Option<Uri>>,
+    /// The validators of the last key set fetched, sent back so that the server may answer
+    /// `304 Not Modified`.
+    validators: Mutex<Option<Validators>>,
+}
+
+/// The `ETag` and `Last-Modified` of a key set response, and the URL they belong to.
+#[derive(Clone, Debug)]
+struct Validators {
+    uri: Uri,
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+}
+
+/// What a fetch brought: a new key set, or the word that the one held is still current.
+pub(super) enum Fetched {
+    /// A key set and its cache lifetime.
+    Keys(KeySet, Duration),
+    /// `304 Not Modified`: the keys held stay, for this new cache lifetime.
+    NotModified(Duration),
+}
+
+/// The answer of one `GET`.
+enum Got {
+    Body(Bytes, Option<Duration>, Option<Validators>),
+    NotModified(Option<Duration>),
 }
 
 impl Fetcher {
@@ -67,6 +92,7 @@ impl Fetcher {
             client,
             provider,
             jwks_uri: Mutex::new(None),
+            validators: Mutex::new(None),
         })
     }
 
@@ -76,12 +102,21 @@ impl Fetcher {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn lock_validators(&self) -> std::sync::MutexGuard<'_, Option<Validators>> {
+        self.validators
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The key set and its cache lifetime. Keys equal to one of `previous()` (the keys that
-    /// serve now, asked for once the new ones are parsed) are kept as those same objects.
+    /// serve now, asked for once the new ones are parsed) are kept as those same objects. With
+    /// `conditional` (keys are held) the request carries the validators of the last key set,
+    /// and `304 Not Modified` is an answer.
     pub(super) async fn fetch(
         &self,
+        conditional: bool,
         previous: impl FnOnce() -> Option<Arc<KeySet>>,
-    ) -> Result<(KeySet, Duration), FetchError> {
+    ) -> Result<Fetched, FetchError> {
         let jwks_uri = match &self.source.location {
             Location::Jwks(uri) => uri.clone(),
             Location::Discovery { issuer, metadata } => {
@@ -96,15 +131,29 @@ impl Fetcher {
                 }
             }
         };
-        let (body, max_age) = self.get(&jwks_uri).await.map_err(|err| {
-            if matches!(self.source.location, Location::Discovery { .. }) {
-                // Discover again next time: the metadata may have moved the key set.
-                *self.lock_jwks_uri() = None;
-                FetchError("the key set named by discovery could not be fetched")
-            } else {
-                err
-            }
-        })?;
+        let validators = if conditional {
+            self.lock_validators()
+                .clone()
+                .filter(|validators| validators.uri == jwks_uri)
+        } else {
+            None
+        };
+        let got = self
+            .get(&jwks_uri, validators.as_ref())
+            .await
+            .map_err(|err| {
+                if matches!(self.source.location, Location::Discovery { .. }) {
+                    // Discover again next time: the metadata may have moved the key set.
+                    *self.lock_jwks_uri() = None;
+                    FetchError("the key set named by discovery could not be fetched")
+                } else {
+                    err
+                }
+            })?;
+        let (body, max_age, validators) = match got {
+            Got::Body(body, max_age, validators) => (body, max_age, validators),
+            Got::NotModified(max_age) => return Ok(Fetched::NotModified(self.ttl(max_age))),
+        };
         let parsed = parse_jwks(&body, false).map_err(FetchError)?;
         let mut skipped = parsed.skipped;
         let mut keys = Vec::with_capacity(parsed.keys.len());
@@ -141,16 +190,23 @@ impl Fetcher {
             .collect();
         let keys =
             KeySet::from_shared(keys).map_err(|_| FetchError("the key set is not usable"))?;
-        let ttl = max_age
+        *self.lock_validators() = validators;
+        Ok(Fetched::Keys(keys, self.ttl(max_age)))
+    }
+
+    /// The cache lifetime for a response's `max-age`, within the source's bounds.
+    fn ttl(&self, max_age: Option<Duration>) -> Duration {
+        max_age
             .unwrap_or(self.source.default_ttl)
-            .clamp(self.source.min_ttl, self.source.max_ttl);
-        Ok((keys, ttl))
+            .clamp(self.source.min_ttl, self.source.max_ttl)
     }
 
     /// The `jwks_uri` of the metadata at `metadata`, which must name `issuer` exactly and may be
     /// fetched under the source's URL rules.
     async fn discover(&self, issuer: &str, metadata: &Uri) -> Result<Uri, FetchError> {
-        let (body, _) = self.get(metadata).await?;
+        let Got::Body(body, _, _) = self.get(metadata, None).await? else {
+            return Err(FetchError("the discovery document answered 304 unasked"));
+        };
         let uri = discovery::jwks_uri(&body, issuer).map_err(FetchError)?;
         if !self.source.may_fetch(&uri) {
             return Err(FetchError(
@@ -161,9 +217,19 @@ impl Fetcher {
         Ok(uri)
     }
 
-    /// `GET uri`: the body, bounded in size and time, and the response's `max-age`.
-    async fn get(&self, uri: &Uri) -> Result<(Bytes, Option<Duration>), FetchError> {
-        let request = Request::get(uri.clone())
+    /// `GET uri`: the body, bounded in size and time, the response's `max-age` and
+    /// validators; or, when `validators` were sent, `304 Not Modified`.
+    async fn get(&self, uri: &Uri, validators: Option<&Validators>) -> Result<Got, FetchError> {
+        let mut request = Request::get(uri.clone());
+        if let Some(validators) = validators {
+            if let Some(etag) = &validators.etag {
+                request = request.header(IF_NONE_MATCH, etag.clone());
+            }
+            if let Some(last_modified) = &validators.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, last_modified.clone());
+            }
+        }
+        let request = request
             .header(ACCEPT, "application/jwk-set+json, application/json")
             .header(
                 USER_AGENT,
@@ -177,16 +243,27 @@ impl Fetcher {
                 .request(request)
                 .await
                 .map_err(|_| FetchError("the key server could not be reached"))?;
+            let max_age = max_age(response.headers());
+            if response.status() == StatusCode::NOT_MODIFIED && validators.is_some() {
+                return Ok(Got::NotModified(max_age));
+            }
             if !response.status().is_success() {
                 return Err(FetchError("the key server answered with an error status"));
             }
-            let max_age = max_age(response.headers());
+            let headers = response.headers();
+            let etag = headers.get(ETAG).cloned();
+            let last_modified = headers.get(LAST_MODIFIED).cloned();
+            let validators = (etag.is_some() || last_modified.is_some()).then(|| Validators {
+                uri: uri.clone(),
+                etag,
+                last_modified,
+            });
             let body = Limited::new(response.into_body(), self.source.max_size)
                 .collect()
                 .await
                 .map_err(|_| FetchError("the response is too large or broken"))?
                 .to_bytes();
-            Ok((body, max_age))
+            Ok(Got::Body(body, max_age, validators))
         };
         tokio::time::timeout(self.source.timeout, exchange)
             .await

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::Algorithm;
 
-use super::fetch::{backoff, later, Fetcher};
-use super::source::JwksSource;
+use super::fetch::{backoff, later, Fetched, Fetcher};
+use super::source::{JwksSource, Location};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::keys::set::{KeySet, KeyWait, Resolution, Resolved};
+use crate::metrics::JwksMetrics;
+use crate::readiness::Check;
 
 /// The answer when no key can be had: 503 (gRPC `UNAVAILABLE`), never a reason to log out.
 const KEY_SOURCE_UNAVAILABLE: AuthError = AuthError::new(
@@ -29,6 +31,10 @@ impl JwksSource {
         provider: &'static CryptoProvider,
     ) -> Result<Arc<RemoteKeys>, ConfigError> {
         self.check()?;
+        let metrics = JwksMetrics::new(&match &self.location {
+            Location::Jwks(uri) => uri.to_string(),
+            Location::Discovery { metadata, .. } => metadata.to_string(),
+        });
         let fetcher = Fetcher::new(self, provider)?;
         let (done, _) = tokio::sync::watch::channel(0u64);
         let remote = Arc::new(RemoteKeys {
@@ -37,6 +43,7 @@ impl JwksSource {
             state: Mutex::new(FetchState::default()),
             done,
             refresher: AtomicBool::new(false),
+            metrics,
         });
         remote.ensure_refresher();
         Ok(remote)
@@ -66,6 +73,7 @@ pub(crate) struct RemoteKeys {
     /// Bumped at the end of every fetch, successful or not.
     done: tokio::sync::watch::Sender<u64>,
     refresher: AtomicBool,
+    metrics: JwksMetrics,
 }
 
 impl fmt::Debug for RemoteKeys {
@@ -80,6 +88,10 @@ impl fmt::Debug for RemoteKeys {
 #[derive(Clone)]
 struct Cached {
     keys: Arc<KeySet>,
+    /// When they were fetched, or last confirmed unchanged (`304`).
+    fetched_at: Instant,
+    /// The end of their cache lifetime; `None` when that does not fit into an `Instant`.
+    fresh_until: Option<Instant>,
     /// The end of their cache lifetime plus `max_staleness`; `None` when that does not fit into
     /// an `Instant` (for good).
     serve_until: Option<Instant>,
@@ -108,12 +120,38 @@ impl RemoteKeys {
     /// The keys that may serve now: none when the last good ones are older than their cache
     /// lifetime plus `max_staleness` (they are then dropped).
     fn snapshot(&self) -> Option<Arc<KeySet>> {
+        self.snapshot_at(Instant::now()).map(|(keys, _)| keys)
+    }
+
+    /// The keys that may serve at `now`, and whether they are past their cache lifetime (stale,
+    /// within `max_staleness`). Sets the keys' age gauge.
+    fn snapshot_at(&self, now: Instant) -> Option<(Arc<KeySet>, bool)> {
         let cached = self.cached()?;
-        if cached.too_stale(Instant::now()) {
+        if cached.too_stale(now) {
             self.drop_too_stale();
             return None;
         }
-        Some(cached.keys)
+        self.metrics
+            .keys_age(now.saturating_duration_since(cached.fetched_at));
+        let stale = cached.fresh_until.is_some_and(|until| now >= until);
+        Some((cached.keys, stale))
+    }
+
+    /// Whether keys may serve now; when none may, a fetch is tried (joining the one under way)
+    /// for at most a second, so that a probe sees a recovered key server at once.
+    pub(crate) async fn readiness(self: &Arc<Self>) -> Check {
+        self.ensure_refresher();
+        if self.snapshot().is_some() {
+            return Check::Ok;
+        }
+        if let Some(wait) = self.refresh_now() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), wait).await;
+        }
+        if self.snapshot().is_some() {
+            Check::Ok
+        } else {
+            Check::NotReady("no key set fetched within its cache lifetime plus max_staleness")
+        }
     }
 
     /// Drops keys that are past `max_staleness`, so that the tokens they verified leave the
@@ -150,9 +188,14 @@ impl RemoteKeys {
         may_fetch: bool,
     ) -> Resolution<'static> {
         self.ensure_refresher();
-        let refused = match self.snapshot() {
-            Some(keys) => match keys.select(kid, algorithm) {
-                Ok(key) => return Resolution::Found(Resolved::Remote(key.clone())),
+        let refused = match self.snapshot_at(Instant::now()) {
+            Some((keys, stale)) => match keys.select(kid, algorithm) {
+                Ok(key) => {
+                    if stale {
+                        self.metrics.stale_serve();
+                    }
+                    return Resolution::Found(Resolved::Remote(key.clone()));
+                }
                 Err(error) if error.kind() == ErrorKind::UnknownKey => error,
                 Err(error) => return Resolution::Refused(error),
             },
@@ -272,22 +315,43 @@ impl RemoteKeys {
     /// Fetches the key set and stores the outcome: the keys and the next refresh, or the failure
     /// and the next attempt after the backoff.
     async fn fetch_and_store(&self) {
+        let conditional = self.snapshot().is_some();
         let result = self
             .fetcher
-            .fetch(|| self.cached().map(|cached| cached.keys))
+            .fetch(conditional, || self.cached().map(|cached| cached.keys))
             .await;
         let mut state = self.lock_state();
+        let result = match result {
+            Ok(Fetched::Keys(keys, ttl)) => Ok((Arc::new(keys), ttl, true)),
+            // The keys held stay; without them (dropped meanwhile), the fetch failed.
+            Ok(Fetched::NotModified(ttl)) => match self.cached() {
+                Some(cached) => Ok((cached.keys, ttl, false)),
+                None => Err(super::fetch::FetchError(
+                    "the key server answered 304 for keys no longer held",
+                )),
+            },
+            Err(error) => Err(error),
+        };
+        self.metrics
+            .fetched(result.as_ref().ok().map(|(_, _, new)| *new));
         match result {
-            Ok((keys, ttl)) => {
+            Ok((keys, ttl, _new)) => {
                 #[cfg(feature = "tracing")]
-                tracing::debug!(ttl_secs = ttl.as_secs(), "key set fetched");
+                tracing::debug!(
+                    ttl_secs = ttl.as_secs(),
+                    unchanged = !_new,
+                    "key set fetched"
+                );
                 let now = Instant::now();
+                let fresh_until = now.checked_add(ttl);
                 let cached = Cached {
-                    keys: Arc::new(keys),
-                    serve_until: now
-                        .checked_add(ttl)
+                    keys,
+                    fetched_at: now,
+                    fresh_until,
+                    serve_until: fresh_until
                         .and_then(|expiry| expiry.checked_add(self.fetcher.source.max_staleness)),
                 };
+                self.metrics.keys_age(Duration::ZERO);
                 match self.keys.write() {
                     Ok(mut slot) => *slot = Some(cached),
                     Err(poisoned) => *poisoned.into_inner() = Some(cached),

@@ -471,6 +471,10 @@ impl RevocationStore for MemoryStore {
         Box::pin(std::future::ready(Ok(status)))
     }
 
+    fn metrics_label(&self) -> &'static str {
+        "memory"
+    }
+
     fn status_now(
         &self,
         query: RevocationQuery<'_>,

@@ -424,6 +424,15 @@ impl RevocationStore for RedisStore {
         Box::pin(self.status_call(query))
     }
 
+    /// `PING`, within the store's timeout.
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(RedisStore::ping(self))
+    }
+
+    fn metrics_label(&self) -> &'static str {
+        "redis"
+    }
+
     fn revoke_token<'a>(
         &'a self,
         iss: &'a str,
