@@ -14,7 +14,7 @@
 # The load client, the servers and redis-server all run on this machine, left to the scheduler
 # (no pinning). The example runs with its defaults (no verified-token cache: every request is
 # verified and checked), JWT_ISSUER and JWT_SECRET set. The Redis server uses database
-# REDIS_DB (default 9) of REDIS_URL; the script deletes the example's `tjwt:` keys there
+# REDIS_DB (default 9) of REDIS_URL; the script deletes the example's `tjwt2:` keys there
 # before and after.
 #
 # Settings (environment): ROUNDS (default 5), DURATION (wrk -d, default 5s), CONNECTIONS (wrk
@@ -49,7 +49,7 @@ WORK=$(mktemp -d)
 PIDS=()
 STORE_URL="${REDIS_URL%/}/$REDIS_DB"
 flush() {
-    redis-cli -u "$STORE_URL" --scan --pattern 'tjwt:*' | xargs -r -n 500 redis-cli -u "$STORE_URL" DEL >/dev/null
+    redis-cli -u "$STORE_URL" --scan --pattern 'tjwt2:*' | xargs -r -n 500 redis-cli -u "$STORE_URL" DEL >/dev/null
 }
 cleanup() {
     for pid in "${PIDS[@]}"; do
