@@ -68,5 +68,5 @@ pub mod security {}
 #[doc = include_str!("docs/sessions.md")]
 pub mod sessions {}
 
-#[doc = include_str!("docs/operations.md")]
+#[cfg_attr(any(feature = "axum", not(doctest)), doc = include_str!("docs/operations.md"))]
 pub mod operations {}
