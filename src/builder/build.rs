@@ -55,7 +55,15 @@ impl<C, R> JwtAuthBuilder<C, R> {
             revocation_sid_optional,
             revocation_fail_open,
             metrics_name,
+            required_source,
         } = self.settings;
+        if let Some(required) = required_source {
+            if !mode.sources.contains(&required) {
+                return Err(ConfigError::SessionCookieNotRead {
+                    source: required.to_string(),
+                });
+            }
+        }
         // The crate's own provider, used directly: nothing is installed in the process.
         let provider = provider.unwrap_or(&crate::crypto::RING_PROVIDER);
 

@@ -112,6 +112,9 @@ struct Settings<C> {
     revocation_fail_open: Option<bool>,
     /// The `layer` label of the layer's metrics.
     metrics_name: &'static str,
+    /// A source [`build`](JwtAuthBuilder::build) requires among the token sources: the access
+    /// cookie of `Sessions::layer_builder`, which its endpoints and login set.
+    required_source: Option<TokenSource>,
 }
 
 type FinishRejection<R> = fn(R, Option<String>, Option<StatusPolicy>) -> Result<R, ConfigError>;
@@ -229,6 +232,7 @@ impl<C> JwtAuthBuilder<C> {
                 revocation_sid_optional: None,
                 revocation_fail_open: None,
                 metrics_name: crate::metrics::DEFAULT_LAYER,
+                required_source: None,
             },
             rejection: DefaultRejection::new(),
             finish_rejection: default_rejection,
@@ -411,6 +415,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
         sources: impl IntoIterator<Item = TokenSource>,
     ) -> Self {
         self.settings.mode.sources = sources.into_iter().collect();
+        self
+    }
+
+    /// Makes [`build`](Self::build) refuse a configuration whose token sources leave `source`
+    /// out ([`ConfigError::SessionCookieNotRead`]): the session cookie the sessions set.
+    pub(crate) fn require_token_source(mut self, source: TokenSource) -> Self {
+        self.settings.required_source = Some(source);
         self
     }
 

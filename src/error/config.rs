@@ -53,6 +53,14 @@ pub enum ConfigError {
     },
     /// No token source was configured.
     NoTokenSources,
+    /// The token sources of a layer from
+    /// [`Sessions::layer_builder`](crate::session::Sessions::layer_builder) leave out the access
+    /// cookie the sessions set (their [cookie settings](crate::session::SessionsBuilder::cookies)):
+    /// such a layer would never read the cookies its own login and endpoints set.
+    SessionCookieNotRead {
+        /// The source left out, such as `cookie __Host-access_token`.
+        source: String,
+    },
     /// A cookie or query parameter name is empty or not an RFC 6265 token.
     InvalidSourceName {
         /// The name.
@@ -267,6 +275,11 @@ impl fmt::Display for ConfigError {
                 write!(f, "leeway of {secs} s is above the 300 s allowed")
             }
             ConfigError::NoTokenSources => f.write_str("no token source configured"),
+            ConfigError::SessionCookieNotRead { source } => write!(
+                f,
+                "the token sources leave out the sessions' access cookie ({source}): add \
+                 `CookieSettings::token_source()`, or configure the sessions without cookies"
+            ),
             ConfigError::InvalidSourceName { name } => {
                 write!(f, "invalid cookie or parameter name {name:?}")
             }
@@ -498,6 +511,13 @@ mod tests {
                 "leeway of 600 s is above the 300 s allowed",
             ),
             (ConfigError::NoTokenSources, "no token source configured"),
+            (
+                ConfigError::SessionCookieNotRead {
+                    source: "cookie access_token".into(),
+                },
+                "the token sources leave out the sessions' access cookie (cookie access_token): \
+                 add `CookieSettings::token_source()`, or configure the sessions without cookies",
+            ),
             (
                 ConfigError::InvalidSourceName { name: "a b".into() },
                 "invalid cookie or parameter name \"a b\"",

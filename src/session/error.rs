@@ -5,8 +5,10 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 
+use super::cookies::CookieError;
 use super::grant::IssueError;
 use super::refresh_token::SessionCryptoError;
+use crate::error::AuthError;
 use crate::revocation::StoreError;
 
 /// The hook of [`SessionsBuilder::on_reuse`](super::SessionsBuilder::on_reuse).
@@ -68,6 +70,13 @@ pub enum SessionErrorKind {
     /// or a failure of the random number generator, the signature or the sealing of the
     /// successor. `issue_failed`.
     Issue,
+    /// A login ([`Sessions::login`](super::Sessions::login)) was refused by the sessions'
+    /// [CSRF guard](super::SessionsBuilder::csrf): a request another site made the browser
+    /// send (login CSRF). `csrf`.
+    Csrf,
+    /// The session cookies could not be set (a [`CookieError`](super::CookieError): an access
+    /// token too large for a cookie, or no random CSRF token). `cookie_error`.
+    Cookie,
 }
 
 impl SessionErrorKind {
@@ -79,6 +88,8 @@ impl SessionErrorKind {
             SessionErrorKind::RefreshReused => "refresh_reused",
             SessionErrorKind::StoreUnavailable => "session_store_unavailable",
             SessionErrorKind::Issue => "issue_failed",
+            SessionErrorKind::Csrf => "csrf",
+            SessionErrorKind::Cookie => "cookie_error",
         }
     }
 
@@ -94,6 +105,8 @@ impl SessionErrorKind {
                 "The session store is unavailable; try again later"
             }
             SessionErrorKind::Issue => "The tokens could not be issued",
+            SessionErrorKind::Csrf => "The request was refused as cross-site (CSRF)",
+            SessionErrorKind::Cookie => "The session cookies could not be set",
         }
     }
 }
@@ -117,6 +130,26 @@ impl SessionError {
         }
     }
 
+    /// A login refused by the CSRF guard: `error`, of kind [`ErrorKind::Csrf`](crate::ErrorKind::Csrf).
+    pub(super) fn csrf(error: AuthError) -> Self {
+        Self {
+            kind: SessionErrorKind::Csrf,
+            source: Some(Box::new(error)),
+        }
+    }
+
+    pub(super) fn cookie(error: CookieError) -> Self {
+        Self {
+            kind: SessionErrorKind::Cookie,
+            source: Some(Box::new(error)),
+        }
+    }
+
+    /// The guard's refusal of a [`SessionErrorKind::Csrf`] error.
+    pub(super) fn auth_error(&self) -> Option<&AuthError> {
+        self.source.as_deref()?.downcast_ref::<AuthError>()
+    }
+
     pub(super) fn crypto(error: SessionCryptoError) -> Self {
         Self {
             kind: SessionErrorKind::Issue,
@@ -130,7 +163,7 @@ impl SessionError {
     }
 
     /// The machine-readable reason: `invalid_refresh_token`, `refresh_expired`,
-    /// `refresh_reused`, `session_store_unavailable` or `issue_failed`.
+    /// `refresh_reused`, `session_store_unavailable`, `issue_failed`, `csrf` or `cookie_error`.
     pub fn reason(&self) -> &'static str {
         self.kind.reason()
     }
@@ -146,6 +179,8 @@ impl fmt::Display for SessionError {
             }
             SessionErrorKind::StoreUnavailable => "the session store is unavailable",
             SessionErrorKind::Issue => "the tokens could not be issued",
+            SessionErrorKind::Csrf => "the request was refused by the CSRF guard",
+            SessionErrorKind::Cookie => "the session cookies could not be set",
         })?;
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;
@@ -180,6 +215,8 @@ mod tests {
                 "session_store_unavailable",
             ),
             (SessionErrorKind::Issue, "issue_failed"),
+            (SessionErrorKind::Csrf, "csrf"),
+            (SessionErrorKind::Cookie, "cookie_error"),
         ] {
             let e = SessionError::new(kind);
             assert_eq!(e.reason(), reason);

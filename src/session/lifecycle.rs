@@ -499,7 +499,11 @@ impl Sessions {
     /// are typed so, and the clock when one was configured; with
     /// [cookies](super::SessionsBuilder::cookies), the bearer header and the access cookie as
     /// token sources; and the [CSRF guard](super::SessionsBuilder::csrf). Add more settings
-    /// before `build()`.
+    /// before `build()`. With cookies, `build()` refuses token sources that leave the access
+    /// cookie out ([`ConfigError::SessionCookieNotRead`](crate::ConfigError::SessionCookieNotRead)):
+    /// a layer that cannot read the cookies its sessions set cannot be built. It checks
+    /// revocation only when given [`revocation`](JwtAuthBuilder::revocation)`(sessions.store().clone())`;
+    /// the layer of [`routes`](Self::routes) always does.
     ///
     /// ```
     /// # use tower_jwt_auth::{Algorithm, SigningKey};
@@ -528,8 +532,10 @@ impl Sessions {
         }
         if let Some(cookies) = &inner.cookies {
             // The cookie settings checked their names when they were made.
-            builder =
-                builder.checked_token_sources([TokenSource::bearer(), cookies.token_source()]);
+            // And the build fails if later sources leave the access cookie out.
+            builder = builder
+                .checked_token_sources([TokenSource::bearer(), cookies.token_source()])
+                .require_token_source(cookies.token_source());
         }
         builder.csrf(inner.csrf.clone())
     }

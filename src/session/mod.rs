@@ -40,7 +40,7 @@ pub use self::builder::{
     MAX_REFRESH_GRACE,
 };
 pub use self::cookies::{CookieError, CookieSettings, DEFAULT_REFRESH_PATH, MAX_SET_COOKIE_LEN};
-pub use self::endpoint::{EndpointFuture, SessionEndpoints, MAX_BODY_LEN};
+pub use self::endpoint::{EndpointFuture, SessionEndpoints, SessionRoutes, MAX_BODY_LEN};
 pub use self::error::{ReuseEvent, SessionError, SessionErrorKind};
 pub use self::grant::{Grant, IssueError};
 pub use self::issue::{

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use http::header::USER_AGENT;
-use http::{Request, Response, StatusCode};
+use http::{Extensions, HeaderMap, Request, Response, StatusCode};
 use serde::Serialize;
 
 use super::response::{auth_error, empty, error_body, json, session_error};
@@ -45,11 +45,12 @@ fn not_found() -> Response<ResponseBody> {
 /// The client of a request: its `User-Agent` and its peer address (a `SocketAddr` or `IpAddr`
 /// the server put in the extensions).
 pub(super) fn client_of<B>(request: &Request<B>) -> ClientInfo {
-    let user_agent = request
-        .headers()
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let extensions = request.extensions();
+    client_of_parts(request.headers(), request.extensions())
+}
+
+/// [`client_of`] from a request's headers and extensions.
+pub(super) fn client_of_parts(headers: &HeaderMap, extensions: &Extensions) -> ClientInfo {
+    let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     let ip = extensions
         .get::<SocketAddr>()
         .map(SocketAddr::ip)

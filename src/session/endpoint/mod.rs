@@ -6,8 +6,10 @@
 //! - `response`: the answers (JSON, refusals, cookies).
 
 mod devices;
+mod login;
 mod request;
 mod response;
+mod routes;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -23,6 +25,7 @@ use tower_service::Service;
 
 use self::request::{read_json_body, Presented};
 use self::response::{auth_error, empty, json, session_error, SessionState};
+pub use self::routes::SessionRoutes;
 use super::cookies::CookieSettings;
 use super::lifecycle::Sessions;
 use crate::body::ResponseBody;
@@ -290,7 +293,7 @@ impl SessionEndpoints {
                 };
                 match presented {
                     Presented::Body(token) => match self.refresh(&token, client).await {
-                        Ok(pair) => json(StatusCode::OK, &pair),
+                        Ok(pair) => self.body_answer(&pair),
                         Err(error) => session_error(&error),
                     },
                     Presented::Cookie(token) => {

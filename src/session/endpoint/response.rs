@@ -16,34 +16,40 @@ impl SessionEndpoints {
     /// The answer to a refresh made with the cookie: the new cookies, and the pair without its
     /// tokens, which stay out of reach of page scripts.
     pub(super) fn cookie_answer(&self, pair: &TokenPair) -> Response<ResponseBody> {
+        let body = CookieRefresh {
+            token_type: pair.token_type(),
+            expires_in: pair.expires_in(),
+            session_expires_at: pair.session_expires_at(),
+        };
+        self.with_cookies(json(StatusCode::OK, &body), pair)
+    }
+
+    /// The answer to a refresh made with a token in the body: the pair as JSON and, when the
+    /// endpoints serve cookies, the new cookies too, so that a cookie never keeps a token the
+    /// rotation retired (presented after the grace window, it would end the session as reuse).
+    pub(super) fn body_answer(&self, pair: &TokenPair) -> Response<ResponseBody> {
+        self.with_cookies(json(StatusCode::OK, pair), pair)
+    }
+
+    /// `response` with the `Set-Cookie` headers of `pair`, when the endpoints serve cookies; a
+    /// cookie that cannot be set is a 500 `cookie_error` instead.
+    fn with_cookies(
+        &self,
+        mut response: Response<ResponseBody>,
+        pair: &TokenPair,
+    ) -> Response<ResponseBody> {
         let Some(cookies) = &self.cookies else {
-            return json(StatusCode::OK, pair);
+            return response;
         };
-        let set = match cookies.set(pair, self.csrf.key()) {
-            Ok(set) => set,
-            Err(_error) => {
-                #[cfg(feature = "tracing")]
-                tracing::error!(error = %_error, "session endpoint: the cookies could not be set");
-                return error_body(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "The session cookies could not be set",
-                    "cookie_error",
-                );
+        match cookies.set(pair, self.csrf.key()) {
+            Ok(set) => {
+                for value in set {
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+                response
             }
-        };
-        let mut response = json(
-            StatusCode::OK,
-            &CookieRefresh {
-                token_type: pair.token_type(),
-                expires_in: pair.expires_in(),
-                session_expires_at: pair.session_expires_at(),
-            },
-        );
-        for value in set {
-            response.headers_mut().append(SET_COOKIE, value);
+            Err(error) => SessionError::cookie(error).http_response(),
         }
-        response
     }
 
     /// `response` with the headers that clear the cookies, when the endpoints serve them.
@@ -130,21 +136,75 @@ struct ErrorBody<'a> {
 
 /// The answer for a failed session operation.
 pub(super) fn session_error(error: &SessionError) -> Response<ResponseBody> {
-    let kind = error.kind();
-    let (status, code) = match kind {
-        SessionErrorKind::InvalidRefreshToken
-        | SessionErrorKind::RefreshExpired
-        | SessionErrorKind::RefreshReused => (StatusCode::UNAUTHORIZED, "invalid_grant"),
-        SessionErrorKind::StoreUnavailable => {
-            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+    error.http_response()
+}
+
+impl SessionError {
+    /// The HTTP status of [`http_response`](Self::http_response): 401 for the three refusals
+    /// of a refresh token, 403 for [`Csrf`](SessionErrorKind::Csrf), 503 for the store, 500
+    /// for [`Issue`](SessionErrorKind::Issue) and [`Cookie`](SessionErrorKind::Cookie).
+    pub fn status(&self) -> StatusCode {
+        match self.kind() {
+            SessionErrorKind::InvalidRefreshToken
+            | SessionErrorKind::RefreshExpired
+            | SessionErrorKind::RefreshReused => StatusCode::UNAUTHORIZED,
+            SessionErrorKind::Csrf => StatusCode::FORBIDDEN,
+            SessionErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            SessionErrorKind::Issue | SessionErrorKind::Cookie => StatusCode::INTERNAL_SERVER_ERROR,
         }
-        SessionErrorKind::Issue => {
-            #[cfg(feature = "tracing")]
-            tracing::error!(error = %error, "session endpoint: the tokens could not be issued");
-            (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
-        }
-    };
-    error_body(status, code, kind.description(), kind.reason())
+    }
+
+    /// The answer the [endpoints](super::SessionEndpoints) give for this error, and a login
+    /// handler should: the [`status`](Self::status), `Cache-Control: no-store` and the body
+    /// `{"error", "error_description", "reason"}`, `error` being `invalid_grant` (401),
+    /// `csrf` (403, the layer's own refusal), `temporarily_unavailable` (503) or
+    /// `server_error` (500, logged as a `tracing` error; the body never shows the cause).
+    /// With feature `axum`, `SessionError` is an `IntoResponse` that answers this, so that a
+    /// handler can return `Result<_, SessionError>`.
+    ///
+    /// ```
+    /// # use tower_jwt_auth::{Algorithm, SigningKey};
+    /// # use tower_jwt_auth::session::Sessions;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sessions = Sessions::builder()
+    /// #     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)?
+    /// #     .issuer("https://issuer.example")?.build()?;
+    /// let error = sessions.refresh("not-a-known-token").await.unwrap_err();
+    /// let response = error.http_response();
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.headers()["cache-control"], "no-store");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn http_response(&self) -> Response<ResponseBody> {
+        let kind = self.kind();
+        let code = match kind {
+            SessionErrorKind::InvalidRefreshToken
+            | SessionErrorKind::RefreshExpired
+            | SessionErrorKind::RefreshReused => "invalid_grant",
+            SessionErrorKind::StoreUnavailable => "temporarily_unavailable",
+            SessionErrorKind::Csrf => match self.auth_error() {
+                Some(refusal) => return auth_error(refusal),
+                None => "csrf",
+            },
+            SessionErrorKind::Issue | SessionErrorKind::Cookie => {
+                #[cfg(feature = "tracing")]
+                tracing::error!(error = %self, "session: the tokens or cookies could not be issued");
+                "server_error"
+            }
+        };
+        error_body(self.status(), code, kind.description(), kind.reason())
+    }
+}
+
+/// The answer of [`SessionError::http_response`].
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl axum_core::response::IntoResponse for SessionError {
+    fn into_response(self) -> axum_core::response::Response {
+        self.http_response().map(axum_core::body::Body::new)
+    }
 }
 
 pub(super) fn error_body(
