@@ -439,4 +439,6 @@ impl fmt::Debug for EndpointFuture {
 }
 
 #[cfg(test)]
+mod routes_tests;
+#[cfg(test)]
 mod tests;

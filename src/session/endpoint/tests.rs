@@ -116,7 +116,8 @@ async fn refresh_with_the_cookie_sets_cookies_and_hides_the_tokens() {
     assert!(answer.set_cookies[1].starts_with("__Secure-refresh_token="));
     assert!(answer.set_cookies[2].starts_with("__Host-csrf_token="));
     // The old refresh cookie is now used: within the grace window it gives the same pair.
-    // A JSON body still answers with the pair, and sets nothing.
+    // A JSON body answers with the pair, and sets the same tokens in the cookies: a cookie
+    // never keeps a rotated-out token.
     let pair2 = sessions.open(Grant::new("bob")).await.unwrap();
     let body = format!("{{\"refresh_token\":\"{}\"}}", pair2.refresh_token());
     let json = ("content-type", "application/json");
@@ -129,8 +130,13 @@ async fn refresh_with_the_cookie_sets_cookies_and_hides_the_tokens() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert!(answer.body["access_token"].is_string());
-    assert!(answer.set_cookies.is_empty());
+    let access = answer.body["access_token"].as_str().unwrap();
+    let refresh = answer.body["refresh_token"].as_str().unwrap();
+    assert_ne!(refresh, pair2.refresh_token());
+    assert_eq!(answer.set_cookies.len(), 3);
+    assert!(answer.set_cookies[0].starts_with(&format!("__Host-access_token={access};")));
+    assert!(answer.set_cookies[1].starts_with(&format!("__Secure-refresh_token={refresh};")));
+    assert!(answer.set_cookies[2].starts_with("__Host-csrf_token="));
 }
 
 #[tokio::test]
