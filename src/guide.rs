@@ -65,7 +65,11 @@ pub mod browsers {}
 #[doc = include_str!("docs/security.md")]
 pub mod security {}
 
-#[doc = include_str!("docs/sessions.md")]
+#[cfg_attr(any(feature = "axum", not(doctest)), doc = include_str!("docs/sessions.md"))]
+#[cfg_attr(
+    all(doctest, not(feature = "axum")),
+    doc = "Sessions (doctested with `axum`)."
+)]
 pub mod sessions {}
 
 #[cfg_attr(any(feature = "axum", not(doctest)), doc = include_str!("docs/operations.md"))]

@@ -96,6 +96,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// | Amazon Cognito | `.roles_claim("cognito:groups")` |
     /// | Okta | `.roles_claim("groups")` |
     /// | a namespaced claim | `.roles_claim(ClaimPath::from_segments(["https://example.com/roles"]))` |
+    /// | this crate's [sessions](crate::session::Sessions) | `.roles_claim("roles")`, the claim set at login by [`Grant::claim`](crate::session::Grant::claim)`("roles", ["admin"])` |
     ///
     /// # Errors
     ///

@@ -79,6 +79,30 @@ impl Grant {
 
     /// Sets a custom claim; a second call with the same name replaces the value. The name of a
     /// registered claim is refused when the token is minted ([`IssueError::ReservedClaim`]).
+    ///
+    /// **Roles.** Put the user's roles into a claim at login, and have the layer read them back
+    /// with [`roles_claim`](crate::JwtAuthBuilder::roles_claim) and require them with
+    /// [`require_roles`](crate::JwtAuthLayer::require_roles) (403 `forbidden` without them);
+    /// the grant is kept with the session, so every refreshed access token carries them too.
+    /// The [sessions guide's recipe](crate::guide::sessions) does it end to end.
+    ///
+    /// ```
+    /// use tower_jwt_auth::session::{Grant, Sessions};
+    /// # use tower_jwt_auth::{Algorithm, SigningKey};
+    /// # fn main() -> Result<(), tower_jwt_auth::ConfigError> {
+    /// # let sessions = Sessions::builder()
+    /// #     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)?
+    /// #     .issuer("https://issuer.example")?.build()?;
+    /// let grant = Grant::new("alice").claim("roles", ["admin"]);
+    /// let admin_only = sessions
+    ///     .layer_builder::<serde_json::Value>()
+    ///     .roles_claim("roles")?
+    ///     .require_roles(["admin"])?
+    ///     .build()?;
+    /// # let _ = (grant, admin_only);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.claims.insert(name.into(), value.into());

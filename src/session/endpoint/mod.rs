@@ -38,8 +38,9 @@ use crate::revocation::TokenIdentity;
 /// without being read further.
 pub const MAX_BODY_LEN: usize = 4096;
 
-/// The session endpoints as one Tower service: `POST {prefix}/refresh`, `POST {prefix}/logout`
-/// and `POST {prefix}/logout-all`. Built by [`Sessions::endpoints`].
+/// The session endpoints as one Tower service: `POST {prefix}/refresh`, `POST {prefix}/logout`,
+/// `POST {prefix}/logout-all`, `GET {prefix}/session` and the devices routes. Built by
+/// [`Sessions::endpoints`]; mounted with their layer in front by [`Sessions::routes`].
 ///
 /// | Request | Answer |
 /// |---|---|
@@ -59,6 +60,10 @@ pub const MAX_BODY_LEN: usize = 4096;
 /// - `POST /refresh` and `POST /logout` with an empty body use the refresh cookie. A refresh
 ///   so made sets the new cookies (and a new CSRF cookie in double-submit mode) and answers
 ///   `{"token_type", "expires_in", "session_expires_at"}` without the tokens.
+/// - **Every successful refresh sets the cookies**, whichever way the token came: one with the
+///   token in a JSON body answers the pair and sets the same tokens in the cookies, so that a
+///   cookie never keeps a token the rotation retired (presented after the grace window, it
+///   would count as reuse and end the session).
 /// - `POST /logout` and `POST /logout-all` clear the cookies.
 /// - Every `POST` passes the sessions' [CSRF guard](super::SessionsBuilder::csrf) first (403
 ///   `csrf`): its Fetch Metadata / `Origin` check and, for one that uses the refresh cookie in
@@ -95,23 +100,42 @@ pub const MAX_BODY_LEN: usize = 4096;
 ///
 /// # Example
 ///
+/// Mount [`Sessions::routes`]: these endpoints with the layer they need in front (the access
+/// token's identity for logout, logout-all and the devices routes; the revocation check), in
+/// one line. Login is the application's handler, with [`Sessions::login`].
+///
 /// ```
-/// use axum::Router;
-/// use tower_jwt_auth::session::Sessions;
+/// use axum::{body::Body, http::Request, Router};
+/// use tower::ServiceExt;
+/// use tower_jwt_auth::session::{Grant, Sessions};
 /// use tower_jwt_auth::{Algorithm, SigningKey};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let sessions = Sessions::builder()
 ///     .signing_key(SigningKey::hmac(Algorithm::HS256, b"an example secret of 32 bytes!!!")?)?
 ///     .issuer("https://issuer.example")?
-///     .audience("api")?
 ///     .build()?;
-/// // axum strips `/auth` before the service sees the path: no prefix.
-/// let app: Router = Router::new().nest_service("/auth", sessions.endpoints());
+/// // axum strips `/auth` before the service sees the path.
+/// let app: Router = Router::new().nest_service("/auth", sessions.routes()?);
 /// // Served on its own (hyper): the full paths.
-/// let endpoints = sessions.endpoints().prefix("/auth");
-/// # let _ = (app, endpoints);
-/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// let _hyper = sessions.routes()?.prefix("/auth");
+///
+/// // A bearer logout ends the session: its refresh token is refused from then on.
+/// let pair = sessions.open(Grant::new("alice")).await?;
+/// let logout = Request::post("/auth/logout")
+///     .header("authorization", format!("Bearer {}", pair.access_token()))
+///     .body(Body::empty())?;
+/// assert_eq!(app.oneshot(logout).await?.status(), 204);
+/// assert!(sessions.refresh(pair.refresh_token()).await.is_err());
+/// # Ok(())
+/// # }
 /// ```
+///
+/// The bare endpoints, [`Sessions::endpoints`], are for an application that puts a layer of
+/// its own in front (see [`SessionRoutes`]); without one, the routes that need the access
+/// token answer 401 `missing`, and a bearer logout reads the body for a refresh token (400
+/// `invalid_request` without one).
 #[derive(Clone)]
 pub struct SessionEndpoints {
     sessions: Sessions,
@@ -133,8 +157,9 @@ impl fmt::Debug for SessionEndpoints {
 }
 
 impl Sessions {
-    /// The refresh, logout and logout-everywhere endpoints of these sessions, as one Tower
-    /// service; see [`SessionEndpoints`].
+    /// The session endpoints of these sessions, as one Tower service, **without** a layer in
+    /// front; see [`SessionEndpoints`]. To mount them, [`routes`](Self::routes) puts the layer
+    /// they need in front.
     pub fn endpoints(&self) -> SessionEndpoints {
         SessionEndpoints::new(self.clone())
     }
