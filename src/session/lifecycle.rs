@@ -541,15 +541,15 @@ impl Sessions {
     }
 
     /// The cookie settings, when the sessions serve browsers
-    /// ([`SessionsBuilder::cookies`](super::SessionsBuilder::cookies)): for a login handler
-    /// that sets the cookies of a new session.
+    /// ([`SessionsBuilder::cookies`](super::SessionsBuilder::cookies)), which
+    /// [`login`](Self::login) sets.
     pub fn cookie_settings(&self) -> Option<&CookieSettings> {
         self.inner.cookies.as_ref()
     }
 
     /// The CSRF guard of the layer and the endpoints
-    /// ([`SessionsBuilder::csrf`](super::SessionsBuilder::csrf)): for a login handler's
-    /// [`check_origin`](CsrfGuard::check_origin).
+    /// ([`SessionsBuilder::csrf`](super::SessionsBuilder::csrf)), which
+    /// [`login`](Self::login) runs too.
     pub fn csrf_guard(&self) -> &CsrfGuard {
         &self.inner.csrf
     }
