@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
@@ -33,77 +33,12 @@ use serde_json::{json, Value};
 // ---------------------------------------------------------------------------------------------
 // The examples as child processes
 
-/// The features this test was built with, for building the examples the same way.
-fn features() -> String {
-    let all = [
-        // `--all-features` turns `default` on too: named, so that the build matches.
-        ("default", cfg!(feature = "default")),
-        ("axum", cfg!(feature = "axum")),
-        ("tonic", cfg!(feature = "tonic")),
-        ("tracing", cfg!(feature = "tracing")),
-        ("jwks", cfg!(feature = "jwks")),
-        ("aws-lc-rs", cfg!(feature = "aws-lc-rs")),
-        ("ed25519-dalek", cfg!(feature = "ed25519-dalek")),
-        ("redis", cfg!(feature = "redis")),
-        ("metrics", cfg!(feature = "metrics")),
-        ("full", cfg!(feature = "full")),
-        ("fuzzing", cfg!(feature = "fuzzing")),
-    ];
-    let on: Vec<_> = all.iter().filter(|(_, on)| *on).map(|(f, _)| *f).collect();
-    on.join(",")
-}
+mod examples_support;
 
-/// The path of the example `name`, built once per test run with this test's features into
-/// this test's target directory.
+/// The path of the example `name`, built (with the other examples this test runs) once per
+/// test run with this test's features into this test's target directory.
 fn example(name: &str) -> PathBuf {
-    // target/debug/deps/metrics-<hash> → target/debug/examples/<name>
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let debug = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let target_dir = debug.parent().expect("target/<profile>");
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let mut cargo = Command::new(env!("CARGO"));
-        // Not the variables cargo set for this test: build scripts would see another
-        // environment than the outer build's, and build again.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            let set_for_tests = [
-                "CARGO_PKG_",
-                "CARGO_MANIFEST_",
-                "CARGO_CRATE_",
-                "CARGO_BIN_",
-            ]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-                || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*name);
-            if set_for_tests {
-                cargo.env_remove(&*name);
-            }
-        }
-        let status = cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .arg("build")
-            .arg("--target-dir")
-            .arg(target_dir)
-            .args(["--no-default-features", "--features", &features()])
-            .args([
-                "--example",
-                "axum",
-                "--example",
-                "jwks",
-                "--example",
-                "session",
-            ])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "the examples build");
-    });
-    let path = debug.join("examples").join(name);
-    assert!(path.exists(), "{} exists", path.display());
-    path
+    examples_support::example(name, &["axum", "jwks", "session"])
 }
 
 /// A free port on 127.0.0.1.

@@ -6,9 +6,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,71 +17,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
+mod examples_support;
+
 const SECRET: &str = "session-minimal-test-secret-of-32+bytes";
-
-/// The features this test was built with, for building the example the same way.
-fn features() -> String {
-    let all = [
-        ("default", cfg!(feature = "default")),
-        ("axum", cfg!(feature = "axum")),
-        ("tonic", cfg!(feature = "tonic")),
-        ("tracing", cfg!(feature = "tracing")),
-        ("jwks", cfg!(feature = "jwks")),
-        ("aws-lc-rs", cfg!(feature = "aws-lc-rs")),
-        ("ed25519-dalek", cfg!(feature = "ed25519-dalek")),
-        ("redis", cfg!(feature = "redis")),
-        ("metrics", cfg!(feature = "metrics")),
-        ("full", cfg!(feature = "full")),
-        ("fuzzing", cfg!(feature = "fuzzing")),
-    ];
-    let on: Vec<_> = all.iter().filter(|(_, on)| *on).map(|(f, _)| *f).collect();
-    on.join(",")
-}
-
-/// The example's binary, built once per test run into this test's target directory.
-fn example() -> PathBuf {
-    // target/debug/deps/session_minimal-<hash> → target/debug/examples/session_minimal
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let debug = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let target_dir = debug.parent().expect("target/<profile>");
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let mut cargo = Command::new(env!("CARGO"));
-        // Not the variables cargo set for this test: build scripts would see another
-        // environment than the outer build's, and build again.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            let set_for_tests = [
-                "CARGO_PKG_",
-                "CARGO_MANIFEST_",
-                "CARGO_CRATE_",
-                "CARGO_BIN_",
-            ]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-                || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*name);
-            if set_for_tests {
-                cargo.env_remove(&*name);
-            }
-        }
-        let status = cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .arg("build")
-            .arg("--target-dir")
-            .arg(target_dir)
-            .args(["--no-default-features", "--features", &features()])
-            .args(["--example", "session_minimal"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "the example builds");
-    });
-    let path = debug.join("examples").join("session_minimal");
-    assert!(path.exists(), "{} exists", path.display());
-    path
-}
 
 /// The running example, killed on drop; its stderr is collected.
 struct Example {
@@ -127,7 +64,10 @@ impl Example {
             .unwrap()
             .local_addr()
             .unwrap();
-        let mut command = Command::new(example());
+        let mut command = Command::new(examples_support::example(
+            "session_minimal",
+            &["session_minimal"],
+        ));
         command
             .env_clear()
             .env("ADDR", addr.to_string())

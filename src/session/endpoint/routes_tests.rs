@@ -1,16 +1,11 @@
 //! `Sessions::routes` (the endpoints behind their layer), `Sessions::login`, and the layer's
 //! refusal of token sources without the session cookie, driven with `oneshot`.
 
-use bytes::Bytes;
-use http::header::{CACHE_CONTROL, SET_COOKIE};
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use tower::ServiceExt;
+use http::{Method, Request, StatusCode};
 
+use super::tests::{answer, send};
 use crate::csrf::CsrfGuard;
-use crate::session::{
-    CookieSettings, Grant, SessionErrorKind, SessionRoutes, Sessions, SessionsBuilder,
-};
+use crate::session::{CookieSettings, Grant, SessionErrorKind, Sessions, SessionsBuilder};
 use crate::{Algorithm, ConfigError, SigningKey, TokenSource};
 
 const SECRET: &[u8] = b"routes and login tests secret, 32+ bytes";
@@ -21,52 +16,6 @@ fn builder() -> SessionsBuilder {
         .signing_key(SigningKey::hmac(Algorithm::HS256, SECRET).unwrap())
         .and_then(|b| b.issuer("https://issuer.example"))
         .unwrap()
-}
-
-struct Answer {
-    status: StatusCode,
-    set_cookies: Vec<String>,
-    cache_control: Option<String>,
-    body: serde_json::Value,
-}
-
-async fn answer<B>(response: Response<B>) -> Answer
-where
-    B: http_body::Body,
-    B::Error: std::fmt::Debug,
-{
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        set_cookies: headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect(),
-        cache_control: headers
-            .get(CACHE_CONTROL)
-            .map(|v| v.to_str().unwrap().to_owned()),
-        body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    }
-}
-
-async fn send(
-    routes: &SessionRoutes,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Answer {
-    let mut request = Request::builder().method(method).uri(path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    answer(routes.clone().oneshot(request).await.unwrap()).await
 }
 
 #[tokio::test]

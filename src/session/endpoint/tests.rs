@@ -1,10 +1,11 @@
 //! The cookie side of the endpoints, driven with `oneshot`.
 
 use bytes::Bytes;
-use http::header::{COOKIE, SET_COOKIE};
-use http::{Method, Request, StatusCode};
+use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
+use tower_service::Service;
 
 use super::SessionEndpoints;
 use crate::csrf::{CsrfGuard, CsrfKey};
@@ -36,46 +37,58 @@ fn endpoints(sessions: &Sessions) -> SessionEndpoints {
     sessions.endpoints().prefix("/auth")
 }
 
-struct Answer {
-    status: StatusCode,
-    set_cookies: Vec<String>,
-    body: serde_json::Value,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) set_cookies: Vec<String>,
+    pub(super) cache_control: Option<String>,
+    pub(super) body: serde_json::Value,
 }
 
-async fn send(
-    endpoints: &SessionEndpoints,
+/// The status, the `Set-Cookie` headers, `Cache-Control` and the JSON body of `response`.
+pub(super) async fn answer<B>(response: Response<B>) -> Answer
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        set_cookies: headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect(),
+        cache_control: headers
+            .get(CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap().to_owned()),
+        body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// One request to `service` (the endpoints, or the routes).
+pub(super) async fn send<S, B>(
+    service: &S,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
-) -> Answer {
+) -> Answer
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
     let mut request = Request::builder().method(method).uri(path);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = endpoints
-        .clone()
-        .oneshot(
-            request
-                .body(Full::new(Bytes::from(body.to_owned())))
-                .unwrap(),
-        )
-        .await
+    let request = request
+        .body(Full::new(Bytes::from(body.to_owned())))
         .unwrap();
-    let status = response.status();
-    let set_cookies = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    Answer {
-        status,
-        set_cookies,
-        body,
-    }
+    answer(service.clone().oneshot(request).await.unwrap()).await
 }
 
 /// The `Cookie` header a browser would send to `/auth` after `pair`, and the CSRF token.
