@@ -9,12 +9,10 @@
 //! stopped (its runtime shut down) and started again on the same port.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
@@ -41,48 +39,19 @@ fn example(name: &str) -> PathBuf {
     examples_support::example(name, &["axum", "jwks", "session"])
 }
 
-/// A free port on 127.0.0.1.
-fn free_addr() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
-/// A running example, killed on drop; its stderr is collected.
+/// A running example; its stderr is collected.
 struct Example {
-    child: Child,
+    running: examples_support::Running,
     addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
 }
 
 impl Example {
     async fn start(name: &str, env: &[(&str, &str)]) -> Self {
-        let addr = free_addr();
-        let mut command = Command::new(example(name));
-        command
-            .env_clear()
-            .env("ADDR", addr.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("the example starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut sink = sink.lock().unwrap();
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let example = Self {
-            child,
-            addr,
-            stderr,
-        };
+        let mut env = env.to_vec();
+        env.push(("RUST_LOG", "warn"));
+        let running = examples_support::Running::spawn(example(name), &env);
+        let addr = running.addr;
+        let example = Self { running, addr };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok((200, _)) = example.try_get("/healthz", &[]).await {
@@ -98,7 +67,7 @@ impl Example {
     }
 
     fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.running.stderr()
     }
 
     async fn try_get(&self, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
@@ -172,13 +141,6 @@ impl Example {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -470,7 +432,7 @@ fn jwks_server(max_age: u64) -> (JwksServer, EncodingKey) {
         ok: AtomicUsize::new(0),
         not_modified: AtomicUsize::new(0),
     });
-    (JwksServer::start(jwks, free_addr()), key)
+    (JwksServer::start(jwks, examples_support::free_addr()), key)
 }
 
 #[tokio::test]
@@ -614,7 +576,7 @@ async fn readiness_asks_the_revocation_store() {
     );
 
     // Nothing listens on this port.
-    let closed = free_addr();
+    let closed = examples_support::free_addr();
     let redis = RedisStore::connect(&format!("redis://{closed}"))
         .await
         .unwrap();

@@ -4,10 +4,7 @@
 //! of both users, `/me`, `/admin`, refresh (the cookies follow), the crate's endpoints under
 //! `/auth`, logout, and the refusals (`revoked`, `forbidden`, `csrf`, `invalid_credentials`).
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,18 +18,10 @@ mod examples_support;
 
 const SECRET: &str = "session-minimal-test-secret-of-32+bytes";
 
-/// The running example, killed on drop; its stderr is collected.
+/// The running example; its stderr is collected.
 struct Example {
-    child: Child,
+    running: examples_support::Running,
     addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 struct Answer {
@@ -60,38 +49,14 @@ impl Answer {
 
 impl Example {
     async fn start(secret: Option<&str>) -> Self {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let mut command = Command::new(examples_support::example(
-            "session_minimal",
-            &["session_minimal"],
-        ));
-        command
-            .env_clear()
-            .env("ADDR", addr.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some(secret) = secret {
-            command.env("JWT_SECRET", secret);
-        }
-        let mut child = command.spawn().expect("the example starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut sink = sink.lock().unwrap();
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let example = Self {
-            child,
-            addr,
-            stderr,
-        };
+        let env: Vec<_> = secret
+            .map(|secret| ("JWT_SECRET", secret))
+            .into_iter()
+            .collect();
+        let path = examples_support::example("session_minimal", &["session_minimal"]);
+        let running = examples_support::Running::spawn(path, &env);
+        let addr = running.addr;
+        let example = Self { running, addr };
         let deadline = Instant::now() + Duration::from_secs(60);
         while !example.stderr().contains("listening on") {
             assert!(
@@ -105,7 +70,7 @@ impl Example {
     }
 
     fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.running.stderr()
     }
 
     async fn send(

@@ -2,9 +2,11 @@
 //! test (`cargo build --example …`, a no-op after `cargo test --all-features` built them), into
 //! the test's own target directory.
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The features this test was built with, for building the examples the same way.
 fn features() -> String {
@@ -70,4 +72,67 @@ pub fn example(name: &str, all: &[&str]) -> PathBuf {
     let path = debug.join("examples").join(name);
     assert!(path.exists(), "{} exists", path.display());
     path
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+}
+
+/// An example running as a child process on a free port of 127.0.0.1, killed on drop; its
+/// stderr is collected.
+pub struct Running {
+    child: Child,
+    /// Where it listens (its `ADDR`).
+    pub addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Running {
+    /// Starts the example at `path` with nothing in its environment but `ADDR` and `env`.
+    pub fn spawn(path: PathBuf, env: &[(&str, &str)]) -> Self {
+        let addr = free_addr();
+        let mut command = Command::new(path);
+        command
+            .env_clear()
+            .env("ADDR", addr.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("the example starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().expect("stderr is piped");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+                sink.push_str(&line);
+                sink.push('\n');
+            }
+        });
+        Self {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    /// What it wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
