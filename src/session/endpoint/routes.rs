@@ -21,7 +21,10 @@ use crate::session::Sessions;
 /// Every session route but login, behind the layer they need, as one Tower service: what
 /// [`Sessions::routes`] returns. Mount it in one line: under axum,
 /// `Router::new().nest_service("/auth", sessions.routes()?)`; served on its own (hyper, or a
-/// framework that does not strip the prefix), [`prefix`](Self::prefix)`("/auth")`.
+/// framework that does not strip the prefix), [`prefix`](Self::prefix)`("/auth")`. With
+/// cookies, mount them where the refresh cookie's `Path` points
+/// ([`CookieSettings::refresh_path`](crate::session::CookieSettings::refresh_path), `/auth` by
+/// default).
 ///
 /// It is [`SessionEndpoints`] behind a layer from [`Sessions::layer_builder`] (the sessions'
 /// keys, token sources, cookies and CSRF guard), that checks every token against the sessions'
