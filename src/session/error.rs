@@ -40,7 +40,8 @@ pub struct ReuseEvent {
 /// let error = sessions.refresh("not-a-known-token").await.unwrap_err();
 /// assert_eq!(error.kind(), SessionErrorKind::InvalidRefreshToken);
 /// assert_eq!(error.reason(), "invalid_refresh_token");
-/// // 401 for the three refusals of a refresh token, 503 for the store: see `SessionEndpoints`.
+/// // The answer of the endpoints and of a login handler: 401 `invalid_grant` here.
+/// assert_eq!(error.http_response().status(), 401);
 /// # Ok(())
 /// # }
 /// ```

@@ -34,7 +34,8 @@ use crate::session::Sessions;
 /// (body or cookie). A store that cannot answer is still 503, and a cookie request the CSRF
 /// guard refuses is 403, never anonymous. The routes and their answers are those of
 /// [`SessionEndpoints`]: `POST /refresh`, `POST /logout`, `POST /logout-all`, `GET /session`
-/// (with cookies), `GET /sessions`, `DELETE /sessions/{id}`, `POST /logout-others`.
+/// (with cookies), `GET /sessions`, `DELETE /sessions/{id}`, `POST /logout-others`. With
+/// feature `metrics`, the layer's metrics carry `layer="session_routes"`.
 ///
 /// For another layer in front (a verified-token cache, metrics names), put it there yourself:
 /// `layer.mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous)).layer(sessions.endpoints())`,
@@ -56,6 +57,7 @@ impl Sessions {
             .layer_builder::<IgnoredAny>()
             .revocation(self.store().clone())
             .mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous))
+            .metrics_name("session_routes")?
             .build()?;
         Ok(SessionRoutes {
             service: layer.layer(self.endpoints()),
