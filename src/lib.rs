@@ -40,6 +40,7 @@ mod cache;
 pub mod clock;
 pub mod crypto;
 pub mod csrf;
+pub mod dpop;
 mod error;
 mod future;
 // Internals for the fuzz targets; unstable, hidden, only with the `fuzzing` feature.

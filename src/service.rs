@@ -14,6 +14,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
+use crate::dpop::{DpopMode, Presented, DPOP};
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
@@ -23,10 +24,11 @@ use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::revocation::{
     RevocationQuery, RevocationStatus, RevocationStore, StoreError, TokenIdentity,
 };
-use crate::source::find_token;
+use crate::source::{find_token, Found, TokenSourceKind};
 use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
-use crate::verify::{verify, Failure, Verified, VerifyConfig};
+use crate::verify::VerifyConfig;
+use crate::verify::{verify, Failure, Verified};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
 /// request extensions; see the [crate docs](crate) for an example.
@@ -181,11 +183,33 @@ where
             metrics,
             ..
         } = &*self.shared;
-        let found = match find_token(&mode.sources, req.headers(), req.uri()) {
-            Ok(Some(found)) => found,
-            Ok(None) if mode.is_optional() => return Outcome::Anonymous(None),
-            Ok(None) => return Outcome::Refused(AuthError::missing()),
-            Err(error) => return Outcome::Refused(error),
+        // DPoP, when on for the request's path: `Authorization: DPoP` comes before the sources.
+        let dpop_mode = mode.dpop.mode_for(req.uri().path());
+        let dpop_token = match dpop_mode {
+            DpopMode::Off => None,
+            _ => match crate::dpop::dpop_token(req.headers()) {
+                Ok(token) => token,
+                Err(error) => return Outcome::Refused(error),
+            },
+        };
+        let found = match dpop_token {
+            Some(token) => Found {
+                token,
+                source: TokenSourceKind::Bearer,
+            },
+            None => match find_token(&mode.sources, req.headers(), req.uri()) {
+                Ok(Some(found)) => found,
+                Ok(None) if mode.is_optional() => return Outcome::Anonymous(None),
+                Ok(None) => return Outcome::Refused(AuthError::missing()),
+                Err(error) => return Outcome::Refused(error),
+            },
+        };
+        let presented = if dpop_token.is_some() {
+            Presented::DpopScheme
+        } else if found.source == TokenSourceKind::Cookie && req.headers().contains_key(DPOP) {
+            Presented::CookieWithProof
+        } else {
+            Presented::Plain
         };
         // A cookie token on an unsafe method (or a WebSocket upgrade) must pass the CSRF guard;
         // its refusal is never turned anonymous: the browser did send credentials.
@@ -202,6 +226,10 @@ where
             let entry = cache.get(token, now, config.leeway as f64);
             metrics.cache_lookup(entry.is_some());
             if let Some(entry) = entry {
+                // The cache skips the token's signature, never the proof.
+                if let Err(error) = dpop_gate(mode, dpop_mode, presented, token, req, config) {
+                    return Outcome::Refused(error);
+                }
                 let granted = (entry.scopes.clone(), entry.roles.clone());
                 let claims = entry.claims.clone();
                 return match revocation {
@@ -228,6 +256,9 @@ where
                     let granted = (scopes.clone(), roles.clone());
                     cache.insert(token, claims.clone(), granted, times, key, identity.clone());
                 }
+                if let Err(error) = dpop_gate(mode, dpop_mode, presented, token, req, config) {
+                    return Outcome::Refused(error);
+                }
                 let granted = (scopes, roles);
                 match (revocation, identity) {
                     (None, _) => hand_over(mode, req, claims, granted, None),
@@ -252,6 +283,30 @@ where
                 None => Outcome::Refused(error),
             },
         }
+    }
+}
+
+/// The DPoP check of a request whose token was accepted, when DPoP is on for its path.
+fn dpop_gate<C, B>(
+    mode: &ModeConfig<C>,
+    dpop_mode: DpopMode,
+    presented: Presented,
+    token: &[u8],
+    req: &Request<B>,
+    config: &VerifyConfig,
+) -> Result<(), AuthError> {
+    match (&mode.dpop.config, dpop_mode) {
+        (_, DpopMode::Off) | (None, _) => Ok(()),
+        (Some(dpop), _) => crate::dpop::check_request(
+            dpop,
+            dpop_mode,
+            presented,
+            token,
+            req.method(),
+            req.uri(),
+            req.headers(),
+            config.clock.now_millis(),
+        ),
     }
 }
 
@@ -428,6 +483,15 @@ impl<S, C, R> JwtAuth<S, C, R> {
         self.respond(outcome, req)
     }
 
+    /// `error` with the DPoP challenge of the mode for `path`, if DPoP is on there.
+    fn with_dpop_challenge(&self, error: AuthError, path: &str) -> AuthError {
+        let dpop = &self.shared.mode.dpop;
+        match dpop.challenge(dpop.mode_for(path)) {
+            Some(challenge) => error.with_dpop(challenge),
+            None => error,
+        }
+    }
+
     /// Calls the inner service, refuses, or waits, as `outcome` says.
     fn respond<ReqBody>(
         &mut self,
@@ -440,8 +504,9 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        let refuse = |this: &Self, error: AuthError, req| {
+        let refuse = |this: &Self, error: AuthError, req: Request<ReqBody>| {
             this.shared.metrics.refused(error.kind());
+            let error = this.with_dpop_challenge(error, req.uri().path());
             ResponseFuture::rejected(reject(&this.shared.rejection, error, req))
         };
         match outcome {
@@ -455,7 +520,8 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 // Counted under the failure of the token, if one failed.
                 let metrics = &self.shared.metrics;
                 metrics.refused(failed.unwrap_or(ErrorKind::Missing));
-                ResponseFuture::rejected(reject(&self.shared.rejection, AuthError::missing(), req))
+                let error = self.with_dpop_challenge(AuthError::missing(), req.uri().path());
+                ResponseFuture::rejected(reject(&self.shared.rejection, error, req))
             }
             Outcome::Anonymous(failed) => {
                 self.shared.metrics.anonymous(failed);
