@@ -8,15 +8,15 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode, Uri};
-use jsonwebtoken::Algorithm;
 use http_body_util::Full;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::EncodingKey;
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
 
 use super::*;
-use crate::error::{AuthError, ErrorKind};
 use crate::clock::Clock;
+use crate::error::{AuthError, ErrorKind};
 use crate::test_helpers::*;
 use crate::{JwtAuthLayer, SigningKey};
 
