@@ -14,7 +14,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
-use crate::dpop::{DpopMode, Presented, DPOP};
+use crate::dpop::{DpopMode, Presented, ReplayCheck, DPOP};
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
@@ -79,9 +79,14 @@ const REVOCATION_UNAVAILABLE: AuthError = AuthError::new(
     "The revocation of the access token cannot be checked right now",
 );
 
-/// The revocation store's answer, awaited: the identity it was asked about comes back with it.
-type CheckFuture =
-    Pin<Box<dyn Future<Output = (TokenIdentity, Result<RevocationStatus, StoreError>)> + Send>>;
+/// The answer of the stores asked asynchronously: the DPoP replay store's (a refusal, if any),
+/// then the revocation store's, with the identity it was asked about (`None` without a
+/// revocation store).
+pub(crate) type CheckAnswer =
+    Result<Option<(TokenIdentity, Result<RevocationStatus, StoreError>)>, AuthError>;
+
+/// The stores' answer, awaited.
+type CheckFuture = Pin<Box<dyn Future<Output = CheckAnswer> + Send>>;
 
 /// An accepted token whose revocation status the store has yet to give (a store without a
 /// synchronous answer, such as Redis): the question under way, and the claims and scopes to
@@ -93,10 +98,7 @@ pub(crate) struct PendingCheck<C> {
 
 impl<C> PendingCheck<C> {
     /// Polls the store's answer.
-    pub(crate) fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<(TokenIdentity, Result<RevocationStatus, StoreError>)> {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<CheckAnswer> {
         self.future.as_mut().poll(cx)
     }
 
@@ -227,11 +229,16 @@ where
             metrics.cache_lookup(entry.is_some());
             if let Some(entry) = entry {
                 // The cache skips the token's signature, never the proof.
-                if let Err(error) = dpop_gate(mode, dpop_mode, presented, token, req, config) {
-                    return Outcome::Refused(error);
-                }
+                let replay = match dpop_gate(mode, dpop_mode, presented, token, req, config) {
+                    Ok(replay) => replay,
+                    Err(error) => return Outcome::Refused(error),
+                };
                 let granted = (entry.scopes.clone(), entry.roles.clone());
                 let claims = entry.claims.clone();
+                if let Some(replay) = replay {
+                    let identity = entry.identity.clone();
+                    return after_replay(replay, revocation.as_ref(), identity, claims, granted);
+                }
                 return match revocation {
                     None => hand_over(mode, req, claims, granted, None),
                     // "Not revoked" is never cached: the store is asked on every hit.
@@ -256,10 +263,14 @@ where
                     let granted = (scopes.clone(), roles.clone());
                     cache.insert(token, claims.clone(), granted, times, key, identity.clone());
                 }
-                if let Err(error) = dpop_gate(mode, dpop_mode, presented, token, req, config) {
-                    return Outcome::Refused(error);
-                }
+                let replay = match dpop_gate(mode, dpop_mode, presented, token, req, config) {
+                    Ok(replay) => replay,
+                    Err(error) => return Outcome::Refused(error),
+                };
                 let granted = (scopes, roles);
+                if let Some(replay) = replay {
+                    return after_replay(replay, revocation.as_ref(), identity, claims, granted);
+                }
                 match (revocation, identity) {
                     (None, _) => hand_over(mode, req, claims, granted, None),
                     (Some(revocation), Some(identity)) => {
@@ -286,7 +297,8 @@ where
     }
 }
 
-/// The DPoP check of a request whose token was accepted, when DPoP is on for its path.
+/// The DPoP check of a request whose token was accepted, when DPoP is on for its path; the
+/// replay store's answer to await when it has none at once.
 fn dpop_gate<C, B>(
     mode: &ModeConfig<C>,
     dpop_mode: DpopMode,
@@ -294,9 +306,9 @@ fn dpop_gate<C, B>(
     token: &[u8],
     req: &Request<B>,
     config: &VerifyConfig,
-) -> Result<(), AuthError> {
+) -> Result<Option<ReplayCheck>, AuthError> {
     match (&mode.dpop.config, dpop_mode) {
-        (_, DpopMode::Off) | (None, _) => Ok(()),
+        (_, DpopMode::Off) | (None, _) => Ok(None),
         (Some(dpop), _) => crate::dpop::check_request(
             dpop,
             dpop_mode,
@@ -308,6 +320,36 @@ fn dpop_gate<C, B>(
             config.clock.now_millis(),
         ),
     }
+}
+
+/// An accepted token whose proof the replay store has yet to judge: the replay answer, then
+/// the revocation check (asked asynchronously too), then the hand-over.
+fn after_replay<C>(
+    replay: ReplayCheck,
+    revocation: Option<&Arc<Revocation>>,
+    identity: Option<TokenIdentity>,
+    claims: C,
+    granted: (Scopes, Roles),
+) -> Outcome<C> {
+    if revocation.is_some() && identity.is_none() {
+        return Outcome::Refused(NO_IDENTITY);
+    }
+    let revocation = revocation.cloned();
+    let future: CheckFuture = Box::pin(async move {
+        replay.await?;
+        match (revocation, identity) {
+            (Some(revocation), Some(identity)) => {
+                let status = revocation.store.status(RevocationQuery::of(&identity));
+                let answer = revocation.metrics.timed(StoreOp::Status, status).await;
+                Ok(Some((identity, answer)))
+            }
+            _ => Ok(None),
+        }
+    });
+    Outcome::Check(Box::new(PendingCheck {
+        future,
+        granted: Some((claims, granted)),
+    }))
 }
 
 /// Judges what the layer requires (scopes, roles, a predicate; for every request and for the
@@ -379,7 +421,7 @@ where
             let future: CheckFuture = Box::pin(async move {
                 let status = store.status(RevocationQuery::of(&identity));
                 let answer = metrics.timed(StoreOp::Status, status).await;
-                (identity, answer)
+                Ok(Some((identity, answer)))
             });
             Outcome::Check(Box::new(PendingCheck {
                 future,
@@ -458,8 +500,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         &mut self,
         mut req: Request<ReqBody>,
         granted: Option<(C, (Scopes, Roles))>,
-        identity: TokenIdentity,
-        answer: Result<RevocationStatus, StoreError>,
+        answer: CheckAnswer,
     ) -> ResponseFuture<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>> + Clone,
@@ -467,8 +508,9 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        let outcome = match (&self.shared.revocation, granted) {
-            (Some(revocation), Some((claims, granted))) => judge(
+        let outcome = match (&self.shared.revocation, granted, answer) {
+            (_, _, Err(error)) => Outcome::Refused(error),
+            (Some(revocation), Some((claims, granted)), Ok(Some((identity, answer)))) => judge(
                 revocation,
                 &self.shared.mode,
                 &mut req,
@@ -477,8 +519,13 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 identity,
                 answer,
             ),
-            // A check is only started with a store and the claims to grant.
-            (None, _) | (Some(_), None) => Outcome::Refused(REVOCATION_UNAVAILABLE),
+            // Only the replay store was asked: no revocation store.
+            (None, Some((claims, granted)), Ok(None)) => {
+                hand_over(&self.shared.mode, &mut req, claims, granted, None)
+            }
+            // A check is only started with the claims to grant, and asks the revocation store
+            // when there is one.
+            _ => Outcome::Refused(REVOCATION_UNAVAILABLE),
         };
         self.respond(outcome, req)
     }

@@ -1,6 +1,8 @@
 //! [`DpopConfig`]: the settings of proof checking, and the replay check of an accepted proof.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +10,9 @@ use http::{HeaderMap, Method, Uri};
 use jsonwebtoken::Algorithm;
 
 use super::request::single_proof;
-use super::{check_proof, invalid, Checked, Expected, MemoryReplayCache, ReplayCache, Target};
+use super::{
+    check_proof, invalid, Checked, Expected, MemoryReplayCache, ReplayCache, ReplayError, Target,
+};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 
 /// The default proof algorithms, in the order of the challenge's `algs`.
@@ -222,23 +226,30 @@ impl DpopConfig {
         id
     }
 
-    /// Records the proof in the replay cache (synchronously answering stores only; see
-    /// [`ReplayCache::record_now`]): a proof seen before is refused with `invalid_dpop_proof`,
-    /// a full cache with `dpop_replay_cache_full`.
-    pub(crate) fn record(&self, checked: &Checked, now_ms: u64) -> Result<(), AuthError> {
+    /// Records the proof in the replay cache: a proof seen before is refused with
+    /// `invalid_dpop_proof`, a full cache (or a store that cannot answer) with
+    /// `dpop_replay_cache_full`. A store without an answer at once gives the check to await.
+    pub(crate) fn record(
+        &self,
+        checked: &Checked,
+        now_ms: u64,
+    ) -> Result<Option<ReplayCheck>, AuthError> {
         let id = Self::replay_id(checked);
-        let expires = now_ms + self.past.as_millis() as u64 + self.future.as_millis() as u64;
+        let window = self.past.as_millis() + self.future.as_millis();
+        let expires = now_ms.saturating_add(u64::try_from(window).unwrap_or(u64::MAX));
         match self.replay.record_now(&id, now_ms, expires) {
-            Some(Ok(true)) => Ok(()),
-            Some(Ok(false)) => Err(invalid("The DPoP proof was used before")),
-            Some(Err(_)) | None => Err(REPLAY_FULL),
+            Some(answer) => judge_replay(answer).map(|()| None),
+            None => {
+                let answer = self.replay.record(id, now_ms, expires);
+                Ok(Some(Box::pin(async move { judge_replay(answer.await) })))
+            }
         }
     }
 
     /// Checks a proof at a token request (no access token, so no `ath`), records it against
     /// replay, and gives the thumbprint of its key: for the session endpoints.
     #[allow(dead_code)]
-    pub(crate) fn check_token_request(
+    pub(crate) async fn check_token_request(
         &self,
         method: &Method,
         uri: &Uri,
@@ -260,8 +271,22 @@ impl DpopConfig {
                 now_ms,
             },
         )?;
-        self.record(&checked, now_ms)?;
+        if let Some(replay) = self.record(&checked, now_ms)? {
+            replay.await?;
+        }
         Ok(Some(checked.jkt))
+    }
+}
+
+/// A replay check under way: `Ok` when the proof is new.
+pub(crate) type ReplayCheck = Pin<Box<dyn Future<Output = Result<(), AuthError>> + Send>>;
+
+/// The meaning of a replay store's answer.
+fn judge_replay(answer: Result<bool, ReplayError>) -> Result<(), AuthError> {
+    match answer {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(invalid("The DPoP proof was used before")),
+        Err(_) => Err(REPLAY_FULL),
     }
 }
 

@@ -38,6 +38,7 @@ mod request;
 
 use http::HeaderName;
 
+pub(crate) use self::config::ReplayCheck;
 pub use self::config::{
     DpopConfig, DEFAULT_ALGORITHMS, DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE, DEFAULT_MAX_PROOF_LEN,
 };

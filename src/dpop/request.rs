@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use http::{HeaderMap, Method, Uri};
 
-use super::{check_proof, invalid, DpopConfig, DpopMode, Expected, Target, DPOP};
+use super::{check_proof, invalid, DpopConfig, DpopMode, Expected, ReplayCheck, Target, DPOP};
 use crate::error::{AuthError, ErrorKind};
 
 /// The one `DPoP` header of a request, or `None`; two or more are refused.
@@ -86,14 +86,14 @@ pub(crate) fn check_request(
     uri: &Uri,
     headers: &HeaderMap,
     now_ms: u64,
-) -> Result<(), AuthError> {
+) -> Result<Option<ReplayCheck>, AuthError> {
     let proof = single_proof(headers)?;
     let jkt = token_jkt(token)?;
     if presented == Presented::Plain {
         return match (jkt, mode) {
             (Some(_), _) => Err(DOWNGRADE),
             (None, DpopMode::Required) => Err(UNBOUND),
-            (None, _) => Ok(()),
+            (None, _) => Ok(None),
         };
     }
     let proof = proof.ok_or(invalid("The request carries no DPoP proof"))?;

@@ -671,3 +671,57 @@ fn configuration_is_checked() {
     assert!(DpopConfig::new().max_proof_len(10).is_err());
     let _ = SystemTime::now();
 }
+
+/// A replay store that only answers later, as Redis does.
+struct LaterStore(MemoryReplayCache);
+
+impl ReplayCache for LaterStore {
+    fn record_now(
+        &self,
+        _id: &[u8; 32],
+        _now_ms: u64,
+        _expires_at_ms: u64,
+    ) -> Option<Result<bool, ReplayError>> {
+        None
+    }
+
+    fn record(&self, id: [u8; 32], now_ms: u64, expires_at_ms: u64) -> ReplayFuture {
+        let answer = self.0.record_now(&id, now_ms, expires_at_ms);
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            answer.unwrap_or(Err(ReplayError::new("no answer")))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_replay_store_that_answers_later_is_awaited() {
+    let layer = builder()
+        .clock(clock())
+        .dpop(DpopMode::Allowed)
+        .dpop_config(DpopConfig::new().replay_cache(LaterStore(MemoryReplayCache::new(10))))
+        .build()
+        .unwrap();
+    let token = bound_token(&client_jkt());
+    let proof = sign(&header(), &claims("l1", &token));
+    let ok = call(&layer, request(&format!("DPoP {token}"), &[&proof])).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let again = call(&layer, request(&format!("DPoP {token}"), &[&proof])).await;
+    assert_eq!(again.reason.as_deref(), Some("invalid_dpop_proof"));
+    // With a revocation store too: both are asked.
+    let layer = builder()
+        .clock(clock())
+        .revocation(crate::session::MemoryStore::new())
+        .revocation_sid_optional(true)
+        .dpop(DpopMode::Allowed)
+        .dpop_config(DpopConfig::new().replay_cache(LaterStore(MemoryReplayCache::new(10))))
+        .build()
+        .unwrap();
+    let token = mint(json!({
+        "sub": "alice", "jti": "t1", "iat": START, "exp": START + 300,
+        "cnf": { "jkt": client_jkt() },
+    }));
+    let proof = sign(&header(), &claims("l2", &token));
+    let ok = call(&layer, request(&format!("DPoP {token}"), &[&proof])).await;
+    assert_eq!(ok.status, StatusCode::OK);
+}
