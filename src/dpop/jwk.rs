@@ -7,8 +7,6 @@ use jsonwebtoken::Algorithm;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::keys::key::Key;
-
 /// A JWK as a proof carries it. Only the members the thumbprint and the key need are read;
 /// each of them (and each private member) at most once, or the header is refused.
 #[derive(Deserialize)]
@@ -43,53 +41,65 @@ impl ProofJwk {
             || self.k.is_some()
     }
 
-    /// The verification key for `algorithm`, when the JWK is a public key of its family (and
-    /// curve) that the crate's key checks accept: a point on the curve, an RSA modulus of 2048
-    /// to 8192 bits, a 32-byte Ed25519 key.
-    pub(crate) fn key(&self, algorithm: Algorithm) -> Option<Key> {
+    /// Whether `signature` over `message` verifies under this key with `algorithm`: the key
+    /// must be a public key of the algorithm's family and curve (an EC point of the curve's
+    /// size, an RSA modulus of 2048 to 8192 bits, a 32-byte Ed25519 key). ring checks the
+    /// point, the modulus and the exponent as it verifies; the proof's key is used once, so
+    /// nothing is prepared ahead.
+    pub(crate) fn verifies(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        use ring::signature as sig;
         let decode = |value: &Option<String>| {
             value
                 .as_deref()
                 .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
         };
-        match (self.kty.as_str(), algorithm) {
-            ("EC", Algorithm::ES256 | Algorithm::ES384) => {
-                let (curve, len) = match algorithm {
-                    Algorithm::ES256 => ("P-256", 32),
-                    _ => ("P-384", 48),
-                };
-                if self.crv.as_deref() != Some(curve) {
-                    return None;
-                }
-                let (x, y) = (decode(&self.x)?, decode(&self.y)?);
-                if x.len() != len || y.len() != len {
-                    return None;
-                }
-                let mut point = Vec::with_capacity(1 + 2 * len);
-                point.push(4);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                Key::ec_point(algorithm, point).ok()
+        let ec = |curve: &str, len: usize| -> Option<Vec<u8>> {
+            if self.kty != "EC" || self.crv.as_deref() != Some(curve) {
+                return None;
             }
-            (
-                "RSA",
-                Algorithm::RS256
-                | Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512,
-            ) => {
-                let (n, e) = (self.n.as_deref()?, self.e.as_deref()?);
-                Key::rsa_components(algorithm, n, e).ok()
+            let (x, y) = (decode(&self.x)?, decode(&self.y)?);
+            if x.len() != len || y.len() != len {
+                return None;
             }
-            ("OKP", Algorithm::EdDSA) => {
-                if self.crv.as_deref() != Some("Ed25519") {
-                    return None;
-                }
-                Key::ed25519_raw(decode(&self.x)?).ok()
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(4);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            Some(point)
+        };
+        let rsa = |params: &'static sig::RsaParameters| -> bool {
+            let (Some(n), Some(e)) = (decode(&self.n), decode(&self.e)) else {
+                return false;
+            };
+            self.kty == "RSA"
+                && sig::RsaPublicKeyComponents { n: &n, e: &e }
+                    .verify(params, message, signature)
+                    .is_ok()
+        };
+        let public = |alg: &'static dyn sig::VerificationAlgorithm, key: Option<Vec<u8>>| {
+            key.is_some_and(|key| {
+                sig::UnparsedPublicKey::new(alg, key)
+                    .verify(message, signature)
+                    .is_ok()
+            })
+        };
+        match algorithm {
+            Algorithm::ES256 => public(&sig::ECDSA_P256_SHA256_FIXED, ec("P-256", 32)),
+            Algorithm::ES384 => public(&sig::ECDSA_P384_SHA384_FIXED, ec("P-384", 48)),
+            Algorithm::EdDSA => {
+                let okp = self.kty == "OKP" && self.crv.as_deref() == Some("Ed25519");
+                public(
+                    &sig::ED25519,
+                    decode(&self.x).filter(|x| okp && x.len() == 32),
+                )
             }
-            _ => None,
+            Algorithm::RS256 => rsa(&sig::RSA_PKCS1_2048_8192_SHA256),
+            Algorithm::RS384 => rsa(&sig::RSA_PKCS1_2048_8192_SHA384),
+            Algorithm::RS512 => rsa(&sig::RSA_PKCS1_2048_8192_SHA512),
+            Algorithm::PS256 => rsa(&sig::RSA_PSS_2048_8192_SHA256),
+            Algorithm::PS384 => rsa(&sig::RSA_PSS_2048_8192_SHA384),
+            Algorithm::PS512 => rsa(&sig::RSA_PSS_2048_8192_SHA512),
+            _ => false,
         }
     }
 
@@ -126,9 +136,20 @@ fn canonical(members: &[(&str, &str)]) -> Option<String> {
         if i > 0 {
             json.push(',');
         }
-        json.push_str(&serde_json::to_string(name).ok()?);
-        json.push(':');
-        json.push_str(&serde_json::to_string(value).ok()?);
+        json.push('"');
+        json.push_str(name);
+        json.push_str("\":");
+        // base64url values (all of a valid key's) need no escaping.
+        if value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            json.push('"');
+            json.push_str(value);
+            json.push('"');
+        } else {
+            json.push_str(&serde_json::to_string(value).ok()?);
+        }
     }
     json.push('}');
     Some(json)

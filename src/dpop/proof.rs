@@ -110,17 +110,9 @@ pub(crate) fn check(
     }
 
     // The signature, under the proof's own key.
-    let mut key = jwk.key(algorithm).ok_or(invalid(
-        "The DPoP proof's jwk is not a usable key for its algorithm",
-    ))?;
-    key.prepare(&crate::crypto::RING_PROVIDER)
-        .map_err(|_| invalid("The DPoP proof's jwk is not a usable key for its algorithm"))?;
     let signed_len = header_b64.len() + 1 + payload_b64.len();
     let signed = proof.get(..signed_len).unwrap_or_default();
-    let verifies = key
-        .verifier(algorithm)
-        .is_some_and(|verifier| verifier.verifies(signed, &signature));
-    if signature.is_empty() || !verifies {
+    if signature.is_empty() || !jwk.verifies(algorithm, signed, &signature) {
         return Err(invalid("The DPoP proof's signature does not verify"));
     }
 
