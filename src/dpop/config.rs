@@ -248,7 +248,6 @@ impl DpopConfig {
 
     /// Checks a proof at a token request (no access token, so no `ath`), records it against
     /// replay, and gives the thumbprint of its key: for the session endpoints.
-    #[allow(dead_code)]
     pub(crate) async fn check_token_request(
         &self,
         method: &Method,
@@ -260,7 +259,8 @@ impl DpopConfig {
             return Ok(None);
         };
         let target = Target::of(self.public_origin.as_deref(), uri, headers)
-            .ok_or(invalid("The request's URI cannot be told"))?;
+            .ok_or(invalid("The request's URI cannot be told"))?
+            .mounted();
         let checked = check_proof(
             self,
             proof,

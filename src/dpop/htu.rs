@@ -14,6 +14,9 @@ pub(crate) struct Target<'a> {
     scheme: Option<&'a str>,
     authority: &'a str,
     path: &'a str,
+    /// The service may be mounted under a prefix it does not see (axum's `nest_service`):
+    /// the proof's path may be a prefix followed by the request's path.
+    mounted: bool,
 }
 
 impl<'a> Target<'a> {
@@ -33,6 +36,7 @@ impl<'a> Target<'a> {
                 scheme: Some(scheme),
                 authority,
                 path,
+                mounted: false,
             });
         }
         let authority = match uri.authority() {
@@ -49,7 +53,14 @@ impl<'a> Target<'a> {
             scheme: uri.scheme_str(),
             authority,
             path,
+            mounted: false,
         })
+    }
+
+    /// The same target, for a service that may be mounted under a prefix it does not see.
+    pub(crate) fn mounted(mut self) -> Self {
+        self.mounted = true;
+        self
     }
 
     /// Whether the proof's `htu` names this target.
@@ -76,8 +87,15 @@ impl<'a> Target<'a> {
         }
         let scheme = scheme.to_ascii_lowercase();
         let ours = without_default_port(self.scheme.unwrap_or(&scheme), self.authority);
-        authority_eq(without_default_port(&scheme, authority), ours)
-            && path_eq(or_root(path), or_root(self.path))
+        let (theirs, ours_path) = (or_root(path), or_root(self.path));
+        let path_ok = path_eq(theirs, ours_path)
+            || (self.mounted
+                && theirs.len() > ours_path.len()
+                && theirs
+                    .get(theirs.len() - ours_path.len()..)
+                    .is_some_and(|tail| path_eq(tail, ours_path))
+                && theirs.starts_with('/'));
+        authority_eq(without_default_port(&scheme, authority), ours) && path_ok
     }
 }
 

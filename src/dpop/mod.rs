@@ -51,6 +51,11 @@ pub use self::replay::{
 };
 pub(crate) use self::request::{check_request, dpop_token, Presented};
 
+/// The `ath` of an access token: the base64url SHA-256 of its bytes.
+pub(crate) fn access_token_hash(token: &str) -> String {
+    jwk::sha256_base64url(token.as_bytes())
+}
+
 /// The `DPoP` request header (and gRPC metadata key).
 pub const DPOP: HeaderName = HeaderName::from_static("dpop");
 

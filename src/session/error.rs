@@ -68,6 +68,10 @@ pub enum SessionErrorKind {
     /// or a failure of the random number generator, the signature or the sealing of the
     /// successor. `issue_failed`.
     Issue,
+    /// The session is bound to a DPoP key and the refresh came without a valid proof by that
+    /// key, or a login's or refresh's `DPoP` proof failed a check (RFC 9449 §5): 400,
+    /// `invalid_dpop_proof`. Such a refusal changes nothing in the session.
+    InvalidDpopProof,
 }
 
 impl SessionErrorKind {
@@ -79,6 +83,7 @@ impl SessionErrorKind {
             SessionErrorKind::RefreshReused => "refresh_reused",
             SessionErrorKind::StoreUnavailable => "session_store_unavailable",
             SessionErrorKind::Issue => "issue_failed",
+            SessionErrorKind::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 
@@ -94,6 +99,7 @@ impl SessionErrorKind {
                 "The session store is unavailable; try again later"
             }
             SessionErrorKind::Issue => "The tokens could not be issued",
+            SessionErrorKind::InvalidDpopProof => "The DPoP proof is missing or invalid",
         }
     }
 }
@@ -146,6 +152,7 @@ impl fmt::Display for SessionError {
             }
             SessionErrorKind::StoreUnavailable => "the session store is unavailable",
             SessionErrorKind::Issue => "the tokens could not be issued",
+            SessionErrorKind::InvalidDpopProof => "the DPoP proof is missing or invalid",
         })?;
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;

@@ -38,6 +38,7 @@ impl SessionEndpoints {
                 token_type: pair.token_type(),
                 expires_in: pair.expires_in(),
                 session_expires_at: pair.session_expires_at(),
+                access_token_hash: pair.access_token_hash(),
             },
         );
         for value in set {
@@ -83,6 +84,9 @@ struct CookieRefresh {
     token_type: &'static str,
     expires_in: u64,
     session_expires_at: u64,
+    /// For a DPoP-bound access cookie: the `ath` the page's proofs carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token_hash: Option<String>,
 }
 
 /// The layer's answer for `error` (a missing token, a CSRF refusal, a duplicated cookie).
@@ -138,6 +142,7 @@ pub(super) fn session_error(error: &SessionError) -> Response<ResponseBody> {
         SessionErrorKind::StoreUnavailable => {
             (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
         }
+        SessionErrorKind::InvalidDpopProof => (StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
         SessionErrorKind::Issue => {
             #[cfg(feature = "tracing")]
             tracing::error!(error = %error, "session endpoint: the tokens could not be issued");
