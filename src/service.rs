@@ -231,7 +231,7 @@ where
                 // The cache skips the token's signature, never the proof.
                 let replay = match dpop_gate(mode, dpop_mode, presented, token, req, config) {
                     Ok(replay) => replay,
-                    Err(error) => return Outcome::Refused(error),
+                    Err(error) => return dpop_refusal(mode, error),
                 };
                 let granted = (entry.scopes.clone(), entry.roles.clone());
                 let claims = entry.claims.clone();
@@ -265,7 +265,7 @@ where
                 }
                 let replay = match dpop_gate(mode, dpop_mode, presented, token, req, config) {
                     Ok(replay) => replay,
-                    Err(error) => return Outcome::Refused(error),
+                    Err(error) => return dpop_refusal(mode, error),
                 };
                 let granted = (scopes, roles);
                 if let Some(replay) = replay {
@@ -319,6 +319,17 @@ fn dpop_gate<C, B>(
             req.headers(),
             config.clock.now_millis(),
         ),
+    }
+}
+
+/// A failed DPoP check: refused, or, where the layer treats invalid tokens as none, anonymous
+/// (a bound token without its proof grants nothing; a full replay cache is still a 503).
+fn dpop_refusal<C>(mode: &ModeConfig<C>, error: AuthError) -> Outcome<C> {
+    match error.kind() {
+        ErrorKind::InvalidDpopProof | ErrorKind::DpopRequired if mode.invalid_is_anonymous() => {
+            Outcome::Anonymous(Some(error.kind()))
+        }
+        _ => Outcome::Refused(error),
     }
 }
 

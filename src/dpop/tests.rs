@@ -725,3 +725,13 @@ async fn a_replay_store_that_answers_later_is_awaited() {
     let ok = call(&layer, request(&format!("DPoP {token}"), &[&proof])).await;
     assert_eq!(ok.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_optional_anonymous_layer_treats_a_failed_proof_as_no_token() {
+    use crate::{AuthMode, InvalidTokenPolicy};
+    let layer = layer(DpopMode::Allowed).mode(AuthMode::Optional(InvalidTokenPolicy::Anonymous));
+    let bound = bound_token(&client_jkt());
+    let answer = call(&layer, request(&format!("Bearer {bound}"), &[])).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.reason, None);
+}
