@@ -735,3 +735,40 @@ async fn an_optional_anonymous_layer_treats_a_failed_proof_as_no_token() {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.reason, None);
 }
+
+#[tokio::test]
+async fn grpc_proofs_name_the_public_origin_and_the_method_path() {
+    let layer = builder()
+        .clock(clock())
+        .dpop(DpopMode::Required)
+        .dpop_config(
+            DpopConfig::new()
+                .public_origin("https://grpc.example")
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let token = bound_token(&client_jkt());
+    let mut good = claims("g1", &token);
+    good["htm"] = json!("POST");
+    good["htu"] = json!("https://grpc.example/greeter.Greeter/SayHello");
+    let mut wrong = good.clone();
+    wrong["jti"] = json!("g2");
+    wrong["htu"] = json!("https://api.example/greeter.Greeter/SayHello");
+    for (claims, status) in [(good, "0"), (wrong, "16")] {
+        let req = Request::post("/greeter.Greeter/SayHello")
+            .header(HOST, "api.example")
+            .header(CONTENT_TYPE, "application/grpc")
+            .header(AUTHORIZATION, format!("DPoP {token}"))
+            .header("dpop", sign(&header(), &claims))
+            .body(Full::default())
+            .unwrap();
+        let svc = ServiceBuilder::new().layer(layer.clone()).service_fn(echo);
+        let response = svc.oneshot(req).await.unwrap();
+        let grpc_status = response
+            .headers()
+            .get("grpc-status")
+            .map_or("0", |v| v.to_str().unwrap());
+        assert_eq!(grpc_status, status);
+    }
+}
