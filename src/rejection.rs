@@ -172,17 +172,7 @@ impl DefaultRejection {
     /// The `WWW-Authenticate` challenge for `error` (RFC 6750 §3): `Bearer`, the realm if set,
     /// then `error`, `error_description` and, for a missing scope, `scope`.
     pub fn challenge(&self, error: &AuthError) -> HeaderValue {
-        let mut params = Vec::with_capacity(4);
-        if let Some(realm) = &self.realm {
-            params.push(format!("realm=\"{realm}\""));
-        }
-        if let Some(code) = error.kind().error_code() {
-            params.push(format!("error=\"{code}\""));
-            params.push(format!("error_description=\"{}\"", error.description()));
-        }
-        if let Some(scope) = error.required_scope() {
-            params.push(format!("scope=\"{scope}\""));
-        }
+        let params = self.challenge_params(error);
         let value = if params.is_empty() {
             "Bearer".to_owned()
         } else {
@@ -196,6 +186,15 @@ impl DefaultRejection {
     /// `invalid_dpop_proof` for a failed proof), `scope` for a missing scope, and
     /// `algs` with the proof algorithms `algs` (space-separated).
     pub fn dpop_challenge(&self, error: &AuthError, algs: &str) -> HeaderValue {
+        let mut params = self.challenge_params(error);
+        params.push(format!("algs=\"{algs}\""));
+        let value = format!("DPoP {}", params.join(", "));
+        HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("DPoP"))
+    }
+
+    /// The auth-params both schemes' challenges share: the realm if set, then `error`,
+    /// `error_description` and, for a missing scope, `scope`.
+    fn challenge_params(&self, error: &AuthError) -> Vec<String> {
         let mut params = Vec::with_capacity(5);
         if let Some(realm) = &self.realm {
             params.push(format!("realm=\"{realm}\""));
@@ -207,9 +206,7 @@ impl DefaultRejection {
         if let Some(scope) = error.required_scope() {
             params.push(format!("scope=\"{scope}\""));
         }
-        params.push(format!("algs=\"{algs}\""));
-        let value = format!("DPoP {}", params.join(", "));
-        HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("DPoP"))
+        params
     }
 
     /// Puts the challenges of `error` into `headers`: the bearer one, and with a layer in a

@@ -174,22 +174,13 @@ impl DpopConfig {
     ///
     /// [`ConfigError::InvalidPublicOrigin`] for anything but `http(s)://host[:port]`.
     pub fn public_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
-        let lower = origin.to_ascii_lowercase();
-        let valid = lower
-            .strip_prefix("https://")
-            .or_else(|| lower.strip_prefix("http://"))
-            .is_some_and(|authority| {
-                !authority.is_empty()
-                    && authority
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-            });
-        if !valid {
+        // The same rule as the CSRF guard's public origin.
+        if crate::csrf::origin::split(origin.as_bytes()).is_none() {
             return Err(ConfigError::InvalidPublicOrigin {
                 origin: origin.to_owned(),
             });
         }
-        self.public_origin = Some(Arc::from(lower));
+        self.public_origin = Some(Arc::from(origin.to_ascii_lowercase()));
         Ok(self)
     }
 
