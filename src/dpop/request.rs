@@ -89,7 +89,11 @@ pub(crate) fn check_request(
 ) -> Result<Option<ReplayCheck>, AuthError> {
     let proof = single_proof(headers)?;
     let jkt = token_jkt(token)?;
-    if presented == Presented::Plain {
+    // A cookie of an unbound session with a proof (a page that sends proofs, logged in before
+    // DPoP was on): the proof has nothing to bind, the cookie is judged as a plain one.
+    let plain =
+        presented == Presented::Plain || (presented == Presented::CookieWithProof && jkt.is_none());
+    if plain {
         return match (jkt, mode) {
             (Some(_), _) => Err(DOWNGRADE),
             (None, DpopMode::Required) => Err(UNBOUND),

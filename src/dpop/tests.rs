@@ -634,6 +634,21 @@ async fn a_cookie_with_a_proof_is_checked_like_the_dpop_scheme() {
     // The copied cookie alone: refused.
     let stolen = call(&layer, cookie(&[])).await;
     assert_eq!(stolen.reason.as_deref(), Some("dpop_required"));
+    // An unbound cookie with a proof is a plain cookie: it passes in allowed mode only.
+    let plain = plain_token();
+    let unbound = |layer: JwtAuthLayer<TestClaims>| {
+        let proof = sign(&header(), &claims("k2", &plain));
+        let req = Request::get("/x")
+            .header(HOST, "api.example")
+            .header(COOKIE, format!("__Host-access_token={plain}"))
+            .header("dpop", proof)
+            .body(Full::default())
+            .unwrap();
+        async move { call(&layer, req).await }
+    };
+    assert_eq!(unbound(layer.clone()).await.status, StatusCode::OK);
+    let required = unbound(self::layer(DpopMode::Required)).await;
+    assert_eq!(required.reason.as_deref(), Some("dpop_required"));
 }
 
 #[tokio::test]
