@@ -6,17 +6,24 @@ use base64::Engine as _;
 use jsonwebtoken::Algorithm;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// A JWK as a proof carries it. Only the members the thumbprint and the key need are read;
 /// each of them (and each private member) at most once, or the header is refused.
 #[derive(Deserialize)]
-pub(crate) struct ProofJwk {
-    kty: String,
-    crv: Option<String>,
-    x: Option<String>,
-    y: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
+pub(crate) struct ProofJwk<'a> {
+    #[serde(borrow)]
+    kty: Cow<'a, str>,
+    #[serde(borrow)]
+    crv: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    x: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    y: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    n: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    e: Option<Cow<'a, str>>,
     // Private parts (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): none may be present.
     d: Option<IgnoredAny>,
     p: Option<IgnoredAny>,
@@ -28,7 +35,7 @@ pub(crate) struct ProofJwk {
     k: Option<IgnoredAny>,
 }
 
-impl ProofJwk {
+impl ProofJwk<'_> {
     /// `true` when the key carries a private or symmetric part.
     pub(crate) fn has_private_part(&self) -> bool {
         self.d.is_some()
@@ -48,7 +55,7 @@ impl ProofJwk {
     /// nothing is prepared ahead.
     pub(crate) fn verifies(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         use ring::signature as sig;
-        let decode = |value: &Option<String>| {
+        let decode = |value: &Option<Cow<'_, str>>| {
             value
                 .as_deref()
                 .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
@@ -106,7 +113,7 @@ impl ProofJwk {
     /// The RFC 7638 thumbprint, base64url of the SHA-256 of the required members in
     /// lexicographic order without whitespace; `None` when a required member is missing.
     pub(crate) fn thumbprint(&self) -> Option<String> {
-        let json = match self.kty.as_str() {
+        let json = match &*self.kty {
             "EC" => canonical(&[
                 ("crv", self.crv.as_deref()?),
                 ("kty", "EC"),
@@ -167,7 +174,7 @@ mod tests {
     #[test]
     fn rfc_7638_example_thumbprint() {
         // RFC 7638 §3.1.
-        let jwk: ProofJwk = serde_json::from_str(
+        let jwk: ProofJwk<'_> = serde_json::from_str(
             r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#,
         )
         .unwrap();
@@ -179,12 +186,12 @@ mod tests {
 
     #[test]
     fn private_parts_are_seen_and_members_are_read_once() {
-        let with_d: ProofJwk =
+        let with_d: ProofJwk<'_> =
             serde_json::from_str(r#"{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}"#).unwrap();
         assert!(with_d.has_private_part());
-        let symmetric: ProofJwk = serde_json::from_str(r#"{"kty":"oct","k":"c"}"#).unwrap();
+        let symmetric: ProofJwk<'_> = serde_json::from_str(r#"{"kty":"oct","k":"c"}"#).unwrap();
         assert!(symmetric.has_private_part());
-        assert!(serde_json::from_str::<ProofJwk>(
+        assert!(serde_json::from_str::<ProofJwk<'_>>(
             r#"{"kty":"EC","crv":"P-256","x":"a","x":"b","y":"b"}"#
         )
         .is_err());

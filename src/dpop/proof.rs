@@ -4,6 +4,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use std::borrow::Cow;
+
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -43,20 +45,27 @@ pub(crate) struct Checked {
 }
 
 #[derive(Deserialize)]
-struct Header {
-    typ: Option<String>,
-    alg: String,
-    jwk: Option<ProofJwk>,
+struct Header<'a> {
+    #[serde(borrow)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    jwk: Option<ProofJwk<'a>>,
     crit: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
-struct Claims {
-    jti: Option<String>,
-    htm: Option<String>,
-    htu: Option<String>,
+struct Claims<'a> {
+    #[serde(borrow)]
+    jti: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    htm: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    htu: Option<Cow<'a, str>>,
     iat: Option<f64>,
-    ath: Option<String>,
+    #[serde(borrow)]
+    ath: Option<Cow<'a, str>>,
 }
 
 /// Checks `proof` against the request `expected`, with the layer's `config`.
@@ -82,7 +91,7 @@ pub(crate) fn check(
     };
 
     // The header.
-    let header: Header = serde_json::from_slice(&header_json)
+    let header: Header<'_> = serde_json::from_slice(&header_json)
         .map_err(|_| invalid("The DPoP proof's header is not acceptable"))?;
     if !header
         .typ
@@ -100,7 +109,7 @@ pub(crate) fn check(
         .algorithms
         .iter()
         .copied()
-        .find(|alg| crate::crypto::algorithm_name(*alg) == Some(header.alg.as_str()))
+        .find(|alg| crate::crypto::algorithm_name(*alg) == Some(&*header.alg))
         .ok_or(invalid("The DPoP proof's algorithm is not allowed"))?;
     let jwk = header
         .jwk
@@ -117,7 +126,7 @@ pub(crate) fn check(
     }
 
     // The claims.
-    let claims: Claims = serde_json::from_slice(&payload_json)
+    let claims: Claims<'_> = serde_json::from_slice(&payload_json)
         .map_err(|_| invalid("The DPoP proof's claims are not acceptable"))?;
     let jti = claims
         .jti
@@ -155,5 +164,8 @@ pub(crate) fn check(
     let jkt = jwk.thumbprint().ok_or(invalid(
         "The DPoP proof's jwk is not a usable key for its algorithm",
     ))?;
-    Ok(Checked { jkt, jti })
+    Ok(Checked {
+        jkt,
+        jti: jti.into_owned(),
+    })
 }

@@ -160,7 +160,8 @@ fn client_jwk() -> Value {
 }
 
 fn client_jkt() -> String {
-    let jwk: jwk::ProofJwk = serde_json::from_value(client_jwk()).unwrap();
+    let text = client_jwk().to_string();
+    let jwk: jwk::ProofJwk<'_> = serde_json::from_str(&text).unwrap();
     jwk.thumbprint().unwrap()
 }
 
