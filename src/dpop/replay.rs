@@ -44,8 +44,9 @@ pub type ReplayFuture = Pin<Box<dyn Future<Output = Result<bool, ReplayError>> +
 /// window. The answer is `Ok(true)` when the proof is new (and is now recorded), `Ok(false)`
 /// when it was seen before, an error when the store cannot record it.
 ///
-/// The crate gives [`MemoryReplayCache`], the default, and, with feature `redis`, the session
-/// store `RedisStore` (`SET NX PX`), which instances share. A store that answers only
+/// The crate gives [`MemoryReplayCache`], the default, the session store `MemoryStore` (one
+/// process), and, with feature `redis`, the session store `RedisStore` (`SET NX PX`), which
+/// instances share. A store that answers only
 /// asynchronously (Redis) costs the request one round trip.
 pub trait ReplayCache: Send + Sync + 'static {
     /// The answer at once, when the store has it without waiting (the memory cache); `None`

@@ -788,3 +788,26 @@ async fn grpc_proofs_name_the_public_origin_and_the_method_path() {
         assert_eq!(grpc_status, status);
     }
 }
+
+#[tokio::test]
+async fn layers_sharing_the_session_memory_store_share_its_replay_cache() {
+    let store = crate::session::MemoryStore::new();
+    let instance = || {
+        builder()
+            .clock(clock())
+            .dpop(DpopMode::Allowed)
+            .dpop_config(DpopConfig::new().replay_cache(store.clone()))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (instance(), instance());
+    let token = bound_token(&client_jkt());
+    let proof = sign(&header(), &claims("m1", &token));
+    let auth = format!("DPoP {token}");
+    assert_eq!(
+        call(&a, request(&auth, &[&proof])).await.status,
+        StatusCode::OK
+    );
+    let replay = call(&b, request(&auth, &[&proof])).await;
+    assert_eq!(replay.reason.as_deref(), Some("invalid_dpop_proof"));
+}
