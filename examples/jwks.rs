@@ -20,6 +20,8 @@
 //! | `ADDR` | the address to listen on | `127.0.0.1:3000` |
 //! | `JWKS_CACHE_TTL` | seconds: the longest the key set is cached (also its default lifetime) | the source's defaults |
 //! | `JWKS_MAX_STALENESS` | seconds: how long past its cache lifetime the key set may serve | 24 h |
+//! | `DPOP` | `off`, `allowed` or `required`: DPoP (RFC 9449) for bound tokens, as the `axum` example | `off` |
+//! | `PUBLIC_ORIGIN` | the API's own origin, which DPoP proofs' `htu` names (behind a proxy: the proxy's) | the request's `Host` |
 //!
 //! `GET /healthz`, `GET /readyz` (the keys) and, with `--features metrics`, `GET /metrics` sit
 //! outside the authentication layer (see `examples/common/ops.rs`).
@@ -207,6 +209,8 @@ fn auth_layer(config: &Config) -> Result<JwtAuthLayer<UserClaims>, BoxError> {
     if let Some(audience) = &config.settings.audience {
         builder = builder.audience(audience)?;
     }
+    let settings = &config.settings;
+    let builder = common::with_dpop(builder, settings.dpop, settings.public_origin.as_deref())?;
     Ok(builder.build()?)
 }
 

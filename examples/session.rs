@@ -71,6 +71,7 @@
 //! | `JWT_CACHE` | the verified-token cache with this many entries (revocation is still checked on every hit) | off |
 //! | `CORS_ORIGIN` | a browser origin allowed to call the API with credentials (CORS), and trusted by the CSRF guard | none |
 //! | `PUBLIC_ORIGIN` | the service's own origin as browsers see it (behind a proxy: the proxy's), which the CSRF guard compares `Origin` with, scheme included | the request's `Host`, scheme `https` |
+//! | `DPOP` | `off`, `allowed` (bound tokens need proofs; a login with a `DPoP` proof gets bound tokens) or `required` (a login without a proof is 400 `invalid_dpop_proof`, a bearer token 401 `dpop_required`) | `allowed` |
 //! | `COOKIE_INSECURE` | `1`: cookies without `Secure` and without prefixes, for browsers that refuse `Secure` cookies on plain `http://localhost` (Safari) | off |
 //!
 //! `GET /healthz`, `GET /readyz` (`{"ready": …, "checks": {"store": …}}`, 503 while the store
@@ -112,6 +113,7 @@ use tower::Layer;
 use tower_http::cors::CorsLayer;
 use tower_jwt_auth::axum::Claims;
 use tower_jwt_auth::csrf::{CsrfGuard, CsrfKey, CSRF_HEADER};
+use tower_jwt_auth::dpop::{DpopConfig, DpopMode, DPOP};
 use tower_jwt_auth::session::{
     ClientInfo, CookieSettings, Grant, MemoryStore, RefreshTokenKey, SessionErrorKind,
     SessionStore, Sessions,
@@ -180,6 +182,8 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// `COOKIE_INSECURE=1`: cookies without `Secure` and prefixes (development only).
     pub insecure_cookies: bool,
+    /// `DPOP`: the DPoP mode of the layer and of the login.
+    pub dpop: DpopMode,
 }
 
 impl std::fmt::Debug for Config {
@@ -295,6 +299,14 @@ impl Config {
             cache,
             cors_origin: text(&lookup, "CORS_ORIGIN")?,
             public_origin: text(&lookup, "PUBLIC_ORIGIN")?,
+            dpop: match text(&lookup, "DPOP")?.as_deref() {
+                None | Some("allowed") => DpopMode::Allowed,
+                Some("off") => DpopMode::Off,
+                Some("required") => DpopMode::Required,
+                Some(other) => {
+                    return Err(format!("DPOP {other:?} is not off, allowed or required").into())
+                }
+            },
             insecure_cookies: match text(&lookup, "COOKIE_INSECURE")?.as_deref() {
                 None | Some("0") => false,
                 Some("1") => true,
@@ -338,6 +350,8 @@ pub struct Browser {
     pub csrf: CsrfGuard,
     /// The double-submit key, derived from `JWT_SECRET`.
     pub csrf_key: CsrfKey,
+    /// `DPOP=required`: a login without a proof is refused.
+    pub dpop_required: bool,
 }
 
 impl Browser {
@@ -365,6 +379,7 @@ impl Browser {
             cookies,
             csrf,
             csrf_key,
+            dpop_required: config.dpop == DpopMode::Required,
         })
     }
 }
@@ -410,10 +425,21 @@ pub async fn sessions_and_layer(
     if let Some(max) = config.max_sessions_per_user {
         builder = builder.max_sessions_per_user(max);
     }
-    let sessions = builder.build()?;
+    // The login's and refresh's DPoP proofs name the public origin when there is one.
+    let mut dpop = DpopConfig::new();
+    if let Some(origin) = &config.public_origin {
+        dpop = dpop
+            .public_origin(origin)
+            .map_err(|err| format!("PUBLIC_ORIGIN: {err}"))?;
+    }
+    let sessions = builder.dpop(dpop.clone()).build()?;
     // The bearer header for API clients, the access cookie for browsers, and the CSRF guard
     // for the latter: all from the sessions.
-    let mut auth = sessions.layer_builder::<Value>().revocation(store);
+    let mut auth = sessions
+        .layer_builder::<Value>()
+        .revocation(store)
+        .dpop(config.dpop)
+        .dpop_config(dpop);
     if let Some(entries) = config.cache {
         auth = auth.token_cache(entries, entries.saturating_mul(CACHE_BYTES_PER_ENTRY))?;
     }
@@ -438,7 +464,13 @@ fn cors(origin: &str) -> Result<CorsLayer, BoxError> {
         .allow_origin(origin)
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, CSRF_HEADER]))
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            CSRF_HEADER,
+            DPOP,
+        ])
+        .expose_headers([header::WWW_AUTHENTICATE]))
 }
 
 /// The routes. Serve them with [`serve`], which hands handlers the client's address.
@@ -747,6 +779,27 @@ async fn login_handler(
         );
     }
     login.throttle.succeeded(attempt);
+    // A `DPoP` proof binds the session to the client's key (RFC 9449 §5).
+    let jkt = match state
+        .sessions
+        .check_dpop_proof(&Method::POST, &uri, &headers)
+        .await
+    {
+        Ok(Some(jkt)) => Some(jkt),
+        Ok(None) if !state.browser.dpop_required => None,
+        Ok(None) | Err(_) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "invalid_dpop_proof",
+                "The DPoP proof is missing or invalid",
+                "invalid_dpop_proof",
+            )
+        }
+    };
+    let mut grant = Grant::new(credentials.username).scope("read");
+    if let Some(jkt) = jkt {
+        grant = grant.dpop_bound(jkt);
+    }
     // The device list shows the client that logged in.
     let device = ClientInfo::new(
         headers
@@ -754,11 +807,7 @@ async fn login_handler(
             .and_then(|v| v.to_str().ok()),
         Some(client.ip()),
     );
-    match state
-        .sessions
-        .open_with_client(Grant::new(credentials.username).scope("read"), device)
-        .await
-    {
+    match state.sessions.open_with_client(grant, device).await {
         Ok(pair) => {
             let browser = &state.browser;
             let cookies = match browser.cookies.set(&pair, Some(&browser.csrf_key)) {
@@ -778,6 +827,7 @@ async fn login_handler(
                     "token_type": pair.token_type(),
                     "expires_in": pair.expires_in(),
                     "session_expires_at": pair.session_expires_at(),
+                    "access_token_hash": pair.access_token_hash(),
                 }))
                 .into_response()
             } else {

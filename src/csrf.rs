@@ -11,7 +11,7 @@
 //! `WWW-Authenticate` challenge, gRPC 7 `PERMISSION_DENIED`, under every status policy; it is
 //! never treated as anonymous by an optional layer, since the browser did send credentials.
 
-mod origin;
+pub(crate) mod origin;
 
 use std::fmt;
 use std::sync::Arc;

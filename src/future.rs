@@ -173,7 +173,7 @@ where
                     self.as_mut().project().state.set(next.state);
                 }
                 StateProj::CheckingRevocation { checking } => {
-                    let (identity, answer) = ready!(checking.pending.poll(cx));
+                    let answer = ready!(checking.pending.poll(cx));
                     let granted = checking.pending.take_granted();
                     let mut service = checking
                         .service
@@ -184,7 +184,7 @@ where
                         .take()
                         .expect("ResponseFuture polled after completion");
                     // The store answered: hand the request on, or refuse it.
-                    let next = service.after_check(request, granted, identity, answer);
+                    let next = service.after_check(request, granted, answer);
                     self.as_mut().project().state.set(next.state);
                 }
             }

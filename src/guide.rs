@@ -17,6 +17,8 @@
 //! - [`security`]: every check the layer makes, and what it does not do yet.
 //! - [`sessions`]: staying logged in and logging out: issuing, refresh rotation, reuse, the
 //!   grace window, expiry, revocation, logout, the stores and their keys, store failures.
+//! - [`dpop`]: DPoP (RFC 9449): what it protects against and what not, the modes, the checks,
+//!   cookies with proofs, and how a browser and a mobile app keep the key.
 //! - [`operations`]: the metrics (feature `metrics`), readiness probes, alerts, and keeping
 //!   `/metrics` private.
 
@@ -71,6 +73,9 @@ pub mod security {}
     doc = "Sessions (doctested with `axum`)."
 )]
 pub mod sessions {}
+
+#[doc = include_str!("docs/dpop.md")]
+pub mod dpop {}
 
 #[cfg_attr(any(feature = "axum", not(doctest)), doc = include_str!("docs/operations.md"))]
 pub mod operations {}

@@ -120,6 +120,28 @@ impl<C, R> JwtAuthLayer<C, R> {
         self
     }
 
+    /// A variant of this layer with another [DPoP](crate::dpop) mode for every request (its
+    /// modes per path stay). A mode other than off on a layer built without a DPoP
+    /// configuration uses the defaults, with a replay cache of the variant's own.
+    pub fn dpop(mut self, mode: crate::dpop::DpopMode) -> Self {
+        self.mode.dpop.set_mode(mode);
+        self
+    }
+
+    /// A variant of this layer with the DPoP mode `mode` for requests to `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidRequestPath`] if `path` does not start with `/`.
+    pub fn dpop_for_path(
+        mut self,
+        path: impl Into<String>,
+        mode: crate::dpop::DpopMode,
+    ) -> Result<Self, ConfigError> {
+        self.mode.dpop.set_path(path.into(), mode)?;
+        Ok(self)
+    }
+
     /// A variant of this layer that requires every scope in `scopes` of each token, on top of a
     /// valid signature and claims, in place of the scopes it required so far. A token without
     /// them is refused with `insufficient_scope` (403, gRPC `PERMISSION_DENIED`), a request

@@ -13,6 +13,7 @@
 #![doc = "[browsers]: guide::browsers"]
 #![doc = "[session]: session"]
 #![doc = "[sessions]: guide::sessions"]
+#![doc = "[dpop]: guide::dpop"]
 #![doc = "[BENCHMARKS.md]: https://github.com/tower-jwt-auth/tower-jwt-auth/blob/main/BENCHMARKS.md"]
 #![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
 #![forbid(unsafe_code)]
@@ -40,6 +41,7 @@ mod cache;
 pub mod clock;
 pub mod crypto;
 pub mod csrf;
+pub mod dpop;
 mod error;
 mod future;
 // Internals for the fuzz targets; unstable, hidden, only with the `fuzzing` feature.

@@ -95,7 +95,7 @@ pub(crate) const STORE_OPS: [&str; 8] = [
 ];
 
 /// Every [`ErrorKind`], in declaration order: `kind as usize` is its index here.
-pub(crate) const ALL_KINDS: [ErrorKind; 15] = [
+pub(crate) const ALL_KINDS: [ErrorKind; 18] = [
     ErrorKind::Missing,
     ErrorKind::InvalidRequest,
     ErrorKind::Malformed,
@@ -111,6 +111,9 @@ pub(crate) const ALL_KINDS: [ErrorKind; 15] = [
     ErrorKind::Revoked,
     ErrorKind::RevocationUnavailable,
     ErrorKind::Csrf,
+    ErrorKind::InvalidDpopProof,
+    ErrorKind::DpopRequired,
+    ErrorKind::DpopReplayCacheFull,
 ];
 
 /// A layer name for the `layer` label: non-empty, at most 64 characters of `a-z`, `0-9`, `_`

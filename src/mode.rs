@@ -10,6 +10,7 @@ use http_body::Body;
 
 use crate::authz::Requirements;
 use crate::csrf::CsrfGuard;
+use crate::dpop::DpopPolicy;
 use crate::source::TokenSource;
 
 /// Whether a layer requires a token: the [builder](crate::JwtAuthBuilder::mode)'s setting, and
@@ -50,6 +51,8 @@ pub(crate) struct ModeConfig<C> {
     pub(crate) csrf: CsrfGuard,
     /// What a verified token must meet: scopes, roles, a predicate, per path.
     pub(crate) requirements: Requirements<C>,
+    /// DPoP: the proof settings, the mode for every request and per path.
+    pub(crate) dpop: DpopPolicy,
 }
 
 impl<C> std::fmt::Debug for ModeConfig<C> {
@@ -60,6 +63,7 @@ impl<C> std::fmt::Debug for ModeConfig<C> {
             .field("pass_cors_preflight", &self.pass_cors_preflight)
             .field("csrf", &self.csrf)
             .field("requirements", &self.requirements)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -72,6 +76,7 @@ impl<C> Clone for ModeConfig<C> {
             pass_cors_preflight: self.pass_cors_preflight,
             csrf: self.csrf.clone(),
             requirements: self.requirements.clone(),
+            dpop: self.dpop.clone(),
         }
     }
 }
@@ -212,6 +217,7 @@ mod tests {
             pass_cors_preflight: pass,
             csrf: CsrfGuard::new(),
             requirements: Requirements::default(),
+            dpop: Default::default(),
         };
         let req = preflight().body(Empty::<Bytes>::new()).unwrap();
         assert!(!mode(false).passes_preflight(&req));

@@ -147,15 +147,17 @@ impl DefaultRejection {
             ErrorKind::Missing
             | ErrorKind::Expired
             | ErrorKind::NotYetValid
-            | ErrorKind::Revoked => StatusCode::UNAUTHORIZED,
+            | ErrorKind::Revoked
+            | ErrorKind::InvalidDpopProof
+            | ErrorKind::DpopRequired => StatusCode::UNAUTHORIZED,
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             // `csrf` is 403 under both policies: the credentials are fine, the request is not.
             ErrorKind::InsufficientScope | ErrorKind::Forbidden | ErrorKind::Csrf => {
                 StatusCode::FORBIDDEN
             }
-            ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ErrorKind::KeySourceUnavailable
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::DpopReplayCacheFull => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Malformed
             | ErrorKind::InvalidSignature
             | ErrorKind::AlgorithmNotAllowed
@@ -170,7 +172,30 @@ impl DefaultRejection {
     /// The `WWW-Authenticate` challenge for `error` (RFC 6750 §3): `Bearer`, the realm if set,
     /// then `error`, `error_description` and, for a missing scope, `scope`.
     pub fn challenge(&self, error: &AuthError) -> HeaderValue {
-        let mut params = Vec::with_capacity(4);
+        let params = self.challenge_params(error);
+        let value = if params.is_empty() {
+            "Bearer".to_owned()
+        } else {
+            format!("Bearer {}", params.join(", "))
+        };
+        HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("Bearer"))
+    }
+
+    /// The `WWW-Authenticate` challenge of the `DPoP` scheme for `error` (RFC 9449 §7.1): the
+    /// realm if set, `error` and `error_description` as in the bearer challenge (with
+    /// `invalid_dpop_proof` for a failed proof), `scope` for a missing scope, and
+    /// `algs` with the proof algorithms `algs` (space-separated).
+    pub fn dpop_challenge(&self, error: &AuthError, algs: &str) -> HeaderValue {
+        let mut params = self.challenge_params(error);
+        params.push(format!("algs=\"{algs}\""));
+        let value = format!("DPoP {}", params.join(", "));
+        HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("DPoP"))
+    }
+
+    /// The auth-params both schemes' challenges share: the realm if set, then `error`,
+    /// `error_description` and, for a missing scope, `scope`.
+    fn challenge_params(&self, error: &AuthError) -> Vec<String> {
+        let mut params = Vec::with_capacity(5);
         if let Some(realm) = &self.realm {
             params.push(format!("realm=\"{realm}\""));
         }
@@ -181,21 +206,42 @@ impl DefaultRejection {
         if let Some(scope) = error.required_scope() {
             params.push(format!("scope=\"{scope}\""));
         }
-        let value = if params.is_empty() {
-            "Bearer".to_owned()
-        } else {
-            format!("Bearer {}", params.join(", "))
-        };
-        HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("Bearer"))
+        params
+    }
+
+    /// Puts the challenges of `error` into `headers`: the bearer one, and with a layer in a
+    /// DPoP mode the `DPoP` one as a second field (allowed mode) or alone (required mode). In
+    /// allowed mode, the bearer challenge of a failed DPoP check names no error: the failure
+    /// was the proof's.
+    fn insert_challenges(&self, error: &AuthError, headers: &mut HeaderMap) {
+        if !has_challenge(error.kind()) {
+            return;
+        }
+        match error.dpop_algs() {
+            None => {
+                headers.insert(WWW_AUTHENTICATE, self.challenge(error));
+            }
+            Some(algs) => {
+                if error.has_bearer_challenge() {
+                    let bearer = if is_dpop_kind(error.kind()) {
+                        self.challenge(&AuthError::missing())
+                    } else {
+                        self.challenge(error)
+                    };
+                    headers.append(WWW_AUTHENTICATE, bearer);
+                }
+                headers.append(WWW_AUTHENTICATE, self.dpop_challenge(error, algs));
+            }
+        }
     }
 
     /// The HTTP response for `error`.
     pub fn http_response(&self, error: &AuthError) -> Response<Bytes> {
         let body = JsonBody {
             error: match error.kind() {
-                ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => {
-                    "temporarily_unavailable"
-                }
+                ErrorKind::KeySourceUnavailable
+                | ErrorKind::RevocationUnavailable
+                | ErrorKind::DpopReplayCacheFull => "temporarily_unavailable",
                 ErrorKind::Csrf => "csrf",
                 kind => kind.error_code().unwrap_or("unauthorized"),
             },
@@ -207,9 +253,7 @@ impl DefaultRejection {
         let mut response = Response::new(Bytes::from(body));
         *response.status_mut() = self.status(error);
         let headers = response.headers_mut();
-        if has_challenge(error.kind()) {
-            headers.insert(WWW_AUTHENTICATE, self.challenge(error));
-        }
+        self.insert_challenges(error, headers);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
@@ -234,9 +278,7 @@ impl DefaultRejection {
         if let Ok(message) = HeaderValue::try_from(message) {
             headers.insert("grpc-message", message);
         }
-        if has_challenge(error.kind()) {
-            headers.insert(WWW_AUTHENTICATE, self.challenge(error));
-        }
+        self.insert_challenges(error, headers);
         response
     }
 }
@@ -247,8 +289,16 @@ impl DefaultRejection {
 fn has_challenge(kind: ErrorKind) -> bool {
     !matches!(
         kind,
-        ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable | ErrorKind::Csrf
+        ErrorKind::KeySourceUnavailable
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::Csrf
+            | ErrorKind::DpopReplayCacheFull
     )
+}
+
+/// The refusals of a DPoP check, whose error only the `DPoP` challenge names.
+fn is_dpop_kind(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::InvalidDpopProof | ErrorKind::DpopRequired)
 }
 
 #[derive(serde::Serialize)]

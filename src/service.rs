@@ -14,6 +14,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
+use crate::dpop::{DpopMode, Presented, ReplayCheck, DPOP};
 use crate::error::{AuthError, ErrorKind};
 use crate::future::ResponseFuture;
 use crate::keys::set::KeyWait;
@@ -23,10 +24,11 @@ use crate::rejection::{reject, DefaultRejection, ResponseForAuthError};
 use crate::revocation::{
     RevocationQuery, RevocationStatus, RevocationStore, StoreError, TokenIdentity,
 };
-use crate::source::find_token;
+use crate::source::{find_token, Found, TokenSourceKind};
 use crate::verify::roles::Roles;
 use crate::verify::scopes::Scopes;
-use crate::verify::{verify, Failure, Verified, VerifyConfig};
+use crate::verify::VerifyConfig;
+use crate::verify::{verify, Failure, Verified};
 
 /// Middleware that verifies the access token of each request and puts its claims `C` into the
 /// request extensions; see the [crate docs](crate) for an example.
@@ -77,9 +79,14 @@ const REVOCATION_UNAVAILABLE: AuthError = AuthError::new(
     "The revocation of the access token cannot be checked right now",
 );
 
-/// The revocation store's answer, awaited: the identity it was asked about comes back with it.
-type CheckFuture =
-    Pin<Box<dyn Future<Output = (TokenIdentity, Result<RevocationStatus, StoreError>)> + Send>>;
+/// The answer of the stores asked asynchronously: the DPoP replay store's (a refusal, if any),
+/// then the revocation store's, with the identity it was asked about (`None` without a
+/// revocation store).
+pub(crate) type CheckAnswer =
+    Result<Option<(TokenIdentity, Result<RevocationStatus, StoreError>)>, AuthError>;
+
+/// The stores' answer, awaited.
+type CheckFuture = Pin<Box<dyn Future<Output = CheckAnswer> + Send>>;
 
 /// An accepted token whose revocation status the store has yet to give (a store without a
 /// synchronous answer, such as Redis): the question under way, and the claims and scopes to
@@ -91,10 +98,7 @@ pub(crate) struct PendingCheck<C> {
 
 impl<C> PendingCheck<C> {
     /// Polls the store's answer.
-    pub(crate) fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<(TokenIdentity, Result<RevocationStatus, StoreError>)> {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<CheckAnswer> {
         self.future.as_mut().poll(cx)
     }
 
@@ -181,11 +185,33 @@ where
             metrics,
             ..
         } = &*self.shared;
-        let found = match find_token(&mode.sources, req.headers(), req.uri()) {
-            Ok(Some(found)) => found,
-            Ok(None) if mode.is_optional() => return Outcome::Anonymous(None),
-            Ok(None) => return Outcome::Refused(AuthError::missing()),
-            Err(error) => return Outcome::Refused(error),
+        // DPoP, when on for the request's path: `Authorization: DPoP` comes before the sources.
+        let dpop_mode = mode.dpop.mode_for(req.uri().path());
+        let dpop_token = match dpop_mode {
+            DpopMode::Off => None,
+            _ => match crate::dpop::dpop_token(req.headers()) {
+                Ok(token) => token,
+                Err(error) => return Outcome::Refused(error),
+            },
+        };
+        let found = match dpop_token {
+            Some(token) => Found {
+                token,
+                source: TokenSourceKind::Bearer,
+            },
+            None => match find_token(&mode.sources, req.headers(), req.uri()) {
+                Ok(Some(found)) => found,
+                Ok(None) if mode.is_optional() => return Outcome::Anonymous(None),
+                Ok(None) => return Outcome::Refused(AuthError::missing()),
+                Err(error) => return Outcome::Refused(error),
+            },
+        };
+        let presented = if dpop_token.is_some() {
+            Presented::DpopScheme
+        } else if found.source == TokenSourceKind::Cookie && req.headers().contains_key(DPOP) {
+            Presented::CookieWithProof
+        } else {
+            Presented::Plain
         };
         // A cookie token on an unsafe method (or a WebSocket upgrade) must pass the CSRF guard;
         // its refusal is never turned anonymous: the browser did send credentials.
@@ -202,8 +228,17 @@ where
             let entry = cache.get(token, now, config.leeway as f64);
             metrics.cache_lookup(entry.is_some());
             if let Some(entry) = entry {
+                // The cache skips the token's signature, never the proof.
+                let replay = match dpop_gate(mode, dpop_mode, presented, token, req, config) {
+                    Ok(replay) => replay,
+                    Err(error) => return dpop_refusal(mode, error),
+                };
                 let granted = (entry.scopes.clone(), entry.roles.clone());
                 let claims = entry.claims.clone();
+                if let Some(replay) = replay {
+                    let identity = entry.identity.clone();
+                    return after_replay(replay, revocation.as_ref(), identity, claims, granted);
+                }
                 return match revocation {
                     None => hand_over(mode, req, claims, granted, None),
                     // "Not revoked" is never cached: the store is asked on every hit.
@@ -228,7 +263,14 @@ where
                     let granted = (scopes.clone(), roles.clone());
                     cache.insert(token, claims.clone(), granted, times, key, identity.clone());
                 }
+                let replay = match dpop_gate(mode, dpop_mode, presented, token, req, config) {
+                    Ok(replay) => replay,
+                    Err(error) => return dpop_refusal(mode, error),
+                };
                 let granted = (scopes, roles);
+                if let Some(replay) = replay {
+                    return after_replay(replay, revocation.as_ref(), identity, claims, granted);
+                }
                 match (revocation, identity) {
                     (None, _) => hand_over(mode, req, claims, granted, None),
                     (Some(revocation), Some(identity)) => {
@@ -253,6 +295,72 @@ where
             },
         }
     }
+}
+
+/// The DPoP check of a request whose token was accepted, when DPoP is on for its path; the
+/// replay store's answer to await when it has none at once.
+fn dpop_gate<C, B>(
+    mode: &ModeConfig<C>,
+    dpop_mode: DpopMode,
+    presented: Presented,
+    token: &[u8],
+    req: &Request<B>,
+    config: &VerifyConfig,
+) -> Result<Option<ReplayCheck>, AuthError> {
+    match (&mode.dpop.config, dpop_mode) {
+        (_, DpopMode::Off) | (None, _) => Ok(None),
+        (Some(dpop), _) => crate::dpop::check_request(
+            dpop,
+            dpop_mode,
+            presented,
+            token,
+            req.method(),
+            req.uri(),
+            req.headers(),
+            config.clock.now_millis(),
+        ),
+    }
+}
+
+/// A failed DPoP check: refused, or, where the layer treats invalid tokens as none, anonymous
+/// (a bound token without its proof grants nothing; a full replay cache is still a 503).
+fn dpop_refusal<C>(mode: &ModeConfig<C>, error: AuthError) -> Outcome<C> {
+    match error.kind() {
+        ErrorKind::InvalidDpopProof | ErrorKind::DpopRequired if mode.invalid_is_anonymous() => {
+            Outcome::Anonymous(Some(error.kind()))
+        }
+        _ => Outcome::Refused(error),
+    }
+}
+
+/// An accepted token whose proof the replay store has yet to judge: the replay answer, then
+/// the revocation check (asked asynchronously too), then the hand-over.
+fn after_replay<C>(
+    replay: ReplayCheck,
+    revocation: Option<&Arc<Revocation>>,
+    identity: Option<TokenIdentity>,
+    claims: C,
+    granted: (Scopes, Roles),
+) -> Outcome<C> {
+    if revocation.is_some() && identity.is_none() {
+        return Outcome::Refused(NO_IDENTITY);
+    }
+    let revocation = revocation.cloned();
+    let future: CheckFuture = Box::pin(async move {
+        replay.await?;
+        match (revocation, identity) {
+            (Some(revocation), Some(identity)) => {
+                let status = revocation.store.status(RevocationQuery::of(&identity));
+                let answer = revocation.metrics.timed(StoreOp::Status, status).await;
+                Ok(Some((identity, answer)))
+            }
+            _ => Ok(None),
+        }
+    });
+    Outcome::Check(Box::new(PendingCheck {
+        future,
+        granted: Some((claims, granted)),
+    }))
 }
 
 /// Judges what the layer requires (scopes, roles, a predicate; for every request and for the
@@ -324,7 +432,7 @@ where
             let future: CheckFuture = Box::pin(async move {
                 let status = store.status(RevocationQuery::of(&identity));
                 let answer = metrics.timed(StoreOp::Status, status).await;
-                (identity, answer)
+                Ok(Some((identity, answer)))
             });
             Outcome::Check(Box::new(PendingCheck {
                 future,
@@ -403,8 +511,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         &mut self,
         mut req: Request<ReqBody>,
         granted: Option<(C, (Scopes, Roles))>,
-        identity: TokenIdentity,
-        answer: Result<RevocationStatus, StoreError>,
+        answer: CheckAnswer,
     ) -> ResponseFuture<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>> + Clone,
@@ -412,8 +519,9 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        let outcome = match (&self.shared.revocation, granted) {
-            (Some(revocation), Some((claims, granted))) => judge(
+        let outcome = match (&self.shared.revocation, granted, answer) {
+            (_, _, Err(error)) => Outcome::Refused(error),
+            (Some(revocation), Some((claims, granted)), Ok(Some((identity, answer)))) => judge(
                 revocation,
                 &self.shared.mode,
                 &mut req,
@@ -422,10 +530,24 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 identity,
                 answer,
             ),
-            // A check is only started with a store and the claims to grant.
-            (None, _) | (Some(_), None) => Outcome::Refused(REVOCATION_UNAVAILABLE),
+            // Only the replay store was asked: no revocation store.
+            (None, Some((claims, granted)), Ok(None)) => {
+                hand_over(&self.shared.mode, &mut req, claims, granted, None)
+            }
+            // A check is only started with the claims to grant, and asks the revocation store
+            // when there is one.
+            _ => Outcome::Refused(REVOCATION_UNAVAILABLE),
         };
         self.respond(outcome, req)
+    }
+
+    /// `error` with the DPoP challenge of the mode for `path`, if DPoP is on there.
+    fn with_dpop_challenge(&self, error: AuthError, path: &str) -> AuthError {
+        let dpop = &self.shared.mode.dpop;
+        match dpop.challenge(dpop.mode_for(path)) {
+            Some(challenge) => error.with_dpop(challenge),
+            None => error,
+        }
     }
 
     /// Calls the inner service, refuses, or waits, as `outcome` says.
@@ -440,8 +562,9 @@ impl<S, C, R> JwtAuth<S, C, R> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
         R: ResponseForAuthError,
     {
-        let refuse = |this: &Self, error: AuthError, req| {
+        let refuse = |this: &Self, error: AuthError, req: Request<ReqBody>| {
             this.shared.metrics.refused(error.kind());
+            let error = this.with_dpop_challenge(error, req.uri().path());
             ResponseFuture::rejected(reject(&this.shared.rejection, error, req))
         };
         match outcome {
@@ -455,7 +578,8 @@ impl<S, C, R> JwtAuth<S, C, R> {
                 // Counted under the failure of the token, if one failed.
                 let metrics = &self.shared.metrics;
                 metrics.refused(failed.unwrap_or(ErrorKind::Missing));
-                ResponseFuture::rejected(reject(&self.shared.rejection, AuthError::missing(), req))
+                let error = self.with_dpop_challenge(AuthError::missing(), req.uri().path());
+                ResponseFuture::rejected(reject(&self.shared.rejection, error, req))
             }
             Outcome::Anonymous(failed) => {
                 self.shared.metrics.anonymous(failed);

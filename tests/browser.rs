@@ -6,6 +6,11 @@
 //! with 403 `csrf` → a cross-site form carries no token cookie → logout → the old cookies are
 //! refused. `document.cookie` never shows a token.
 //!
+//! The example runs in its default DPoP mode, allowed, and its page sends DPoP proofs made with
+//! a non-extractable WebCrypto key kept in IndexedDB: the session is bound to that key
+//! (`cnf.jkt`), and a copied access cookie replayed from outside the page is refused with
+//! `dpop_required`, a copied refresh cookie with `invalid_dpop_proof`.
+//!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (or the paths in `CHROMIUM` and
 //! `CHROMEDRIVER`) the test is skipped with a message, unless `REQUIRE_CHROMIUM=1` (the README's
 //! test command, `.ci/test`), where it fails.
@@ -359,6 +364,40 @@ async fn run(client: &Client, base: &str, other: SocketAddr) {
     assert!(!page_cookies.contains(&access_token));
     eprintln!("browser: document.cookie shows only the CSRF cookie");
 
+    // DPoP: the access token is bound to the page's key, which the page cannot export.
+    let claims: Value = {
+        use base64::Engine as _;
+        let payload = access_token.split('.').nth(1).unwrap();
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&json).unwrap()
+    };
+    let jkt = claims["cnf"]["jkt"].as_str().expect("a bound access token");
+    let extractable = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             proofKey().then((k) => done([k.privateKey.extractable, k.jwk.kty, k.jwk.crv]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(extractable, json!([false, "EC", "P-256"]));
+    // The copied cookie jar, replayed from outside the page: the access cookie without a proof,
+    // and the refresh cookie (with the CSRF pair) without one.
+    let (status, body) = http(
+        Method::GET,
+        &format!("{base}/api/me"),
+        &[("cookie", &format!("__Host-access_token={access_token}"))],
+    )
+    .await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("dpop_required")),
+        "{body}"
+    );
+    eprintln!("browser: DPoP-bound session (cnf.jkt {jkt}); the copied access cookie alone: 401 dpop_required");
+
     // The access token expires; the next API call refreshes silently and succeeds.
     expire_and_call(client).await;
     eprintln!("browser: the token expired, one silent refresh, the call succeeded");
@@ -432,6 +471,19 @@ async fn run(client: &Client, base: &str, other: SocketAddr) {
     };
     let refresh = value("__Secure-refresh_token");
     let csrf = value("__Host-csrf_token");
+    let stolen = format!("__Secure-refresh_token={refresh}; __Host-csrf_token={csrf}");
+    let (status, body) = http(
+        Method::POST,
+        &format!("{base}/auth/refresh"),
+        &[("cookie", &stolen), ("x-csrf-token", &csrf)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    eprintln!("browser: the copied refresh cookie without the key: 400 invalid_dpop_proof; the session lives on");
 
     // A fresh access token (expire, refresh), then logout right away.
     client.goto(&format!("{base}/")).await.unwrap();
@@ -455,11 +507,28 @@ async fn run(client: &Client, base: &str, other: SocketAddr) {
     assert_eq!(left, json!(""), "logout clears the cookies");
     eprintln!("browser: logged out, cookies cleared");
 
-    // The old cookies, replayed with a plain HTTP client: refused.
+    // The old cookies, replayed with a plain HTTP client: refused. The access cookie even with
+    // a valid proof, which the page still can make: the session was revoked.
+    let ath = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(ring::digest::digest(&ring::digest::SHA256, access_token.as_bytes()).as_ref())
+    };
+    let proof = client
+        .execute_async(
+            "const [ath, done] = [arguments[0], arguments[arguments.length - 1]];\
+             proof('GET', '/api/me', ath).then(done);",
+            vec![json!(ath)],
+        )
+        .await
+        .unwrap();
     let (status, body) = http(
         Method::GET,
         &format!("{base}/api/me"),
-        &[("cookie", &format!("__Host-access_token={access_token}"))],
+        &[
+            ("cookie", &format!("__Host-access_token={access_token}")),
+            ("dpop", proof.as_str().unwrap()),
+        ],
     )
     .await;
     assert_eq!(

@@ -11,7 +11,8 @@
 //! | `JWT_AUDIENCE` | when set, tokens must have this `aud` | not checked |
 //! | `JWT_CACHE` | when set, the verified-token cache holds this many tokens (and about 4 KiB each) | off |
 //! | `CORS_ORIGIN` | the one browser origin allowed to call the API with credentials (CORS) | `http://localhost:5173` |
-//! | `PUBLIC_ORIGIN` | the API's own origin as browsers see it (behind a proxy: the proxy's), which the CSRF guard compares `Origin` with, scheme included | the request's `Host`, scheme `https` |
+//! | `PUBLIC_ORIGIN` | the API's own origin as browsers see it (behind a proxy: the proxy's), which the CSRF guard compares `Origin` with, scheme included, and DPoP proofs' `htu` names | the request's `Host`, scheme `https` |
+//! | `DPOP` | `off`, `allowed` (DPoP-bound tokens need a proof, bearer tokens pass) or `required` (every token bound, with a proof) | `off` |
 
 use std::ffi::OsString;
 use std::fmt;
@@ -19,12 +20,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::header::{HeaderValue, AUTHORIZATION};
+use http::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use http::Method;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_jwt_auth::csrf::CsrfGuard;
-use tower_jwt_auth::{Algorithm, BoxError, ConfigError, JwtAuthLayer, Key, TokenSource};
+use tower_jwt_auth::dpop::{DpopConfig, DpopMode, DPOP};
+use tower_jwt_auth::{
+    Algorithm, BoxError, ConfigError, JwtAuthBuilder, JwtAuthLayer, Key, TokenSource,
+};
 
 /// The secret used when `JWT_SECRET` is not set. It is public (it is printed right here), so
 /// anyone can mint tokens a server using it accepts: it is for trying the example only.
@@ -213,8 +217,10 @@ pub struct Settings {
     pub audience: Option<String>,
     /// `CORS_ORIGIN`.
     pub cors_origin: HeaderValue,
-    /// `PUBLIC_ORIGIN`: the service's own origin for the CSRF guard.
+    /// `PUBLIC_ORIGIN`: the service's own origin for the CSRF guard and DPoP's `htu`.
     pub public_origin: Option<String>,
+    /// `DPOP`: the layer's DPoP mode.
+    pub dpop: DpopMode,
 }
 
 impl Settings {
@@ -293,6 +299,7 @@ impl Settings {
             audience: text(&lookup, "JWT_AUDIENCE")?,
             cors_origin,
             public_origin: text(&lookup, "PUBLIC_ORIGIN")?,
+            dpop: dpop_mode(text(&lookup, "DPOP")?.as_deref())?,
         })
     }
 
@@ -306,8 +313,37 @@ impl Settings {
             audience: None,
             cors_origin: HeaderValue::from_static(DEFAULT_CORS_ORIGIN),
             public_origin: None,
+            dpop: DpopMode::Off,
         }
     }
+}
+
+/// `DPOP`: `off` (the default), `allowed` or `required`.
+pub fn dpop_mode(value: Option<&str>) -> Result<DpopMode, BoxError> {
+    match value {
+        None | Some("off") => Ok(DpopMode::Off),
+        Some("allowed") => Ok(DpopMode::Allowed),
+        Some("required") => Ok(DpopMode::Required),
+        Some(other) => Err(format!("DPOP {other:?} is not off, allowed or required").into()),
+    }
+}
+
+/// The DPoP settings of `DPOP` and `PUBLIC_ORIGIN` on `builder`.
+pub fn with_dpop<C, R>(
+    builder: JwtAuthBuilder<C, R>,
+    mode: DpopMode,
+    public_origin: Option<&str>,
+) -> Result<JwtAuthBuilder<C, R>, BoxError> {
+    if mode == DpopMode::Off {
+        return Ok(builder);
+    }
+    let mut config = DpopConfig::new();
+    if let Some(origin) = public_origin {
+        config = config
+            .public_origin(origin)
+            .map_err(|err| format!("PUBLIC_ORIGIN: {err}"))?;
+    }
+    Ok(builder.dpop(mode).dpop_config(config))
 }
 
 /// `CORS_ORIGIN` checked: one origin, `http://` or `https://` with a host and no path. `*` is
@@ -338,7 +374,9 @@ pub fn cors_layer(settings: &Settings) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list([settings.cors_origin.clone()]))
         .allow_methods([Method::GET])
-        .allow_headers([AUTHORIZATION])
+        .allow_headers([AUTHORIZATION, DPOP])
+        // A DPoP client reads the challenge (`algs`) of a refusal.
+        .expose_headers([WWW_AUTHENTICATE])
         .allow_credentials(true)
 }
 
@@ -392,6 +430,7 @@ pub fn auth_layer_with(
     if let Some(cache) = cache {
         builder = builder.token_cache(cache.max_entries, cache.max_bytes)?;
     }
+    let builder = with_dpop(builder, settings.dpop, settings.public_origin.as_deref())?;
     Ok(builder.build()?)
 }
 

@@ -206,6 +206,37 @@ impl<C, R> JwtAuthBuilder<C, R> {
         Ok(self)
     }
 
+    /// The layer's [DPoP](crate::dpop) mode, for every request ([`DpopMode::Off`] by default).
+    /// A mode other than off without a [`dpop_config`](Self::dpop_config) uses the defaults of
+    /// [`DpopConfig::new`](crate::dpop::DpopConfig::new).
+    ///
+    /// [`DpopMode::Off`]: crate::dpop::DpopMode::Off
+    pub fn dpop(mut self, mode: crate::dpop::DpopMode) -> Self {
+        self.settings.mode.dpop.set_mode(mode);
+        self
+    }
+
+    /// The settings of DPoP proof checking: algorithms, `iat` window, replay cache, public
+    /// origin. They apply where a [mode](Self::dpop) other than off does.
+    pub fn dpop_config(mut self, config: crate::dpop::DpopConfig) -> Self {
+        self.settings.mode.dpop.config = Some(std::sync::Arc::new(config));
+        self
+    }
+
+    /// The DPoP mode for requests to `path` (one gRPC method, say), in place of the layer's.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidRequestPath`] if `path` does not start with `/`.
+    pub fn dpop_for_path(
+        mut self,
+        path: impl Into<String>,
+        mode: crate::dpop::DpopMode,
+    ) -> Result<Self, ConfigError> {
+        self.settings.mode.dpop.set_path(path.into(), mode)?;
+        Ok(self)
+    }
+
     fn with_requirement(
         mut self,
         slot: Slot,

@@ -226,6 +226,7 @@ impl<C> JwtAuthBuilder<C> {
                     pass_cors_preflight: false,
                     csrf: CsrfGuard::new(),
                     requirements: Default::default(),
+                    dpop: Default::default(),
                 },
                 roles_claims: Vec::new(),
                 revocation: None,

@@ -6,7 +6,7 @@ use http::{HeaderMap, Uri};
 
 /// An origin split into its scheme (`"https"` or `"http"`) and its authority without the
 /// scheme's default port; `None` for anything else (`null`, another scheme, a path).
-pub(super) fn split(origin: &[u8]) -> Option<(&'static str, &[u8])> {
+pub(crate) fn split(origin: &[u8]) -> Option<(&'static str, &[u8])> {
     let (scheme, authority) = if let Some(rest) = strip_prefix_ci(origin, b"https://") {
         ("https", rest)
     } else if let Some(rest) = strip_prefix_ci(origin, b"http://") {

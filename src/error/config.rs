@@ -132,6 +132,14 @@ pub enum ConfigError {
     /// An RSA key's modulus has the ROCA fingerprint (CVE-2017-15361): it was made by a flawed
     /// generator and its private key can be recovered from the public key.
     RocaRsaKey,
+    /// A [DPoP setting](crate::dpop::DpopConfig) is out of range: an algorithm that is not an
+    /// asymmetric one, an empty list, a window or a bound of zero or too large.
+    InvalidDpop {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// A [cookie path](crate::session::CookieSettings::refresh_path) does not start with `/` or
     /// holds characters a cookie attribute cannot carry.
     InvalidCookiePath {
@@ -420,6 +428,9 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::InvalidIssuing { setting, problem } => {
                 write!(f, "token issuing: {setting} {problem}")
+            }
+            ConfigError::InvalidDpop { setting, problem } => {
+                write!(f, "dpop: {setting} {problem}")
             }
             ConfigError::RevocationSettingWithoutStore { setting } => write!(
                 f,

@@ -80,6 +80,22 @@ pub enum ErrorKind {
     /// help), gRPC `PERMISSION_DENIED`; not refreshable, and never treated as anonymous by an
     /// optional layer: the browser did send credentials.
     Csrf,
+    /// A [DPoP](crate::dpop) proof was required and is missing, broken, or fails a check of
+    /// RFC 9449 §4.3: its header (`typ`, `alg`, `jwk`), its signature, its claims (`htm`, `htu`,
+    /// `iat`, `ath`, `jti` seen before), or the token's binding (`cnf.jkt`); or the request
+    /// carries more than one `DPoP` header. 401 under every status policy, challenge
+    /// `DPoP error="invalid_dpop_proof"`, gRPC `UNAUTHENTICATED`; not refreshable.
+    InvalidDpopProof,
+    /// A [DPoP](crate::dpop)-bound token (one with `cnf.jkt`) came as a bearer token (the
+    /// downgrade RFC 9449 §7.2 forbids), or a layer in DPoP-required mode got a token without a
+    /// proof or without a binding. 401 under every status policy, challenge
+    /// `DPoP error="invalid_token"`, gRPC `UNAUTHENTICATED`; not refreshable.
+    DpopRequired,
+    /// The in-memory [DPoP replay cache](crate::dpop::MemoryReplayCache) is full of proofs that
+    /// are still within their window, or a shared replay store could not answer: the proof
+    /// cannot be judged. Not the client's fault: 503 with `"error":"temporarily_unavailable"`,
+    /// no challenge, gRPC `UNAVAILABLE`.
+    DpopReplayCacheFull,
 }
 
 impl ErrorKind {
@@ -101,6 +117,9 @@ impl ErrorKind {
             ErrorKind::Revoked => "revoked",
             ErrorKind::RevocationUnavailable => "revocation_unavailable",
             ErrorKind::Csrf => "csrf",
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::DpopRequired => "dpop_required",
+            ErrorKind::DpopReplayCacheFull => "dpop_replay_cache_full",
         }
     }
 
@@ -113,8 +132,10 @@ impl ErrorKind {
             ErrorKind::Missing
             | ErrorKind::KeySourceUnavailable
             | ErrorKind::RevocationUnavailable
+            | ErrorKind::DpopReplayCacheFull
             | ErrorKind::Csrf => None,
             ErrorKind::InvalidRequest => Some("invalid_request"),
+            ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
             ErrorKind::InsufficientScope | ErrorKind::Forbidden => Some("insufficient_scope"),
             ErrorKind::Malformed
             | ErrorKind::InvalidSignature
@@ -123,6 +144,7 @@ impl ErrorKind {
             | ErrorKind::Expired
             | ErrorKind::NotYetValid
             | ErrorKind::InvalidClaims
+            | ErrorKind::DpopRequired
             | ErrorKind::Revoked => Some("invalid_token"),
         }
     }
@@ -138,6 +160,8 @@ impl ErrorKind {
                 | ErrorKind::KeySourceUnavailable
                 | ErrorKind::RevocationUnavailable
                 | ErrorKind::Csrf
+                | ErrorKind::InvalidDpopProof
+                | ErrorKind::DpopReplayCacheFull
         )
     }
 
@@ -157,8 +181,12 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidRequest => 3,
             ErrorKind::InsufficientScope | ErrorKind::Forbidden | ErrorKind::Csrf => 7,
-            ErrorKind::KeySourceUnavailable | ErrorKind::RevocationUnavailable => 14,
+            ErrorKind::KeySourceUnavailable
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::DpopReplayCacheFull => 14,
             ErrorKind::Missing
+            | ErrorKind::InvalidDpopProof
+            | ErrorKind::DpopRequired
             | ErrorKind::Malformed
             | ErrorKind::InvalidSignature
             | ErrorKind::AlgorithmNotAllowed
@@ -188,6 +216,18 @@ pub struct AuthError {
     kind: ErrorKind,
     description: &'static str,
     scope: Option<Arc<str>>,
+    /// Set by a layer whose DPoP mode is not off for the request: its challenge parameters.
+    dpop: Option<DpopChallenge>,
+}
+
+/// What a refusal's DPoP challenge says (RFC 9449 §7.1), set by a layer whose DPoP mode is
+/// allowed or required for the refused request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DpopChallenge {
+    /// The proof algorithms the layer accepts, space-separated, for `algs`.
+    pub(crate) algs: Arc<str>,
+    /// Allowed mode: the `Bearer` challenge goes along with the `DPoP` one.
+    pub(crate) bearer_too: bool,
 }
 
 impl AuthError {
@@ -196,7 +236,28 @@ impl AuthError {
             kind,
             description,
             scope: None,
+            dpop: None,
         }
+    }
+
+    /// The same error, answered with the DPoP challenge `challenge` (and, in allowed mode, the
+    /// bearer one).
+    pub(crate) fn with_dpop(mut self, challenge: DpopChallenge) -> Self {
+        self.dpop = Some(challenge);
+        self
+    }
+
+    /// With a layer whose [DPoP](crate::dpop) mode is allowed or required for the refused
+    /// request: the proof algorithms it accepts, space-separated, as the `algs` of its `DPoP`
+    /// challenge (RFC 9449 §7.1).
+    pub fn dpop_algs(&self) -> Option<&str> {
+        self.dpop.as_ref().map(|d| &*d.algs)
+    }
+
+    /// `true` when the refusal carries a `Bearer` challenge: always, except in DPoP-required
+    /// mode, whose refusals carry only the `DPoP` challenge.
+    pub fn has_bearer_challenge(&self) -> bool {
+        self.dpop.as_ref().is_none_or(|d| d.bearer_too)
     }
 
     pub(crate) fn insufficient_scope(required: Arc<str>) -> Self {
@@ -204,6 +265,7 @@ impl AuthError {
             kind: ErrorKind::InsufficientScope,
             description: "The access token does not grant the required scope",
             scope: Some(required),
+            dpop: None,
         }
     }
 
@@ -221,6 +283,7 @@ impl AuthError {
             kind: ErrorKind::InsufficientScope,
             description: "The access token grants none of the accepted scopes",
             scope: Some(accepted),
+            dpop: None,
         }
     }
 
@@ -355,6 +418,24 @@ mod tests {
                 14,
             ),
             (ErrorKind::Csrf, "csrf", None, 7),
+            (
+                ErrorKind::InvalidDpopProof,
+                "invalid_dpop_proof",
+                Some("invalid_dpop_proof"),
+                16,
+            ),
+            (
+                ErrorKind::DpopRequired,
+                "dpop_required",
+                Some("invalid_token"),
+                16,
+            ),
+            (
+                ErrorKind::DpopReplayCacheFull,
+                "dpop_replay_cache_full",
+                None,
+                14,
+            ),
         ];
         for (kind, reason, code, grpc) in all {
             assert_eq!(kind.reason(), reason);

@@ -71,6 +71,7 @@ pub struct SessionsBuilder {
     cookies: Option<CookieSettings>,
     csrf: CsrfGuard,
     on_reuse: Option<ReuseHook>,
+    dpop: Option<crate::dpop::DpopConfig>,
 }
 
 impl fmt::Debug for SessionsBuilder {
@@ -111,6 +112,7 @@ impl Sessions {
             cookies: None,
             csrf: CsrfGuard::new(),
             on_reuse: None,
+            dpop: None,
         }
     }
 }
@@ -310,6 +312,14 @@ impl SessionsBuilder {
         self
     }
 
+    /// The settings the login and refresh check DPoP proofs with (algorithms, `iat` window,
+    /// replay cache, public origin); [`DpopConfig::new`](crate::dpop::DpopConfig::new) by
+    /// default. See [`Sessions::check_dpop_proof`].
+    pub fn dpop(mut self, config: crate::dpop::DpopConfig) -> Self {
+        self.dpop = Some(config);
+        self
+    }
+
     /// Builds the [`Sessions`].
     ///
     /// # Errors
@@ -369,6 +379,7 @@ impl SessionsBuilder {
                 cookies: self.cookies,
                 csrf,
                 on_reuse: self.on_reuse,
+                dpop: self.dpop.unwrap_or_default(),
             }),
         })
     }

@@ -78,6 +78,10 @@ pub enum SessionErrorKind {
     /// The session cookies could not be set (a [`CookieError`](super::CookieError): an access
     /// token too large for a cookie, or no random CSRF token). `cookie_error`.
     Cookie,
+    /// The session is bound to a DPoP key and the refresh came without a valid proof by that
+    /// key, or a login's or refresh's `DPoP` proof failed a check (RFC 9449 §5): 400,
+    /// `invalid_dpop_proof`. Such a refusal changes nothing in the session.
+    InvalidDpopProof,
 }
 
 impl SessionErrorKind {
@@ -91,6 +95,7 @@ impl SessionErrorKind {
             SessionErrorKind::Issue => "issue_failed",
             SessionErrorKind::Csrf => "csrf",
             SessionErrorKind::Cookie => "cookie_error",
+            SessionErrorKind::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 
@@ -108,6 +113,7 @@ impl SessionErrorKind {
             SessionErrorKind::Issue => "The tokens could not be issued",
             SessionErrorKind::Csrf => "The request was refused as cross-site (CSRF)",
             SessionErrorKind::Cookie => "The session cookies could not be set",
+            SessionErrorKind::InvalidDpopProof => "The DPoP proof is missing or invalid",
         }
     }
 }
@@ -182,6 +188,7 @@ impl fmt::Display for SessionError {
             SessionErrorKind::Issue => "the tokens could not be issued",
             SessionErrorKind::Csrf => "the request was refused by the CSRF guard",
             SessionErrorKind::Cookie => "the session cookies could not be set",
+            SessionErrorKind::InvalidDpopProof => "the DPoP proof is missing or invalid",
         })?;
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;

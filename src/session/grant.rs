@@ -125,6 +125,19 @@ impl Grant {
     }
 
     /// The `scope` claim: the scopes separated by spaces (empty without any).
+    /// The same grant, bound to the DPoP key whose RFC 7638 thumbprint is `jkt`: its access
+    /// tokens carry `cnf.jkt`, and the session's refreshes need a proof by that key. Use the
+    /// thumbprint [`Sessions::check_dpop_proof`](super::Sessions::check_dpop_proof) gives.
+    #[must_use]
+    pub fn dpop_bound(self, jkt: impl Into<String>) -> Self {
+        self.claim("cnf", serde_json::json!({ "jkt": jkt.into() }))
+    }
+
+    /// The thumbprint of the DPoP key the grant is bound to, if any (`cnf.jkt`).
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.claims.get("cnf")?.get("jkt")?.as_str()
+    }
+
     pub(super) fn scope_claim(&self) -> String {
         self.scopes.join(" ")
     }

@@ -102,6 +102,8 @@ pub(super) struct Inner {
     pub(super) on_reuse: Option<ReuseHook>,
     /// The session events and the timings of the store calls (feature `metrics`).
     pub(super) metrics: SessionMetrics,
+    /// How the login and refresh check DPoP proofs.
+    pub(super) dpop: crate::dpop::DpopConfig,
 }
 
 impl Sessions {
@@ -166,7 +168,58 @@ impl Sessions {
             session_expires_at,
             sid_text,
             remaining,
-        ))
+        )
+        .bound(grant.dpop_jkt().is_some()))
+    }
+
+    /// Checks the `DPoP` proof of a login or refresh request (RFC 9449 §5: a token request, so
+    /// no `ath`), with the sessions' [DPoP settings](super::SessionsBuilder::dpop), and records
+    /// it against replay. `Ok(Some(jkt))`: the thumbprint of the proof's key, for
+    /// [`Grant::dpop_bound`] at a login; `Ok(None)`: the request has no proof.
+    ///
+    /// The proof's `htu` is compared with the request's URI; its path may also end with the
+    /// request's path after a mount prefix (`/auth/refresh` for a service nested at `/auth`,
+    /// which sees `/refresh`).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionErrorKind::InvalidDpopProof`] for a proof that fails a check, or two `DPoP`
+    /// headers; [`SessionErrorKind::StoreUnavailable`] when the replay cache is full or cannot
+    /// answer.
+    pub async fn check_dpop_proof(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<String>, SessionError> {
+        let now = crate::clock::unix_millis(self.inner.minter.now());
+        self.inner
+            .dpop
+            .check_token_request(method, uri, headers, now)
+            .await
+            .map_err(|error| match error.kind() {
+                crate::ErrorKind::DpopReplayCacheFull => SessionError::store(
+                    StoreError::unavailable("the DPoP replay cache cannot take the proof"),
+                ),
+                _ => SessionError::new(SessionErrorKind::InvalidDpopProof),
+            })
+    }
+
+    /// [`refresh`](Self::refresh) with the thumbprint of the request's checked DPoP proof
+    /// ([`check_dpop_proof`](Self::check_dpop_proof)), if it has one. A session bound to a key
+    /// (opened with [`Grant::dpop_bound`]) is refreshed only with a proof by that key; without
+    /// it the refresh is refused with [`SessionErrorKind::InvalidDpopProof`] before anything
+    /// changes: a stolen bound refresh token neither refreshes nor ends the victim's session.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`refresh`](Self::refresh), and [`SessionErrorKind::InvalidDpopProof`].
+    pub async fn refresh_dpop(
+        &self,
+        refresh_token: &str,
+        proof_jkt: Option<&str>,
+    ) -> Result<TokenPair, SessionError> {
+        self.refresh_bound(refresh_token, None, proof_jkt).await
     }
 
     /// Refreshes a session: the presented refresh token is rotated (RFC 9700 §4.14.2) and a
@@ -196,6 +249,17 @@ impl Sessions {
         refresh_token: &str,
         client: Option<ClientInfo>,
     ) -> Result<TokenPair, SessionError> {
+        self.refresh_bound(refresh_token, client, None).await
+    }
+
+    /// [`refresh`](Self::refresh), with the client to record and the thumbprint of the
+    /// request's checked DPoP proof, if any.
+    pub(super) async fn refresh_bound(
+        &self,
+        refresh_token: &str,
+        client: Option<ClientInfo>,
+        proof_jkt: Option<&str>,
+    ) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         // A forged token never reaches the store (see `SessionStore`'s docs).
         let (presented, sid) = self
@@ -222,6 +286,13 @@ impl Sessions {
                 "the session's grant does not parse: {e}"
             )))
         })?;
+        // A bound session: the proof's key or nothing, before the store changes anything.
+        let bound = grant.dpop_jkt().is_some();
+        if let Some(jkt) = grant.dpop_jkt() {
+            if proof_jkt != Some(jkt) {
+                return Err(SessionError::new(SessionErrorKind::InvalidDpopProof));
+            }
+        }
         let now = inner.minter.now();
         let access = inner
             .minter
@@ -269,7 +340,8 @@ impl Sessions {
                 session_expires_at,
                 &sid,
                 remaining,
-            )),
+            )
+            .bound(bound)),
             RotateOutcome::Grace(sealed) => {
                 let first = sealed.open(&presented).map_err(SessionError::crypto)?;
                 let expires_in = first.access_expires_at.saturating_sub(unix_secs(now));
@@ -279,7 +351,8 @@ impl Sessions {
                     session_expires_at,
                     &sid,
                     remaining,
-                ))
+                )
+                .bound(bound))
             }
             RotateOutcome::Reused { sid, sub } => {
                 let event = ReuseEvent {

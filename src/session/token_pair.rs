@@ -101,6 +101,22 @@ impl TokenPair {
         self.token_type
     }
 
+    /// For a DPoP-bound pair (`token_type` `DPoP`): the base64url SHA-256 of the access
+    /// token, the `ath` of the proofs that go with it. A page that holds the access token only
+    /// as an `HttpOnly` cookie gets it in the cookie answer; see the [DPoP
+    /// guide](crate::guide::dpop).
+    pub fn access_token_hash(&self) -> Option<String> {
+        (self.token_type == "DPoP").then(|| crate::dpop::access_token_hash(&self.access_token))
+    }
+
+    /// The same pair, DPoP-bound: `token_type` `DPoP`.
+    pub(super) fn bound(mut self, bound: bool) -> Self {
+        if bound {
+            self.token_type = "DPoP";
+        }
+        self
+    }
+
     /// Seconds until the access token expires.
     pub fn expires_in(&self) -> u64 {
         self.expires_in

@@ -34,6 +34,7 @@ pub(crate) fn settings(issuer: Option<&str>, audience: Option<&str>) -> Settings
         audience: audience.map(str::to_owned),
         cors_origin: HeaderValue::from_static(CORS_ORIGIN),
         public_origin: None,
+        dpop: Default::default(),
     }
 }
 

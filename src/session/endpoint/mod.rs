@@ -312,10 +312,17 @@ impl SessionEndpoints {
         match route {
             Route::Refresh => {
                 let client = self.record_client.then(|| devices::client_of(&request));
+                let (method, uri) = (request.method().clone(), request.uri().clone());
                 let (presented, headers) = match self.read_presented(request).await {
                     Ok(found) => found,
                     Err(response) => return response,
                 };
+                // A DPoP proof, if any (RFC 9449 §5): its key must be the session's.
+                let proof_jkt = match sessions.check_dpop_proof(&method, &uri, &headers).await {
+                    Ok(jkt) => jkt,
+                    Err(error) => return session_error(&error),
+                };
+                let client = (client, proof_jkt);
                 match presented {
                     Presented::Body(token) => match self.refresh(&token, client).await {
                         Ok(pair) => self.body_answer(&pair),
@@ -402,16 +409,16 @@ impl SessionEndpoints {
         }
     }
 
-    /// A refresh, recording the client when asked to.
+    /// A refresh, recording the client when asked to, with the thumbprint of the request's
+    /// checked DPoP proof, if any.
     async fn refresh(
         &self,
         token: &str,
-        client: Option<crate::session::stores::ClientInfo>,
+        (client, proof_jkt): (Option<crate::session::stores::ClientInfo>, Option<String>),
     ) -> Result<super::TokenPair, super::SessionError> {
-        match client {
-            Some(client) => self.sessions.refresh_with_client(token, client).await,
-            None => self.sessions.refresh(token).await,
-        }
+        self.sessions
+            .refresh_bound(token, client, proof_jkt.as_deref())
+            .await
     }
 
     /// `GET /session`: whether the refresh cookie's session is alive.

@@ -20,6 +20,7 @@ impl SessionEndpoints {
             token_type: pair.token_type(),
             expires_in: pair.expires_in(),
             session_expires_at: pair.session_expires_at(),
+            access_token_hash: pair.access_token_hash(),
         };
         self.with_cookies(json(StatusCode::OK, &body), pair)
     }
@@ -89,6 +90,9 @@ struct CookieRefresh {
     token_type: &'static str,
     expires_in: u64,
     session_expires_at: u64,
+    /// For a DPoP-bound access cookie: the `ath` the page's proofs carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token_hash: Option<String>,
 }
 
 /// The layer's answer for `error` (a missing token, a CSRF refusal, a duplicated cookie).
@@ -141,7 +145,8 @@ pub(super) fn session_error(error: &SessionError) -> Response<ResponseBody> {
 
 impl SessionError {
     /// The HTTP status of [`http_response`](Self::http_response): 401 for the three refusals
-    /// of a refresh token, 403 for [`Csrf`](SessionErrorKind::Csrf), 503 for the store, 500
+    /// of a refresh token, 400 for [`InvalidDpopProof`](SessionErrorKind::InvalidDpopProof)
+    /// (RFC 9449 §5), 403 for [`Csrf`](SessionErrorKind::Csrf), 503 for the store, 500
     /// for [`Issue`](SessionErrorKind::Issue) and [`Cookie`](SessionErrorKind::Cookie).
     pub fn status(&self) -> StatusCode {
         match self.kind() {
@@ -149,6 +154,7 @@ impl SessionError {
             | SessionErrorKind::RefreshExpired
             | SessionErrorKind::RefreshReused => StatusCode::UNAUTHORIZED,
             SessionErrorKind::Csrf => StatusCode::FORBIDDEN,
+            SessionErrorKind::InvalidDpopProof => StatusCode::BAD_REQUEST,
             SessionErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             SessionErrorKind::Issue | SessionErrorKind::Cookie => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -157,7 +163,8 @@ impl SessionError {
     /// The answer the [endpoints](super::SessionEndpoints) give for this error, and a login
     /// handler should: the [`status`](Self::status), `Cache-Control: no-store` and the body
     /// `{"error", "error_description", "reason"}`, `error` being `invalid_grant` (401),
-    /// `csrf` (403, the layer's own refusal), `temporarily_unavailable` (503) or
+    /// `invalid_dpop_proof` (400), `csrf` (403, the layer's own refusal),
+    /// `temporarily_unavailable` (503) or
     /// `server_error` (500, logged as a `tracing` error; the body never shows the cause).
     /// With feature `axum`, `SessionError` is an `IntoResponse` that answers this, so that a
     /// handler can return `Result<_, SessionError>`.
@@ -184,6 +191,7 @@ impl SessionError {
             | SessionErrorKind::RefreshExpired
             | SessionErrorKind::RefreshReused => "invalid_grant",
             SessionErrorKind::StoreUnavailable => "temporarily_unavailable",
+            SessionErrorKind::InvalidDpopProof => "invalid_dpop_proof",
             SessionErrorKind::Csrf => match self.auth_error() {
                 Some(refusal) => return auth_error(refusal),
                 None => "csrf",

@@ -15,6 +15,7 @@ use crate::revocation::{
 };
 use crate::session::refresh_token::{SessionId, TokenHash};
 
+mod replay;
 mod revocations;
 mod state;
 mod subjects;
@@ -102,6 +103,8 @@ struct Inner {
     /// Whether `revoked` may hold anything: lets the revocation check skip the lock while no
     /// revocation was ever recorded.
     any_revoked: AtomicBool,
+    /// The store as a DPoP replay cache (see `replay.rs`).
+    replay: crate::dpop::MemoryReplayCache,
 }
 
 impl Default for MemoryStore {
@@ -460,6 +463,7 @@ impl MemoryStoreBuilder {
                 state: Mutex::new(State::default()),
                 revoked: RwLock::new(Revocations::default()),
                 any_revoked: AtomicBool::new(false),
+                replay: crate::dpop::MemoryReplayCache::default(),
             }),
         }
     }

@@ -4,6 +4,7 @@
 //! keys and the calls.
 
 mod parse;
+mod replay;
 mod scripts;
 mod store;
 
