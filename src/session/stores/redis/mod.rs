@@ -6,6 +6,7 @@
 mod parse;
 mod scripts;
 mod store;
+mod view;
 
 use std::fmt;
 use std::future::Future;
@@ -101,6 +102,8 @@ pub struct RedisStoreBuilder {
     prefix: String,
     timeout: Duration,
     clock: Clock,
+    // Local revocation view (view.rs).
+    view: view::ViewSettings,
 }
 
 /// A [`RedisStore`] setting is wrong. Its message never contains the URL (which may hold a
@@ -144,6 +147,8 @@ struct Inner {
     /// Whether the server has the commands the store needs (Redis 7): [`PROBE_UNKNOWN`] until
     /// the first call probes it.
     features: AtomicU8,
+    // Local revocation view (view.rs): `None` when turned off.
+    view: Option<Arc<view::View>>,
 }
 
 const PROBE_UNKNOWN: u8 = 0;
@@ -197,6 +202,7 @@ impl RedisStore {
             prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             timeout: DEFAULT_REDIS_TIMEOUT,
             clock: Clock::system(),
+            view: view::ViewSettings::default(),
         })
     }
 
@@ -379,8 +385,37 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// Whether revocation is judged from a local view kept current by Redis (default on); see
+    /// the sessions guide, "Revocation at local speed". Off, every check asks Redis.
+    pub fn local_view(mut self, on: bool) -> Self {
+        self.view.enabled = on;
+        self
+    }
+
+    /// The most entries the local view holds (default 65,536, at least 2); past it, the older
+    /// half is dropped and asked of Redis again. An entry is a key's name and value, about
+    /// 200 bytes.
+    pub fn local_view_capacity(mut self, entries: usize) -> Self {
+        self.view.capacity = entries.max(2);
+        self
+    }
+
+    /// How long after its newest heartbeat the local view is trusted (default 200 ms): the
+    /// bound on how long a revocation elsewhere can go unseen when the invalidation connection
+    /// hangs. Heartbeats go every quarter of it.
+    pub fn local_view_lease(mut self, lease: Duration) -> Self {
+        self.view.lease = lease.max(Duration::from_millis(4));
+        self
+    }
+
     /// The store. Never connects (the first call does).
     pub fn build(self) -> RedisStore {
+        // Every write script publishes what it changed (view.rs).
+        let script = |body: &str| Script::new(&format!("{}{body}", view::PUBLISH_FN));
+        let view = self
+            .view
+            .enabled
+            .then(|| Arc::new(view::View::new(self.view, &self.prefix)));
         RedisStore {
             inner: Arc::new(Inner {
                 client: self.client,
@@ -389,12 +424,13 @@ impl RedisStoreBuilder {
                 clock: self.clock,
                 conn: Mutex::new(None),
                 generation: AtomicU64::new(0),
-                rotate: Script::new(scripts::ROTATE),
-                create: Script::new(scripts::CREATE),
-                end: Script::new(scripts::END),
-                set_max: Script::new(scripts::SET_MAX),
-                cutoff: Script::new(scripts::CUTOFF),
+                rotate: script(scripts::ROTATE),
+                create: script(scripts::CREATE),
+                end: script(scripts::END),
+                set_max: script(scripts::SET_MAX),
+                cutoff: script(scripts::CUTOFF),
                 features: AtomicU8::new(PROBE_UNKNOWN),
+                view,
             }),
         }
     }

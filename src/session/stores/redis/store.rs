@@ -24,14 +24,14 @@ mod subjects;
 impl RedisStore {
     // Keys.
 
-    fn session_keys(&self, sid: &str) -> [String; 2] {
+    pub(super) fn session_keys(&self, sid: &str) -> [String; 2] {
         let p = &self.inner.prefix;
         let id = id_key(sid);
         [format!("{p}{{{id}}}:s"), format!("{p}{{{id}}}:g")]
     }
 
     /// The ended marker of session `sid` of issuer `iss` (in the session's hash tag).
-    fn ended_key(&self, iss: &str, sid: &str) -> String {
+    pub(super) fn ended_key(&self, iss: &str, sid: &str) -> String {
         format!("{}{{{}}}:x:{}", self.inner.prefix, id_key(sid), id_key(iss))
     }
 
@@ -40,21 +40,21 @@ impl RedisStore {
         format!("{}u:{}:{}", self.inner.prefix, id_key(iss), id_key(sub))
     }
 
-    fn cutoff_key(&self, iss: &str, sub: &str) -> String {
+    pub(super) fn cutoff_key(&self, iss: &str, sub: &str) -> String {
         format!("{}c:{}:{}", self.inner.prefix, id_key(iss), id_key(sub))
     }
 
-    fn jti_key(&self, iss: &str, jti: &str) -> String {
+    pub(super) fn jti_key(&self, iss: &str, jti: &str) -> String {
         format!("{}j:{}:{}", self.inner.prefix, id_key(iss), id_key(jti))
     }
 
-    fn epoch_key(&self) -> String {
+    pub(super) fn epoch_key(&self) -> String {
         format!("{}epoch", self.inner.prefix)
     }
 
     // Calls.
 
-    async fn status_call(
+    pub(super) async fn status_call(
         &self,
         query: RevocationQuery<'_>,
     ) -> Result<RevocationStatus, StoreError> {
@@ -182,6 +182,7 @@ impl RedisStore {
                             .map(|ip| ip.to_string())
                             .unwrap_or_default(),
                     )
+                    .arg(self.invalidation_channel())
                     .invoke_async(&mut con)
                     .await?;
                 if created == 0 {
@@ -325,6 +326,7 @@ impl RedisStore {
                         .map(|ip| ip.to_string())
                         .unwrap_or_default(),
                 )
+                .arg(self.invalidation_channel())
                 .invoke_async(&mut con)
                 .await?;
             parse_rotate(&reply, rotation.sid())
@@ -343,7 +345,9 @@ impl RedisStore {
         let [session_key, grace_key] = self.session_keys(sid);
         let keys = [session_key, grace_key, self.ended_key(iss, sid)];
         self.run(|mut con| async move {
-            let (sub, live) = end_one(&self.inner.end, &mut con, &keys, now, keep, iss).await?;
+            let channel = self.invalidation_channel();
+            let (sub, live) =
+                end_one(&self.inner.end, &mut con, &keys, now, keep, iss, &channel).await?;
             if let Some(sub) = sub {
                 ::redis::cmd("ZREM")
                     .arg(self.subject_key(iss, &sub))
@@ -381,6 +385,7 @@ async fn end_one(
     now: u64,
     keep: u64,
     iss: &str,
+    channel: &str,
 ) -> Res<(Option<String>, bool)> {
     let reply: Vec<Value> = script
         .key(&keys[0])
@@ -389,6 +394,7 @@ async fn end_one(
         .arg(now)
         .arg(keep)
         .arg(iss)
+        .arg(channel)
         .invoke_async(con)
         .await?;
     let sub = match reply.first() {
@@ -407,6 +413,7 @@ async fn set_cutoff(
     key: &str,
     now: u64,
     keep: u64,
+    channel: &str,
 ) -> Res<()> {
     let until = now.saturating_add(keep);
     let _: i64 = script
@@ -414,6 +421,7 @@ async fn set_cutoff(
         .arg(until)
         .arg(now)
         .arg(now)
+        .arg(channel)
         .invoke_async(con)
         .await?;
     Ok(())
@@ -421,7 +429,7 @@ async fn set_cutoff(
 
 impl RevocationStore for RedisStore {
     fn status<'a>(&'a self, query: RevocationQuery<'a>) -> StoreFuture<'a, RevocationStatus> {
-        Box::pin(self.status_call(query))
+        Box::pin(self.status_viewed(query)) // local view (view.rs)
     }
 
     /// `PING`, within the store's timeout.
@@ -443,18 +451,23 @@ impl RevocationStore for RedisStore {
             let now = self.now();
             let keep = millis(keep_for);
             let key = self.jti_key(iss, jti);
-            self.run(|mut con| async move {
-                let _: i64 = self
-                    .inner
-                    .set_max
-                    .key(&key)
-                    .arg(now.saturating_add(keep))
-                    .arg(keep.max(1))
-                    .invoke_async(&mut con)
-                    .await?;
-                Ok(())
-            })
-            .await
+            let key_ref = &key;
+            let done = self
+                .run(|mut con| async move {
+                    let _: i64 = self
+                        .inner
+                        .set_max
+                        .key(key_ref)
+                        .arg(now.saturating_add(keep))
+                        .arg(keep.max(1))
+                        .arg(self.invalidation_channel())
+                        .invoke_async(&mut con)
+                        .await?;
+                    Ok(())
+                })
+                .await;
+            self.touched(&[key]); // local view (view.rs)
+            done
         })
     }
 
@@ -467,10 +480,23 @@ impl RevocationStore for RedisStore {
         Box::pin(async move {
             let now = self.now();
             let key = self.cutoff_key(iss, sub);
-            self.run(|mut con| async move {
-                set_cutoff(&self.inner.cutoff, &mut con, &key, now, millis(keep_for)).await
-            })
-            .await
+            let channel = self.invalidation_channel();
+            let (key_ref, channel) = (&key, &channel);
+            let done = self
+                .run(|mut con| async move {
+                    set_cutoff(
+                        &self.inner.cutoff,
+                        &mut con,
+                        key_ref,
+                        now,
+                        millis(keep_for),
+                        channel,
+                    )
+                    .await
+                })
+                .await;
+            self.touched(&[key]); // local view (view.rs)
+            done
         })
     }
 }
@@ -497,7 +523,21 @@ impl SessionStore for RedisStore {
         rotation: Rotation,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, RotateOutcome> {
-        Box::pin(self.rotate_call(rotation, limits))
+        Box::pin(async move {
+            let (iss, sid) = (
+                rotation.iss().to_owned(),
+                rotation.sid().as_str().to_owned(),
+            );
+            let outcome = self.rotate_call(rotation, limits).await;
+            if matches!(outcome, Ok(RotateOutcome::Reused { .. })) {
+                // Local view (view.rs).
+                self.touched(&[
+                    self.session_keys(&sid)[0].clone(),
+                    self.ended_key(&iss, &sid),
+                ]);
+            }
+            outcome
+        })
     }
 
     fn end_session<'a>(
@@ -506,7 +546,12 @@ impl SessionStore for RedisStore {
         sid: &'a str,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, bool> {
-        Box::pin(self.end_session_call(iss, sid, limits))
+        Box::pin(async move {
+            let ended = self.end_session_call(iss, sid, limits).await;
+            // Local view (view.rs).
+            self.touched(&[self.session_keys(sid)[0].clone(), self.ended_key(iss, sid)]);
+            ended
+        })
     }
 
     fn end_subject<'a>(
@@ -515,7 +560,11 @@ impl SessionStore for RedisStore {
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, usize> {
-        Box::pin(self.end_subject_call(iss, sub, limits))
+        Box::pin(async move {
+            let ended = self.end_subject_call(iss, sub, limits).await;
+            self.touched(&[self.cutoff_key(iss, sub)]); // local view (view.rs)
+            ended
+        })
     }
 
     fn list_sessions<'a>(

@@ -31,7 +31,16 @@ impl RedisStore {
         let cutoff_key = self.cutoff_key(iss, sub);
         let covered = self
             .run(|mut con| async move {
-                set_cutoff(&self.inner.cutoff, &mut con, &cutoff_key, now, keep).await?;
+                let channel = self.invalidation_channel();
+                set_cutoff(
+                    &self.inner.cutoff,
+                    &mut con,
+                    &cutoff_key,
+                    now,
+                    keep,
+                    &channel,
+                )
+                .await?;
                 let covered: usize = ::redis::cmd("ZCOUNT")
                     .arg(&subject_key)
                     .arg("-inf")
@@ -125,7 +134,16 @@ impl RedisStore {
             };
             let [session_key, grace_key] = self.session_keys(sid);
             let keys = [session_key, grace_key, self.ended_key(iss, sid)];
-            end_one(&self.inner.end, con, &keys, now, keep, iss).await?;
+            end_one(
+                &self.inner.end,
+                con,
+                &keys,
+                now,
+                keep,
+                iss,
+                &self.invalidation_channel(),
+            )
+            .await?;
             ::redis::cmd("ZREM")
                 .arg(subject_key)
                 .arg(sid)
