@@ -35,10 +35,10 @@ pub(super) const DEFAULT_VIEW_CAPACITY: usize = 65_536;
 pub(super) const DEFAULT_VIEW_LEASE: Duration = Duration::from_millis(200);
 
 /// The Lua function that every write script starts with: `tjwt_inv(channel, key)` publishes
-/// `<Redis time in ms> <key>` on the channel.
+/// `<Redis time in µs> <key>` on the channel.
 pub(super) const PUBLISH_FN: &str = "local function tjwt_inv(ch, key)
   local t = redis.call('TIME')
-  redis.call('PUBLISH', ch, string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000)) .. ' ' .. key)
+  redis.call('PUBLISH', ch, string.format('%.0f', t[1] * 1000000 + t[2]) .. ' ' .. key)
 end
 ";
 
@@ -315,13 +315,13 @@ impl View {
                 Ok(key) => self.invalidate(key),
                 Err(_) => self.state().clear(),
             }
-            let now = crate::clock::millis(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default(),
-            );
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_micros();
+            let now = u64::try_from(now).unwrap_or(u64::MAX);
             self.metrics()
-                .propagated(Duration::from_millis(now.saturating_sub(time)));
+                .propagated(Duration::from_micros(now.saturating_sub(time)));
         } else if channel == self.hb_channel.as_bytes() {
             let mut state = self.state();
             if !state.subscribed || state.generation != generation {
