@@ -415,10 +415,10 @@ impl RedisStore {
         &self,
         query: RevocationQuery<'_>,
     ) -> Result<RevocationStatus, StoreError> {
-        let Some(view) = self.inner.view.clone() else {
+        let Some(view) = self.inner.view.as_deref() else {
             return self.status_call(query).await;
         };
-        self.start_view(&view);
+        self.start_view(view);
         let iss = query.issuer_or_empty();
         let keys = Keys {
             jti: query.jti.map(|jti| self.jti_key(iss, jti)),

@@ -26,8 +26,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 impl RedisStore {
     /// Starts the view's connection task once, inside the caller's runtime.
-    pub(super) fn start_view(&self, view: &Arc<View>) {
-        if !view.running.swap(true, Ordering::AcqRel) {
+    pub(super) fn start_view(&self, view: &View) {
+        if !view.running.load(Ordering::Acquire) && !view.running.swap(true, Ordering::AcqRel) {
             tokio::spawn(supervise(Arc::downgrade(&self.inner)));
         }
     }
