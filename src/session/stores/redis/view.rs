@@ -409,8 +409,28 @@ impl RedisStore {
         }
     }
 
-    /// The revocation check: from the view when it is current and holds every key, otherwise
-    /// from Redis (filling the view).
+    fn view_keys(&self, query: &RevocationQuery<'_>) -> Keys {
+        let iss = query.issuer_or_empty();
+        Keys {
+            jti: query.jti.map(|jti| self.jti_key(iss, jti)),
+            ended: query.sid.map(|sid| self.ended_key(iss, sid)),
+            session: query.sid.map(|sid| self.session_keys(sid)[0].clone()),
+            cutoff: query.sub.map(|sub| self.cutoff_key(iss, sub)),
+        }
+    }
+
+    /// The revocation check from the view, without a future: `None` when the view is off, not
+    /// current, or misses a key.
+    pub(super) fn status_local(&self, query: &RevocationQuery<'_>) -> Option<RevocationStatus> {
+        let view = self.inner.view.as_deref()?;
+        self.start_view(view);
+        let status = view.judge(&self.view_keys(query), query.issuer_or_empty(), self.now())?;
+        view.metrics().hit();
+        Some(status)
+    }
+
+    /// The revocation check through Redis, filling the view (after [`Self::status_local`]
+    /// missed).
     pub(super) async fn status_viewed(
         &self,
         query: RevocationQuery<'_>,
@@ -418,19 +438,9 @@ impl RedisStore {
         let Some(view) = self.inner.view.as_deref() else {
             return self.status_call(query).await;
         };
-        self.start_view(view);
         let iss = query.issuer_or_empty();
-        let keys = Keys {
-            jti: query.jti.map(|jti| self.jti_key(iss, jti)),
-            ended: query.sid.map(|sid| self.ended_key(iss, sid)),
-            session: query.sid.map(|sid| self.session_keys(sid)[0].clone()),
-            cutoff: query.sub.map(|sub| self.cutoff_key(iss, sub)),
-        };
+        let keys = self.view_keys(&query);
         let now = self.now();
-        if let Some(status) = view.judge(&keys, iss, now) {
-            view.metrics().hit();
-            return Ok(status);
-        }
         let Some(token) = view.fill_token() else {
             return self.status_call(query).await;
         };
