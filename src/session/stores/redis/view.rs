@@ -129,20 +129,30 @@ struct Facts {
 
 impl Facts {
     fn status(&self, iss: &str, now: u64) -> RevocationStatus {
-        let live = |until: Option<u64>| until.is_some_and(|until| now < until);
-        let cutoff = self
-            .cutoff
-            .and_then(|(until, cutoff)| (now < until).then_some(cutoff));
         let opened = self
             .session
             .as_ref()
             .filter(|held| &*held.iss == iss.as_bytes())
             .map(|held| held.opened);
-        RevocationStatus::new(live(self.jti), live(self.ended))
-            .with_subject_cutoff_ms(cutoff)
-            .with_session_opened_ms(opened)
-            .with_epoch_ms(Some(self.epoch))
+        compose(self.jti, self.ended, opened, self.cutoff, self.epoch, now)
     }
+}
+
+/// The status from what Redis holds (markers' and the cutoff's `until` judged at `now`).
+fn compose(
+    jti: Option<u64>,
+    ended: Option<u64>,
+    opened: Option<u64>,
+    cutoff: Option<(u64, u64)>,
+    epoch: u64,
+    now: u64,
+) -> RevocationStatus {
+    let live = |until: Option<u64>| until.is_some_and(|until| now < until);
+    let cutoff = cutoff.and_then(|(until, cutoff)| (now < until).then_some(cutoff));
+    RevocationStatus::new(live(jti), live(ended))
+        .with_subject_cutoff_ms(cutoff)
+        .with_session_opened_ms(opened)
+        .with_epoch_ms(Some(epoch))
 }
 
 impl View {
@@ -208,11 +218,14 @@ impl View {
         };
         let jti = marker(&keys.jti)?;
         let ended = marker(&keys.ended)?;
-        let session = match &keys.session {
+        // The session's opening time, when it is of the token's issuer (no copy of the entry).
+        let opened = match &keys.session {
             None => None,
             Some(key) => match state.get(key)? {
                 Entry::Session(None) => None,
-                Entry::Session(Some(held)) if now < held.until => Some(held.clone()),
+                Entry::Session(Some(held)) if now < held.until => {
+                    (&*held.iss == iss.as_bytes()).then_some(held.opened)
+                }
                 _ => return None,
             },
         };
@@ -223,15 +236,9 @@ impl View {
                 _ => return None,
             },
         };
-        let facts = Facts {
-            jti,
-            ended,
-            session,
-            cutoff,
-            epoch: state.epoch?,
-        };
+        let epoch = state.epoch?;
         drop(state);
-        Some(facts.status(iss, now))
+        Some(compose(jti, ended, opened, cutoff, epoch, now))
     }
 
     /// The sequence number a fill must still find, when the view is subscribed.
@@ -414,7 +421,10 @@ impl RedisStore {
         Keys {
             jti: query.jti.map(|jti| self.jti_key(iss, jti)),
             ended: query.sid.map(|sid| self.ended_key(iss, sid)),
-            session: query.sid.map(|sid| self.session_keys(sid)[0].clone()),
+            session: query.sid.map(|sid| {
+                let [session, _] = self.session_keys(sid);
+                session
+            }),
             cutoff: query.sub.map(|sub| self.cutoff_key(iss, sub)),
         }
     }
