@@ -320,7 +320,6 @@ impl RedisStore {
 
     /// Checks that Redis answers (`PING`), within the timeout.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.ready().await?;
         self.run(|mut con| async move {
             let _: String = ::redis::cmd("PING").query_async(&mut con).await?;
             Ok(())
