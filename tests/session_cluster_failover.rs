@@ -306,11 +306,11 @@ async fn a_primary_killed_under_load_loses_nothing_acknowledged() {
             while !stop.load(Ordering::Acquire) {
                 tick.tick().await;
                 n += 1;
-                let on = if n % 2 == 0 { &a } else { &b };
+                let on = if n.is_multiple_of(2) { &a } else { &b };
                 let count = live.lock().unwrap().len();
                 let i = n / 2 % count;
                 let session = live.lock().unwrap()[i].clone();
-                if n % 5 == 0 {
+                if n.is_multiple_of(5) {
                     let answer = on.refresh(&session.refresh).await;
                     if let Ok((200, body)) = &answer {
                         live.lock().unwrap()[i] = Session::from_pair(body);
@@ -423,5 +423,25 @@ async fn a_primary_killed_under_load_loses_nothing_acknowledged() {
         tally.wrong.is_empty(),
         "answers other than 200 or the documented 503: {:#?}",
         &tally.wrong[..tally.wrong.len().min(20)]
+    );
+}
+
+/// `REDIS_URL` and `REDIS_CLUSTER_NODES` both set: the example refuses to start, with a message
+/// that names both, and a nonzero exit.
+#[test]
+fn both_redis_url_and_cluster_nodes_is_a_startup_error() {
+    let output = Command::new(example())
+        .env_clear()
+        .env("ADDR", "127.0.0.1:0")
+        .env("JWT_SECRET", SECRET)
+        .env("REDIS_URL", "redis://127.0.0.1:6379")
+        .env("REDIS_CLUSTER_NODES", "127.0.0.1:7101,127.0.0.1:7102")
+        .output()
+        .expect("the example runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("REDIS_URL and REDIS_CLUSTER_NODES are both set"),
+        "{stderr}"
     );
 }
