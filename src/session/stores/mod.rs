@@ -116,6 +116,41 @@ impl fmt::Debug for NewSession {
     }
 }
 
+/// What [`SessionStore::open`] did: when the new session's first refresh token expires, and
+/// how many live sessions of its subject the per-user cap ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Created {
+    expires_at: SystemTime,
+    capped: usize,
+}
+
+impl Created {
+    /// A session whose first refresh token expires at `expires_at`; the cap ended none.
+    pub fn new(expires_at: SystemTime) -> Self {
+        Self {
+            expires_at,
+            capped: 0,
+        }
+    }
+
+    /// The same, with how many live sessions the cap ended. For store implementations.
+    #[must_use]
+    pub fn with_capped(mut self, capped: usize) -> Self {
+        self.capped = capped;
+        self
+    }
+
+    /// When the first refresh token expires unless used.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// How many live sessions of the subject the cap ended ([`SessionLimits::max_sessions_per_user`]).
+    pub fn capped(&self) -> usize {
+        self.capped
+    }
+}
+
 /// A live session, as found by [`SessionStore::lookup`] for a presented refresh token.
 #[derive(Clone)]
 pub struct SessionInfo {
@@ -462,6 +497,17 @@ pub trait SessionStore: revocation::RevocationStore {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, SystemTime>;
 
+    /// [`create`](Self::create), also reporting how many live sessions the cap ended (what
+    /// [`Sessions`](super::Sessions) calls, for the `capped` metric). The default calls
+    /// `create` and reports none: a store written before this method keeps working.
+    fn open<'a>(
+        &'a self,
+        session: NewSession,
+        limits: &'a SessionLimits,
+    ) -> revocation::StoreFuture<'a, Created> {
+        Box::pin(async move { Ok(Created::new(self.create(session, limits).await?)) })
+    }
+
     /// Finds the live session `sid` for a presented refresh token that names it (its MAC
     /// verified), by the token's hash. [`SessionInfo::is_current`] says whether the hash is
     /// the session's current one. Changes nothing.
@@ -531,6 +577,13 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, SystemTime> {
         (**self).create(session, limits)
+    }
+    fn open<'a>(
+        &'a self,
+        session: NewSession,
+        limits: &'a SessionLimits,
+    ) -> revocation::StoreFuture<'a, Created> {
+        (**self).open(session, limits)
     }
     fn lookup<'a>(
         &'a self,

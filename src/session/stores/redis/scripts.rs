@@ -117,3 +117,30 @@ redis.call('SET', KEYS[1], string.format('%.0f', untl) .. ':' .. string.format('
 tjwt_inv(ARGV[4], KEYS[1]) -- local view (view.rs)
 return 1
 "#;
+
+/// Adds a session to its subject's index, prunes entries older than the absolute lifetime, and
+/// takes out the oldest sessions beyond the cap (never the new one): one atomic step on the
+/// subject's slot, so that logins racing on one subject agree on which sessions the cap ends.
+///
+/// KEYS: 1 the index. ARGV: 1 opened at (ms, the score), 2 the new session id, 3 the oldest
+/// opening time still live (ms), 4 the index's TTL (ms), 5 the cap (0: none), 6 the most
+/// sessions one login ends. Returns the ids taken out, for the caller to end in their slots.
+pub(super) const INDEX: &str = r#"
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4], 'NX')
+redis.call('PEXPIRE', KEYS[1], ARGV[4], 'GT')
+local cap = tonumber(ARGV[5])
+if cap == 0 then return {} end
+local over = redis.call('ZCARD', KEYS[1]) - cap
+if over <= 0 then return {} end
+over = math.min(over, tonumber(ARGV[6]))
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, over)) do
+  if #out < over and sid ~= ARGV[2] then
+    redis.call('ZREM', KEYS[1], sid)
+    out[#out + 1] = sid
+  end
+end
+return out
+"#;

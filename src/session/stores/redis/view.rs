@@ -16,16 +16,15 @@
 //!   invalidation dropped.
 
 mod link;
+mod read;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use ::redis::Value;
-
-use super::parse::{bytes, parse_pair, parse_u64};
-use super::{Fail, RedisStore};
+use super::parse::parse_u64;
+use super::RedisStore;
 use crate::metrics::ViewMetrics;
 use crate::revocation::{RevocationQuery, RevocationStatus, StoreError};
 
@@ -89,9 +88,15 @@ struct State {
     cold: HashMap<String, Entry>,
 }
 
-/// What the view knows of one key. `None` is "absent in Redis".
+/// What the view knows of one key, and the epoch of the key's slot when it was read.
+struct Entry {
+    value: Known,
+    epoch: u64,
+}
+
+/// What Redis held for one key. `None` is "absent".
 #[derive(Clone)]
-enum Entry {
+enum Known {
     /// A `jti` marker or a session's ended marker: until (ms).
     Marker(Option<u64>),
     /// A subject's cutoff: (until, cutoff) (ms).
@@ -118,41 +123,54 @@ pub(super) struct Keys {
     cutoff: Option<String>,
 }
 
-/// What Redis holds for one question.
+/// What Redis holds for one question: each part with its slot's epoch (the session's ended
+/// marker and hash share a slot).
 struct Facts {
-    jti: Option<u64>,
-    ended: Option<u64>,
-    session: Option<Held>,
-    cutoff: Option<(u64, u64)>,
-    epoch: u64,
+    jti: Option<(Option<u64>, u64)>,
+    session: Option<(Option<u64>, Option<Held>, u64)>,
+    cutoff: Option<(Option<(u64, u64)>, u64)>,
 }
 
 impl Facts {
-    fn status(&self, iss: &str, now: u64) -> RevocationStatus {
-        let opened = self
-            .session
-            .as_ref()
-            .filter(|held| &*held.iss == iss.as_bytes())
-            .map(|held| held.opened);
-        compose(self.jti, self.ended, opened, self.cutoff, self.epoch, now)
+    fn status(&self, iss: &str, now: u64) -> Option<RevocationStatus> {
+        let session = self.session.as_ref().map(|(ended, held, epoch)| {
+            let opened = held
+                .as_ref()
+                .filter(|held| &*held.iss == iss.as_bytes())
+                .map(|held| held.opened);
+            (*ended, opened, *epoch)
+        });
+        compose(self.jti, session, self.cutoff, now)
     }
 }
 
-/// The status from what Redis holds (markers' and the cutoff's `until` judged at `now`).
+/// The status from what Redis holds: markers' and the cutoff's `until` judged at `now`; a
+/// session opened before another part's slot started its epoch is judged as one the store does
+/// not hold (that slot lost the revocations that may apply to it); the status's epoch is the
+/// latest. `None` for a question of no part.
 fn compose(
-    jti: Option<u64>,
-    ended: Option<u64>,
-    opened: Option<u64>,
-    cutoff: Option<(u64, u64)>,
-    epoch: u64,
+    jti: Option<(Option<u64>, u64)>,
+    session: Option<(Option<u64>, Option<u64>, u64)>,
+    cutoff: Option<(Option<(u64, u64)>, u64)>,
     now: u64,
-) -> RevocationStatus {
+) -> Option<RevocationStatus> {
     let live = |until: Option<u64>| until.is_some_and(|until| now < until);
-    let cutoff = cutoff.and_then(|(until, cutoff)| (now < until).then_some(cutoff));
-    RevocationStatus::new(live(jti), live(ended))
-        .with_subject_cutoff_ms(cutoff)
-        .with_session_opened_ms(opened)
-        .with_epoch_ms(Some(epoch))
+    let others = jti.map(|(_, e)| e).max(cutoff.map(|(_, e)| e));
+    let epoch = others.max(session.map(|(_, _, e)| e))?;
+    let (ended, opened) = match session {
+        Some((ended, opened, _)) => (live(ended), opened),
+        None => (false, None),
+    };
+    let opened = opened.filter(|&ct| others.is_none_or(|others| ct >= others));
+    let cutoff = cutoff
+        .and_then(|(value, _)| value)
+        .and_then(|(until, cutoff)| (now < until).then_some(cutoff));
+    Some(
+        RevocationStatus::new(live(jti.and_then(|(until, _)| until)), ended)
+            .with_subject_cutoff_ms(cutoff)
+            .with_session_opened_ms(opened)
+            .with_epoch_ms(Some(epoch)),
+    )
 }
 
 impl View {
@@ -207,38 +225,55 @@ impl View {
         if !state.subscribed {
             return None;
         }
-        let marker = |key: &Option<String>| -> Option<Option<u64>> {
-            match key {
-                None => Some(None),
-                Some(key) => match state.get(key)? {
-                    Entry::Marker(until) => Some(*until),
-                    _ => None,
-                },
+        // The representative epoch came back with a heartbeat: no loss seen since.
+        state.epoch?;
+        let marker = |key: &str| -> Option<(Option<u64>, u64)> {
+            match state.get(key)? {
+                Entry {
+                    value: Known::Marker(until),
+                    epoch,
+                } => Some((*until, *epoch)),
+                _ => None,
             }
         };
-        let jti = marker(&keys.jti)?;
-        let ended = marker(&keys.ended)?;
-        // The session's opening time, when it is of the token's issuer (no copy of the entry).
-        let opened = match &keys.session {
+        let jti = match &keys.jti {
+            Some(key) => Some(marker(key)?),
             None => None,
-            Some(key) => match state.get(key)? {
-                Entry::Session(None) => None,
-                Entry::Session(Some(held)) if now < held.until => {
-                    (&*held.iss == iss.as_bytes()).then_some(held.opened)
+        };
+        let session = match (&keys.ended, &keys.session) {
+            (Some(ended), Some(session)) => {
+                let (ended, _) = marker(ended)?;
+                // The session's opening time, when it is of the token's issuer (no copy).
+                match state.get(session)? {
+                    Entry {
+                        value: Known::Session(None),
+                        epoch,
+                    } => Some((ended, None, *epoch)),
+                    Entry {
+                        value: Known::Session(Some(held)),
+                        epoch,
+                    } if now < held.until => Some((
+                        ended,
+                        (&*held.iss == iss.as_bytes()).then_some(held.opened),
+                        *epoch,
+                    )),
+                    _ => return None,
                 }
-                _ => return None,
-            },
+            }
+            _ => None,
         };
         let cutoff = match &keys.cutoff {
-            None => None,
             Some(key) => match state.get(key)? {
-                Entry::Cutoff(cutoff) => *cutoff,
+                Entry {
+                    value: Known::Cutoff(cutoff),
+                    epoch,
+                } => Some((*cutoff, *epoch)),
                 _ => return None,
             },
+            None => None,
         };
-        let epoch = state.epoch?;
         drop(state);
-        Some(compose(jti, ended, opened, cutoff, epoch, now))
+        compose(jti, session, cutoff, now)
     }
 
     /// The sequence number a fill must still find, when the view is subscribed.
@@ -253,26 +288,21 @@ impl View {
         if !state.subscribed || state.seq != token {
             return;
         }
-        match state.epoch {
-            None => state.epoch = Some(facts.epoch),
-            Some(epoch) if epoch != facts.epoch => {
-                // The store started a new epoch: the heartbeat settles which one holds.
-                state.clear();
-                return;
-            }
-            Some(_) => {}
-        }
         let capacity = self.settings.capacity;
-        let entries = [
-            (&keys.jti, Entry::Marker(facts.jti)),
-            (&keys.ended, Entry::Marker(facts.ended)),
-            (&keys.session, Entry::Session(facts.session.clone())),
-            (&keys.cutoff, Entry::Cutoff(facts.cutoff)),
-        ];
-        for (key, entry) in entries {
+        let mut put = |key: &Option<String>, value: Known, epoch: u64| {
             if let Some(key) = key {
-                state.insert(key.clone(), entry, capacity);
+                state.insert(key.clone(), Entry { value, epoch }, capacity);
             }
+        };
+        if let Some((until, epoch)) = facts.jti {
+            put(&keys.jti, Known::Marker(until), epoch);
+        }
+        if let Some((ended, held, epoch)) = &facts.session {
+            put(&keys.ended, Known::Marker(*ended), *epoch);
+            put(&keys.session, Known::Session(held.clone()), *epoch);
+        }
+        if let Some((cutoff, epoch)) = facts.cutoff {
+            put(&keys.cutoff, Known::Cutoff(cutoff), epoch);
         }
     }
 
@@ -454,86 +484,18 @@ impl RedisStore {
         let Some(token) = view.fill_token() else {
             return self.status_call(query).await;
         };
-        match self.read_facts(&keys).await? {
-            Some(facts) => {
-                view.fill(token, &keys, &facts);
-                Ok(facts.status(iss, now))
+        let facts = self.read_facts(&keys).await?;
+        match facts.as_ref().and_then(|facts| facts.status(iss, now)) {
+            Some(status) => {
+                if let Some(facts) = &facts {
+                    view.fill(token, &keys, facts);
+                }
+                Ok(status)
             }
-            // No epoch yet: the direct call starts it.
+            // A slot without its epoch, or a question of no part: the direct call.
             None => self.status_call(query).await,
         }
     }
-
-    /// What Redis holds for `keys`, in one pipeline; `None` when the store has no epoch.
-    async fn read_facts(&self, keys: &Keys) -> Result<Option<Facts>, StoreError> {
-        let epoch_key = self.epoch_key();
-        self.run(|mut con| async move {
-            let mut pipe = ::redis::pipe();
-            pipe.cmd("GET").arg(&epoch_key);
-            for key in [&keys.jti, &keys.ended, &keys.cutoff].into_iter().flatten() {
-                pipe.cmd("GET").arg(key);
-            }
-            if let Some(key) = &keys.session {
-                pipe.cmd("HMGET")
-                    .arg(key)
-                    .arg(&["ct", "iss", "abs", "cexp"]);
-            }
-            let values: Vec<Value> = pipe.query_async(&mut con).await?;
-            let mut values = values.into_iter();
-            let Some(epoch) = bytes(values.next()) else {
-                return Ok(None);
-            };
-            let epoch = parse_u64(&epoch).ok_or(Fail::Data("the epoch is malformed"))?;
-            let mut marker = |key: &Option<String>| -> Result<Option<u64>, Fail> {
-                if key.is_none() {
-                    return Ok(None);
-                }
-                bytes(values.next())
-                    .map(|v| parse_u64(&v).ok_or(Fail::Data("a revocation marker")))
-                    .transpose()
-            };
-            let jti = marker(&keys.jti)?;
-            let ended = marker(&keys.ended)?;
-            let cutoff = if keys.cutoff.is_some() {
-                bytes(values.next())
-                    .map(|v| parse_pair(&v).ok_or(Fail::Data("a subject cutoff is malformed")))
-                    .transpose()?
-            } else {
-                None
-            };
-            let session = match (&keys.session, values.next()) {
-                (None, _) => None,
-                (Some(_), Some(Value::Array(fields))) => held(fields)?,
-                (Some(_), _) => return Err(Fail::Data("a session is malformed")),
-            };
-            Ok(Some(Facts {
-                jti,
-                ended,
-                session,
-                cutoff,
-                epoch,
-            }))
-        })
-        .await
-    }
-}
-
-/// A session's `ct`, `iss`, `abs` and `cexp`; `None` when it is absent.
-fn held(fields: Vec<Value>) -> Result<Option<Held>, Fail> {
-    let malformed = || Fail::Data("a session is malformed");
-    let [ct, iss, abs, cexp]: [Value; 4] = fields.try_into().map_err(|_| malformed())?;
-    let Some(ct) = bytes(Some(ct)) else {
-        return Ok(None);
-    };
-    let number = |v: Value| bytes(Some(v)).as_deref().and_then(parse_u64);
-    let opened = parse_u64(&ct).ok_or_else(malformed)?;
-    let abs = number(abs).ok_or_else(malformed)?;
-    let cexp = number(cexp).ok_or_else(malformed)?;
-    Ok(Some(Held {
-        opened,
-        iss: bytes(Some(iss)).unwrap_or_default().into_boxed_slice(),
-        until: abs.min(cexp),
-    }))
 }
 
 #[cfg(test)]
@@ -550,16 +512,15 @@ mod tests {
     }
 
     fn facts() -> Facts {
+        let held = Held {
+            opened: 5,
+            iss: Box::from(&b"i"[..]),
+            until: 1_000,
+        };
         Facts {
-            jti: None,
-            ended: None,
-            session: Some(Held {
-                opened: 5,
-                iss: Box::from(&b"i"[..]),
-                until: 1_000,
-            }),
-            cutoff: None,
-            epoch: 1,
+            jti: Some((None, 1)),
+            session: Some((None, Some(held), 1)),
+            cutoff: Some((None, 1)),
         }
     }
 
@@ -578,6 +539,7 @@ mod tests {
         view.fill(token, &keys(), &facts());
         let status = view.judge(&keys(), "i", 10).unwrap();
         assert_eq!(status.session_opened_ms, Some(5));
+        assert_eq!(Some(status), facts().status("i", 10));
         // The session's own expiry: the entry is not used after it.
         assert!(view.judge(&keys(), "i", 1_000).is_none());
         let channel = view.inv_channel.clone();
@@ -615,8 +577,22 @@ mod tests {
         view.linked(1);
         let mut state = view.state();
         for i in 0..100 {
-            state.insert(format!("k{i}"), Entry::Marker(None), 4);
+            let entry = Entry {
+                value: Known::Marker(None),
+                epoch: 1,
+            };
+            state.insert(format!("k{i}"), entry, 4);
         }
         assert!(state.hot.len() + state.cold.len() <= 4);
+    }
+
+    #[test]
+    fn session_redis_view_judges_slots_that_lost_their_data_by_the_epoch() {
+        // The cutoff's slot started its epoch (at 9) after the session opened (at 5): the
+        // session is judged as one the store does not hold.
+        let status = compose(None, Some((None, Some(5), 1)), Some((None, 9)), 10).unwrap();
+        assert_eq!(status.session_opened_ms, None);
+        assert_eq!(status.epoch_ms, Some(9));
+        assert!(compose(None, None, None, 10).is_none());
     }
 }

@@ -10,13 +10,17 @@ use std::time::Duration;
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, ProtocolVersion, PushInfo, PushKind, Script, Value};
 
+use super::super::con::Target;
+use super::super::topology::epoch_start;
 use super::super::{Inner, RedisStore};
 use super::View;
 
-/// Publishes `<h> <epoch>` on the instance's heartbeat channel (the epoch empty when the store
-/// has none). KEYS: 1 the epoch. ARGV: 1 the channel, 2 `h`.
+/// Publishes `<h> <epoch>` on the instance's heartbeat channel: the epoch of slot 0, which
+/// stands for the node's data (it starts it when missing: the node lost its data).
+/// KEYS: 1 slot 0's epoch. ARGV: 1 the channel, 2 `h`, 3 the epoch a slot would start now.
 const HEARTBEAT: &str = r#"
-local e = redis.call('GET', KEYS[1]) or ''
+local e = redis.call('SET', KEYS[1], ARGV[3], 'NX', 'GET')
+if not e then e = ARGV[3] end
 redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. e)
 return 1
 "#;
@@ -38,7 +42,13 @@ impl RedisStore {
         view: &Arc<View>,
         generation: u64,
     ) -> ::redis::RedisResult<MultiplexedConnection> {
-        let info = self.inner.client.get_connection_info().clone();
+        let Target::Single(node) = &self.inner.target else {
+            return Err(::redis::RedisError::from((
+                ::redis::ErrorKind::InvalidClientConfig,
+                "the local view runs on one node",
+            )));
+        };
+        let info = node.get_connection_info().clone();
         let settings = info
             .redis_settings()
             .clone()
@@ -100,7 +110,8 @@ async fn supervise(store: Weak<Inner>) {
             store_now.link(&view, generation),
         )
         .await;
-        let epoch_key = store_now.epoch_key();
+        let epoch_key = store_now.epoch_key(0);
+        let clock = store_now.inner.clock.clone();
         let timeout = store_now.inner.timeout;
         drop(store_now);
         let Ok(Ok(mut con)) = linked else {
@@ -127,6 +138,7 @@ async fn supervise(store: Weak<Inner>) {
                     .key(&epoch_key)
                     .arg(&view.hb_channel)
                     .arg(sent)
+                    .arg(epoch_start(clock.now_millis()))
                     .invoke_async::<i64>(&mut con),
             )
             .await;
