@@ -84,11 +84,11 @@ start() {
         env -u REDIS_CLUSTER_NODES ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" JWT_ISSUER=session-load \
             REDIS_URL="$STORE_URL" "$EXAMPLE_BIN" 2>"$log" &
     elif [ "$1" = cluster ]; then
-        env -u REDIS_URL -u REDIS_CLUSTER_NODES ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" JWT_ISSUER=session-load \
+        env -u REDIS_URL ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" JWT_ISSUER=session-load \
             REDIS_CLUSTER_NODES="$CLUSTER_NODES" "$EXAMPLE_BIN" 2>"$log" &
     else
-        env -u REDIS_URL ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" JWT_ISSUER=session-load \
-            "$EXAMPLE_BIN" 2>"$log" &
+        env -u REDIS_URL -u REDIS_CLUSTER_NODES ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" \
+            JWT_ISSUER=session-load "$EXAMPLE_BIN" 2>"$log" &
     fi
     PIDS+=($!)
     for _ in $(seq 100); do
