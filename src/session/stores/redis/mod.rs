@@ -60,9 +60,13 @@ const MAX_PREFIX_LEN: usize = 64;
 ///   every expiry is also stored in the values and judged by the store's [`Clock`] (tests inject
 ///   one). TTLs are relative to the crate's clock, so a clock that differs from Redis's own time
 ///   only shifts when Redis drops an entry the crate already treats as expired.
-/// - **Redis Cluster.** The keys of one session share the hash tag `{sid}`, so the scripts,
-///   which only touch one session's keys, run on a cluster too. Subjects and `jti`s have keys
-///   of their own, each touched by single-key commands.
+/// - **Redis Cluster** ([`builder_cluster`](Self::builder_cluster)). Every script and every
+///   pipeline touches the keys of one slot: a session's keys share `{sid}`, a subject's share
+///   `{iss:sub}`, and each slot has its own epoch key. Operations over several slots go one
+///   slot at a time, in an order that fails safe (the sessions guide, "Redis Cluster").
+/// - **Durability with replicas.** Every write whose success the client is told of waits for
+///   one replica (`WAIT 1`, [`replica_wait`](RedisStoreBuilder::replica_wait), default 100 ms)
+///   where its shard has one; none in time answers `Unavailable`, the write staying applied.
 /// - **Memory that does not grow with rotations.** A session is one small hash (its subject,
 ///   data, expiries and the hash of its current refresh token), plus a second one during the
 ///   grace window. Used tokens are not remembered one by one: a refresh token names its
@@ -93,10 +97,10 @@ const MAX_PREFIX_LEN: usize = 64;
 /// | `tjwt2:{<sid>}:s` | hash | `sub`, `iss`, `ct` (opened, ms), `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
 /// | `tjwt2:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
 /// | `tjwt2:{<sid>}:x:<iss>` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
-/// | `tjwt2:u:<iss>:<sub>` | sorted set | the subject's session ids, scored by opening time (ms) | the latest absolute expiry |
-/// | `tjwt2:c:<iss>:<sub>` | string | `<until ms>:<cutoff ms>` | `token_lifetime` |
+/// | `tjwt2:{<iss>:<sub>}:u` | sorted set | the subject's session ids, scored by opening time (ms) | the latest absolute expiry |
+/// | `tjwt2:{<iss>:<sub>}:c` | string | `<until ms>:<cutoff ms>` | `token_lifetime` |
 /// | `tjwt2:j:<iss>:<jti>` | string | revoked: until (ms) | as given |
-/// | `tjwt2:epoch` | string | when the store started empty (ms) | none |
+/// | `tjwt2:{e<n>}:epoch` | string | when the slot started empty (ms; one key per slot, `e<n>` the first such tag in the slot) | none |
 #[derive(Clone)]
 pub struct RedisStore {
     inner: Arc<Inner>,
@@ -206,8 +210,8 @@ impl From<RedisError> for Fail {
 type Res<T> = Result<T, Fail>;
 
 impl RedisStore {
-    /// A store at `url` with the default prefix (`tjwt:`), timeout (250 ms) and the system
-    /// clock. Never fails because Redis is down: it tries to connect once within the timeout,
+    /// A store at `url` with the default prefix (`tjwt2:`), timeout (250 ms), replica wait
+    /// (100 ms, where there are replicas) and the system clock. Never fails because Redis is down: it tries to connect once within the timeout,
     /// and if that fails, calls answer `Unavailable` until Redis can be reached.
     pub async fn connect(url: &str) -> Result<Self, RedisConfigError> {
         let store = Self::builder(url)?.build();
