@@ -222,8 +222,10 @@ async fn a_store_that_lost_its_data_is_not_judged_from_the_view() {
     };
     redis.start();
     let url = redis.url();
+    // The first call writes every slot's epoch: a timeout that a loaded machine meets.
     let store = RedisStore::builder(&url)
         .unwrap()
+        .timeout(Duration::from_secs(2))
         .local_view_lease(LEASE)
         .build();
     let mut up = false;

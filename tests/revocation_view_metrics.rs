@@ -36,6 +36,7 @@ async fn local_hits_and_propagation_are_counted() {
         RedisStore::builder(&url)
             .and_then(|b| b.prefix(&prefix))
             .unwrap()
+            .timeout(Duration::from_secs(2))
             .build()
     };
     let (a, b) = (instance(), instance());

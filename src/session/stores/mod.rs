@@ -1,6 +1,7 @@
 //! The session stores: the trait [`SessionStore`] with the values it exchanges (this file), the
 //! in-memory store (`memory`) and the Redis store (`redis`, feature `redis`).
 
+mod created;
 pub(super) mod devices;
 pub(super) mod memory;
 #[cfg(feature = "redis")]
@@ -10,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use self::created::Created;
 pub use self::devices::{ClientInfo, SessionSummary, MAX_USER_AGENT_LEN};
 use super::refresh_token::{SealedSuccessor, SessionId, TokenHash};
 use crate::revocation;
@@ -113,41 +115,6 @@ impl fmt::Debug for NewSession {
             .field("refresh", &self.refresh)
             .field("data", &format_args!("{} bytes", self.data.len()))
             .finish()
-    }
-}
-
-/// What [`SessionStore::open`] did: when the new session's first refresh token expires, and
-/// how many live sessions of its subject the per-user cap ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Created {
-    expires_at: SystemTime,
-    capped: usize,
-}
-
-impl Created {
-    /// A session whose first refresh token expires at `expires_at`; the cap ended none.
-    pub fn new(expires_at: SystemTime) -> Self {
-        Self {
-            expires_at,
-            capped: 0,
-        }
-    }
-
-    /// The same, with how many live sessions the cap ended. For store implementations.
-    #[must_use]
-    pub fn with_capped(mut self, capped: usize) -> Self {
-        self.capped = capped;
-        self
-    }
-
-    /// When the first refresh token expires unless used.
-    pub fn expires_at(&self) -> SystemTime {
-        self.expires_at
-    }
-
-    /// How many live sessions of the subject the cap ended ([`SessionLimits::max_sessions_per_user`]).
-    pub fn capped(&self) -> usize {
-        self.capped
     }
 }
 

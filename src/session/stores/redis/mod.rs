@@ -3,6 +3,7 @@
 //! This file holds its settings and its connection; `scripts` the Lua scripts; `store` the
 //! keys and the calls.
 
+mod builder;
 mod con;
 mod parse;
 mod scripts;
@@ -61,9 +62,13 @@ const MAX_PREFIX_LEN: usize = 64;
 ///   every expiry is also stored in the values and judged by the store's [`Clock`] (tests inject
 ///   one). TTLs are relative to the crate's clock, so a clock that differs from Redis's own time
 ///   only shifts when Redis drops an entry the crate already treats as expired.
-/// - **Redis Cluster.** The keys of one session share the hash tag `{sid}`, so the scripts,
-///   which only touch one session's keys, run on a cluster too. Subjects and `jti`s have keys
-///   of their own, each touched by single-key commands.
+/// - **Redis Cluster** ([`builder_cluster`](Self::builder_cluster)). Every script and every
+///   pipeline touches the keys of one slot: a session's keys share `{sid}`, a subject's share
+///   `{iss:sub}`, and each slot has its own epoch key. Operations over several slots go one
+///   slot at a time, in an order that fails safe (the sessions guide, "Redis Cluster").
+/// - **Durability with replicas.** Every write whose success the client is told of waits for
+///   one replica (`WAIT 1`, [`replica_wait`](RedisStoreBuilder::replica_wait), default 100 ms)
+///   where its shard has one; none in time answers `Unavailable`, the write staying applied.
 /// - **Memory that does not grow with rotations.** A session is one small hash (its subject,
 ///   data, expiries and the hash of its current refresh token), plus a second one during the
 ///   grace window. Used tokens are not remembered one by one: a refresh token names its
@@ -94,10 +99,10 @@ const MAX_PREFIX_LEN: usize = 64;
 /// | `tjwt2:{<sid>}:s` | hash | `sub`, `iss`, `ct` (opened, ms), `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
 /// | `tjwt2:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
 /// | `tjwt2:{<sid>}:x:<iss>` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
-/// | `tjwt2:u:<iss>:<sub>` | sorted set | the subject's session ids, scored by opening time (ms) | the latest absolute expiry |
-/// | `tjwt2:c:<iss>:<sub>` | string | `<until ms>:<cutoff ms>` | `token_lifetime` |
+/// | `tjwt2:{<iss>:<sub>}:u` | sorted set | the subject's session ids, scored by opening time (ms) | the latest absolute expiry |
+/// | `tjwt2:{<iss>:<sub>}:c` | string | `<until ms>:<cutoff ms>` | `token_lifetime` |
 /// | `tjwt2:j:<iss>:<jti>` | string | revoked: until (ms) | as given |
-/// | `tjwt2:epoch` | string | when the store started empty (ms) | none |
+/// | `tjwt2:{e<n>}:epoch` | string | when the slot started empty (ms; one key per slot, `e<n>` the first such tag in the slot) | none |
 #[derive(Clone)]
 pub struct RedisStore {
     inner: Arc<Inner>,
@@ -211,8 +216,8 @@ impl From<RedisError> for Fail {
 type Res<T> = Result<T, Fail>;
 
 impl RedisStore {
-    /// A store at `url` with the default prefix (`tjwt:`), timeout (250 ms) and the system
-    /// clock. Never fails because Redis is down: it tries to connect once within the timeout,
+    /// A store at `url` with the default prefix (`tjwt2:`), timeout (250 ms), replica wait
+    /// (100 ms, where there are replicas) and the system clock. Never fails because Redis is down: it tries to connect once within the timeout,
     /// and if that fails, calls answer `Unavailable` until Redis can be reached.
     pub async fn connect(url: &str) -> Result<Self, RedisConfigError> {
         let store = Self::builder(url)?.build();
@@ -495,97 +500,6 @@ fn map_error(e: RedisError) -> StoreError {
         StoreError::full()
     } else {
         StoreError::unavailable(e)
-    }
-}
-
-impl RedisStoreBuilder {
-    fn new(target: TargetSpec) -> Self {
-        Self {
-            target,
-            prefix: DEFAULT_REDIS_PREFIX.to_owned(),
-            timeout: DEFAULT_REDIS_TIMEOUT,
-            wait: Some(DEFAULT_REPLICA_WAIT),
-            clock: Clock::system(),
-            view: view::ViewSettings::default(),
-        }
-    }
-
-    /// Durability: after every write whose success the client is told of (a session opened, a
-    /// rotation, a logout, a revocation), wait up to this long for one replica to acknowledge
-    /// it (`WAIT 1 <ms>` in the write's pipeline), when the write's shard has replicas (judged
-    /// as the topology changes). Default [`DEFAULT_REPLICA_WAIT`] (100 ms); `None` never
-    /// waits. When no replica acknowledges in time the call answers `Unavailable` (503), and
-    /// the write stays applied on the primary. The sessions guide says what it guarantees.
-    pub fn replica_wait(mut self, wait: Option<Duration>) -> Self {
-        self.wait = wait;
-        self
-    }
-
-    /// The prefix of every key (default `tjwt:`): at most 64 bytes, without `{` or `}`.
-    ///
-    /// # Errors
-    ///
-    /// [`RedisConfigError::InvalidPrefix`] for a longer prefix, or one with `{` or `}`.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Result<Self, RedisConfigError> {
-        let prefix = prefix.into();
-        if prefix.len() > MAX_PREFIX_LEN || prefix.contains(['{', '}']) {
-            return Err(RedisConfigError::InvalidPrefix);
-        }
-        self.prefix = prefix;
-        Ok(self)
-    }
-
-    /// How long one store call may take before it answers `Unavailable` (default 250 ms).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The clock expiry is judged by (default the system clock); [`Clock::manual`] for tests.
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The store. Never connects (the first call does).
-    pub fn build(self) -> RedisStore {
-        let target = match self.target {
-            TargetSpec::Single(client) => Target::Single(client),
-            TargetSpec::Cluster(nodes, checked) => {
-                let tuned = ::redis::cluster::ClusterClient::builder(nodes)
-                    .connection_timeout(self.timeout)
-                    .response_timeout(self.timeout)
-                    .retries(2)
-                    .min_retry_wait(10)
-                    .max_retry_wait(100)
-                    .build();
-                Target::Cluster(tuned.unwrap_or(checked))
-            }
-        };
-        // Local revocation view (view.rs): every write script publishes what it changed.
-        let script = |body: &str| Script::new(&format!("{}{body}", view::PUBLISH_FN));
-        let view = (self.view.enabled && matches!(target, Target::Single(_)))
-            .then(|| Arc::new(view::View::new(self.view, &self.prefix)));
-        RedisStore {
-            inner: Arc::new(Inner {
-                target,
-                prefix: self.prefix,
-                timeout: self.timeout,
-                wait: self.wait,
-                clock: self.clock,
-                topology: Topology::default(),
-                conn: Mutex::new(None),
-                generation: AtomicU64::new(0),
-                rotate: script(scripts::ROTATE),
-                create: script(scripts::CREATE),
-                end: script(scripts::END),
-                set_max: script(scripts::SET_MAX),
-                cutoff: script(scripts::CUTOFF),
-                index: Script::new(scripts::INDEX),
-                features: AtomicU8::new(PROBE_UNKNOWN),
-                view,
-            }),
-        }
     }
 }
 

@@ -111,7 +111,9 @@ impl RedisStore {
             })),
             Err(e) => {
                 topology.mark_stale();
-                Err(e)
+                // A node that cannot answer now (one being failed over) leaves the last view
+                // in force until a refresh succeeds.
+                current.ok_or(e)
             }
         }
     }
