@@ -62,6 +62,7 @@
 //! | `JWT_ISSUER` | the `iss` of issued tokens, checked by the layer | `session-example` |
 //! | `JWT_AUDIENCE` | the `aud` of issued tokens, checked by the layer | none |
 //! | `REDIS_URL` | the Redis store (needs feature `redis`; set without it, startup fails) | the in-memory store |
+//! | `REDIS_CLUSTER_NODES` | the Redis store on a Redis Cluster: seed nodes `host:port,host:port,…` (feature `redis`; setting it and `REDIS_URL` is a startup error) | none |
 //! | `ACCESS_TTL_SECS` | access token lifetime | 600 |
 //! | `REFRESH_TTL_SECS` | idle timeout: a refresh token unused this long expires | 604800 (7 days) |
 //! | `SESSION_TTL_SECS` | absolute lifetime of a session | 2592000 (30 days) |
@@ -162,6 +163,8 @@ pub struct Config {
     pub audience: Option<String>,
     /// `REDIS_URL`.
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER_NODES`, split at commas.
+    pub redis_cluster_nodes: Option<Vec<String>>,
     /// `ACCESS_TTL_SECS`.
     pub access_ttl: Option<Duration>,
     /// `REFRESH_TTL_SECS`.
@@ -265,6 +268,7 @@ impl Config {
                     .into(),
             );
         }
+        let redis_cluster_nodes = cluster_nodes(&lookup)?;
         let cache = match text(&lookup, "JWT_CACHE")? {
             None => None,
             Some(value) => match value.parse::<usize>() {
@@ -284,6 +288,7 @@ impl Config {
             issuer: text(&lookup, "JWT_ISSUER")?.unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
             audience: text(&lookup, "JWT_AUDIENCE")?,
             redis_url,
+            redis_cluster_nodes,
             access_ttl: seconds(&lookup, "ACCESS_TTL_SECS")?,
             idle_timeout: seconds(&lookup, "REFRESH_TTL_SECS")?,
             absolute_lifetime: seconds(&lookup, "SESSION_TTL_SECS")?,
@@ -318,9 +323,64 @@ impl Config {
     }
 }
 
-/// The store: Redis at `REDIS_URL` (feature `redis`), the in-memory store otherwise. One store
-/// serves the sessions and the layer's revocation check.
+// ---------------------------------------------------------------------------------------------
+// Redis Cluster: `REDIS_CLUSTER_NODES`.
+
+/// `REDIS_CLUSTER_NODES` (`host:port,host:port,…`): an error when it is empty, when `REDIS_URL`
+/// is set too (one store, never a guess between two), or on a build without feature `redis`.
+fn cluster_nodes(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+) -> Result<Option<Vec<String>>, BoxError> {
+    let Some(nodes) = text(lookup, "REDIS_CLUSTER_NODES")? else {
+        return Ok(None);
+    };
+    if text(lookup, "REDIS_URL")?.is_some() {
+        return Err(
+            "REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis \
+                    node, or REDIS_CLUSTER_NODES for a Redis Cluster, not both"
+                .into(),
+        );
+    }
+    if !cfg!(feature = "redis") {
+        return Err(
+            "REDIS_CLUSTER_NODES is set, but this build has no Redis support: run it \
+                    with `--features axum,redis`"
+                .into(),
+        );
+    }
+    let nodes: Vec<String> = nodes
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if nodes.is_empty() {
+        return Err("REDIS_CLUSTER_NODES is empty: give host:port,host:port,…".into());
+    }
+    Ok(Some(nodes))
+}
+
+/// The store on the Redis Cluster of `REDIS_CLUSTER_NODES`, when it is set.
+#[cfg(feature = "redis")]
+async fn cluster_store(config: &Config) -> Result<Option<Arc<dyn SessionStore>>, BoxError> {
+    let Some(nodes) = &config.redis_cluster_nodes else {
+        return Ok(None);
+    };
+    // Starts even when the cluster is down: requests then answer 503 until it answers.
+    let store = tower_jwt_auth::session::RedisStore::connect_cluster(nodes)
+        .await
+        .map_err(|err| format!("REDIS_CLUSTER_NODES: {err}"))?;
+    Ok(Some(Arc::new(store)))
+}
+
+/// The store: Redis at `REDIS_URL` or on the cluster of `REDIS_CLUSTER_NODES` (feature
+/// `redis`), the in-memory store otherwise. One store serves the sessions and the layer's
+/// revocation check.
 async fn store(config: &Config) -> Result<Arc<dyn SessionStore>, BoxError> {
+    #[cfg(feature = "redis")]
+    if let Some(store) = cluster_store(config).await? {
+        return Ok(store);
+    }
     match &config.redis_url {
         None => Ok(Arc::new(MemoryStore::new())),
         #[cfg(feature = "redis")]
@@ -891,9 +951,10 @@ fn client_key(ip: IpAddr) -> String {
 
 fn print_startup(config: &Config, local_addr: SocketAddr) {
     eprintln!("listening on http://{local_addr} (open it in a browser for the demo page)");
-    match &config.redis_url {
-        Some(_) => eprintln!("sessions in Redis (REDIS_URL)"),
-        None => eprintln!("sessions in memory: they end when the process ends"),
+    match (&config.redis_url, &config.redis_cluster_nodes) {
+        (_, Some(_)) => eprintln!("sessions in a Redis Cluster (REDIS_CLUSTER_NODES)"),
+        (Some(_), None) => eprintln!("sessions in Redis (REDIS_URL)"),
+        (None, None) => eprintln!("sessions in memory: they end when the process ends"),
     }
     if config.secret.is_none() {
         eprintln!(

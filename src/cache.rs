@@ -18,8 +18,8 @@ pub(crate) struct Entry<C> {
     pub(crate) scopes: Scopes,
     pub(crate) roles: Roles,
     pub(crate) times: Times,
-    /// With a revocation store: the token's identity, which the check reads on every hit (its
-    /// answer is never cached).
+    /// With a revocation store: the token's identity, which the check reads on every hit (this
+    /// cache never holds its answer).
     pub(crate) identity: Option<TokenIdentity>,
     /// The key that verified it: when it leaves the key set, the entry is dead.
     key: Weak<Key>,

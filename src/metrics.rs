@@ -474,6 +474,70 @@ mod on {
 #[cfg(feature = "jwks")]
 pub(crate) use on::JwksMetrics;
 pub(crate) use on::{LayerMetrics, SessionMetrics, StoreMetrics};
+#[cfg(feature = "redis")]
+pub(crate) use view::ViewMetrics;
+
+/// `jwt_auth_revocation_local_hits_total{store}`: checks answered by a local revocation view.
+#[cfg(feature = "redis")]
+pub(crate) const REVOCATION_LOCAL_HITS_TOTAL: &str = "jwt_auth_revocation_local_hits_total";
+/// `jwt_auth_revocation_propagation_seconds{store}`: from a write (Redis's `TIME` in its script)
+/// to its invalidation's arrival at an instance (that instance's system clock).
+#[cfg(feature = "redis")]
+pub(crate) const REVOCATION_PROPAGATION_SECONDS: &str = "jwt_auth_revocation_propagation_seconds";
+
+/// The local revocation view's metrics (the Redis store's view).
+#[cfg(feature = "redis")]
+mod view {
+    use std::time::Duration;
+
+    /// The hits and the propagation delays of one store's local view.
+    pub(crate) struct ViewMetrics {
+        #[cfg(feature = "metrics")]
+        hits: metrics::Counter,
+        #[cfg(feature = "metrics")]
+        propagation: metrics::Histogram,
+    }
+
+    impl ViewMetrics {
+        /// Registers the handles of the store labelled `store`.
+        pub(crate) fn new(_store: &'static str) -> Self {
+            #[cfg(feature = "metrics")]
+            {
+                use super::{REVOCATION_LOCAL_HITS_TOTAL, REVOCATION_PROPAGATION_SECONDS};
+                metrics::describe_counter!(
+                    REVOCATION_LOCAL_HITS_TOTAL,
+                    metrics::Unit::Count,
+                    "Revocation checks answered by the local view, without a round trip"
+                );
+                metrics::describe_histogram!(
+                    REVOCATION_PROPAGATION_SECONDS,
+                    metrics::Unit::Seconds,
+                    "Time from a revoking write to its invalidation's arrival"
+                );
+                Self {
+                    hits: metrics::counter!(REVOCATION_LOCAL_HITS_TOTAL, "store" => _store),
+                    propagation: metrics::histogram!(REVOCATION_PROPAGATION_SECONDS, "store" => _store),
+                }
+            }
+            #[cfg(not(feature = "metrics"))]
+            Self {}
+        }
+
+        /// One check answered locally.
+        #[inline]
+        pub(crate) fn hit(&self) {
+            #[cfg(feature = "metrics")]
+            self.hits.increment(1);
+        }
+
+        /// One invalidation arrived `_delay` after its write.
+        #[inline]
+        pub(crate) fn propagated(&self, _delay: Duration) {
+            #[cfg(feature = "metrics")]
+            self.propagation.record(_delay.as_secs_f64());
+        }
+    }
+}
 
 impl std::fmt::Debug for SessionMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

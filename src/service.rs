@@ -241,7 +241,8 @@ where
                 }
                 return match revocation {
                     None => hand_over(mode, req, claims, granted, None),
-                    // "Not revoked" is never cached: the store is asked on every hit.
+                    // The store is asked on every hit: this cache never holds "not revoked" (the
+                    // Redis store's local view may, within its lease).
                     Some(revocation) => match entry.identity.clone() {
                         Some(identity) => check(revocation, mode, req, claims, granted, identity),
                         None => Outcome::Refused(NO_IDENTITY),

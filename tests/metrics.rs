@@ -713,6 +713,26 @@ async fn the_session_example_counts_session_events_and_store_calls() {
     eprintln!("/metrics of the session example:\n{}", scrape.text);
 }
 
+/// The per-user cap: one `capped` event per login whose cap ended a session (one event per
+/// request), none for a login under the cap.
+#[tokio::test]
+async fn the_session_example_counts_a_capped_login_once() {
+    let app = Example::start("session", &[("MAX_SESSIONS_PER_USER", "2")]).await;
+    let (first, _) = login(&app).await;
+    login(&app).await; // two sessions: under the cap
+    login(&app).await; // the third ends the first
+    assert_eq!(
+        app.status("/api/me", Some(&first)).await,
+        401,
+        "ended by the cap"
+    );
+    login(&app).await; // and the fourth the second
+    let scrape = app.scrape().await;
+    let sessions = "jwt_auth_sessions_total";
+    scrape.assert(sessions, &[("event", "opened")], 4.0);
+    scrape.assert(sessions, &[("event", "capped")], 2.0);
+}
+
 #[tokio::test]
 async fn readyz_follows_the_session_store_down_and_back() {
     let mut redis = session_support::OwnRedis::new().expect("redis-server is installed");

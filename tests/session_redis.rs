@@ -114,8 +114,10 @@ async fn store_failure_answers_unavailable_and_recovers() {
     let (sid, token) = open(&store, "alice", &limits).await;
     assert!(!store.status(query).await.unwrap().session_ended);
 
-    // Stopped: Unavailable within the timeout, for every kind of call.
+    // Stopped: Unavailable within the timeout, for every kind of call. The revocation check
+    // may answer from the local view for up to its lease (200 ms) after Redis stops.
     redis.stop();
+    tokio::time::sleep(Duration::from_millis(250)).await;
     for _ in 0..3 {
         let started = Instant::now();
         let err = store.status(query).await.unwrap_err();
@@ -218,10 +220,9 @@ async fn memory_usage_of_one_live_session() {
          {after_one} bytes; {version})",
         keys.len()
     );
-    // The session's hash and its subject's index (besides the store's epoch): no key per
-    // used token.
-    assert_eq!(keys.len(), 3, "{keys:?}");
-    assert!(keys.iter().any(|k| k.ends_with(":epoch")), "{keys:?}");
+    // The session's hash and its subject's index: no key per used token (the slots' epoch
+    // keys are a fixed cost, not counted per session).
+    assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(total <= 1024, "{total} bytes");
     assert!(total <= after_one, "{total} > {after_one} bytes");
     // The session still refreshes.
@@ -232,9 +233,10 @@ async fn memory_usage_of_one_live_session() {
     redis_delete_prefix(&url, &prefix).await;
 }
 
-/// `MEMORY USAGE` summed over every key under `prefix`, and the keys.
+/// `MEMORY USAGE` summed over every key under `prefix` but the slots' epoch keys, and the keys.
 async fn memory_usage(url: &str, prefix: &str) -> (i64, Vec<String>) {
-    let keys = redis_keys(url, prefix).await;
+    let mut keys = redis_keys(url, prefix).await;
+    keys.retain(|k| !k.ends_with(":epoch"));
     let mut con = redis_connection(url).await;
     let mut total = 0;
     for key in &keys {

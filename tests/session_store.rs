@@ -1,6 +1,8 @@
 //! One behaviour suite for the session stores, written once and run against `MemoryStore` and
-//! (feature `redis`) against `RedisStore` at `REDIS_URL` with a random key prefix per test.
-//! Without a reachable Redis the Redis half is skipped with a message, unless `REQUIRE_REDIS=1`.
+//! (feature `redis`) against `RedisStore` at `REDIS_URL` and on the Redis Cluster at
+//! `REDIS_CLUSTER_NODES`, with a random key prefix per test. Without a reachable Redis the Redis
+//! half is skipped with a message, unless `REQUIRE_REDIS=1` (`REQUIRE_REDIS_CLUSTER=1` for the
+//! cluster).
 //! Expiry is driven by an injected clock, never by sleeping.
 
 mod session_support;
@@ -704,6 +706,8 @@ macro_rules! suite {
 suite!(memory, Some(Harness::memory()));
 #[cfg(feature = "redis")]
 suite!(redis, Harness::redis().await);
+#[cfg(feature = "redis")]
+suite!(redis_cluster, Harness::redis_cluster().await);
 
 // -------------------------------------------------------------------------------------------
 // The in-memory store's capacity.

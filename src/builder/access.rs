@@ -248,7 +248,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Checks every accepted token against `store` ([`MemoryStore`], `RedisStore` with feature
     /// `redis`, or any [`RevocationStore`]), on every request, verified-token cache hits
-    /// included: "not revoked" is never cached. The token is refused with `revoked` (401,
+    /// included: the verified-token cache never holds "not revoked" (the Redis store's local
+    /// view does, refusing a revocation made anywhere within its lease; see the sessions
+    /// guide). The token is refused with `revoked` (401,
     /// `error="invalid_token"`, not [refreshable](crate::ErrorKind::is_refreshable)) when its
     /// `jti` was revoked, its session (`sid`) was ended, or its subject logged out everywhere
     /// after it was issued

@@ -146,13 +146,17 @@ impl Sessions {
         let session = NewSession::new(sid, grant.subject(), refresh.hash(), data)
             .with_issuer(inner.minter.issuer())
             .with_client(client);
-        inner
+        let created = inner
             .metrics
             .store
-            .timed(StoreOp::Create, inner.store.create(session, &inner.limits))
+            .timed(StoreOp::Create, inner.store.open(session, &inner.limits))
             .await
             .map_err(SessionError::store)?;
         inner.metrics.event(SessionEvent::Opened);
+        // One event per request: a login whose cap ended sessions counts one `capped`.
+        if created.capped() > 0 {
+            inner.metrics.event(SessionEvent::Capped);
+        }
         let expires_in = access.lifetime().as_secs();
         let session_expires_at =
             unix_secs(now).saturating_add(inner.limits.absolute_lifetime.as_secs());

@@ -57,9 +57,10 @@ pub use self::stores::memory::{MemoryStats, MemoryStore, MemoryStoreBuilder};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::stores::redis::{
     RedisConfigError, RedisStore, RedisStoreBuilder, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT,
+    DEFAULT_REPLICA_WAIT,
 };
 pub use self::stores::{
-    ClientInfo, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits,
+    ClientInfo, Created, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits,
     SessionStore, SessionSummary, DEFAULT_MAX_SESSIONS_PER_USER, MAX_USER_AGENT_LEN,
 };
 pub use self::token_pair::TokenPair;

@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "redis")]
+pub mod cluster;
+
 use tower_jwt_auth::clock::Clock;
 use tower_jwt_auth::session::{
     Lookup, MemoryStore, NewSession, RefreshToken, RefreshTokenKey, RotateOutcome, Rotation,
@@ -146,6 +149,11 @@ enum Backend {
         url: String,
         prefix: String,
     },
+    #[cfg(feature = "redis")]
+    Cluster {
+        nodes: Vec<String>,
+        prefix: String,
+    },
 }
 
 impl Harness {
@@ -186,20 +194,47 @@ impl Harness {
         })
     }
 
-    /// Everything the store holds, in a comparable form.
+    /// A Redis store on the cluster at `REDIS_CLUSTER_NODES` with a random key prefix, or
+    /// `None` (after saying why) when there is none and `REQUIRE_REDIS_CLUSTER` is not `1`.
+    #[cfg(feature = "redis")]
+    pub async fn redis_cluster() -> Option<Self> {
+        let nodes = cluster::cluster_nodes().await?;
+        let prefix = random_prefix();
+        let clock = Clock::manual(start_time());
+        let store = tower_jwt_auth::session::RedisStore::builder_cluster(&nodes)
+            .and_then(|b| b.prefix(prefix.clone()))
+            .unwrap()
+            .clock(clock.clone())
+            .timeout(Duration::from_secs(2))
+            .build();
+        Some(Self {
+            store: Arc::new(store),
+            clock,
+            backend: Backend::Cluster { nodes, prefix },
+        })
+    }
+
+    /// Everything the store holds (but the slots' epoch keys, a fixed set), in a comparable
+    /// form.
     pub async fn snapshot(&self) -> String {
         match &self.backend {
             Backend::Memory(store) => format!("{:?}", store.stats()),
             #[cfg(feature = "redis")]
             Backend::Redis { url, prefix } => redis_dump(url, prefix).await,
+            #[cfg(feature = "redis")]
+            Backend::Cluster { nodes, prefix } => cluster::cluster_dump(nodes, prefix).await,
         }
     }
 
     /// Drops what the test left in a shared backend.
     pub async fn cleanup(&self) {
         #[cfg(feature = "redis")]
-        if let Backend::Redis { url, prefix } = &self.backend {
-            redis_delete_prefix(url, prefix).await;
+        match &self.backend {
+            Backend::Redis { url, prefix } => redis_delete_prefix(url, prefix).await,
+            Backend::Cluster { nodes, prefix } => {
+                cluster::cluster_delete_prefix(nodes, prefix).await
+            }
+            Backend::Memory(_) => {}
         }
     }
 }
@@ -253,31 +288,30 @@ pub async fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
     keys
 }
 
-/// Every key under the prefix with its type, contents and whether it has a TTL.
+/// Every key under the prefix (but the slots' epoch keys) with its type, contents and whether
+/// it has a TTL.
 #[cfg(feature = "redis")]
 pub async fn redis_dump(url: &str, prefix: &str) -> String {
     let mut con = redis_connection(url).await;
+    dump_keys(&mut con, redis_keys(url, prefix).await).await
+}
+
+/// `keys` (but the slots' epoch keys) with their type, contents and whether they have a TTL.
+#[cfg(feature = "redis")]
+pub async fn dump_keys(con: &mut impl redis::aio::ConnectionLike, keys: Vec<String>) -> String {
     let mut out = String::new();
-    for key in redis_keys(url, prefix).await {
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query_async(&mut con)
-            .await
-            .unwrap();
+    for key in keys.into_iter().filter(|k| !k.ends_with(":epoch")) {
+        let kind: String = redis::cmd("TYPE").arg(&key).query_async(con).await.unwrap();
         let value: redis::Value = match kind.as_str() {
-            "string" => redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut con)
-                .await
-                .unwrap(),
+            "string" => redis::cmd("GET").arg(&key).query_async(con).await.unwrap(),
             "hash" => redis::cmd("HGETALL")
                 .arg(&key)
-                .query_async(&mut con)
+                .query_async(con)
                 .await
                 .unwrap(),
             "set" => redis::cmd("SMEMBERS")
                 .arg(&key)
-                .query_async(&mut con)
+                .query_async(con)
                 .await
                 .unwrap(),
             _ => redis::Value::Nil,
@@ -289,11 +323,7 @@ pub async fn redis_dump(url: &str, prefix: &str) -> String {
             parts.sort_unstable();
             value = parts.join(", ");
         }
-        let ttl: i64 = redis::cmd("PTTL")
-            .arg(&key)
-            .query_async(&mut con)
-            .await
-            .unwrap();
+        let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(con).await.unwrap();
         out.push_str(&format!("{key} {kind} ttl={} {value}\n", ttl > 0));
     }
     out

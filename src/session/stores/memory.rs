@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use std::time::{Duration, SystemTime};
 
 use super::{
-    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    Created, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
     SessionSummary,
 };
 use crate::clock::{from_millis, millis, Clock};
@@ -273,7 +273,7 @@ impl MemoryStore {
         &self,
         session: NewSession,
         limits: &SessionLimits,
-    ) -> Result<SystemTime, StoreError> {
+    ) -> Result<Created, StoreError> {
         let now = self.now();
         let mut state = self.state();
         sweep_state(&mut state, now, self.inner.sweep_interval);
@@ -314,8 +314,8 @@ impl MemoryStore {
                 grace: None,
             },
         );
-        self.enforce_cap(&mut state, &subject, now, limits);
-        Ok(from_millis(expires))
+        let capped = self.enforce_cap(&mut state, &subject, now, limits);
+        Ok(Created::new(from_millis(expires)).with_capped(capped))
     }
 
     fn lookup_sync(&self, sid: &SessionId, presented: &TokenHash) -> Lookup {
@@ -524,8 +524,16 @@ impl SessionStore for MemoryStore {
         session: NewSession,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, SystemTime> {
-        let result = self.create_sync(session, limits);
+        let result = self.create_sync(session, limits).map(|c| c.expires_at());
         Box::pin(std::future::ready(result))
+    }
+
+    fn open<'a>(
+        &'a self,
+        session: NewSession,
+        limits: &'a SessionLimits,
+    ) -> StoreFuture<'a, Created> {
+        Box::pin(std::future::ready(self.create_sync(session, limits)))
     }
 
     fn lookup<'a>(

@@ -1,6 +1,7 @@
 //! The session stores: the trait [`SessionStore`] with the values it exchanges (this file), the
 //! in-memory store (`memory`) and the Redis store (`redis`, feature `redis`).
 
+mod created;
 pub(super) mod devices;
 pub(super) mod memory;
 #[cfg(feature = "redis")]
@@ -10,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use self::created::Created;
 pub use self::devices::{ClientInfo, SessionSummary, MAX_USER_AGENT_LEN};
 use super::refresh_token::{SealedSuccessor, SessionId, TokenHash};
 use crate::revocation;
@@ -462,6 +464,17 @@ pub trait SessionStore: revocation::RevocationStore {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, SystemTime>;
 
+    /// [`create`](Self::create), also reporting how many live sessions the cap ended (what
+    /// [`Sessions`](super::Sessions) calls, for the `capped` metric). The default calls
+    /// `create` and reports none: a store written before this method keeps working.
+    fn open<'a>(
+        &'a self,
+        session: NewSession,
+        limits: &'a SessionLimits,
+    ) -> revocation::StoreFuture<'a, Created> {
+        Box::pin(async move { Ok(Created::new(self.create(session, limits).await?)) })
+    }
+
     /// Finds the live session `sid` for a presented refresh token that names it (its MAC
     /// verified), by the token's hash. [`SessionInfo::is_current`] says whether the hash is
     /// the session's current one. Changes nothing.
@@ -531,6 +544,13 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
         limits: &'a SessionLimits,
     ) -> revocation::StoreFuture<'a, SystemTime> {
         (**self).create(session, limits)
+    }
+    fn open<'a>(
+        &'a self,
+        session: NewSession,
+        limits: &'a SessionLimits,
+    ) -> revocation::StoreFuture<'a, Created> {
+        (**self).open(session, limits)
     }
     fn lookup<'a>(
         &'a self,

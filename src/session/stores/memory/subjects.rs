@@ -14,17 +14,18 @@ impl MemoryStore {
         subject: &(String, String),
         now: u64,
         limits: &SessionLimits,
-    ) {
+    ) -> usize {
         let cap = limits.max_sessions_per_user;
+        let mut ended = 0;
         if cap == 0 {
-            return;
+            return ended;
         }
         loop {
             let Some(sids) = state.subjects.get(subject) else {
-                return;
+                return ended;
             };
             if sids.len() <= cap {
-                return;
+                return ended;
             }
             let oldest = sids
                 .iter()
@@ -32,9 +33,10 @@ impl MemoryStore {
                 .min()
                 .map(|(_, sid)| sid.clone());
             let Some(oldest) = oldest else {
-                return;
+                return ended;
             };
             if remove_session(state, &oldest).is_some_and(|s| s.live(now)) {
+                ended += 1;
                 self.record_revocations(
                     now,
                     &subject.0,

@@ -1,13 +1,17 @@
 //! The store itself: the keys of a session, a subject and a token, the calls of
 //! [`SessionStore`] and [`RevocationStore`] on them, and the strict parsing of what Redis
-//! answers.
+//! answers. Every pipeline and script touches the keys of one slot (see the sessions guide's
+//! "Redis Cluster"): a session's keys share `{sid}`, a subject's share `{iss:sub}`, and each
+//! slot has its own epoch key.
 
 use std::time::{Duration, SystemTime};
 
-use ::redis::aio::ConnectionManager;
-use ::redis::{Script, Value};
+use ::redis::{Cmd, Value};
 
-use super::parse::{bytes, id_key, parse_pair, parse_rotate, parse_u64};
+use super::con::Con;
+use super::parse::{id_key, parse_pair, parse_rotate, parse_u64};
+use super::slots::key_slot;
+use super::topology::epoch_start;
 use super::{Fail, RedisStore, Res};
 use crate::clock::{from_millis, millis};
 use crate::revocation::{
@@ -15,139 +19,130 @@ use crate::revocation::{
 };
 use crate::session::refresh_token::{SessionId, TokenHash};
 use crate::session::stores::{
-    Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
+    Created, Lookup, NewSession, RotateOutcome, Rotation, SessionInfo, SessionLimits, SessionStore,
     SessionSummary,
 };
 
+mod status;
 mod subjects;
 
 impl RedisStore {
     // Keys.
 
-    fn session_keys(&self, sid: &str) -> [String; 2] {
+    pub(super) fn session_keys(&self, sid: &str) -> [String; 2] {
         let p = &self.inner.prefix;
         let id = id_key(sid);
         [format!("{p}{{{id}}}:s"), format!("{p}{{{id}}}:g")]
     }
 
     /// The ended marker of session `sid` of issuer `iss` (in the session's hash tag).
-    fn ended_key(&self, iss: &str, sid: &str) -> String {
+    pub(super) fn ended_key(&self, iss: &str, sid: &str) -> String {
         format!("{}{{{}}}:x:{}", self.inner.prefix, id_key(sid), id_key(iss))
     }
 
-    /// The subject's sessions: a sorted set of ids scored by their opening time (ms).
-    fn subject_key(&self, iss: &str, sub: &str) -> String {
-        format!("{}u:{}:{}", self.inner.prefix, id_key(iss), id_key(sub))
+    /// The subject's sessions: a sorted set of ids scored by their opening time (ms), in the
+    /// subject's hash tag `{<iss>:<sub>}` (a session id never holds `:`, so the two kinds of tag
+    /// never meet).
+    pub(super) fn subject_key(&self, iss: &str, sub: &str) -> String {
+        format!("{}{{{}:{}}}:u", self.inner.prefix, id_key(iss), id_key(sub))
     }
 
-    fn cutoff_key(&self, iss: &str, sub: &str) -> String {
-        format!("{}c:{}:{}", self.inner.prefix, id_key(iss), id_key(sub))
+    /// The subject's logout-everywhere cutoff, in the subject's hash tag.
+    pub(super) fn cutoff_key(&self, iss: &str, sub: &str) -> String {
+        format!("{}{{{}:{}}}:c", self.inner.prefix, id_key(iss), id_key(sub))
     }
 
-    fn jti_key(&self, iss: &str, jti: &str) -> String {
+    pub(super) fn jti_key(&self, iss: &str, jti: &str) -> String {
         format!("{}j:{}:{}", self.inner.prefix, id_key(iss), id_key(jti))
     }
 
-    fn epoch_key(&self) -> String {
-        format!("{}epoch", self.inner.prefix)
+    /// `SET <epoch of slot> <now> NX`, ignored: a write to a slot that lost its data starts its
+    /// epoch.
+    pub(super) fn start_epoch_cmd(&self, pipe: &mut ::redis::Pipeline, slot: u16, now: u64) {
+        pipe.cmd("SET")
+            .arg(self.epoch_key(slot))
+            .arg(epoch_start(now))
+            .arg("NX")
+            .ignore();
+    }
+
+    /// Reads a slot's epoch from `value`, starting it at `now` when it is missing (the slot lost
+    /// its data, or never had an epoch: its revocations may be gone).
+    pub(super) async fn epoch_of(
+        &self,
+        con: &mut Con,
+        slot: u16,
+        value: Option<Vec<u8>>,
+        now: u64,
+    ) -> Res<u64> {
+        match value {
+            Some(v) => parse_u64(&v).ok_or(Fail::Data("an epoch is malformed")),
+            None => {
+                let old: Option<Vec<u8>> = ::redis::cmd("SET")
+                    .arg(self.epoch_key(slot))
+                    .arg(epoch_start(now))
+                    .arg("NX")
+                    .arg("GET")
+                    .query_async(con)
+                    .await?;
+                match old {
+                    Some(old) => parse_u64(&old).ok_or(Fail::Data("an epoch is malformed")),
+                    None => Ok(epoch_start(now)),
+                }
+            }
+        }
+    }
+
+    /// Runs groups of commands, each group on the keys of one slot: one pipeline on one node;
+    /// one pipeline per group, all at once, on a cluster. Answers each group's values.
+    pub(super) async fn groups(&self, con: &Con, groups: Vec<Vec<Cmd>>) -> Res<Vec<Vec<Value>>> {
+        if !con.is_cluster() {
+            let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+            let mut pipe = ::redis::pipe();
+            for cmd in groups.into_iter().flatten() {
+                pipe.add_command(cmd);
+            }
+            let values: Vec<Value> = pipe.query_async(&mut con.clone()).await?;
+            if values.len() != sizes.iter().sum::<usize>() {
+                return Err(Fail::Data("a pipeline answered the wrong number of values"));
+            }
+            let mut values = values.into_iter();
+            return Ok(sizes
+                .into_iter()
+                .map(|n| values.by_ref().take(n).collect())
+                .collect());
+        }
+        let tasks: Vec<_> = groups
+            .into_iter()
+            .map(|group| {
+                let mut con = con.clone();
+                tokio::spawn(async move {
+                    let mut pipe = ::redis::pipe();
+                    for cmd in group {
+                        pipe.add_command(cmd);
+                    }
+                    pipe.query_async::<Vec<Value>>(&mut con).await
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            out.push(
+                task.await
+                    .map_err(|_| Fail::Data("a Redis call was cancelled"))??,
+            );
+        }
+        Ok(out)
     }
 
     // Calls.
-
-    async fn status_call(
-        &self,
-        query: RevocationQuery<'_>,
-    ) -> Result<RevocationStatus, StoreError> {
-        let iss = query.issuer_or_empty();
-        let jti_key = query.jti.map(|jti| self.jti_key(iss, jti));
-        let ended_key = query.sid.map(|sid| self.ended_key(iss, sid));
-        let session_key = query.sid.map(|sid| self.session_keys(sid)[0].clone());
-        let cutoff_key = query.sub.map(|sub| self.cutoff_key(iss, sub));
-        let epoch_key = self.epoch_key();
-        let now = self.now();
-        self.run(|mut con| async move {
-            // One round trip: the epoch, the `jti`, the session's ended marker and opening
-            // time, and the subject's cutoff, in one pipeline of single-key commands (a cluster
-            // client can route them).
-            let mut pipe = ::redis::pipe();
-            pipe.cmd("GET").arg(&epoch_key);
-            for key in [&jti_key, &ended_key].into_iter().flatten() {
-                pipe.cmd("GET").arg(key);
-            }
-            if let Some(key) = &session_key {
-                pipe.cmd("HMGET").arg(key).arg(&["ct", "iss"]);
-            }
-            if let Some(key) = &cutoff_key {
-                pipe.cmd("GET").arg(key);
-            }
-            let values: Vec<Value> = pipe.query_async(&mut con).await?;
-            let mut values = values.into_iter();
-            let epoch = bytes(values.next());
-            let jti = if jti_key.is_some() {
-                bytes(values.next())
-            } else {
-                None
-            };
-            let ended = if ended_key.is_some() {
-                bytes(values.next())
-            } else {
-                None
-            };
-            let opened = if session_key.is_some() {
-                match values.next() {
-                    Some(Value::Array(fields)) => match fields.as_slice() {
-                        [ct, session_iss] => {
-                            let ct = bytes(Some(ct.clone()));
-                            let session_iss = bytes(Some(session_iss.clone()));
-                            ct.filter(|_| session_iss.as_deref() == Some(iss.as_bytes()))
-                                .as_deref()
-                                .and_then(parse_u64)
-                        }
-                        _ => return Err(Fail::Data("a session is malformed")),
-                    },
-                    _ => None,
-                }
-            } else {
-                None
-            };
-            let cutoff = if cutoff_key.is_some() {
-                bytes(values.next())
-            } else {
-                None
-            };
-            let live = |v: Option<Vec<u8>>| -> Res<bool> {
-                match v {
-                    None => Ok(false),
-                    Some(v) => Ok(now < parse_u64(&v).ok_or(Fail::Data("a revocation marker"))?),
-                }
-            };
-            let cutoff = match cutoff {
-                None => None,
-                Some(v) => {
-                    let (until, cutoff) =
-                        parse_pair(&v).ok_or(Fail::Data("a subject cutoff is malformed"))?;
-                    (now < until).then_some(cutoff)
-                }
-            };
-            let epoch = match epoch {
-                Some(v) => parse_u64(&v).ok_or(Fail::Data("the epoch is malformed"))?,
-                // The store is empty (new, or it lost its data): it starts a new epoch, and
-                // tokens issued before it are refused.
-                None => start_epoch(&mut con, &epoch_key, now).await?,
-            };
-            Ok(RevocationStatus::new(live(jti)?, live(ended)?)
-                .with_subject_cutoff_ms(cutoff)
-                .with_session_opened_ms(opened)
-                .with_epoch_ms(Some(epoch)))
-        })
-        .await
-    }
 
     async fn create_call(
         &self,
         session: NewSession,
         limits: &SessionLimits,
-    ) -> Result<SystemTime, StoreError> {
+    ) -> Result<Created, StoreError> {
+        self.ready().await?;
         let now = self.now();
         let absolute = now.saturating_add(millis(limits.absolute_lifetime));
         let expires = now
@@ -157,73 +152,53 @@ impl RedisStore {
         let [session_key, _] = self.session_keys(session.sid.as_str());
         let subject_key = self.subject_key(&session.iss, &session.sub);
         let subject_ttl = absolute.saturating_sub(now).max(1);
-        let epoch_key = self.epoch_key();
         let created = self
             .run(|mut con| async move {
-                // A store that starts empty starts its epoch before its first session.
-                start_epoch(&mut con, &epoch_key, now).await?;
-                let created: i64 = self
-                    .inner
-                    .create
-                    .key(&session_key)
-                    .arg(&session.sub)
-                    .arg(&session.data)
-                    .arg(absolute)
-                    .arg(session.refresh.to_base64url())
-                    .arg(expires)
-                    .arg(ttl)
-                    .arg(&session.iss)
-                    .arg(now)
-                    .arg(session.client.user_agent.as_deref().unwrap_or(""))
-                    .arg(
-                        session
-                            .client
-                            .ip
-                            .map(|ip| ip.to_string())
-                            .unwrap_or_default(),
-                    )
-                    .invoke_async(&mut con)
+                // First the session, in its slot (with the slot's epoch, in case it lost its
+                // data), acknowledged by a replica; then the subject's index and cap, in the
+                // subject's slot; then the sessions the cap took out, each in its slot.
+                let slot = key_slot(&session_key);
+                let mut pipe = ::redis::pipe();
+                self.start_epoch_cmd(&mut pipe, slot, now);
+                pipe.invoke_script(
+                    self.inner
+                        .create
+                        .key(&session_key)
+                        .arg(&session.sub)
+                        .arg(&session.data)
+                        .arg(absolute)
+                        .arg(session.refresh.to_base64url())
+                        .arg(expires)
+                        .arg(ttl)
+                        .arg(&session.iss)
+                        .arg(now)
+                        .arg(session.client.user_agent.as_deref().unwrap_or(""))
+                        .arg(
+                            session
+                                .client
+                                .ip
+                                .map(|ip| ip.to_string())
+                                .unwrap_or_default(),
+                        )
+                        .arg(self.invalidation_channel()),
+                );
+                let values = self
+                    .write(&mut con, slot, pipe, &[&self.inner.create])
                     .await?;
-                if created == 0 {
-                    return Ok(false);
+                if !matches!(values.first(), Some(Value::Int(1))) {
+                    return Ok(None);
                 }
-                // The index: scored by opening time; entries older than the absolute lifetime
-                // are dead and pruned here (bounded by what expired since the last login).
-                let oldest_live = now.saturating_sub(millis(limits.absolute_lifetime));
-                ::redis::pipe()
-                    .cmd("ZADD")
-                    .arg(&subject_key)
-                    .arg(now)
-                    .arg(session.sid.as_str())
-                    .ignore()
-                    .cmd("ZREMRANGEBYSCORE")
-                    .arg(&subject_key)
-                    .arg("-inf")
-                    .arg(format!("({oldest_live}"))
-                    .ignore()
-                    .cmd("PEXPIRE")
-                    .arg(&subject_key)
-                    .arg(subject_ttl)
-                    .arg("NX")
-                    .ignore()
-                    .cmd("PEXPIRE")
-                    .arg(&subject_key)
-                    .arg(subject_ttl)
-                    .arg("GT")
-                    .ignore()
-                    .exec_async(&mut con)
+                let capped = self
+                    .index_session(&mut con, &session, &subject_key, now, subject_ttl, limits)
                     .await?;
-                self.enforce_cap(&mut con, &session.iss, &subject_key, now, limits)
-                    .await?;
-                Ok(true)
+                Ok(Some(capped))
             })
             .await?;
-        if created {
-            Ok(from_millis(expires))
-        } else {
-            Err(StoreError::unavailable(
+        match created {
+            Some(capped) => Ok(Created::new(from_millis(expires)).with_capped(capped)),
+            None => Err(StoreError::unavailable(
                 "a session with this id already exists",
-            ))
+            )),
         }
     }
 
@@ -232,6 +207,7 @@ impl RedisStore {
         sid: &SessionId,
         presented: &TokenHash,
     ) -> Result<Lookup, StoreError> {
+        self.ready().await?;
         let now = self.now();
         let [session_key, _] = self.session_keys(sid.as_str());
         let presented_b64 = presented.to_base64url();
@@ -253,17 +229,10 @@ impl RedisStore {
             let ct = ct.as_deref().and_then(parse_u64).ok_or_else(malformed)?;
             let sub = String::from_utf8(sub).map_err(|_| malformed())?;
             let iss = String::from_utf8(iss.unwrap_or_default()).map_err(|_| malformed())?;
-            // A session opened at or before its subject's cutoff was ended by it.
-            let cutoff: Option<Vec<u8>> = ::redis::cmd("GET")
-                .arg(self.cutoff_key(&iss, &sub))
-                .query_async(&mut con)
-                .await?;
-            if let Some(cutoff) = cutoff {
-                let (until, cutoff) =
-                    parse_pair(&cutoff).ok_or(Fail::Data("a subject cutoff is malformed"))?;
-                if now < until && ct <= cutoff {
-                    return Ok(Lookup::Unknown);
-                }
+            // A session opened at or before its subject's cutoff was ended by it; one opened
+            // before the subject's slot started its epoch may have been (the cutoff is lost).
+            if self.cut_off(&mut con, &iss, &sub, ct, now).await? {
+                return Ok(Lookup::Unknown);
             }
             if now >= abs || now >= cexp {
                 return Ok(Lookup::Expired);
@@ -284,11 +253,36 @@ impl RedisStore {
         .await
     }
 
+    /// Whether the subject's cutoff (or its slot's epoch) ends a session opened at `ct`.
+    async fn cut_off(&self, con: &mut Con, iss: &str, sub: &str, ct: u64, now: u64) -> Res<bool> {
+        let key = self.cutoff_key(iss, sub);
+        let slot = key_slot(&key);
+        let (epoch, cutoff): (Option<Vec<u8>>, Option<Vec<u8>>) = ::redis::pipe()
+            .cmd("GET")
+            .arg(self.epoch_key(slot))
+            .cmd("GET")
+            .arg(&key)
+            .query_async(con)
+            .await?;
+        if ct < self.epoch_of(con, slot, epoch, now).await? {
+            return Ok(true);
+        }
+        Ok(match cutoff {
+            Some(cutoff) => {
+                let (until, cutoff) =
+                    parse_pair(&cutoff).ok_or(Fail::Data("a subject cutoff is malformed"))?;
+                now < until && ct <= cutoff
+            }
+            None => false,
+        })
+    }
+
     async fn rotate_call(
         &self,
         rotation: Rotation,
         limits: &SessionLimits,
     ) -> Result<RotateOutcome, StoreError> {
+        self.ready().await?;
         let now = self.now();
         let [session_key, grace_key] = self.session_keys(rotation.sid().as_str());
         let ended_key = self.ended_key(rotation.iss(), rotation.sid().as_str());
@@ -297,37 +291,47 @@ impl RedisStore {
         let keep = millis(limits.token_lifetime);
         let client = rotation.client().cloned();
         self.run(|mut con| async move {
-            // One round trip: the script (EVALSHA, loaded on first use).
-            let reply: Vec<Value> = self
-                .inner
-                .rotate
-                .key(&session_key)
-                .key(&grace_key)
-                .key(&ended_key)
-                .arg(rotation.presented().to_base64url())
-                .arg(rotation.successor().to_base64url())
-                .arg(rotation.sealed().as_bytes())
-                .arg(now)
-                .arg(idle)
-                .arg(grace)
-                .arg(keep)
-                .arg(if client.is_some() { "1" } else { "0" })
-                .arg(
-                    client
-                        .as_ref()
-                        .and_then(|c| c.user_agent.as_deref())
-                        .unwrap_or(""),
-                )
-                .arg(
-                    client
-                        .as_ref()
-                        .and_then(|c| c.ip)
-                        .map(|ip| ip.to_string())
-                        .unwrap_or_default(),
-                )
-                .invoke_async(&mut con)
+            // One round trip: the script (EVALSHA) and, with replicas, `WAIT`.
+            let mut pipe = ::redis::pipe();
+            pipe.invoke_script(
+                self.inner
+                    .rotate
+                    .key(&session_key)
+                    .key(&grace_key)
+                    .key(&ended_key)
+                    .arg(rotation.presented().to_base64url())
+                    .arg(rotation.successor().to_base64url())
+                    .arg(rotation.sealed().as_bytes())
+                    .arg(now)
+                    .arg(idle)
+                    .arg(grace)
+                    .arg(keep)
+                    .arg(if client.is_some() { "1" } else { "0" })
+                    .arg(
+                        client
+                            .as_ref()
+                            .and_then(|c| c.user_agent.as_deref())
+                            .unwrap_or(""),
+                    )
+                    .arg(
+                        client
+                            .as_ref()
+                            .and_then(|c| c.ip)
+                            .map(|ip| ip.to_string())
+                            .unwrap_or_default(),
+                    )
+                    .arg(self.invalidation_channel()),
+            );
+            let slot = key_slot(&session_key);
+            let values = self
+                .write(&mut con, slot, pipe, &[&self.inner.rotate])
                 .await?;
-            parse_rotate(&reply, rotation.sid())
+            match values.into_iter().next() {
+                Some(Value::Array(reply)) => parse_rotate(&reply, rotation.sid()),
+                _ => Err(Fail::Data(
+                    "the rotation script answered something unexpected",
+                )),
+            }
         })
         .await
     }
@@ -338,13 +342,13 @@ impl RedisStore {
         sid: &str,
         limits: &SessionLimits,
     ) -> Result<bool, StoreError> {
+        self.ready().await?;
         let now = self.now();
         let keep = millis(limits.token_lifetime);
-        let [session_key, grace_key] = self.session_keys(sid);
-        let keys = [session_key, grace_key, self.ended_key(iss, sid)];
         self.run(|mut con| async move {
-            let (sub, live) = end_one(&self.inner.end, &mut con, &keys, now, keep, iss).await?;
+            let (sub, live) = self.end_one(&mut con, iss, sid, now, keep).await?;
             if let Some(sub) = sub {
+                // The index entry: bookkeeping only (the list reads every session it names).
                 ::redis::cmd("ZREM")
                     .arg(self.subject_key(iss, &sub))
                     .arg(sid)
@@ -355,73 +359,89 @@ impl RedisStore {
         })
         .await
     }
-}
 
-/// Reads the store's epoch, starting it at `now` (whole seconds) when there is none: a store
-/// that is new or lost its data.
-async fn start_epoch(con: &mut ConnectionManager, key: &str, now: u64) -> Res<u64> {
-    let start = now / 1000 * 1000;
-    let old: Option<Vec<u8>> = ::redis::cmd("SET")
-        .arg(key)
-        .arg(start)
-        .arg("NX")
-        .arg("GET")
-        .query_async(con)
-        .await?;
-    match old {
-        Some(old) => parse_u64(&old).ok_or(Fail::Data("the epoch is malformed")),
-        None => Ok(start),
+    /// Ends one session in its slot (the `END` script, with the slot's epoch), acknowledged
+    /// by a replica: its subject (when it was of `iss`) and whether it was live.
+    pub(super) async fn end_one(
+        &self,
+        con: &mut Con,
+        iss: &str,
+        sid: &str,
+        now: u64,
+        keep: u64,
+    ) -> Res<(Option<String>, bool)> {
+        let [session_key, grace_key] = self.session_keys(sid);
+        let slot = key_slot(&session_key);
+        let mut pipe = ::redis::pipe();
+        self.start_epoch_cmd(&mut pipe, slot, now);
+        pipe.invoke_script(
+            self.inner
+                .end
+                .key(&session_key)
+                .key(&grace_key)
+                .key(self.ended_key(iss, sid))
+                .arg(now)
+                .arg(keep)
+                .arg(iss)
+                .arg(self.invalidation_channel()),
+        );
+        let values = self.write(con, slot, pipe, &[&self.inner.end]).await?;
+        let reply = match values.into_iter().next() {
+            Some(Value::Array(reply)) => reply,
+            _ => return Err(Fail::Data("the end script answered something unexpected")),
+        };
+        let sub = match reply.first() {
+            Some(Value::BulkString(sub)) => Some(
+                String::from_utf8(sub.clone()).map_err(|_| Fail::Data("a session is malformed"))?,
+            ),
+            _ => None,
+        };
+        let live = matches!(reply.get(1), Some(Value::Int(1)));
+        Ok((sub, live))
     }
-}
 
-async fn end_one(
-    script: &Script,
-    con: &mut ConnectionManager,
-    keys: &[String; 3],
-    now: u64,
-    keep: u64,
-    iss: &str,
-) -> Res<(Option<String>, bool)> {
-    let reply: Vec<Value> = script
-        .key(&keys[0])
-        .key(&keys[1])
-        .key(&keys[2])
-        .arg(now)
-        .arg(keep)
-        .arg(iss)
-        .invoke_async(con)
-        .await?;
-    let sub = match reply.first() {
-        Some(Value::BulkString(sub)) => {
-            Some(String::from_utf8(sub.clone()).map_err(|_| Fail::Data("a session is malformed"))?)
+    /// Sets the subject's cutoff in its slot (with the slot's epoch), acknowledged by a
+    /// replica, and counts the sessions of its index it covers.
+    pub(super) async fn write_cutoff(
+        &self,
+        con: &mut Con,
+        iss: &str,
+        sub: &str,
+        now: u64,
+        keep: u64,
+    ) -> Res<usize> {
+        let key = self.cutoff_key(iss, sub);
+        let slot = key_slot(&key);
+        let mut pipe = ::redis::pipe();
+        self.start_epoch_cmd(&mut pipe, slot, now);
+        pipe.invoke_script(
+            self.inner
+                .cutoff
+                .key(&key)
+                .arg(now.saturating_add(keep))
+                .arg(now)
+                .arg(now)
+                .arg(self.invalidation_channel()),
+        );
+        pipe.cmd("ZCOUNT")
+            .arg(self.subject_key(iss, sub))
+            .arg("-inf")
+            .arg(now);
+        let values = self.write(con, slot, pipe, &[&self.inner.cutoff]).await?;
+        match values.get(1) {
+            Some(Value::Int(n)) => Ok(usize::try_from(*n).unwrap_or(0)),
+            _ => Err(Fail::Data("ZCOUNT answered something unexpected")),
         }
-        _ => None,
-    };
-    let live = matches!(reply.get(1), Some(Value::Int(1)));
-    Ok((sub, live))
-}
-
-async fn set_cutoff(
-    script: &Script,
-    con: &mut ConnectionManager,
-    key: &str,
-    now: u64,
-    keep: u64,
-) -> Res<()> {
-    let until = now.saturating_add(keep);
-    let _: i64 = script
-        .key(key)
-        .arg(until)
-        .arg(now)
-        .arg(now)
-        .invoke_async(con)
-        .await?;
-    Ok(())
+    }
 }
 
 impl RevocationStore for RedisStore {
     fn status<'a>(&'a self, query: RevocationQuery<'a>) -> StoreFuture<'a, RevocationStatus> {
-        Box::pin(self.status_call(query))
+        // Local view (view.rs): a hit costs no future of Redis calls.
+        match self.status_local(&query) {
+            Some(status) => Box::pin(std::future::ready(Ok(status))),
+            None => Box::pin(self.status_viewed(query)),
+        }
     }
 
     /// `PING`, within the store's timeout.
@@ -440,21 +460,30 @@ impl RevocationStore for RedisStore {
         keep_for: Duration,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
+            self.ready().await?;
             let now = self.now();
             let keep = millis(keep_for);
             let key = self.jti_key(iss, jti);
-            self.run(|mut con| async move {
-                let _: i64 = self
-                    .inner
-                    .set_max
-                    .key(&key)
-                    .arg(now.saturating_add(keep))
-                    .arg(keep.max(1))
-                    .invoke_async(&mut con)
-                    .await?;
-                Ok(())
-            })
-            .await
+            let done = self
+                .run(|mut con| async move {
+                    let slot = key_slot(&key);
+                    let mut pipe = ::redis::pipe();
+                    self.start_epoch_cmd(&mut pipe, slot, now);
+                    pipe.invoke_script(
+                        self.inner
+                            .set_max
+                            .key(&key)
+                            .arg(now.saturating_add(keep))
+                            .arg(keep.max(1))
+                            .arg(self.invalidation_channel()),
+                    );
+                    self.write(&mut con, slot, pipe, &[&self.inner.set_max])
+                        .await?;
+                    Ok(())
+                })
+                .await;
+            self.touched(&[self.jti_key(iss, jti)]); // local view (view.rs)
+            done
         })
     }
 
@@ -465,12 +494,17 @@ impl RevocationStore for RedisStore {
         keep_for: Duration,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
+            self.ready().await?;
             let now = self.now();
-            let key = self.cutoff_key(iss, sub);
-            self.run(|mut con| async move {
-                set_cutoff(&self.inner.cutoff, &mut con, &key, now, millis(keep_for)).await
-            })
-            .await
+            let done = self
+                .run(|mut con| async move {
+                    self.write_cutoff(&mut con, iss, sub, now, millis(keep_for))
+                        .await
+                        .map(|_| ())
+                })
+                .await;
+            self.touched(&[self.cutoff_key(iss, sub)]); // local view (view.rs)
+            done
         })
     }
 }
@@ -481,6 +515,14 @@ impl SessionStore for RedisStore {
         session: NewSession,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, SystemTime> {
+        Box::pin(async move { Ok(self.create_call(session, limits).await?.expires_at()) })
+    }
+
+    fn open<'a>(
+        &'a self,
+        session: NewSession,
+        limits: &'a SessionLimits,
+    ) -> StoreFuture<'a, Created> {
         Box::pin(self.create_call(session, limits))
     }
 
@@ -497,7 +539,21 @@ impl SessionStore for RedisStore {
         rotation: Rotation,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, RotateOutcome> {
-        Box::pin(self.rotate_call(rotation, limits))
+        Box::pin(async move {
+            let (iss, sid) = (
+                rotation.iss().to_owned(),
+                rotation.sid().as_str().to_owned(),
+            );
+            let outcome = self.rotate_call(rotation, limits).await;
+            if matches!(outcome, Ok(RotateOutcome::Reused { .. })) {
+                // Local view (view.rs).
+                self.touched(&[
+                    self.session_keys(&sid)[0].clone(),
+                    self.ended_key(&iss, &sid),
+                ]);
+            }
+            outcome
+        })
     }
 
     fn end_session<'a>(
@@ -506,7 +562,12 @@ impl SessionStore for RedisStore {
         sid: &'a str,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, bool> {
-        Box::pin(self.end_session_call(iss, sid, limits))
+        Box::pin(async move {
+            let ended = self.end_session_call(iss, sid, limits).await;
+            // Local view (view.rs).
+            self.touched(&[self.session_keys(sid)[0].clone(), self.ended_key(iss, sid)]);
+            ended
+        })
     }
 
     fn end_subject<'a>(
@@ -515,7 +576,11 @@ impl SessionStore for RedisStore {
         sub: &'a str,
         limits: &'a SessionLimits,
     ) -> StoreFuture<'a, usize> {
-        Box::pin(self.end_subject_call(iss, sub, limits))
+        Box::pin(async move {
+            let ended = self.end_subject_call(iss, sub, limits).await;
+            self.touched(&[self.cutoff_key(iss, sub)]); // local view (view.rs)
+            ended
+        })
     }
 
     fn list_sessions<'a>(
@@ -545,8 +610,15 @@ mod tests {
         assert_eq!(s, "tjwt2:{sid1}:s");
         assert_eq!(g, "tjwt2:{sid1}:g");
         assert_eq!(store.ended_key("i", "sid1"), "tjwt2:{sid1}:x:i");
-        assert_eq!(store.subject_key("i", "alice"), "tjwt2:u:i:alice");
-        assert_eq!(store.cutoff_key("i", "alice"), "tjwt2:c:i:alice");
+        assert_eq!(store.subject_key("i", "alice"), "tjwt2:{i:alice}:u");
+        assert_eq!(store.cutoff_key("i", "alice"), "tjwt2:{i:alice}:c");
+        // A subject's keys share a slot; a session's keys share another.
+        assert_eq!(
+            key_slot(&store.subject_key("i", "alice")),
+            key_slot(&store.cutoff_key("i", "alice"))
+        );
+        assert_eq!(key_slot(&s), key_slot(&store.ended_key("i", "sid1")));
+        assert_eq!(key_slot(&store.epoch_key(key_slot(&s))), key_slot(&s));
         assert_eq!(store.jti_key("i", "j"), "tjwt2:j:i:j");
         // Every key names the issuer: escaped when it is a URL.
         assert!(store

@@ -1,15 +1,16 @@
 //! A subject's sessions in Redis: logout everywhere and the cleanup after it, the cap per
-//! subject, and the list of its live sessions.
+//! subject, and the list of its live sessions. A subject's keys (its index and its cutoff) share
+//! the slot of `{<iss>:<sub>}`; its sessions each live in their own slot.
 
-use ::redis::aio::ConnectionManager;
 use ::redis::Value;
 
+use super::super::con::Con;
 use super::super::parse::{bytes, parse_pair, parse_u64};
+use super::super::slots::key_slot;
 use super::super::{Fail, RedisStore, Res};
-use super::{end_one, set_cutoff};
 use crate::clock::{from_millis, millis};
 use crate::revocation::StoreError;
-use crate::session::stores::{ClientInfo, SessionLimits, SessionSummary};
+use crate::session::stores::{ClientInfo, NewSession, SessionLimits, SessionSummary};
 
 /// How many ended sessions one batch of the cleanup after a logout everywhere drops.
 const CLEANUP_BATCH: usize = 500;
@@ -17,29 +18,20 @@ const CLEANUP_BATCH: usize = 500;
 const CAP_STEPS: usize = 16;
 
 impl RedisStore {
-    /// Logout everywhere: the cutoff (one script on one key) and a count of the sessions it
-    /// covers, in one round trip; dropping their entries is left to [`Self::cleanup`].
+    /// Logout everywhere: the cutoff and a count of the sessions it covers, in one pipeline on
+    /// the subject's slot, acknowledged by a replica; dropping their entries is left to
+    /// [`Self::cleanup`].
     pub(super) async fn end_subject_call(
         &self,
         iss: &str,
         sub: &str,
         limits: &SessionLimits,
     ) -> Result<usize, StoreError> {
+        self.ready().await?;
         let now = self.now();
         let keep = millis(limits.token_lifetime);
-        let subject_key = self.subject_key(iss, sub);
-        let cutoff_key = self.cutoff_key(iss, sub);
         let covered = self
-            .run(|mut con| async move {
-                set_cutoff(&self.inner.cutoff, &mut con, &cutoff_key, now, keep).await?;
-                let covered: usize = ::redis::cmd("ZCOUNT")
-                    .arg(&subject_key)
-                    .arg("-inf")
-                    .arg(now)
-                    .query_async(&mut con)
-                    .await?;
-                Ok(covered)
-            })
+            .run(|mut con| async move { self.write_cutoff(&mut con, iss, sub, now, keep).await })
             .await?;
         let store = self.clone();
         let (iss, sub) = (iss.to_owned(), sub.to_owned());
@@ -48,8 +40,9 @@ impl RedisStore {
     }
 
     /// Drops the entries of the subject's sessions opened at or before `cutoff` (already ended
-    /// by it), in batches of [`CLEANUP_BATCH`], each one call within the timeout. A failure is
-    /// logged and left for the entries' TTLs: it never undoes the logout.
+    /// by it), in batches of [`CLEANUP_BATCH`]: the index's ids, then each session's keys in its
+    /// slot, then the ids from the index. A failure is logged and left for the entries' TTLs:
+    /// it never undoes the logout.
     async fn cleanup(&self, iss: &str, sub: &str, cutoff: u64) {
         let subject_key = self.subject_key(iss, sub);
         loop {
@@ -69,13 +62,20 @@ impl RedisStore {
                     if sids.is_empty() {
                         return Ok(0);
                     }
-                    let mut pipe = ::redis::pipe();
-                    for sid in &sids {
-                        let [s, g] = self.session_keys(sid);
-                        pipe.cmd("UNLINK").arg(s).arg(g).ignore();
-                    }
-                    pipe.cmd("ZREM").arg(subject_key).arg(&sids).ignore();
-                    pipe.exec_async(&mut con).await?;
+                    let groups = sids
+                        .iter()
+                        .map(|sid| {
+                            let mut unlink = ::redis::cmd("UNLINK");
+                            unlink.arg(&self.session_keys(sid)[..]);
+                            vec![unlink]
+                        })
+                        .collect();
+                    self.groups(&con, groups).await?;
+                    ::redis::cmd("ZREM")
+                        .arg(subject_key)
+                        .arg(&sids)
+                        .exec_async(&mut con)
+                        .await?;
                     Ok(sids.len())
                 })
                 .await;
@@ -94,45 +94,51 @@ impl RedisStore {
         }
     }
 
-    /// Ends the subject's sessions with the oldest opening time while its index holds more
-    /// than the cap (entries of dead sessions go on the way), at most [`CAP_STEPS`] per login.
-    pub(super) async fn enforce_cap(
+    /// Adds a new session to its subject's index and enforces the cap, in one script on the
+    /// subject's slot (acknowledged by a replica), then ends the sessions the cap took out,
+    /// each in its slot. Answers how many live sessions the cap ended.
+    pub(super) async fn index_session(
         &self,
-        con: &mut ConnectionManager,
-        iss: &str,
+        con: &mut Con,
+        session: &NewSession,
         subject_key: &str,
         now: u64,
+        subject_ttl: u64,
         limits: &SessionLimits,
-    ) -> Res<()> {
-        let cap = limits.max_sessions_per_user;
-        if cap == 0 {
-            return Ok(());
-        }
+    ) -> Res<usize> {
+        let slot = key_slot(subject_key);
+        // Entries older than the absolute lifetime are dead and pruned here.
+        let oldest_live = now.saturating_sub(millis(limits.absolute_lifetime));
+        let mut pipe = ::redis::pipe();
+        self.start_epoch_cmd(&mut pipe, slot, now);
+        pipe.invoke_script(
+            self.inner
+                .index
+                .key(subject_key)
+                .arg(now)
+                .arg(session.sid.as_str())
+                .arg(oldest_live)
+                .arg(subject_ttl)
+                .arg(limits.max_sessions_per_user)
+                .arg(CAP_STEPS),
+        );
+        let values = self.write(con, slot, pipe, &[&self.inner.index]).await?;
+        let taken: Vec<String> = match values.into_iter().next() {
+            Some(Value::Array(ids)) => ids
+                .into_iter()
+                .filter_map(|id| bytes(Some(id)))
+                .filter_map(|id| String::from_utf8(id).ok())
+                .collect(),
+            _ => return Err(Fail::Data("the index script answered something unexpected")),
+        };
         let keep = millis(limits.token_lifetime);
-        let count: usize = ::redis::cmd("ZCARD")
-            .arg(subject_key)
-            .query_async(con)
-            .await?;
-        for _ in 0..count.saturating_sub(cap).min(CAP_STEPS) {
-            let oldest: Vec<String> = ::redis::cmd("ZRANGE")
-                .arg(subject_key)
-                .arg(0)
-                .arg(0)
-                .query_async(con)
-                .await?;
-            let Some(sid) = oldest.first() else {
-                break;
-            };
-            let [session_key, grace_key] = self.session_keys(sid);
-            let keys = [session_key, grace_key, self.ended_key(iss, sid)];
-            end_one(&self.inner.end, con, &keys, now, keep, iss).await?;
-            ::redis::cmd("ZREM")
-                .arg(subject_key)
-                .arg(sid)
-                .exec_async(con)
-                .await?;
+        let mut ended = 0;
+        for sid in &taken {
+            if self.end_one(con, &session.iss, sid, now, keep).await?.1 {
+                ended += 1;
+            }
         }
-        Ok(())
+        Ok(ended)
     }
 
     /// The subject's live sessions, newest first (at most 1,000): the index, then every
@@ -142,33 +148,52 @@ impl RedisStore {
         iss: &str,
         sub: &str,
     ) -> Result<Vec<SessionSummary>, StoreError> {
+        self.ready().await?;
         let now = self.now();
         let subject_key = self.subject_key(iss, sub);
         let cutoff_key = self.cutoff_key(iss, sub);
         self.run(|mut con| async move {
-            let sids: Vec<String> = ::redis::cmd("ZRANGE")
-                .arg(&subject_key)
-                .arg("+inf")
-                .arg("-inf")
-                .arg("BYSCORE")
-                .arg("REV")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(1000)
-                .query_async(&mut con)
-                .await?;
-            let mut pipe = ::redis::pipe();
-            pipe.cmd("GET").arg(&cutoff_key);
-            for sid in &sids {
-                pipe.cmd("HMGET")
-                    .arg(&self.session_keys(sid)[0])
-                    .arg(&["sub", "iss", "ct", "abs", "cexp", "lr", "ua", "ip"]);
-            }
-            let mut values: Vec<Value> = pipe.query_async(&mut con).await?;
-            if values.len() != sids.len() + 1 {
+            // The index, the cutoff and the epoch of the subject's slot; then every session's
+            // fields, each in its slot.
+            let slot = key_slot(&subject_key);
+            let (epoch, cutoff, sids): (Option<Vec<u8>>, Option<Vec<u8>>, Vec<String>) =
+                ::redis::pipe()
+                    .cmd("GET")
+                    .arg(self.epoch_key(slot))
+                    .cmd("GET")
+                    .arg(&cutoff_key)
+                    .cmd("ZRANGE")
+                    .arg(&subject_key)
+                    .arg("+inf")
+                    .arg("-inf")
+                    .arg("BYSCORE")
+                    .arg("REV")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(1000)
+                    .query_async(&mut con)
+                    .await?;
+            let epoch = self.epoch_of(&mut con, slot, epoch, now).await?;
+            let groups = sids
+                .iter()
+                .map(|sid| {
+                    let mut hmget = ::redis::cmd("HMGET");
+                    hmget
+                        .arg(&self.session_keys(sid)[0])
+                        .arg(&["sub", "iss", "ct", "abs", "cexp", "lr", "ua", "ip"]);
+                    vec![hmget]
+                })
+                .collect();
+            let values: Vec<Value> = self
+                .groups(&con, groups)
+                .await?
+                .into_iter()
+                .map(|mut group| group.pop().unwrap_or(Value::Nil))
+                .collect();
+            if values.len() != sids.len() {
                 return Err(Fail::Data("a session list is malformed"));
             }
-            let cutoff = match bytes(Some(values.remove(0))) {
+            let cutoff = match cutoff {
                 Some(v) => {
                     let (until, cutoff) =
                         parse_pair(&v).ok_or(Fail::Data("a subject cutoff is malformed"))?;
@@ -195,7 +220,7 @@ impl RedisStore {
                 };
                 let ours = s_sub.as_deref() == Some(sub.as_bytes())
                     && s_iss.as_deref().unwrap_or_default() == iss.as_bytes();
-                let live = now < abs && now < cexp && cutoff.is_none_or(|c| ct > c);
+                let live = now < abs && now < cexp && ct >= epoch && cutoff.is_none_or(|c| ct > c);
                 if !ours || !live {
                     continue;
                 }
