@@ -292,3 +292,74 @@ async fn a_cookie_refresh_of_a_bound_session_gives_the_access_token_hash() {
     assert_eq!(body["token_type"], "DPoP");
     assert_eq!(body["access_token_hash"], json!(sha256(access.as_bytes())));
 }
+
+/// `Sessions::login`, the one-call login, binds the session to the key of the request's proof,
+/// refuses a bad proof with 400 `invalid_dpop_proof`, and opens a bearer session without one.
+#[tokio::test]
+async fn the_one_call_login_binds_to_the_proofs_key() {
+    let sessions = sessions(false);
+    let mut alice = Client::new();
+    let head = |proof: Option<&str>| {
+        let mut request = Request::post("/login").header("host", "api.example");
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.body(()).unwrap().into_parts().0
+    };
+    let answer = |response: http::Response<tower_jwt_auth::ResponseBody>| async move {
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice::<Value>(&body).unwrap())
+    };
+
+    let proof = alice.proof("POST", "https://api.example/login", None);
+    let (status, body) = answer(
+        sessions
+            .login(&head(Some(&proof)), Grant::new("alice"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["token_type"], "DPoP");
+    let access = body["access_token"].as_str().unwrap();
+    let payload: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(access.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["cnf"]["jkt"], json!(alice.jkt()));
+    // Its refresh token needs a proof by alice's key.
+    let refresh_token = body["refresh_token"].as_str().unwrap();
+    let (status, body) = refresh(&sessions, refresh_token, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["reason"], "invalid_dpop_proof");
+    let proof = alice.proof("POST", "https://api.example/auth/refresh", None);
+    let (status, body) = refresh(&sessions, refresh_token, Some(&proof)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["token_type"], "DPoP");
+
+    // A proof for another URI: 400, and no session.
+    let bad = alice.proof("POST", "https://api.example/other", None);
+    let refused = sessions
+        .login(&head(Some(&bad)), Grant::new("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), SessionErrorKind::InvalidDpopProof);
+    let (status, body) = answer(refused.http_response()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    assert_eq!(body["reason"], "invalid_dpop_proof");
+
+    // No proof: a bearer session.
+    let (status, body) = answer(
+        sessions
+            .login(&head(None), Grant::new("bob"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["token_type"], "Bearer");
+}

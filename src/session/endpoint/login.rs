@@ -19,10 +19,15 @@ impl Sessions {
     ///    browser log into an account of its choosing (login CSRF). A refusal is
     ///    [`SessionErrorKind::Csrf`](crate::session::SessionErrorKind::Csrf), answered 403
     ///    `csrf`, and opens nothing.
-    /// 2. The session is opened for `grant` ([`open`](Self::open)), recording the client: the
+    /// 2. A `DPoP` proof on the request (RFC 9449 §5) is checked
+    ///    ([`check_dpop_proof`](Self::check_dpop_proof)) and binds the tokens, the refresh token
+    ///    included, to its key ([`Grant::dpop_bound`]; the pair says `"token_type": "DPoP"`);
+    ///    a proof that fails is [`InvalidDpopProof`](crate::session::SessionErrorKind::InvalidDpopProof),
+    ///    answered 400 `invalid_dpop_proof`. Without a proof the tokens are bearer tokens.
+    /// 3. The session is opened for `grant` ([`open`](Self::open)), recording the client: the
     ///    `User-Agent` and the peer address (a `SocketAddr` or `IpAddr` in the request's
     ///    extensions, as for [`SessionEndpoints::record_client`](super::SessionEndpoints::record_client)).
-    /// 3. The answer is [`login_response`](Self::login_response): 200, the pair as JSON, the
+    /// 4. The answer is [`login_response`](Self::login_response): 200, the pair as JSON, the
     ///    cookies when configured, `Cache-Control: no-store`.
     ///
     /// `request` is the request's head: with axum, the `http::request::Parts` extractor
@@ -58,7 +63,8 @@ impl Sessions {
     ///
     /// # Errors
     ///
-    /// [`Csrf`](crate::session::SessionErrorKind::Csrf) (above), and the errors of
+    /// [`Csrf`](crate::session::SessionErrorKind::Csrf) and
+    /// [`InvalidDpopProof`](crate::session::SessionErrorKind::InvalidDpopProof) (above), and the errors of
     /// [`open`](Self::open) and [`login_response`](Self::login_response).
     pub async fn login(
         &self,
@@ -66,6 +72,13 @@ impl Sessions {
         grant: Grant,
     ) -> Result<Response<ResponseBody>, SessionError> {
         self.check_login_origin(request)?;
+        let grant = match self
+            .check_dpop_proof(&request.method, &request.uri, &request.headers)
+            .await?
+        {
+            Some(jkt) if grant.dpop_jkt().is_none() => grant.dpop_bound(jkt),
+            _ => grant,
+        };
         let client = client_of_parts(&request.headers, &request.extensions);
         let pair = self.open_for(grant, client).await?;
         self.login_response(&pair)
