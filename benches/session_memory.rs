@@ -119,6 +119,13 @@ async fn redis_store(url: &str) -> Result<(), BoxError> {
         .prefix(prefix.clone())?
         .timeout(Duration::from_secs(2))
         .build();
+    // The slots' epoch keys are written before the store's first call: a fixed cost, counted
+    // apart from the sessions.
+    tower_jwt_auth::revocation::RevocationStore::status(
+        &store,
+        tower_jwt_auth::revocation::RevocationQuery::new(None, None, None),
+    )
+    .await?;
     let sessions = sessions(store)?;
     let client = redis::Client::open(url)?;
     let mut con = client.get_multiplexed_async_connection().await?;
@@ -140,7 +147,7 @@ async fn redis_store(url: &str) -> Result<(), BoxError> {
     for i in 0..n {
         tokens.push(sessions.open(grant(i)).await?.refresh_token().to_owned());
     }
-    let (opened_usage, keys) = usage(&mut con, &prefix).await?;
+    let (opened_usage, keys, epochs) = usage(&mut con, &prefix).await?;
     let opened = used(
         redis::cmd("INFO")
             .arg("memory")
@@ -148,7 +155,7 @@ async fn redis_store(url: &str) -> Result<(), BoxError> {
             .await?,
     )?;
     rotate_all(&sessions, &mut tokens).await?;
-    let (rotated_usage, rotated_keys) = usage(&mut con, &prefix).await?;
+    let (rotated_usage, rotated_keys, _) = usage(&mut con, &prefix).await?;
     let rotated = used(
         redis::cmd("INFO")
             .arg("memory")
@@ -169,11 +176,14 @@ async fn redis_store(url: &str) -> Result<(), BoxError> {
         "redis {version}: {n} live sessions: MEMORY USAGE {:.0} bytes per session ({keys} keys), \
          used_memory {:+.0} bytes per session; after {ROTATIONS} rotations each, outside the grace \
          window: MEMORY USAGE {:.0} bytes per session ({rotated_keys} keys), used_memory {:+.0} \
-         bytes per session since opening",
+         bytes per session since opening; the slots' epoch keys (fixed, written before the first \
+         call): {} keys, MEMORY USAGE {} bytes",
         opened_usage as f64 / n as f64,
         (opened - before) as f64 / n as f64,
         rotated_usage as f64 / n as f64,
         (rotated - opened) as f64 / n as f64,
+        epochs.0,
+        epochs.1,
     );
     // Clean up.
     let all: Vec<String> = redis::cmd("KEYS")
@@ -186,16 +196,60 @@ async fn redis_store(url: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// `MEMORY USAGE` summed over every key under `prefix`, and how many keys.
+/// A desktop browser's user agent (Chrome on Windows, 111 bytes), recorded with each session.
+const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// `REDIS_SESSIONS` sessions opened through the store with the client recorded (the user agent
+/// above and an IPv4 address) and the example's grant as data: `MEMORY USAGE` per session.
+async fn redis_with_client(url: &str) -> Result<(), BoxError> {
+    use tower_jwt_auth::session::{ClientInfo, NewSession, SessionId, SessionLimits};
+    let n = setting("REDIS_SESSIONS", 2_000)?;
+    let prefix = format!("bench:{}:ua:", std::process::id());
+    let store = RedisStore::builder(url)?
+        .prefix(prefix.clone())?
+        .timeout(Duration::from_secs(2))
+        .build();
+    let key = RefreshTokenKey::new(SECRET)?;
+    let limits = SessionLimits::default();
+    let data = br#"{"sub":"user-000000","scope":"read"}"#.to_vec();
+    for i in 0..n {
+        let sid = SessionId::generate()?;
+        let token = key.issue(&sid)?;
+        let client = ClientInfo::new(Some(USER_AGENT), Some([203, 0, 113, 7].into()));
+        let session = NewSession::new(sid, format!("user-{i:06}"), token.hash(), data.clone())
+            .with_client(client);
+        store.create(session, &limits).await?;
+    }
+    let client = redis::Client::open(url)?;
+    let mut con = client.get_multiplexed_async_connection().await?;
+    let (total, keys, _) = usage(&mut con, &prefix).await?;
+    println!(
+        "redis, with the client recorded ({}-byte user agent, an IPv4 address): {n} live \
+         sessions: MEMORY USAGE {:.0} bytes per session ({keys} keys)",
+        USER_AGENT.len(),
+        total as f64 / n as f64
+    );
+    let all: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut con)
+        .await?;
+    for chunk in all.chunks(500) {
+        let _: i64 = redis::cmd("DEL").arg(chunk).query_async(&mut con).await?;
+    }
+    Ok(())
+}
+
+/// `MEMORY USAGE` summed over every key under `prefix` but the slots' epoch keys, how many
+/// keys, and the epoch keys' count and usage.
 async fn usage(
     con: &mut redis::aio::MultiplexedConnection,
     prefix: &str,
-) -> Result<(i64, usize), BoxError> {
+) -> Result<(i64, usize, (usize, i64)), BoxError> {
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query_async(con)
         .await?;
-    let mut total = 0;
+    let (mut total, mut count, mut epochs) = (0, 0, (0, 0));
     for key in &keys {
         let bytes: i64 = redis::cmd("MEMORY")
             .arg("USAGE")
@@ -204,9 +258,15 @@ async fn usage(
             .arg(0)
             .query_async(con)
             .await?;
-        total += bytes;
+        if key.ends_with(":epoch") {
+            epochs.0 += 1;
+            epochs.1 += bytes;
+        } else {
+            total += bytes;
+            count += 1;
+        }
     }
-    Ok((total, keys.len()))
+    Ok((total, count, epochs))
 }
 
 fn main() -> Result<(), BoxError> {
@@ -216,7 +276,10 @@ fn main() -> Result<(), BoxError> {
     runtime.block_on(async {
         memory_store().await?;
         match std::env::var("REDIS_URL") {
-            Ok(url) => redis_store(&url).await,
+            Ok(url) => {
+                redis_store(&url).await?;
+                redis_with_client(&url).await
+            }
             Err(_) => {
                 println!("redis: skipped (REDIS_URL is not set)");
                 Ok(())

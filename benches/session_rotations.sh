@@ -12,7 +12,8 @@
 # of the script's own on 127.0.0.1:7301-7306 (stopped at the end). Settings: ROUNDS (default 3),
 # REFRESH_SECS (default 5), CLIENTS (default 32), CLIENT_THREADS (default 1), REDIS_DB (default
 # 9; the script deletes the example's `tjwt2:` keys there before and after). Needs curl,
-# redis-cli, redis-server (for its own cluster), cargo.
+# redis-cli, redis-server (for its own cluster), cargo. BASELINE_BIN: another build of the
+# example (for example the main branch's), run on the same Redis as a fourth server, `base`.
 
 set -euo pipefail
 
@@ -87,16 +88,18 @@ CLIENT_BIN=$(cd "$ROOT" && cargo bench --quiet --no-run --bench session_load --f
 
 flush
 
-# Starts the example on store $1 (memory, redis, cluster); prints its address.
+# Starts the example on store $1 (memory, redis, cluster); sets ADDR to its address.
 start() {
     local log="$WORK/$1.log" addr=""
     case "$1" in
     memory) env -u REDIS_URL -u REDIS_CLUSTER_NODES ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" \
-        JWT_ISSUER=session-rotations "$EXAMPLE_BIN" 2>"$log" & ;;
+        JWT_ISSUER=session-rotations "$EXAMPLE_BIN" >/dev/null 2>"$log" & ;;
     redis) env -u REDIS_CLUSTER_NODES ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" \
-        JWT_ISSUER=session-rotations REDIS_URL="$STORE_URL" "$EXAMPLE_BIN" 2>"$log" & ;;
+        JWT_ISSUER=session-rotations REDIS_URL="$STORE_URL" "$EXAMPLE_BIN" >/dev/null 2>"$log" & ;;
+    base) env -u REDIS_CLUSTER_NODES ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" \
+        JWT_ISSUER=session-rotations REDIS_URL="$STORE_URL" "$BASELINE_BIN" >/dev/null 2>"$log" & ;;
     cluster) env -u REDIS_URL ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" JWT_ISSUER=session-rotations \
-        REDIS_CLUSTER_NODES="$REDIS_CLUSTER_NODES" "$EXAMPLE_BIN" 2>"$log" & ;;
+        REDIS_CLUSTER_NODES="$REDIS_CLUSTER_NODES" "$EXAMPLE_BIN" >/dev/null 2>"$log" & ;;
     esac
     PIDS+=($!)
     for _ in $(seq 100); do
@@ -105,19 +108,22 @@ start() {
         sleep 0.1
     done
     [ -n "$addr" ] || { cat "$log" >&2; die "the $1 server did not start"; }
-    echo "$addr"
+    ADDR=$addr
 }
 
+STORES="memory redis cluster"
+[ -n "${BASELINE_BIN:-}" ] && STORES="memory base redis cluster"
 declare -A ADDRS
-for store in memory redis cluster; do
-    ADDRS[$store]=$(start "$store")
+for store in $STORES; do
+    start "$store"
+    ADDRS[$store]=$ADDR
 done
 
 declare -A RATES
 echo "POST /auth/refresh, $CLIENTS clients chaining their own sessions, ${REFRESH_SECS}s per store and round:"
 for round in $(seq 1 "$ROUNDS"); do
     line="  round $round:"
-    for store in memory redis cluster; do
+    for store in $STORES; do
         out=$(BASE="http://${ADDRS[$store]}" CLIENTS="$CLIENTS" DURATION="$REFRESH_SECS" \
             CLIENT_THREADS="$CLIENT_THREADS" "$CLIENT_BIN")
         rate=$(echo "$out" | sed -n 's|.* = \([0-9]*\)/s .*|\1|p')
@@ -133,7 +139,7 @@ ratios() {
     local -a m=(${RATES[memory]}) s=(${RATES[$1]})
     for i in "${!m[@]}"; do awk -v a="${s[$i]}" -v b="${m[$i]}" 'BEGIN {printf "%.2f ", a / b}'; done
 }
-for store in memory redis cluster; do
+for store in $STORES; do
     printf '  %s: median %s rotations/s' "$store" "$(echo "${RATES[$store]}" | median)"
     if [ "$store" != memory ]; then
         r=$(ratios "$store")

@@ -337,3 +337,83 @@ async fn keys_of_0_2_cause_no_error() {
     after.sort();
     assert_eq!(after, before);
 }
+
+/// A user agent of the longest kept length (256 bytes) round-trips through the devices list,
+/// a rotation that records a shorter one replaces it whole, and the session's hash keeps
+/// Redis's compact encoding (`listpack`): with a 111-byte browser user agent a session with its
+/// subject's index takes at most 1 KiB.
+#[tokio::test]
+async fn a_long_user_agent_round_trips_and_the_hash_stays_compact() {
+    use tower_jwt_auth::session::{ClientInfo, NewSession, SessionId, MAX_USER_AGENT_LEN};
+    let Some(url) = redis_url().await else { return };
+    let prefix = random_prefix();
+    let store = RedisStore::builder(url.clone())
+        .and_then(|b| b.prefix(prefix.clone()))
+        .unwrap()
+        .build();
+    let limits = SessionLimits::default();
+    let long: String = (0..MAX_USER_AGENT_LEN)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let sid = SessionId::generate().unwrap();
+    let token = session_support::key().issue(&sid).unwrap();
+    let client = ClientInfo::new(Some(&long), Some([203, 0, 113, 7].into()));
+    let session = NewSession::new(sid.clone(), "ua-user", token.hash(), b"scope=read".to_vec())
+        .with_client(client);
+    store.create(session, &limits).await.unwrap();
+    let listed = store.list_sessions("", "ua-user").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].client.user_agent.as_deref(), Some(long.as_str()));
+
+    let browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let sid2 = SessionId::generate().unwrap();
+    let token2 = session_support::key().issue(&sid2).unwrap();
+    let session = NewSession::new(
+        sid2.clone(),
+        "ua-user-2",
+        token2.hash(),
+        b"scope=read".to_vec(),
+    )
+    .with_client(ClientInfo::new(
+        Some(browser),
+        Some([203, 0, 113, 7].into()),
+    ));
+    store.create(session, &limits).await.unwrap();
+    let listed = store.list_sessions("", "ua-user-2").await.unwrap();
+    assert_eq!(listed[0].client.user_agent.as_deref(), Some(browser));
+
+    let mut con = redis_connection(&url).await;
+    let key = format!("{prefix}{{{}}}:s", sid2.as_str());
+    let encoding: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(&key)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(encoding, "listpack");
+    let (total, keys) = memory_usage(&url, &format!("{prefix}{{")).await;
+    // Two sessions, each with its hash and its subject's index.
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    eprintln!("two sessions with user agents of 256 and 111 bytes: {total} bytes in all");
+    let browser_only: i64 = {
+        let mut sum = 0;
+        for k in keys
+            .iter()
+            .filter(|k| k.contains(sid2.as_str()) || k.contains("ua-user-2"))
+        {
+            let bytes: i64 = redis::cmd("MEMORY")
+                .arg("USAGE")
+                .arg(k)
+                .arg("SAMPLES")
+                .arg(0)
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            sum += bytes;
+        }
+        sum
+    };
+    eprintln!("one session with a 111-byte browser user agent and its subject's index: {browser_only} bytes");
+    assert!(browser_only <= 1024, "{browser_only} bytes");
+    redis_delete_prefix(&url, &prefix).await;
+}

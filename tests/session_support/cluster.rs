@@ -140,6 +140,24 @@ pub struct OwnCluster {
 }
 
 impl OwnCluster {
+    /// Six free loopback ports whose cluster bus ports (+10000) are free too, from a random
+    /// start in 20000-29999 (so that two runs at once, in two checkouts, never share a node).
+    pub fn free_ports() -> [u16; 6] {
+        let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        let seed = std::process::id() as u64 ^ u64::from(random_id(4).as_bytes()[0]) << 8;
+        for attempt in 0..500u64 {
+            let base = 20000 + ((seed + attempt * 7919) % 9990) as u16;
+            let ports = [base, base + 1, base + 2, base + 3, base + 4, base + 5];
+            if ports
+                .iter()
+                .all(|&p| p < 30000 && free(p) && free(p + 10000))
+            {
+                return ports;
+            }
+        }
+        panic!("no six free ports for a cluster");
+    }
+
     /// Starts and creates the cluster, and waits until every node says `cluster_state:ok`; or
     /// `None` (after saying why) when `redis-server` is not installed and neither
     /// `REQUIRE_REDIS_CLUSTER` nor `REQUIRE_REDIS` is `1`.
@@ -182,6 +200,10 @@ impl OwnCluster {
                     "",
                     "--appendonly",
                     "no",
+                    "--logfile",
+                    "log",
+                    "--repl-diskless-sync-delay",
+                    "0",
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -207,6 +229,14 @@ impl OwnCluster {
             .expect("redis-cli is installed");
         assert!(status.success(), "redis-cli --cluster create failed");
         cluster.wait_ok(&ports, Duration::from_secs(30));
+        // Every replica synchronised with its primary: a replica without its primary's data
+        // never takes over.
+        for port in ports {
+            wait_until(Duration::from_secs(30), || {
+                let info = cli(port, &["info", "replication"]);
+                info.contains("role:master") || info.contains("master_link_status:up")
+            });
+        }
         Some(cluster)
     }
 
@@ -288,6 +318,14 @@ impl OwnCluster {
             }
         }
         panic!("no primary holds slot {slot}");
+    }
+
+    /// The last lines of the log of the node on `port`.
+    pub fn log_tail(&self, port: u16, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.dir.join(port.to_string()).join("log"))
+            .unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
     }
 
     /// Kills the node on `port` (SIGKILL).

@@ -97,7 +97,7 @@ const MAX_PREFIX_LEN: usize = 64;
 ///
 /// | Key | Type | Holds | TTL |
 /// |---|---|---|---|
-/// | `tjwt2:{<sid>}:s` | hash | `sub`, `iss`, `ct` (opened, ms), `data`, `abs`, `cur` (current hash), `cexp` | until the session expires |
+/// | `tjwt2:{<sid>}:s` | hash | `sub`, `iss`, `ct` (opened, ms), `data`, `abs`, `cur` (current hash), `cexp`, `lr` (last refresh), `ua`…`ua4` (the user agent in parts of at most 64 bytes, so the hash stays compact), `ip` | until the session expires |
 /// | `tjwt2:{<sid>}:g` | hash | `p` (predecessor hash), `u` (until), `s` (sealed successor) | the grace window |
 /// | `tjwt2:{<sid>}:x:<iss>` | string | ended: until (ms) | [`token_lifetime`](crate::session::SessionLimits::token_lifetime) |
 /// | `tjwt2:{<iss>:<sub>}:u` | sorted set | the subject's session ids, scored by opening time (ms) | the latest absolute expiry |

@@ -20,7 +20,10 @@ if now >= abs or now >= cexp then return {'expired'} end
 if s[3] == ARGV[1] then
   local exp = math.min(now + tonumber(ARGV[5]), abs)
   redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'cexp', string.format('%.0f', exp), 'lr', ARGV[4])
-  if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'ua', ARGV[9], 'ip', ARGV[10]) end
+  if ARGV[8] == '1' then
+    local ua = ARGV[9]
+    redis.call('HSET', KEYS[1], 'ua', string.sub(ua, 1, 64), 'ua2', string.sub(ua, 65, 128), 'ua3', string.sub(ua, 129, 192), 'ua4', string.sub(ua, 193, 256), 'ip', ARGV[10])
+  end
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(exp - now, 1)))
   local grace = tonumber(ARGV[6])
   if grace > 0 then
@@ -47,14 +50,18 @@ tjwt_inv(ARGV[11], KEYS[1]) tjwt_inv(ARGV[11], KEYS[3]) -- local view (view.rs)
 return {'reused', s[1]}
 "#;
 
-/// Opens a session unless its id is taken.
+/// Opens a session unless its id is taken. The user agent (at most 256 bytes) is kept in four
+/// fields of at most 64 bytes (`ua`, `ua2`, `ua3`, `ua4`), so that the hash keeps Redis's
+/// compact encoding (`hash-max-listpack-value` 64): a longer value would convert it and more
+/// than double its memory.
 ///
 /// KEYS: 1 session hash. ARGV: 1 sub, 2 data, 3 absolute expiry (ms), 4 first token hash,
 /// 5 its expiry (ms), 6 TTL (ms), 7 issuer, 8 opened at (ms), 9 user agent, 10 address (empty
 /// for none), 11 the invalidation channel.
 pub(super) const CREATE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5], 'iss', ARGV[7], 'ct', ARGV[8], 'lr', ARGV[8], 'ua', ARGV[9], 'ip', ARGV[10])
+local ua = ARGV[9]
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'data', ARGV[2], 'abs', ARGV[3], 'cur', ARGV[4], 'cexp', ARGV[5], 'iss', ARGV[7], 'ct', ARGV[8], 'lr', ARGV[8], 'ua', string.sub(ua, 1, 64), 'ua2', string.sub(ua, 65, 128), 'ua3', string.sub(ua, 129, 192), 'ua4', string.sub(ua, 193, 256), 'ip', ARGV[10])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 tjwt_inv(ARGV[11], KEYS[1]) -- local view (view.rs)
 return 1

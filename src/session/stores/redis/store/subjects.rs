@@ -178,9 +178,9 @@ impl RedisStore {
                 .iter()
                 .map(|sid| {
                     let mut hmget = ::redis::cmd("HMGET");
-                    hmget
-                        .arg(&self.session_keys(sid)[0])
-                        .arg(&["sub", "iss", "ct", "abs", "cexp", "lr", "ua", "ip"]);
+                    hmget.arg(&self.session_keys(sid)[0]).arg(&[
+                        "sub", "iss", "ct", "abs", "cexp", "lr", "ua", "ua2", "ua3", "ua4", "ip",
+                    ]);
                     vec![hmget]
                 })
                 .collect();
@@ -208,11 +208,11 @@ impl RedisStore {
                 };
                 let fields: Vec<Option<Vec<u8>>> =
                     fields.into_iter().map(|v| bytes(Some(v))).collect();
-                let [s_sub, s_iss, ct, abs, cexp, lr, ua, ip]: [Option<Vec<u8>>; 8] =
-                    match fields.try_into() {
-                        Ok(fields) => fields,
-                        Err(_) => continue,
-                    };
+                let [s_sub, s_iss, ct, abs, cexp, lr, ua, ua2, ua3, ua4, ip]: [Option<Vec<u8>>;
+                    11] = match fields.try_into() {
+                    Ok(fields) => fields,
+                    Err(_) => continue,
+                };
                 let number = |v: &Option<Vec<u8>>| v.as_deref().and_then(parse_u64);
                 let (Some(ct), Some(abs), Some(cexp)) = (number(&ct), number(&abs), number(&cexp))
                 else {
@@ -228,6 +228,14 @@ impl RedisStore {
                     v.and_then(|v| String::from_utf8(v).ok())
                         .filter(|v| !v.is_empty())
                 };
+                // The user agent, from its chunks of at most 64 bytes.
+                let ua = [ua, ua2, ua3, ua4]
+                    .into_iter()
+                    .flatten()
+                    .reduce(|mut whole, part| {
+                        whole.extend(part);
+                        whole
+                    });
                 let client =
                     ClientInfo::new(text(ua).as_deref(), text(ip).and_then(|ip| ip.parse().ok()));
                 list.push(SessionSummary::new(
